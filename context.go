@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package portolan
+
+import "context"
+
+// Principal is the caller of the API, as its verified token describes it.
+type Principal struct {
+	// Subject is the token's sub (or oid) claim, for the log.
+	Subject string
+	// TenantID is the token's tid claim.
+	TenantID string
+	// Scopes are the delegated permissions (scp), Roles the application
+	// permissions (roles).
+	Scopes []string
+	Roles  []string
+}
+
+// HasPermission reports whether the principal was granted permission either
+// as a delegated scope or as an application role.
+func (p *Principal) HasPermission(permission string) bool {
+	for _, s := range p.Scopes {
+		if s == permission {
+			return true
+		}
+	}
+	for _, r := range p.Roles {
+		if r == permission {
+			return true
+		}
+	}
+	return false
+}
+
+// PermissionThreatIntelligenceRead is the permission every threat-intelligence
+// endpoint requires.
+const PermissionThreatIntelligenceRead = "ThreatIntelligence.Read.All"
+
+type contextKey int
+
+const principalContextKey contextKey = iota + 1
+
+// NewContextWithPrincipal returns ctx carrying p.
+func NewContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalContextKey, p)
+}
+
+// PrincipalFromContext returns the principal of the request, or nil.
+func PrincipalFromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalContextKey).(*Principal)
+	return p
+}

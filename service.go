@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package portolan
+
+import "context"
+
+// ImportResult counts what one import did.
+type ImportResult struct {
+	// Observations is how many observations were offered.
+	Observations int
+	// Duplicates is how many of them were already stored (or repeated in
+	// the batch) and changed nothing.
+	Duplicates int
+	// Created is how many hostPort records came into existence.
+	Created int
+	// Updated is how many existing hostPort records changed.
+	Updated int
+}
+
+// Add accumulates r2 into r.
+func (r *ImportResult) Add(r2 ImportResult) {
+	r.Observations += r2.Observations
+	r.Duplicates += r2.Duplicates
+	r.Created += r2.Created
+	r.Updated += r2.Updated
+}
+
+// ObservationService stores observations and keeps the records derived from
+// them.
+type ObservationService interface {
+	// ImportObservations appends normalised observations to the log and
+	// merges the new ones into the records, atomically: after a crash
+	// either the whole batch is stored or none of it. Observations whose
+	// identity is already stored are counted as duplicates and change
+	// nothing. EINVALID when an observation is not normalised.
+	ImportObservations(ctx context.Context, batch []*Observation) (ImportResult, error)
+
+	// Rebuild recomputes every record from the observation log (after the
+	// merge or fingerprint rules changed). progress, when not nil, is
+	// called with the number of observations replayed so far.
+	Rebuild(ctx context.Context, progress func(replayed int)) error
+}
+
+// Store is everything a storage backend provides.
+type Store interface {
+	ObservationService
+	HostPortService
+	HostService
+	SSLCertificateService
+	Close() error
+}
+
+// Recognizer turns what an observation carries (banner, certificate,
+// scanner-named components) into the components it reveals. Stores call it
+// when merging, so that a rebuild applies the current rules.
+type Recognizer interface {
+	// Recognize returns the components to merge for o, including those the
+	// scanner named. It must be deterministic and must not modify o.
+	Recognize(o *Observation) []Component
+}
+
+// ScannerComponents is the Recognizer that trusts only what the scanner named.
+type ScannerComponents struct{}
+
+// Recognize returns o.Components.
+func (ScannerComponents) Recognize(o *Observation) []Component { return o.Components }
