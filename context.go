@@ -50,3 +50,13 @@ func PrincipalFromContext(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalContextKey).(*Principal)
 	return p
 }
+
+// TokenVerifier checks a bearer token. It returns the caller's principal, an
+// EUNAUTHORIZED error for a token that is missing, malformed, expired, not
+// yet valid, wrongly signed, or for another issuer or audience, and an
+// EFORBIDDEN error for a valid token that lacks the permission or comes from
+// a refused tenant. Error messages are Graph's client-safe sentences; the
+// precise reason is in the wrapped cause, for the log.
+type TokenVerifier interface {
+	VerifyToken(ctx context.Context, token string) (*Principal, error)
+}
