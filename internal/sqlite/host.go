@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"portolan"
+)
+
+// FindHostByID implements portolan.HostService. A name's first/last seen
+// spans its own observations and those of the addresses it aliases.
+func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, error) {
+	var first, last sql.NullInt64
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*), min(first_seen), max(last_seen) FROM (
+		SELECT first_seen, last_seen FROM hosts WHERE id = ?1
+		UNION ALL SELECT first_seen, last_seen FROM host_aliases WHERE name = ?1)`, id).Scan(&n, &first, &last)
+	if err != nil {
+		return nil, db.storeError("find host", err)
+	}
+	if n == 0 {
+		return nil, hostNotFound(id)
+	}
+	return &portolan.Host{ID: id, Kind: portolan.HostKindOf(id), FirstSeenDateTime: unixTime(first), LastSeenDateTime: unixTime(last)}, nil
+}
+
+// FindHostComponents implements portolan.HostService.
+func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
+	members, ok, err := db.hostMembers(ctx, host)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, 0, hostNotFound(host)
+	}
+	return db.queryComponents(ctx, "host IN ("+inList(len(members))+")", anys(members), f)
+}
+
+func (db *DB) queryComponents(ctx context.Context, cond string, args []any, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
+	where := []string{cond}
+	total := -1
+	if f.Count {
+		if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM host_components WHERE "+cond, args...).Scan(&total); err != nil {
+			return nil, 0, db.storeError("count components", err)
+		}
+	}
+	if f.AfterID != "" {
+		where = append(where, "id > ?")
+		args = append(args, f.AfterID)
+	}
+	q, args := limitOffset("SELECT id, host, name, version, category, first_seen, last_seen FROM host_components WHERE "+strings.Join(where, " AND ")+" ORDER BY id", args, f.Limit, f.Offset)
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, db.storeError("find components", err)
+	}
+	defer rows.Close()
+	var out []*portolan.HostComponent
+	for rows.Next() {
+		c := &portolan.HostComponent{}
+		var first, last sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.Host, &c.Name, &c.Version, &c.Category, &first, &last); err != nil {
+			return nil, 0, db.storeError("read component", err)
+		}
+		c.FirstSeenDateTime, c.LastSeenDateTime = unixTime(first), unixTime(last)
+		out = append(out, c)
+	}
+	return out, total, db.storeError("read components", rows.Err())
+}
+
+// FindHostComponentByID implements portolan.HostService.
+func (db *DB) FindHostComponentByID(ctx context.Context, id string) (*portolan.HostComponent, error) {
+	comps, _, err := db.queryComponents(ctx, "id = ?", []any{id}, portolan.ListFilter{})
+	if err != nil {
+		return nil, err
+	}
+	if len(comps) == 0 {
+		return nil, portolan.Errorf(portolan.ENOTFOUND, "HostComponent '%s' was not found.", id)
+	}
+	return comps[0], nil
+}

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"portolan"
+	"portolan/internal/merge"
+)
+
+// unixTime is a nullable Unix time column.
+func unixTime(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.Unix(v.Int64, 0).UTC()
+}
+
+// hostMembers returns the host ids a host id covers (itself and, for a
+// name, the addresses it was seen with) and whether it was ever observed.
+func (db *DB) hostMembers(ctx context.Context, id string) ([]string, bool, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id FROM hosts WHERE id = ?1 UNION SELECT address FROM host_aliases WHERE name = ?1`, id)
+	if err != nil {
+		return nil, false, db.storeError("find host", err)
+	}
+	defer rows.Close()
+	members := []string{id}
+	found := false
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return nil, false, db.storeError("find host", err)
+		}
+		found = true
+		if m != id {
+			members = append(members, m)
+		}
+	}
+	return members, found, db.storeError("find host", rows.Err())
+}
+
+func hostNotFound(id string) error {
+	return portolan.Errorf(portolan.ENOTFOUND, "Host '%s' was not found.", id)
+}
+
+// inList returns "?, ?, ?" for n arguments.
+func inList(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+const hostPortColumns = `host, port, protocol, first_seen, last_seen, last_scan, times_observed, status_rank, cert_sha1`
+
+// FindHostPorts implements portolan.HostPortService with keyset paging on
+// (port, protocol, host).
+func (db *DB) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*portolan.HostPort, int, error) {
+	members, ok, err := db.hostMembers(ctx, f.Host)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, 0, hostNotFound(f.Host)
+	}
+	where := []string{"host IN (" + inList(len(members)) + ")", "first_seen IS NOT NULL"}
+	args := anys(members)
+	total := -1
+	if f.Count {
+		if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM host_ports WHERE "+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
+			return nil, 0, db.storeError("count ports", err)
+		}
+	}
+	if f.After != nil {
+		where = append(where, "(port, protocol, host) > (?, ?, ?)")
+		args = append(args, f.After.Port, string(f.After.Protocol), f.After.Host)
+	}
+	q := "SELECT " + hostPortColumns + " FROM host_ports WHERE " + strings.Join(where, " AND ") + " ORDER BY port, protocol, host"
+	q, args = limitOffset(q, args, f.Limit, f.Offset)
+	ports, err := db.queryHostPorts(ctx, q, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return ports, total, nil
+}
+
+func limitOffset(q string, args []any, limit, offset int) (string, []any) {
+	if limit <= 0 && offset <= 0 {
+		return q, args
+	}
+	if limit <= 0 {
+		limit = -1
+	}
+	return q + " LIMIT ? OFFSET ?", append(args, limit, offset)
+}
+
+// queryHostPorts runs a query selecting hostPortColumns and loads the banners
+// and services of the records with one query each.
+func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*portolan.HostPort, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, db.storeError("find ports", err)
+	}
+	defer rows.Close()
+	var out []*portolan.HostPort
+	byKey := map[merge.PortKey]*portolan.HostPort{}
+	hosts := map[string]bool{}
+	minPort, maxPort := 65536, -1
+	for rows.Next() {
+		hp := &portolan.HostPort{}
+		var proto string
+		var first, last, scan sql.NullInt64
+		var rank int
+		var cert sql.NullString
+		if err := rows.Scan(&hp.Host, &hp.Port, &proto, &first, &last, &scan, &hp.TimesObserved, &rank, &cert); err != nil {
+			return nil, db.storeError("read port", err)
+		}
+		hp.Protocol = portolan.Protocol(proto)
+		hp.ID = portolan.HostPortID(hp.Host, hp.Protocol, hp.Port)
+		hp.FirstSeenDateTime, hp.LastSeenDateTime, hp.LastScanDateTime = unixTime(first), unixTime(last), unixTime(scan)
+		hp.Status = portolan.StatusFromRank(rank)
+		if cert.Valid {
+			hp.MostRecentSSLCertificateID = portolan.SSLCertificateID(cert.String)
+		}
+		out = append(out, hp)
+		byKey[merge.PortKey{Host: hp.Host, Protocol: hp.Protocol, Port: hp.Port}] = hp
+		hosts[hp.Host] = true
+		minPort, maxPort = min(minPort, hp.Port), max(maxPort, hp.Port)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.storeError("read ports", err)
+	}
+	rows.Close()
+	if len(out) == 0 {
+		return out, nil
+	}
+	hostList := make([]string, 0, len(hosts))
+	for h := range hosts {
+		hostList = append(hostList, h)
+	}
+	// The parts of the page's records: one range scan per table on the
+	// (host, port) prefix of its key, filtered to the page's exact keys.
+	partArgs := append(anys(hostList), minPort, maxPort)
+	partWhere := " WHERE host IN (" + inList(len(hostList)) + ") AND port BETWEEN ? AND ?"
+	brows, err := db.read.QueryContext(ctx, "SELECT host, port, protocol, banner, scan_protocol, first_seen, last_seen, times_observed FROM banners"+partWhere, partArgs...)
+	if err != nil {
+		return nil, db.storeError("find banners", err)
+	}
+	defer brows.Close()
+	for brows.Next() {
+		var k merge.PortKey
+		var proto string
+		var b portolan.HostPortBanner
+		var first, last int64
+		if err := brows.Scan(&k.Host, &k.Port, &proto, &b.Banner, &b.ScanProtocol, &first, &last, &b.TimesObserved); err != nil {
+			return nil, db.storeError("read banner", err)
+		}
+		k.Protocol = portolan.Protocol(proto)
+		if hp := byKey[k]; hp != nil {
+			b.FirstSeenDateTime, b.LastSeenDateTime = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+			hp.Banners = append(hp.Banners, b)
+		}
+	}
+	if err := brows.Err(); err != nil {
+		return nil, db.storeError("read banners", err)
+	}
+	crows, err := db.read.QueryContext(ctx, "SELECT host, port, protocol, name, version, category, first_seen, last_seen FROM port_components"+partWhere, partArgs...)
+	if err != nil {
+		return nil, db.storeError("find services", err)
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var k merge.PortKey
+		var proto string
+		var s portolan.HostPortComponent
+		var first, last int64
+		if err := crows.Scan(&k.Host, &k.Port, &proto, &s.Component.Name, &s.Component.Version, &s.Component.Category, &first, &last); err != nil {
+			return nil, db.storeError("read service", err)
+		}
+		k.Protocol = portolan.Protocol(proto)
+		if hp := byKey[k]; hp != nil {
+			s.FirstSeenDateTime, s.LastSeenDateTime = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+			hp.Services = append(hp.Services, s)
+		}
+	}
+	if err := crows.Err(); err != nil {
+		return nil, db.storeError("read services", err)
+	}
+	for _, hp := range out {
+		merge.Finish(hp)
+	}
+	return out, nil
+}
+
+// parseHostPortID decodes "host$$port" or "host$$port$$udp".
+func parseHostPortID(id string) (merge.PortKey, bool) {
+	raw, err := base64.StdEncoding.DecodeString(id)
+	if err != nil {
+		return merge.PortKey{}, false
+	}
+	parts := strings.Split(string(raw), "$$")
+	k := merge.PortKey{Protocol: portolan.TCP}
+	switch {
+	case len(parts) == 3 && parts[2] == "udp":
+		k.Protocol = portolan.UDP
+	case len(parts) != 2:
+		return k, false
+	}
+	port, err := strconv.Atoi(parts[1])
+	if err != nil || port < 0 || port > 65535 {
+		return k, false
+	}
+	k.Host, k.Port = parts[0], port
+	// Only canonical ids name records (an id is derived from the key).
+	return k, portolan.HostPortID(k.Host, k.Protocol, k.Port) == id
+}
+
+// FindHostPortByID implements portolan.HostPortService.
+func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPort, error) {
+	k, ok := parseHostPortID(id)
+	if ok {
+		ports, err := db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
+			k.Host, k.Port, string(k.Protocol))
+		if err != nil {
+			return nil, err
+		}
+		if len(ports) == 1 {
+			return ports[0], nil
+		}
+	}
+	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostPort '%s' was not found.", id)
+}

@@ -1,0 +1,138 @@
+-- The append-only observation log: every observation ever ingested, as
+-- normalised, keyed by its identity digest. Records are derived from it and
+-- can be rebuilt from it.
+CREATE TABLE observations (
+	seq           INTEGER PRIMARY KEY,
+	identity      BLOB    NOT NULL UNIQUE,
+	host          TEXT    NOT NULL,
+	protocol      TEXT    NOT NULL,
+	port          INTEGER NOT NULL,
+	status        TEXT    NOT NULL,
+	seen_at       INTEGER NOT NULL, -- Unix seconds
+	scanned_at    INTEGER NOT NULL,
+	source        TEXT    NOT NULL,
+	scan_protocol TEXT    NOT NULL,
+	banner        TEXT    NOT NULL,
+	components    TEXT,             -- JSON array, NULL when none
+	certificate   BLOB,             -- DER
+	hostnames     TEXT              -- JSON array, NULL when none
+);
+
+-- One row per (host, protocol, port) ever observed. A row is a hostPort
+-- record only once an open observation arrived (first_seen not NULL); rows
+-- of ports seen only closed or filtered keep their scan figures so that the
+-- order of ingestion does not matter.
+CREATE TABLE host_ports (
+	host           TEXT    NOT NULL,
+	port           INTEGER NOT NULL,
+	protocol       TEXT    NOT NULL,
+	first_seen     INTEGER,
+	last_seen      INTEGER,
+	last_scan      INTEGER NOT NULL,
+	times_observed INTEGER NOT NULL,
+	status_at      INTEGER NOT NULL,
+	status_rank    INTEGER NOT NULL,
+	cert_seen      INTEGER,
+	cert_sha1      TEXT,
+	created_batch  INTEGER, -- the import that made it a record, for counting
+	PRIMARY KEY (host, port, protocol)
+) WITHOUT ROWID;
+
+-- Distinct instants at which a port was seen open (timesObserved).
+CREATE TABLE port_instants (
+	host     TEXT    NOT NULL,
+	port     INTEGER NOT NULL,
+	protocol TEXT    NOT NULL,
+	seen_at  INTEGER NOT NULL,
+	PRIMARY KEY (host, port, protocol, seen_at)
+) WITHOUT ROWID;
+
+CREATE TABLE banners (
+	host           TEXT    NOT NULL,
+	port           INTEGER NOT NULL,
+	protocol       TEXT    NOT NULL,
+	digest         BLOB    NOT NULL, -- of (normalised text, scan protocol)
+	banner         TEXT    NOT NULL,
+	scan_protocol  TEXT    NOT NULL,
+	first_seen     INTEGER NOT NULL,
+	last_seen      INTEGER NOT NULL,
+	times_observed INTEGER NOT NULL,
+	PRIMARY KEY (host, port, protocol, digest)
+);
+
+CREATE TABLE banner_instants (
+	host     TEXT    NOT NULL,
+	port     INTEGER NOT NULL,
+	protocol TEXT    NOT NULL,
+	digest   BLOB    NOT NULL,
+	seen_at  INTEGER NOT NULL,
+	PRIMARY KEY (host, port, protocol, digest, seen_at)
+) WITHOUT ROWID;
+
+CREATE TABLE port_components (
+	host       TEXT    NOT NULL,
+	port       INTEGER NOT NULL,
+	protocol   TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	version    TEXT    NOT NULL,
+	category   TEXT    NOT NULL,
+	first_seen INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	PRIMARY KEY (host, port, protocol, name, version, category)
+) WITHOUT ROWID;
+
+CREATE TABLE host_components (
+	host       TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	version    TEXT    NOT NULL,
+	category   TEXT    NOT NULL,
+	id         TEXT    NOT NULL,
+	first_seen INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	PRIMARY KEY (host, name, version, category)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX host_components_id ON host_components (id);
+
+-- Every host observed; first/last seen over its open observations (NULL
+-- when it was only ever seen closed or filtered).
+CREATE TABLE hosts (
+	id         TEXT PRIMARY KEY,
+	first_seen INTEGER,
+	last_seen  INTEGER
+) WITHOUT ROWID;
+
+-- Hostnames scanners associated with addresses.
+CREATE TABLE host_aliases (
+	name       TEXT NOT NULL,
+	address    TEXT NOT NULL,
+	first_seen INTEGER,
+	last_seen  INTEGER,
+	PRIMARY KEY (name, address)
+) WITHOUT ROWID;
+
+CREATE TABLE certificates (
+	sha1       TEXT PRIMARY KEY,
+	id         TEXT NOT NULL UNIQUE,
+	der        BLOB NOT NULL,
+	first_seen INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL
+);
+
+-- The $search index of certificates (portolan.CertificateSearchTerms).
+CREATE TABLE certificate_terms (
+	field TEXT NOT NULL,
+	value TEXT NOT NULL,
+	sha1  TEXT NOT NULL,
+	PRIMARY KEY (field, value, sha1)
+) WITHOUT ROWID;
+
+-- Where each certificate was seen: per host and port.
+CREATE TABLE host_certificates (
+	host       TEXT    NOT NULL,
+	sha1       TEXT    NOT NULL,
+	port       INTEGER NOT NULL,
+	first_seen INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	PRIMARY KEY (host, sha1, port)
+) WITHOUT ROWID;
+CREATE INDEX host_certificates_sha1 ON host_certificates (sha1, host);

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package sqlite is Portolan's embedded store: SQLite through the cgo-free
+// modernc.org/sqlite driver, in WAL mode, with embedded migrations. It keeps
+// the append-only observation log and the records derived from it, and
+// implements every portolan service interface.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"portolan"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is the embedded store. Writes go through one connection (SQLite has one
+// writer at a time; a single connection avoids lock churn inside the
+// process); reads use a pool of read-only connections, which WAL lets run
+// alongside the writer.
+type DB struct {
+	path      string
+	write     *sql.DB
+	read      *sql.DB
+	recognize portolan.Recognizer
+}
+
+var _ portolan.Store = (*DB)(nil)
+
+// Options configure Open.
+type Options struct {
+	// Recognizer names the components of observations (nil: only the
+	// scanner's).
+	Recognizer portolan.Recognizer
+}
+
+// FileName is the database file inside a data directory.
+const FileName = "portolan.db"
+
+// OpenDir opens (creating the directory and the database when needed) the
+// store in a data directory.
+func OpenDir(ctx context.Context, dir string, opts Options) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, portolan.WrapError(portolan.EINVALID, err, "Cannot create the data directory %s: %v.", dir, err)
+	}
+	return Open(ctx, filepath.Join(dir, FileName), opts)
+}
+
+// Open opens the database file at path and applies pending migrations. It
+// refuses a database whose schema is newer than this binary.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	db := &DB{path: path, recognize: opts.Recognizer}
+	if db.recognize == nil {
+		db.recognize = portolan.ScannerComponents{}
+	}
+	var err error
+	// busy_timeout lets concurrent portolan processes wait for each other's
+	// write transactions instead of failing; synchronous=NORMAL is safe in
+	// WAL mode against process crashes (only an OS crash can lose the last
+	// transactions, never consistency).
+	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas + "&_txlock=immediate"
+	if db.write, err = sql.Open("sqlite", dsn); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.write.SetMaxOpenConns(1)
+	if err := db.migrate(ctx); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+	if db.read, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
+	db.read.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)*2))
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// migrate applies the embedded migrations in order, each in its own
+// transaction, recording them in schema_migrations.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		return db.storeError("create schema_migrations", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var current int
+	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return db.storeError("read schema version", err)
+	}
+	latest := 0
+	for _, name := range names {
+		v, err := migrationVersion(name)
+		if err != nil {
+			return err
+		}
+		latest = max(latest, v)
+		if v <= current {
+			continue
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return db.storeError("begin migration", err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, v, filepath.Base(name)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: record migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return db.storeError("commit migration", err)
+		}
+	}
+	if current > latest {
+		return portolan.Errorf(portolan.EINVALID, "The database %s has schema version %d, newer than this binary knows (%d); use a newer portolan.", db.path, current, latest)
+	}
+	return nil
+}
+
+func migrationVersion(name string) (int, error) {
+	base := filepath.Base(name)
+	num, _, ok := strings.Cut(base, "_")
+	v, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return 0, fmt.Errorf("sqlite: migration %s is not named NNNN_name.sql", base)
+	}
+	return v, nil
+}
+
+// storeError normalises driver errors once: a busy or locked database
+// becomes EUNAVAILABLE (retryable), a full disk or read-only file says so,
+// anything else is internal with the cause kept for the log.
+func (db *DB) storeError(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return portolan.WrapError(portolan.EUNAVAILABLE, fmt.Errorf("sqlite: %s: %w", what, err), "The database is busy; try again.")
+		case sqlite3.SQLITE_FULL:
+			return portolan.WrapError(portolan.EINTERNAL, fmt.Errorf("sqlite: %s: %w", what, err), "The disk holding %s is full.", db.path)
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+			return portolan.WrapError(portolan.EINTERNAL, fmt.Errorf("sqlite: %s: %w", what, err), "Cannot write %s: check its permissions.", db.path)
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", what, err)
+}
