@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"portolan"
+	"portolan/internal/ingest"
+)
+
+func init() {
+	register("ingest", "Ingest scanner output (nmap XML, native NDJSON, ...) into the store", runIngest)
+}
+
+// maxPrintedRejections bounds what a badly broken file prints; the summary
+// still counts every rejection.
+const maxPrintedRejections = 1000
+
+func runIngest(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	stores := addStoreFlags(fs, env)
+	format := fs.String("format", "auto", "input format: "+strings.Join(ingest.FormatNames(), ", "))
+	port := fs.Int("port", 0, "port of inputs that carry none (zgrab2 run with -p, ZMap's default output)")
+	dryRun := fs.Bool("dry-run", false, "print what the files would add (observations per host and port) without writing")
+	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar, even on a terminal")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: portolan ingest [flags] FILE|- ...\n\nIngests scanner output into the store. The format of each file is detected\n(or set with --format); '-' reads standard input. Malformed records are\nreported with their position and skipped; everything valid is kept, and the\nexit status is 1 when anything was rejected. Ingesting a file again is a\nno-op: observations already stored are counted as duplicates.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		fs.Usage()
+		return fmt.Errorf("ingest: no input: name files, or - for standard input: %w", errUsage)
+	}
+	opts := ingest.Options{Format: *format, Port: *port}
+	printed := 0
+	onReject := func(r ingest.Rejection) {
+		printed++
+		if printed <= maxPrintedRejections {
+			fmt.Fprintf(env.Stderr, "rejected: %s\n", r)
+		} else if printed == maxPrintedRejections+1 {
+			fmt.Fprintf(env.Stderr, "rejected: more rejections follow; only the first %d are printed\n", maxPrintedRejections)
+		}
+	}
+	opener := func(name string) (io.ReadCloser, error) {
+		if name == "-" {
+			return io.NopCloser(env.Stdin), nil
+		}
+		return os.Open(name)
+	}
+	if *dryRun {
+		return dryRunFiles(ctx, env, files, opener, opts, onReject)
+	}
+	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	store, err := stores.Open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	in := &ingest.Ingester{Store: store, OnReject: onReject}
+	sum, err := ingestFiles(ctx, env, in, files, opener, opts, env.Interactive && !*noProgress)
+	fmt.Fprintf(env.Stdout, "ingested: %s\n", sum)
+	for _, n := range sum.Notes {
+		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
+	if err != nil {
+		return err
+	}
+	if sum.Rejected > 0 {
+		return errSilentExit
+	}
+	return nil
+}
+
+// ingestFiles ingests each named input in turn. An input that cannot be
+// read to its end is reported and the others are still ingested; the error
+// returned then says how many failed.
+func ingestFiles(ctx context.Context, env *Env, in *ingest.Ingester, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool) (ingest.Summary, error) {
+	var total ingest.Summary
+	failed := 0
+	for _, name := range names {
+		sum, err := ingestOne(ctx, env, in, name, open, opts, progress)
+		total.Add(sum)
+		if err != nil {
+			var storeErr *ingest.StoreError
+			if errors.Is(err, context.Canceled) || errors.As(err, &storeErr) {
+				// Not the input's fault: stop rather than fail every file.
+				return total, err
+			}
+			fmt.Fprintf(env.Stderr, "portolan: %s\n", userMessage(err))
+			failed++
+		}
+	}
+	if failed > 0 {
+		return total, fmt.Errorf("%d of %d inputs could not be read to their end: %w", failed, len(names), errSilentExit)
+	}
+	return total, nil
+}
+
+func ingestOne(ctx context.Context, env *Env, in *ingest.Ingester, name string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool) (ingest.Summary, error) {
+	f, err := open(name)
+	if err != nil {
+		return ingest.Summary{Files: 1}, err
+	}
+	defer f.Close()
+	size := int64(-1)
+	if st, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil {
+			opts.ModTime = fi.ModTime()
+			if fi.Mode().IsRegular() {
+				size = fi.Size()
+			}
+		}
+	}
+	if progress {
+		bar := progressbar.NewOptions64(size,
+			progressbar.OptionSetWriter(env.Stderr),
+			progressbar.OptionSetDescription(name),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		start := time.Now()
+		in.OnProgress = func(read int64, observations int) {
+			rate := float64(observations) / max(time.Since(start).Seconds(), 1e-3)
+			bar.Describe(fmt.Sprintf("%s: %d observations (%.0f/s)", name, observations, rate))
+			bar.Set64(read)
+		}
+		defer func() { bar.Finish(); in.OnProgress = nil }()
+	}
+	return in.Ingest(ctx, name, f, opts)
+}
+
+func dryRunFiles(ctx context.Context, env *Env, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, onReject func(ingest.Rejection)) error {
+	var total ingest.Summary
+	failed := 0
+	for _, name := range names {
+		f, err := open(name)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "portolan: %v\n", err)
+			failed++
+			continue
+		}
+		counts, sum, err := ingest.DryRun(ctx, name, f, opts, onReject)
+		f.Close()
+		total.Add(sum)
+		fmt.Fprintf(env.Stdout, "%s:\n", name)
+		for _, k := range ingest.SortedKeys(counts) {
+			fmt.Fprintf(env.Stdout, "  %-48s %d observations\n", k, counts[k])
+		}
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "portolan: %s\n", userMessage(err))
+			failed++
+		}
+	}
+	fmt.Fprintf(env.Stdout, "dry run, nothing written: %d files, %d valid observations, %d rejected\n", total.Files, total.Observations, total.Rejected)
+	if failed > 0 || total.Rejected > 0 {
+		return errSilentExit
+	}
+	return nil
+}
+
+// userMessage is what a person at the terminal should read: the client-safe
+// message of a domain error (with its cause, which is not secret on the
+// command line), else the error text.
+func userMessage(err error) string {
+	var pe *portolan.Error
+	if errors.As(err, &pe) && pe.Err != nil {
+		return pe.Message + " (" + pe.Err.Error() + ")"
+	} else if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
+}

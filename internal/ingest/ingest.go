@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package ingest is the ingestion pipeline: it detects an input's format,
+// reads it with that format's streaming reader, normalises and validates each
+// observation, reports what it rejects with its position, and hands the rest
+// to the store in bounded batches, so memory does not grow with file size.
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"portolan"
+)
+
+// DefaultBatchSize is how many observations go to the store per
+// transaction: large enough to amortise a commit, small enough that a crash
+// loses little work and memory stays flat.
+const DefaultBatchSize = 5000
+
+// sniffBytes is how much of an input detection looks at.
+const sniffBytes = 4096
+
+// Options tune one ingestion.
+type Options struct {
+	// Format is "auto" (or "") to detect, or one of FormatNames.
+	Format string
+	// Port is the port of inputs that do not carry one (zgrab2 run with -p,
+	// ZMap's default output).
+	Port int
+	// ModTime is the input file's modification time: the instant of formats
+	// without timestamps (ZMap without timestamp fields).
+	ModTime time.Time
+	// BatchSize is the number of observations per store transaction.
+	BatchSize int
+}
+
+// Rejection is one record, or part of one, that was not ingested.
+type Rejection struct {
+	File   string
+	Line   int
+	Offset int64
+	Reason string
+}
+
+// String renders "file:line: reason" (or "file: byte N: reason").
+func (r Rejection) String() string {
+	switch {
+	case r.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Reason)
+	case r.Offset >= 0:
+		return fmt.Sprintf("%s: byte %d: %s", r.File, r.Offset, r.Reason)
+	}
+	return fmt.Sprintf("%s: %s", r.File, r.Reason)
+}
+
+// Summary counts what an ingestion did.
+type Summary struct {
+	Files int
+	portolan.ImportResult
+	// Rejected counts rejected records and rejected certificates.
+	Rejected int
+	// Notes are remarks for the user, such as which instant a file without
+	// timestamps was given.
+	Notes []string
+}
+
+// Add accumulates s2 into s.
+func (s *Summary) Add(s2 Summary) {
+	s.Files += s2.Files
+	s.ImportResult.Add(s2.ImportResult)
+	s.Rejected += s2.Rejected
+	s.Notes = append(s.Notes, s2.Notes...)
+}
+
+// String is the one summary line ingest ends with.
+func (s Summary) String() string {
+	return fmt.Sprintf("%d files, %d observations, %d records created, %d updated, %d duplicates skipped, %d rejected",
+		s.Files, s.Observations, s.Created, s.Updated, s.Duplicates, s.Rejected)
+}
+
+// Ingester runs ingestions into one store.
+type Ingester struct {
+	Store portolan.ObservationService
+	// OnReject is called for every rejection (nil: ignored, still counted).
+	OnReject func(Rejection)
+	// OnProgress is called after every batch with the bytes read and the
+	// observations read so far in the current input.
+	OnProgress func(bytesRead int64, observations int)
+}
+
+// StoreError is a failure of the store, as opposed to one of the input: the
+// caller should stop rather than go on with other inputs.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string { return "store: " + e.Err.Error() }
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// countingReader counts the bytes its reader delivered.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// positioner is implemented by readers that can tell where the record they
+// returned last started, so that a record rejected after reading (by
+// normalisation) is reported with its position.
+type positioner interface {
+	Position() (line int, offset int64)
+}
+
+// Ingest reads one input named name. It returns the summary and, when the
+// input could not be read to its end (unknown format, truncated file, I/O
+// error), an error; the observations read before that point are stored.
+func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts Options) (Summary, error) {
+	sum := Summary{Files: 1}
+	counter := &countingReader{r: r}
+	br := bufio.NewReaderSize(counter, 256<<10)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return sum, fmt.Errorf("%s: %w", name, err)
+	}
+	format := opts.Format
+	if format == "" || format == "auto" {
+		if format = Detect(head); format == "" {
+			return sum, portolan.Errorf(portolan.EINVALID, "%s: not a known format (known: %s); pass --format to choose one", name, strings.Join(FormatNames(), ", "))
+		}
+	}
+	f, ok := formatByName(format)
+	if !ok {
+		return sum, portolan.Errorf(portolan.EINVALID, "unknown format %q (known: %s)", format, strings.Join(FormatNames(), ", "))
+	}
+	reader, note, err := f.open(br, opts)
+	if err != nil {
+		return sum, fmt.Errorf("%s: %w", name, err)
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	reject := func(rj Rejection) {
+		rj.File = name
+		sum.Rejected++
+		if in.OnReject != nil {
+			in.OnReject(rj)
+		}
+	}
+	batch := make([]*portolan.Observation, 0, opts.BatchSize)
+	read := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := in.Store.ImportObservations(ctx, batch)
+		if err != nil {
+			return &StoreError{Err: err}
+		}
+		sum.ImportResult.Add(res)
+		batch = batch[:0]
+		if in.OnProgress != nil {
+			in.OnProgress(counter.n, read)
+		}
+		return nil
+	}
+	var readErr error
+	for {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		o, err := reader.Read()
+		if err == io.EOF {
+			break
+		}
+		var ie *portolan.InputError
+		if errors.As(err, &ie) {
+			reject(Rejection{Line: ie.Line, Offset: ie.Offset, Reason: ie.Reason})
+			continue
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		read++
+		pos := Rejection{Offset: -1}
+		if p, ok := reader.(positioner); ok {
+			pos.Line, pos.Offset = p.Position()
+		}
+		if err := o.Normalize(); err != nil {
+			pos.Reason = fmt.Sprintf("observation %d (%s port %d) rejected: %s", read, portolan.CleanText(o.Host, 80), o.Port, portolan.ErrorMessage(err))
+			reject(pos)
+			continue
+		}
+		if len(o.Certificate) > 0 {
+			if _, err := portolan.ParseCertificate(o.Certificate); err != nil {
+				// The certificate goes; the port's observation stays.
+				pos.Reason = fmt.Sprintf("certificate of %s port %d rejected, observation kept: %s", o.Host, o.Port, portolan.ErrorMessage(err))
+				reject(pos)
+				o.Certificate = nil
+			}
+		}
+		batch = append(batch, o)
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return sum, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return sum, err
+	}
+	if n := note(); n != "" {
+		sum.Notes = append(sum.Notes, name+": "+n)
+	}
+	if readErr != nil {
+		return sum, fmt.Errorf("%s: reading stopped, the observations before this point were stored: %w", name, readErr)
+	}
+	return sum, nil
+}
+
+// DryRun reads an input like Ingest but writes nothing: it returns how many
+// valid observations it holds per host and port ("host tcp/443"), with the
+// summary of what was rejected.
+func DryRun(ctx context.Context, name string, r io.Reader, opts Options, onReject func(Rejection)) (map[string]int, Summary, error) {
+	counts := map[string]int{}
+	counter := &countingStore{counts: counts}
+	in := &Ingester{Store: counter, OnReject: onReject}
+	sum, err := in.Ingest(ctx, name, r, opts)
+	return counts, sum, err
+}
+
+// countingStore is the ObservationService of a dry run.
+type countingStore struct{ counts map[string]int }
+
+func (c *countingStore) ImportObservations(_ context.Context, batch []*portolan.Observation) (portolan.ImportResult, error) {
+	for _, o := range batch {
+		c.counts[fmt.Sprintf("%s %s/%d %s", o.Host, o.Protocol, o.Port, o.Status)]++
+	}
+	return portolan.ImportResult{Observations: len(batch)}, nil
+}
+
+func (c *countingStore) Rebuild(context.Context, func(int)) error { return nil }
+
+// SortedKeys returns the keys of a dry run's counts in order.
+func SortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
