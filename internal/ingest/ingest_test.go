@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"portolan"
+	"portolan/internal/ingest"
+	"portolan/internal/sqlite"
+	"portolan/internal/storetest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func openStore(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func ingestFile(t *testing.T, in *ingest.Ingester, path string) ingest.Summary {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sum, err := in.Ingest(context.Background(), filepath.Base(path), f, ingest.Options{})
+	if err != nil {
+		t.Fatalf("ingest %s: %v", path, err)
+	}
+	return sum
+}
+
+// TestNmapCapturesGolden ingests the real nmap captures, the rescan in which
+// port 18080 went from open to closed last, and compares every record with
+// the golden file.
+func TestNmapCapturesGolden(t *testing.T) {
+	db := openStore(t)
+	in := &ingest.Ingester{Store: db}
+	for _, name := range []string{"nmap_sV_sslcert_18080_18443.xml", "nmap_sV_scripts_5ports.xml", "nmap_sV_scripts_5ports_rescan_18080_closed.xml"} {
+		if sum := ingestFile(t, in, filepath.Join("testdata", name)); sum.Rejected != 0 {
+			t.Fatalf("%s: %d rejected", name, sum.Rejected)
+		}
+	}
+	ctx := context.Background()
+	hp, err := db.FindHostPortByID(ctx, portolan.HostPortID("127.0.0.1", portolan.TCP, 18080))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 18080 answered in the first two scans (11:53:43 and 11:54:22) and was
+	// closed in the rescan, which is the last scan.
+	if hp.Status != portolan.StatusClosed || hp.TimesObserved != 2 ||
+		hp.FirstSeenDateTime.Format("15:04:05") != "11:53:43" || hp.LastSeenDateTime.Format("15:04:05") != "11:54:22" ||
+		!hp.LastScanDateTime.After(hp.LastSeenDateTime.Add(10*60e9)) {
+		t.Errorf("18080 after the rescan: %s, %d times, first %s last %s scan %s", hp.Status, hp.TimesObserved, hp.FirstSeenDateTime, hp.LastSeenDateTime, hp.LastScanDateTime)
+	}
+	tls, err := db.FindHostPortByID(ctx, portolan.HostPortID("127.0.0.1", portolan.TCP, 18443))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tls.MostRecentSSLCertificateID != portolan.SSLCertificateID("8ff5018a0fa83525278cf8abec72b6d64a8a7513") || tls.Status != portolan.StatusOpen {
+		t.Errorf("18443: certificate %q status %s", tls.MostRecentSSLCertificateID, tls.Status)
+	}
+	got, err := storetest.Dump(ctx, db, []string{"127.0.0.1", "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "nmap_records.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/ingest -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("records differ from %s; inspect with -update and git diff", golden)
+	}
+}
+
+func TestReingestIsANoOp(t *testing.T) {
+	db := openStore(t)
+	in := &ingest.Ingester{Store: db}
+	first := ingestFile(t, in, "testdata/nmap_sV_scripts_5ports.xml")
+	again := ingestFile(t, in, "testdata/nmap_sV_scripts_5ports.xml")
+	if first.Created != 5 || again.Duplicates != first.Observations || again.Created+again.Updated != 0 {
+		t.Errorf("first %+v, again %+v", first, again)
+	}
+}
+
+func TestRejectionsCarryFileLineAndReason(t *testing.T) {
+	input := strings.Join([]string{
+		`{"host":"192.0.2.1","port":80,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`,
+		`{"host":"not a host!","port":80,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`,
+		`{"host":"192.0.2.1","port":70000,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`,
+		`{"host":"192.0.2.1","port":443,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x","certificate":"MAMCAQE="}`,
+		`garbage`,
+		`{"host":"192.0.2.2","port":22,"status":"open","seenAt":"2026-01-02T00:00:00Z","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`,
+		`{"host":"192.0.2.3","port":22,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`,
+	}, "\n")
+	db := openStore(t)
+	var got []string
+	in := &ingest.Ingester{Store: db, OnReject: func(r ingest.Rejection) { got = append(got, r.String()) }}
+	sum, err := in.Ingest(context.Background(), "scan.ndjson", strings.NewReader(input), ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"scan.ndjson:2: observation 2 (not a host! port 80) rejected: host \"not a host!\" is neither an IP address nor a DNS name: character ' ' is not allowed",
+		"scan.ndjson:3: observation 3 (192.0.2.1 port 70000) rejected: port 70000 is outside 0..65535",
+		"scan.ndjson:4: certificate of 192.0.2.1 port 443 rejected, observation kept: certificate is malformed",
+		"scan.ndjson:5: not a valid observation",
+		"scan.ndjson:6: observation 5 (192.0.2.2 port 22) rejected: seenAt 2026-01-02T00:00:00Z is after scannedAt 2026-01-01T00:00:00Z",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("rejections:\n%s", strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("rejection %d:\n got %s\nwant %s…", i, got[i], want[i])
+		}
+	}
+	if sum.Rejected != 5 || sum.Observations != 3 || sum.Created != 3 {
+		t.Errorf("summary %+v: want 3 observations stored (the one with the bad certificate kept), 5 rejected", sum)
+	}
+}
+
+func TestUnknownFormatIsRefusedWithTheList(t *testing.T) {
+	in := &ingest.Ingester{Store: openStore(t)}
+	_, err := in.Ingest(context.Background(), "notes.txt", strings.NewReader("hello world\n"), ingest.Options{})
+	if portolan.ErrorCode(err) != portolan.EINVALID || !strings.Contains(err.Error(), "known: auto, native, nmap") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestTruncatedInputKeepsWhatCameBefore(t *testing.T) {
+	data, err := os.ReadFile("testdata/nmap_sV_scripts_5ports.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := bytes.Index(data, []byte(`portid="18443"`))
+	db := openStore(t)
+	in := &ingest.Ingester{Store: db}
+	sum, err := in.Ingest(context.Background(), "cut.xml", bytes.NewReader(data[:cut]), ingest.Options{})
+	if err == nil {
+		t.Fatal("a truncated file was read without error")
+	}
+	// The host element is cut, so its ports cannot be trusted; what matters
+	// is that the error says where and nothing is half-written.
+	if !strings.Contains(err.Error(), "cut.xml") {
+		t.Errorf("error does not name the file: %v", err)
+	}
+	t.Logf("summary %+v, error %v", sum, err)
+}
+
+// failingStore fails every import after the first n, like a process killed
+// mid-ingest.
+type failingStore struct {
+	portolan.Store
+	left int
+}
+
+func (f *failingStore) ImportObservations(ctx context.Context, b []*portolan.Observation) (portolan.ImportResult, error) {
+	if f.left == 0 {
+		return portolan.ImportResult{}, errors.New("killed")
+	}
+	f.left--
+	return f.Store.ImportObservations(ctx, b)
+}
+
+// TestInterruptedIngestCompletesOnRetry stops an ingestion after two batches
+// and ingests the file again: the records equal those of one clean run, and
+// nothing is counted twice.
+func TestInterruptedIngestCompletesOnRetry(t *testing.T) {
+	var lines []string
+	for _, o := range storetest.RandomObservations(newRand(), 120) {
+		lines = append(lines, nativeLine(t, o))
+	}
+	input := strings.Join(lines, "\n")
+	clean := openStore(t)
+	if _, err := (&ingest.Ingester{Store: clean}).Ingest(context.Background(), "f", strings.NewReader(input), ingest.Options{BatchSize: 25}); err != nil {
+		t.Fatal(err)
+	}
+	db := openStore(t)
+	_, err := (&ingest.Ingester{Store: &failingStore{Store: db, left: 2}}).Ingest(context.Background(), "f", strings.NewReader(input), ingest.Options{BatchSize: 25})
+	var se *ingest.StoreError
+	if !errors.As(err, &se) {
+		t.Fatalf("want a StoreError, got %v", err)
+	}
+	sum, err := (&ingest.Ingester{Store: db}).Ingest(context.Background(), "f", strings.NewReader(input), ingest.Options{BatchSize: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Duplicates != 50 {
+		t.Errorf("retry skipped %d duplicates, want the 50 of the two committed batches", sum.Duplicates)
+	}
+	want, _ := storetest.Dump(context.Background(), clean, storetest.AllHosts())
+	got, _ := storetest.Dump(context.Background(), db, storetest.AllHosts())
+	if !bytes.Equal(want, got) {
+		t.Error("records after an interrupted ingest and a retry differ from a clean ingest")
+	}
+}
