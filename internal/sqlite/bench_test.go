@@ -19,6 +19,8 @@ import (
 // store, end to end (parse, normalise, merge, write), for the realistic mix
 // of internal/gen: many hosts, rescans of the same ports, 30% with banners,
 // 5% with certificates. It reports observations per second and the peak heap.
+var batchSize = 50000
+
 func BenchmarkIngestNative(b *testing.B) {
 	g := gen.New(gen.Config{Seed: 1, Hosts: 20000, Rescans: 5})
 	var buf bytes.Buffer
@@ -39,7 +41,7 @@ func BenchmarkIngestNative(b *testing.B) {
 		}
 		b.StartTimer()
 		in := &ingest.Ingester{Store: db}
-		sum, err := in.Ingest(context.Background(), "bench", bytes.NewReader(data), ingest.Options{})
+		sum, err := in.Ingest(context.Background(), "bench", bytes.NewReader(data), ingest.Options{BatchSize: batchSize})
 		if err != nil || sum.Observations != n {
 			b.Fatalf("ingested %d of %d: %v", sum.Observations, n, err)
 		}

@@ -274,4 +274,3 @@ func (db *DB) FindHostSSLCertificateByID(ctx context.Context, id string) (*porto
 	}
 	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostSslCertificate '%s' was not found.", id)
 }
-

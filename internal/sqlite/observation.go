@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -26,19 +25,17 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 		return res, db.storeError("begin import", err)
 	}
 	defer tx.Rollback()
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO observations
-		(identity, host, protocol, port, status, seen_at, scanned_at, source, scan_protocol, banner, components, certificate, hostnames)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identity) DO NOTHING`)
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO observation_ids (identity) VALUES (?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return res, db.storeError("prepare log insert", err)
 	}
 	defer insert.Close()
 	delta := merge.NewDelta()
+	blob := []byte{logCodecVersion}
+	var logged []*portolan.Observation
 	for _, o := range batch {
 		id := o.Identity()
-		comps, names, cert := encodeExtras(o)
-		r, err := insert.ExecContext(ctx, id[:], o.Host, string(o.Protocol), o.Port, string(o.Status),
-			o.SeenAt.Unix(), o.ScannedAt.Unix(), o.Source, o.ScanProtocol, o.Banner, comps, cert, names)
+		r, err := insert.ExecContext(ctx, id[:])
 		if err != nil {
 			return res, db.storeError("append observation", err)
 		}
@@ -46,7 +43,17 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 			res.Duplicates++
 			continue
 		}
+		logged = append(logged, o)
 		delta.Add(o, db.recognize)
+	}
+	if len(logged) > 0 {
+		blob = binary.AppendUvarint(blob, uint64(len(logged)))
+		for _, o := range logged {
+			blob = appendObservation(blob, o)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO observation_log (count, data, imported_at) VALUES (?, ?, ?)`, len(logged), blob, time.Now().Unix()); err != nil {
+			return res, db.storeError("append log", err)
+		}
 	}
 	created, updated, err := db.apply(ctx, tx, delta)
 	if err != nil {
@@ -57,22 +64,6 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	}
 	res.Created, res.Updated = created, updated
 	return res, nil
-}
-
-// encodeExtras returns the log columns that hold lists, NULL when empty.
-func encodeExtras(o *portolan.Observation) (comps, names any, cert any) {
-	if len(o.Components) > 0 {
-		b, _ := json.Marshal(o.Components)
-		comps = string(b)
-	}
-	if len(o.Hostnames) > 0 {
-		b, _ := json.Marshal(o.Hostnames)
-		names = string(b)
-	}
-	if len(o.Certificate) > 0 {
-		cert = o.Certificate
-	}
-	return comps, names, cert
 }
 
 // stmts are the upserts that apply a delta, prepared once per transaction.
@@ -349,39 +340,27 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 	return nil
 }
 
-// readLog reads up to n logged observations after sequence number after.
+// readLog reads the log entries after sequence number after, up to about n
+// observations.
 func readLog(ctx context.Context, tx *sql.Tx, after int64, n int) ([]*portolan.Observation, int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, host, protocol, port, status, seen_at, scanned_at, source, scan_protocol, banner, components, certificate, hostnames
-		FROM observations WHERE seq > ? ORDER BY seq LIMIT ?`, after, n)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, count, data FROM observation_log WHERE seq > ? ORDER BY seq`, after)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	var out []*portolan.Observation
 	last := after
-	for rows.Next() {
-		o := &portolan.Observation{}
-		var proto, status string
-		var seen, scanned int64
-		var comps, names sql.NullString
-		var cert []byte
-		if err := rows.Scan(&last, &o.Host, &proto, &o.Port, &status, &seen, &scanned, &o.Source, &o.ScanProtocol, &o.Banner, &comps, &cert, &names); err != nil {
+	for len(out) < n && rows.Next() {
+		var count int
+		var data []byte
+		if err := rows.Scan(&last, &count, &data); err != nil {
 			return nil, 0, err
 		}
-		o.Protocol, o.Status = portolan.Protocol(proto), portolan.HostPortStatus(status)
-		o.SeenAt, o.ScannedAt = time.Unix(seen, 0).UTC(), time.Unix(scanned, 0).UTC()
-		o.Certificate = cert
-		if comps.Valid {
-			if err := json.Unmarshal([]byte(comps.String), &o.Components); err != nil {
-				return nil, 0, fmt.Errorf("observation %d: components: %w", last, err)
-			}
+		obs, err := decodeLog(data)
+		if err != nil || len(obs) != count {
+			return nil, 0, fmt.Errorf("observation log entry %d: %w", last, errCorruptLog)
 		}
-		if names.Valid {
-			if err := json.Unmarshal([]byte(names.String), &o.Hostnames); err != nil {
-				return nil, 0, fmt.Errorf("observation %d: hostnames: %w", last, err)
-			}
-		}
-		out = append(out, o)
+		out = append(out, obs...)
 	}
 	return out, last, rows.Err()
 }

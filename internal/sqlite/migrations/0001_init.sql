@@ -1,21 +1,17 @@
--- The append-only observation log: every observation ever ingested, as
--- normalised, keyed by its identity digest. Records are derived from it and
--- can be rebuilt from it.
-CREATE TABLE observations (
-	seq           INTEGER PRIMARY KEY,
-	identity      BLOB    NOT NULL UNIQUE,
-	host          TEXT    NOT NULL,
-	protocol      TEXT    NOT NULL,
-	port          INTEGER NOT NULL,
-	status        TEXT    NOT NULL,
-	seen_at       INTEGER NOT NULL, -- Unix seconds
-	scanned_at    INTEGER NOT NULL,
-	source        TEXT    NOT NULL,
-	scan_protocol TEXT    NOT NULL,
-	banner        TEXT    NOT NULL,
-	components    TEXT,             -- JSON array, NULL when none
-	certificate   BLOB,             -- DER
-	hostnames     TEXT              -- JSON array, NULL when none
+-- The append-only observation log. observation_ids holds the identity
+-- digest of every observation ever stored (intelligence.md §2), which is
+-- what makes re-ingesting a no-op; observation_log holds the observations
+-- themselves, as normalised, one blob per import (see logcodec.go). Records
+-- are derived from the log and can be rebuilt from it.
+CREATE TABLE observation_ids (
+	identity BLOB PRIMARY KEY
+) WITHOUT ROWID;
+
+CREATE TABLE observation_log (
+	seq         INTEGER PRIMARY KEY,
+	count       INTEGER NOT NULL,
+	data        BLOB    NOT NULL,
+	imported_at INTEGER NOT NULL
 );
 
 -- One row per (host, protocol, port) ever observed. A row is a hostPort
