@@ -54,7 +54,8 @@ var volatileHeaders = map[string]bool{
 //  1. Bytes that are not valid UTF-8, and NUL, become \xNN, and the banner is
 //     cut at 16 KiB on a UTF-8 boundary (portolan.CleanText; Observation.
 //     Normalize already did this, repeating it keeps the function total).
-//  2. In an HTTP response head (a banner starting with "HTTP/"), the values of
+//  2. In an HTTP response head (a banner starting with "HTTP/", or with a
+//     "Name: value" header line, as nmap's http-headers script gives it), the values of
 //     volatile headers (volatileHeaders: Date, Expires, Last-Modified, Age,
 //     Set-Cookie, ETag, Content-Length, Keep-Alive, request and trace ids, …)
 //     become VolatilePlaceholder; header names are matched case-insensitively
@@ -63,14 +64,34 @@ var volatileHeaders = map[string]bool{
 func NormalizeBanner(s string) string {
 	s = portolan.CleanText(s, portolan.MaxBannerBytes)
 	if strings.HasPrefix(s, "HTTP/") {
-		s = normalizeHTTPHead(s)
+		s = normalizeHTTPHead(s, true)
+	} else if startsWithHeader(s) {
+		s = normalizeHTTPHead(s, false)
 	}
 	return strings.TrimRight(s, " \t\r\n")
 }
 
-// normalizeHTTPHead rewrites volatile header values line by line. It stops at
-// the first empty line: what follows is a body, not headers.
-func normalizeHTTPHead(s string) string {
+// startsWithHeader reports whether the first line of s is an HTTP header
+// line: an RFC 9110 token, a colon, a value (nmap indents its lines).
+func startsWithHeader(s string) bool {
+	s = strings.TrimLeft(s, " \t")
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ':':
+			return i > 0
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// normalizeHTTPHead rewrites volatile header values line by line, after the
+// status line when there is one. It stops at the first empty line: what
+// follows is a body, not headers.
+func normalizeHTTPHead(s string, statusLine bool) string {
 	var b *strings.Builder // allocated only when something changes
 	start := 0
 	for start < len(s) {
@@ -82,10 +103,10 @@ func normalizeHTTPHead(s string) string {
 		}
 		line := s[start:end]
 		line = strings.TrimSuffix(line, "\r")
-		if line == "" {
+		if strings.TrimSpace(line) == "" {
 			break
 		}
-		if colon := strings.IndexByte(line, ':'); colon > 0 && start > 0 {
+		if colon := strings.IndexByte(line, ':'); colon > 0 && (start > 0 || !statusLine) {
 			name := line[:colon]
 			if volatileHeaders[strings.ToLower(strings.TrimSpace(name))] {
 				value := strings.TrimSpace(line[colon+1:])

@@ -28,6 +28,8 @@ func TestNormalizeBanner(t *testing.T) {
 		{"the body after the head is untouched", "HTTP/1.1 200 OK\r\nServer: x\r\n\r\nDate: not a header", "HTTP/1.1 200 OK\r\nServer: x\r\n\r\nDate: not a header"},
 		{"a non-HTTP banner with a Date line is untouched", "220 smtp ready\r\nDate: today", "220 smtp ready\r\nDate: today"},
 		{"the status line is never a header", "HTTP/1.1 200 Date: x", "HTTP/1.1 200 Date: x"},
+		{"a header block without status line (nmap http-headers)", "  Server: nginx\n  Date: Fri, 27 Nov 2026\n  \n  (Request type: HEAD)", "  Server: nginx\n  Date: <volatile>\n  \n  (Request type: HEAD)"},
+		{"a header block starting at the first line", "Date: x\r\nServer: y", "Date: <volatile>\r\nServer: y"},
 		{"idempotent", "HTTP/1.1 200 OK\r\nDate: <volatile>", "HTTP/1.1 200 OK\r\nDate: <volatile>"},
 	}
 	for _, c := range cases {
