@@ -72,7 +72,9 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	in := &ingest.Ingester{Store: store, OnReject: onReject}
+	in := &ingest.Ingester{Store: store, OnReject: onReject, OnRetry: func(err error, attempt int, wait time.Duration) {
+		fmt.Fprintf(env.Stderr, "portolan: %s; retrying the batch in %s (attempt %d)\n", userMessage(err), wait, attempt)
+	}}
 	sum, err := ingestFiles(ctx, env, in, files, opener, opts, env.Interactive && !*noProgress)
 	fmt.Fprintf(env.Stdout, "ingested: %s\n", sum)
 	for _, n := range sum.Notes {

@@ -90,9 +90,46 @@ type Ingester struct {
 	Store portolan.ObservationService
 	// OnReject is called for every rejection (nil: ignored, still counted).
 	OnReject func(Rejection)
+	// OnRetry is called before a batch is retried because the store was
+	// unavailable (nil: retried silently).
+	OnRetry func(err error, attempt int, wait time.Duration)
+	// RetryFor bounds how long a batch is retried while the store is
+	// unavailable (0: DefaultRetryFor).
+	RetryFor time.Duration
 	// OnProgress is called after every batch with the bytes read and the
 	// observations read so far in the current input.
 	OnProgress func(bytesRead int64, observations int)
+}
+
+// DefaultRetryFor is how long a batch is retried while the store is
+// unavailable (a PostgreSQL restart, a failover) before ingest gives up.
+const DefaultRetryFor = 2 * time.Minute
+
+// importWithRetry stores a batch, retrying with backoff while the store says
+// it is unavailable. Retrying is safe: a batch that was committed before the
+// connection died is all duplicates the second time.
+func (in *Ingester) importWithRetry(ctx context.Context, batch []*portolan.Observation) (portolan.ImportResult, error) {
+	limit := in.RetryFor
+	if limit <= 0 {
+		limit = DefaultRetryFor
+	}
+	deadline := time.Now().Add(limit)
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		res, err := in.Store.ImportObservations(ctx, batch)
+		if err == nil || portolan.ErrorCode(err) != portolan.EUNAVAILABLE || time.Now().Add(wait).After(deadline) {
+			return res, err
+		}
+		if in.OnRetry != nil {
+			in.OnRetry(err, attempt, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 8*time.Second)
+	}
 }
 
 // StoreError is a failure of the store, as opposed to one of the input: the
@@ -162,7 +199,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 		if len(batch) == 0 {
 			return nil
 		}
-		res, err := in.Store.ImportObservations(ctx, batch)
+		res, err := in.importWithRetry(ctx, batch)
 		if err != nil {
 			return &StoreError{Err: err}
 		}

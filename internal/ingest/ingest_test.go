@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"portolan"
 	"portolan/internal/ingest"
@@ -214,4 +215,44 @@ func TestInterruptedIngestCompletesOnRetry(t *testing.T) {
 	if !bytes.Equal(want, got) {
 		t.Error("records after an interrupted ingest and a retry differ from a clean ingest")
 	}
+}
+
+// flakyStore is unavailable for its first calls, like a database restarting.
+type flakyStore struct {
+	portolan.Store
+	failures int
+}
+
+func (f *flakyStore) ImportObservations(ctx context.Context, b []*portolan.Observation) (portolan.ImportResult, error) {
+	if f.failures > 0 {
+		f.failures--
+		return portolan.ImportResult{}, portolan.Errorf(portolan.EUNAVAILABLE, "The database is unavailable; try again.")
+	}
+	return f.Store.ImportObservations(ctx, b)
+}
+
+func TestUnavailableStoreIsRetried(t *testing.T) {
+	db := openStore(t)
+	retries := 0
+	in := &ingest.Ingester{Store: &flakyStore{Store: db, failures: 2}, OnRetry: func(error, int, time.Duration) { retries++ }}
+	sum, err := in.Ingest(context.Background(), "f.xml", mustOpenFile(t, "testdata/nmap_sV_scripts_5ports.xml"), ingest.Options{})
+	if err != nil || retries != 2 || sum.Created != 5 {
+		t.Fatalf("err %v, %d retries, summary %+v", err, retries, sum)
+	}
+	in = &ingest.Ingester{Store: &flakyStore{Store: db, failures: 1000}, RetryFor: 600 * time.Millisecond}
+	_, err = in.Ingest(context.Background(), "f.xml", mustOpenFile(t, "testdata/nmap_sV_scripts_5ports.xml"), ingest.Options{})
+	var se *ingest.StoreError
+	if !errors.As(err, &se) || portolan.ErrorCode(err) != portolan.EUNAVAILABLE {
+		t.Fatalf("a store that stays down: %v", err)
+	}
+}
+
+func mustOpenFile(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

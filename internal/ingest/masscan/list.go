@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package masscan
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+)
+
+// listSource reads -oL, masscan's list format (out-text.c):
+//
+//	#masscan
+//	open tcp 80 127.0.0.1 1795781207
+//	banner tcp 80 127.0.0.1 1795781221 http.server nginx/1.22.1
+//	# end
+//
+// A status line is "<status> <proto> <port> <ip> <unix time>"; a banner line
+// is "banner <proto> <port> <ip> <unix time> <service> <text>", the text
+// escaped with \xNN and running to the end of the line.
+type listSource struct {
+	lr  *lineReader
+	max int
+}
+
+func newListSource(br *bufio.Reader, opts Options) *listSource {
+	return &listSource{lr: newLineReader(br, opts.MaxLineBytes), max: opts.MaxLineBytes}
+}
+
+func (s *listSource) next() (record, error) {
+	for {
+		line, tooLong, err := s.lr.read()
+		if err == io.EOF {
+			return record{}, io.EOF
+		}
+		if err != nil {
+			return record{}, wrapReadError(err, s.lr.next)
+		}
+		if tooLong {
+			return record{}, inputError(s.lr.line, s.lr.off, "the line is longer than %d bytes", s.max)
+		}
+		rec, skip, reason := parseListLine(line)
+		if skip {
+			continue
+		}
+		if reason != "" {
+			return record{}, inputError(s.lr.line, s.lr.off, "%s", reason)
+		}
+		return rec, nil
+	}
+}
+
+// parseListLine parses one -oL line. skip is set for blank lines and
+// comments; reason says why a line is not a record.
+func parseListLine(line []byte) (rec record, skip bool, reason string) {
+	if isBlank(line) || line[0] == '#' {
+		return record{}, true, ""
+	}
+	var f [5][]byte
+	rest := line
+	for i := range f {
+		j := bytes.IndexByte(rest, ' ')
+		if j < 0 {
+			if i < len(f)-1 {
+				return record{}, false, "the line has fewer than 5 fields"
+			}
+			f[i], rest = rest, nil
+			break
+		}
+		f[i], rest = rest[:j], rest[j+1:]
+	}
+	kind := string(f[0])
+	switch kind {
+	case "open", "closed":
+		if len(rest) > 0 {
+			return record{}, false, "a status line has more than 5 fields"
+		}
+		rec.status = kind
+	case "banner":
+		if rest == nil {
+			return record{}, false, "a banner line has no service name"
+		}
+		svc, text, _ := bytes.Cut(rest, []byte(" "))
+		if len(svc) == 0 {
+			return record{}, false, "a banner line has no service name"
+		}
+		rec.service = string(svc)
+		rec.banner = unescapeX(string(text))
+	default:
+		return record{}, false, "unknown record kind " + quote(kind) + ", want open, closed or banner"
+	}
+	rec.proto = string(f[1])
+	var ok bool
+	if rec.port, ok = parsePort(string(f[2])); !ok {
+		return record{}, false, "port " + quote(string(f[2])) + " is not a number"
+	}
+	if rec.ip = string(f[3]); rec.ip == "" {
+		return record{}, false, "the line has no address"
+	}
+	if rec.ts, ok = parseUnix(string(f[4])); !ok {
+		return record{}, false, "timestamp " + quote(string(f[4])) + " is not Unix seconds"
+	}
+	return rec, false, ""
+}

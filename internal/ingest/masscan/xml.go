@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package masscan
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// xmlSource reads -oX (out-xml.c), nmap's layout with one port per <host>:
+//
+//	<nmaprun scanner="masscan" start="1795781176" …>
+//	<host endtime="1795781184"><address addr="127.0.0.1" addrtype="ipv4"/><ports>
+//	  <port protocol="tcp" portid="18022"><state state="open" reason="response" reason_ttl="64"/>
+//	  <service name="ssh" banner="SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10"></service></port>
+//	</ports></host>
+//
+// It walks the tokens itself instead of decoding whole elements, so that it
+// can bound nesting and sizes as it goes; it takes only the attributes
+// below and ignores every other element.
+type xmlSource struct {
+	in    *budgetReader
+	dec   *xml.Decoder
+	opts  Options
+	depth int
+	start string   // <nmaprun start>: the time of a host without endtime
+	host  *hostXML // the <host> being read, nil outside one
+	queue []sourceItem
+	done  bool
+}
+
+// sourceItem is a record or the error in its place.
+type sourceItem struct {
+	rec record
+	err error
+}
+
+// hostXML collects one <host> element.
+type hostXML struct {
+	line      int
+	off       int64
+	endtime   string // <host endtime>: when masscan wrote the record
+	starttime string // <host starttime>: not written by masscan; nmap's
+	addr      string // <address addr>, skipping addrtype="mac"
+	ports     []portXML
+	tooLong   bool // the element outgrew MaxLineBytes; its ports were dropped
+}
+
+// portXML collects one <port> element.
+type portXML struct {
+	line     int
+	protocol string // <port protocol>
+	portid   string // <port portid>
+	state    string // <state state>: open or closed
+	service  string // <service name>
+	banner   string // <service banner>, \xNN-escaped
+	banners  bool   // a <service> element was present
+}
+
+// errTokenTooLong stops encoding/xml when one token outgrows the limit:
+// the decoder buffers a whole token (a start tag with its attributes, or a
+// run of text) before returning it.
+var errTokenTooLong = errors.New("token too long")
+
+// budgetReader is the decoder's byte source. It fails once the current
+// token has read limit bytes, and records the underlying reader's errors so
+// that they can be told apart from XML errors.
+type budgetReader struct {
+	br      *bufio.Reader
+	n, mark int64 // bytes read; n when the current token began
+	limit   int64
+	err     error // the last error of br other than io.EOF
+}
+
+// ReadByte implements io.ByteReader, which encoding/xml uses when present.
+func (b *budgetReader) ReadByte() (byte, error) {
+	if b.n-b.mark >= b.limit {
+		return 0, errTokenTooLong
+	}
+	c, err := b.br.ReadByte()
+	if err != nil {
+		if err != io.EOF {
+			b.err = err
+		}
+		return 0, err
+	}
+	b.n++
+	return c, nil
+}
+
+// Read implements io.Reader under the same budget.
+func (b *budgetReader) Read(p []byte) (int, error) {
+	room := b.limit - (b.n - b.mark)
+	if room <= 0 {
+		return 0, errTokenTooLong
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.br.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+func newXMLSource(br *bufio.Reader, opts Options) *xmlSource {
+	in := &budgetReader{br: br, limit: int64(opts.MaxLineBytes)}
+	dec := xml.NewDecoder(in)
+	dec.Strict = true
+	return &xmlSource{in: in, dec: dec, opts: opts}
+}
+
+func (s *xmlSource) next() (record, error) {
+	for len(s.queue) == 0 {
+		if s.done {
+			return record{}, io.EOF
+		}
+		s.step()
+	}
+	it := s.queue[0]
+	s.queue = s.queue[1:]
+	return it.rec, it.err
+}
+
+// step consumes one token. Every call consumes input or ends the source, so
+// next always makes progress.
+func (s *xmlSource) step() {
+	s.in.mark = s.in.n
+	off := s.dec.InputOffset()
+	tok, err := s.dec.Token()
+	if err == io.EOF {
+		s.done = true
+		return
+	}
+	if err != nil {
+		s.fail(err, off)
+		return
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		s.depth++
+		if s.depth > s.opts.MaxDepth {
+			s.fatal(off, fmt.Sprintf("XML nests deeper than %d levels", s.opts.MaxDepth))
+			return
+		}
+		s.startElement(t, off)
+	case xml.EndElement:
+		s.depth--
+		if t.Name.Local == "host" && s.host != nil {
+			s.endHost()
+		}
+	case xml.Directive:
+		// encoding/xml does not expand declared entities, but refusing them
+		// outright keeps a billion-laughs file from ever reaching a parser
+		// that does, and says clearly why the file was rejected.
+		if bytes.Contains(t, []byte("ENTITY")) {
+			s.fatal(off, "XML entity declarations are refused (a billion-laughs file expands a few bytes into gigabytes)")
+		}
+	}
+	if s.host != nil && !s.host.tooLong && s.dec.InputOffset()-s.host.off > int64(s.opts.MaxLineBytes) {
+		// A <host> with endless ports would grow without bound; stop
+		// collecting it and report it at </host>.
+		s.host.tooLong = true
+		s.host.ports = nil
+	}
+}
+
+func (s *xmlSource) startElement(t xml.StartElement, off int64) {
+	switch t.Name.Local {
+	case "nmaprun":
+		s.start = attr(t, "start")
+	case "host":
+		line, _ := s.dec.InputPos()
+		s.host = &hostXML{line: line, off: off, endtime: attr(t, "endtime"), starttime: attr(t, "starttime")}
+	}
+	h := s.host
+	if h == nil || h.tooLong {
+		return
+	}
+	switch t.Name.Local {
+	case "address":
+		if h.addr == "" && attr(t, "addrtype") != "mac" {
+			h.addr = attr(t, "addr")
+		}
+	case "port":
+		line, _ := s.dec.InputPos()
+		h.ports = append(h.ports, portXML{line: line, protocol: attr(t, "protocol"), portid: attr(t, "portid")})
+	case "state":
+		if n := len(h.ports); n > 0 {
+			h.ports[n-1].state = attr(t, "state")
+		}
+	case "service":
+		if n := len(h.ports); n > 0 {
+			p := &h.ports[n-1]
+			p.service, p.banner, p.banners = attr(t, "name"), attr(t, "banner"), true
+		}
+	}
+}
+
+// endHost queues the records of the finished <host>.
+func (s *xmlSource) endHost() {
+	h := s.host
+	s.host = nil
+	bad := func(line int, format string, args ...any) {
+		s.queue = append(s.queue, sourceItem{err: inputError(line, h.off, format, args...)})
+	}
+	if h.tooLong {
+		bad(h.line, "the record is longer than %d bytes", s.opts.MaxLineBytes)
+		return
+	}
+	if h.addr == "" {
+		bad(h.line, "the host has no address")
+		return
+	}
+	var ts int64
+	var ok bool
+	for _, t := range []string{h.endtime, h.starttime, s.start} {
+		if ts, ok = parseUnix(t); ok {
+			break
+		}
+	}
+	if !ok {
+		bad(h.line, "the host has no valid endtime")
+		return
+	}
+	for _, p := range h.ports {
+		port, ok := parsePort(p.portid)
+		if !ok {
+			bad(p.line, "portid %s is not a number", quote(p.portid))
+			continue
+		}
+		rec := record{ip: h.addr, proto: p.protocol, port: port, ts: ts, status: p.state}
+		if p.banners {
+			rec.service, rec.banner = p.service, unescapeX(p.banner)
+			if rec.service == "" {
+				bad(p.line, "a service has no name")
+				continue
+			}
+		}
+		if rec.status == "" && rec.service == "" {
+			bad(p.line, "the port has neither state nor service")
+			continue
+		}
+		s.queue = append(s.queue, sourceItem{rec: rec})
+	}
+}
+
+// fail turns a decoder error into the source's last item.
+func (s *xmlSource) fail(err error, off int64) {
+	var se *xml.SyntaxError
+	switch {
+	case errors.Is(err, errTokenTooLong):
+		s.fatal(off, fmt.Sprintf("an XML token is longer than %d bytes", s.opts.MaxLineBytes))
+	case s.in.err != nil:
+		s.queue = append(s.queue, sourceItem{err: wrapReadError(s.in.err, s.in.n)})
+		s.done = true
+	case errors.As(err, &se) && se.Msg == "unexpected EOF":
+		// A scan that was interrupted, or a file cut short: the records
+		// before are intact, so report the loss as a record error.
+		if h := s.host; h != nil {
+			s.queue = append(s.queue, sourceItem{err: inputError(h.line, h.off, "the input ends inside this record (truncated)")})
+		} else {
+			s.queue = append(s.queue, sourceItem{err: inputError(se.Line, off, "the input ends before the XML document does (truncated)")})
+		}
+		s.done = true
+	case errors.As(err, &se):
+		s.queue = append(s.queue, sourceItem{err: &ParseError{Line: se.Line, Offset: off, Msg: "XML syntax error: " + se.Msg}})
+		s.done = true
+	default:
+		// Errors encoding/xml raises without a position, such as a
+		// declared encoding other than UTF-8.
+		s.fatal(off, err.Error())
+	}
+}
+
+// fatal ends the source with a *ParseError at the decoder's position.
+func (s *xmlSource) fatal(off int64, msg string) {
+	line, _ := s.dec.InputPos()
+	s.queue = append(s.queue, sourceItem{err: &ParseError{Line: line, Offset: off, Msg: msg}})
+	s.done = true
+}
+
+// attr returns the value of the attribute name of t, or "".
+func attr(t xml.StartElement, name string) string {
+	for _, a := range t.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package zgrab2
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"portolan"
+)
+
+// adapt queues one observation, or record error, per module result of g.
+func (r *Reader) adapt(g *grab) {
+	host := g.IP
+	if host == "" {
+		host = g.Domain
+	}
+	if host == "" {
+		r.reject("the record has neither ip nor domain")
+		return
+	}
+	if len(g.Data) == 0 {
+		r.reject("the record has no module results (data)")
+		return
+	}
+	// JSON objects are unordered and Go maps more so: sort, so that the
+	// same file always gives the same sequence.
+	names := make([]string, 0, len(g.Data))
+	for name := range g.Data {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		o, reason := r.module(g, host, name, g.Data[name])
+		if reason != "" {
+			r.reject("module %s: %s", strconv.Quote(name), reason)
+			continue
+		}
+		r.queue = append(r.queue, item{obs: o})
+	}
+}
+
+// module turns one module result into an observation, or says why it
+// cannot.
+func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.Observation, string) {
+	if m == nil {
+		return nil, "the result is null"
+	}
+	if m.Timestamp == "" {
+		return nil, "the result has no timestamp"
+	}
+	at, err := time.Parse(time.RFC3339Nano, m.Timestamp)
+	if err != nil {
+		return nil, "timestamp " + quote(m.Timestamp) + " is not RFC 3339"
+	}
+	status, reason := statusOf(m)
+	if reason != "" {
+		return nil, reason
+	}
+	port, ok := r.portOf(g, name, m.Result)
+	if !ok {
+		return nil, `the record has no "port" (zgrab2 writes it only when the input line carries one): pass --port with the port that was scanned`
+	}
+	o := &portolan.Observation{
+		Host:         host,
+		Port:         port,
+		Protocol:     portolan.TCP, // every zgrab2 module speaks over TCP
+		Status:       status,
+		SeenAt:       at,
+		ScannedAt:    at,
+		Source:       Source,
+		ScanProtocol: m.Protocol,
+	}
+	if g.Domain != "" && g.IP != "" {
+		o.Hostnames = []string{g.Domain}
+	}
+	res := m.Result
+	switch {
+	case res == nil:
+	case res.Response != nil && (res.Response.StatusLine != "" || res.Response.StatusCode != 0):
+		o.ScanProtocol = "http"
+		o.Banner = httpHead(res.Response)
+		if req := res.Response.Request; req != nil && req.TLSLog != nil {
+			o.Certificate = decodeCert(req.TLSLog.HandshakeLog.leaf())
+		}
+	case res.HandshakeLog != nil:
+		o.ScanProtocol = "tls"
+		o.Certificate = decodeCert(res.HandshakeLog.leaf())
+	case res.ServerID != nil:
+		o.ScanProtocol = "ssh"
+		o.Banner = sshIdentification(res.ServerID)
+	case res.Banner != "":
+		o.Banner = string(res.Banner)
+	}
+	return o, ""
+}
+
+// statusOf maps zgrab2's status and error text to a port status; see the
+// package documentation. reason is set when there is no status to map.
+func statusOf(m *moduleEntry) (portolan.HostPortStatus, string) {
+	e := m.Error
+	switch {
+	case m.Status == "":
+		return "", "the result has no status"
+	case m.Status == "success":
+		return portolan.StatusOpen, ""
+	case m.Status == "connection-refused", strings.Contains(e, "connection refused"):
+		return portolan.StatusClosed, ""
+	case strings.Contains(e, "no such host"):
+		// The name did not resolve: nothing was learnt about any port.
+		return "", "the target's name did not resolve: " + quote(e)
+	case m.Status == "connection-timeout", strings.Contains(e, "unable to dial"),
+		strings.Contains(e, "no route to host"), strings.Contains(e, "network is unreachable"),
+		strings.Contains(e, "host is unreachable"):
+		return portolan.StatusFiltered, ""
+	}
+	// connection-closed, io-timeout, protocol-error, application-error and
+	// unknown errors after the dial: something accepted the connection.
+	return portolan.StatusOpen, ""
+}
+
+// portOf finds the port of one module result; see the package
+// documentation for the order.
+func (r *Reader) portOf(g *grab, name string, res *result) (int, bool) {
+	if g.Port != nil {
+		return *g.Port, true
+	}
+	if p := r.opts.ModulePorts[name]; p != 0 {
+		return p, true
+	}
+	if res != nil && res.Response != nil && res.Response.Request != nil && len(res.Response.RedirectResponseChain) == 0 {
+		if p, ok := requestPort(res.Response.Request); ok {
+			return p, true
+		}
+	}
+	if r.opts.Port != 0 {
+		return r.opts.Port, true
+	}
+	return 0, false
+}
+
+// requestPort returns the port the http module connected to, from the URL
+// it requested: explicit, or the scheme's default.
+func requestPort(req *httpRequest) (int, bool) {
+	var scheme, hostport string
+	if req.URL != nil {
+		scheme, hostport = req.URL.Scheme, req.URL.Host
+	}
+	if hostport == "" {
+		hostport = req.Host
+	}
+	if _, p, err := net.SplitHostPort(hostport); err == nil {
+		n, err := strconv.Atoi(p)
+		return n, err == nil
+	}
+	switch scheme {
+	case "http":
+		return 80, true
+	case "https":
+		return 443, true
+	}
+	return 0, false
+}
+
+// httpHead rebuilds the response head as the server sent it, minus the
+// body: "HTTP/1.1 200 OK\r\n" then one "Name: value\r\n" per header value.
+// zgrab2 keeps neither the header order nor the names' spelling: names come
+// back canonicalised from its snake_case (content_type → Content-Type,
+// etag → Etag) and sorted, which is the order zgrab2 writes them in.
+func httpHead(resp *httpResponse) string {
+	var b strings.Builder
+	proto := resp.Protocol.Name
+	if proto == "" {
+		proto = "HTTP/1.1"
+		if resp.Protocol.Major != 0 {
+			proto = fmt.Sprintf("HTTP/%d.%d", resp.Protocol.Major, resp.Protocol.Minor)
+		}
+	}
+	status := resp.StatusLine
+	if status == "" {
+		status = strconv.Itoa(resp.StatusCode)
+	}
+	b.WriteString(proto)
+	b.WriteByte(' ')
+	b.WriteString(oneLine(status))
+	b.WriteString("\r\n")
+	h := &resp.Headers
+	names := make([]string, len(h.names))
+	order := make([]int, len(h.names))
+	for i, n := range h.names {
+		names[i] = textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(n, "_", "-"))
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(names[i], names[j]) })
+	for _, i := range order {
+		for _, v := range h.values[i] {
+			b.WriteString(oneLine(names[i]))
+			b.WriteString(": ")
+			b.WriteString(oneLine(v))
+			b.WriteString("\r\n")
+		}
+	}
+	return b.String()
+}
+
+// oneLine replaces CR and LF, so that a value cannot forge header lines in
+// the rebuilt head (Go's header writer does the same).
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+}
+
+// sshIdentification returns the identification line; older results lack
+// "raw", so it is rebuilt from its parts (RFC 4253 §4.2).
+func sshIdentification(id *sshServerID) string {
+	if id.Raw != "" {
+		return id.Raw
+	}
+	if id.Version == "" && id.Software == "" {
+		return ""
+	}
+	s := "SSH-" + id.Version + "-" + id.Software
+	if id.Comment != "" {
+		s += " " + id.Comment
+	}
+	return s
+}
+
+// decodeCert returns the DER of a base64 certificate; see the package
+// documentation for text that is not base64.
+func decodeCert(raw string) []byte {
+	if raw == "" {
+		return nil
+	}
+	if der, err := base64.StdEncoding.DecodeString(raw); err == nil {
+		return der
+	}
+	return []byte(raw)
+}
+
+// quote quotes s for a message, cut to a readable length.
+func quote(s string) string {
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return strconv.Quote(s)
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package zgrab2 reads zgrab2's JSON lines as portolan observations.
+//
+// Each line is {"ip", "domain"?, "port"?, "data": {<module name>: result}};
+// every module result becomes one observation, seen and scanned at the
+// result's timestamp (intelligence.md "The instants of each format").
+// Results of one line come in module-name order.
+//
+// The module kind is told by the shape of the result, not by its name, since
+// `zgrab2 multiple` lets the user name modules at will ("http-18444"):
+//
+//   - result.response with a status line: http. Banner is the response head
+//     rebuilt as text (see httpHead), ScanProtocol "http", and Certificate
+//     the leaf of result.response.request.tls_log when the request was
+//     https.
+//   - result.handshake_log: tls. Certificate is
+//     handshake_log.server_certificates.certificate.raw; ScanProtocol "tls"
+//     and no Banner (the handshake has no text a person would call a
+//     banner, and inventing one would add a banner entry per cipher).
+//   - result.server_id: ssh. Banner is the identification line the server
+//     sent, ScanProtocol "ssh".
+//   - result.banner, a string: the greeting of ftp, smtp, pop3, imap,
+//     telnet and the like. ScanProtocol is the module's "protocol".
+//
+// Status follows zgrab2's status and error text: "success" is open; a
+// refused connection ("connection-refused", or any status whose error says
+// "connection refused": zgrab2 v0.2.0 reports a refused dial as
+// "connection-timeout") is closed; a dial that timed out or found no route
+// is filtered; any other failure happened after connecting (a protocol
+// error, a timeout reading the answer) and is open, with what the partial
+// result holds.
+//
+// The port is the line's "port", which zgrab2 writes only when the input
+// line carried one. Without it, Options.ModulePorts[module name], then the
+// port of the http request URL (which zgrab2 builds from the scanned port),
+// then Options.Port; a result left without a port is a record error asking
+// for --port.
+//
+// Certificates are returned as DER without further checks; a "raw" that is
+// not base64 is passed on as its bytes, so that the pipeline reports it as a
+// malformed certificate and keeps the rest of the observation.
+package zgrab2
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"portolan"
+)
+
+// Source is the Observation.Source of everything this package reads.
+const Source = "zgrab2"
+
+// Options configures a Reader. The zero value reads files whose lines carry
+// their port, with the default limits.
+type Options struct {
+	// Port is the port of results that carry none (runs with -p, or fed
+	// addresses without ports); 0 when unknown.
+	Port int
+	// ModulePorts gives the port per module name, for `multiple` runs whose
+	// modules scan different ports (the port= of each ini section). It wins
+	// over Port.
+	ModulePorts map[string]int
+	// MaxLineBytes bounds one line; 0 means DefaultMaxLineBytes. A longer
+	// line is a record error.
+	MaxLineBytes int
+	// MaxDepth bounds JSON nesting; 0 means DefaultMaxDepth. A deeper line is
+	// a record error.
+	MaxDepth int
+}
+
+// Reader reads zgrab2 output as observations. It implements
+// portolan.ObservationReader; it is not safe for concurrent use.
+type Reader struct {
+	opts  Options
+	lr    *lineReader
+	queue []item // what the last line produced
+	err   error  // sticky: io.EOF or the error that ended the input
+}
+
+var _ portolan.ObservationReader = (*Reader)(nil)
+
+// item is an observation or the record error in its place.
+type item struct {
+	obs *portolan.Observation
+	err *portolan.InputError
+}
+
+// NewReader returns a Reader of r. Nothing is read before the first Read.
+func NewReader(r io.Reader, opts Options) *Reader {
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = DefaultMaxDepth
+	}
+	return &Reader{opts: opts, lr: newLineReader(bufio.NewReaderSize(r, bufferSize), opts.MaxLineBytes)}
+}
+
+// Read returns the next observation; io.EOF at the end; a
+// *portolan.InputError for a line or module result that cannot be used,
+// after which the caller reads on; and the underlying reader's error,
+// wrapped, when the input cannot be read further.
+func (r *Reader) Read() (*portolan.Observation, error) {
+	for len(r.queue) == 0 {
+		if r.err != nil {
+			return nil, r.err
+		}
+		r.readLine()
+	}
+	it := r.queue[0]
+	r.queue[0] = item{}
+	r.queue = r.queue[1:]
+	if it.err != nil {
+		return nil, it.err
+	}
+	return it.obs, nil
+}
+
+// readLine reads one line and queues what it yields, or sets r.err.
+func (r *Reader) readLine() {
+	line, tooLong, err := r.lr.read()
+	switch {
+	case err == io.EOF:
+		r.err = io.EOF
+		return
+	case err != nil:
+		r.err = fmt.Errorf("zgrab2: read at byte %d: %w", r.lr.next, err)
+		return
+	case tooLong:
+		r.reject("the line is longer than %d bytes", r.opts.MaxLineBytes)
+		return
+	case isBlank(line):
+		return
+	}
+	if reason := checkJSON(line, r.opts.MaxDepth); reason != "" {
+		r.reject("%s", reason)
+		return
+	}
+	var g grab
+	if err := json.Unmarshal(line, &g); err != nil {
+		r.reject("invalid record: %v", err)
+		return
+	}
+	r.adapt(&g)
+}
+
+// reject queues a record error for the current line.
+func (r *Reader) reject(format string, args ...any) {
+	r.queue = append(r.queue, item{err: &portolan.InputError{
+		Line: r.lr.line, Offset: r.lr.off, Reason: fmt.Sprintf(format, args...),
+	}})
+}
+
+// Sniff reports whether head, the first bytes of an input (up to 4 KiB, or
+// less for a short file), looks like zgrab2 output: a JSON object with an
+// "ip" or "domain" string and a "data" object, and none of the keys that
+// mark other scanners' JSON lines (masscan's rec_type, ZMap's saddr,
+// Shodan's ip_str and _shodan).
+func Sniff(head []byte) bool {
+	var data, target, foreign bool
+	sniffKeys(head, func(key string, first byte) bool {
+		switch key {
+		case "data":
+			data = first == '{'
+		case "ip", "domain":
+			target = target || first == '"'
+		case "rec_type", "saddr", "ip_str", "_shodan":
+			foreign = true
+		}
+		return !foreign
+	})
+	return data && target && !foreign
+}

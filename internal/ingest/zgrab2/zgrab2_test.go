@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package zgrab2_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"portolan"
+	"portolan/internal/ingest/zgrab2"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
+
+// labCertSHA1 is the SHA-1 of lab_selfsigned_cert.pem, the certificate every
+// TLS service of the samples presented (samples/README.md).
+const labCertSHA1 = "8ff5018a0fa83525278cf8abec72b6d64a8a7513"
+
+// multiplePorts are the ports of zg_multi.ini, which zgrab2 does not write.
+var multiplePorts = map[string]int{"http18081": 18081, "https18444": 18444, "ssh18022": 18022, "tls18444": 18444}
+
+// goldenCases are the real zgrab2 outputs in testdata, with the options the
+// command line would pass for them.
+var goldenCases = []struct {
+	file string
+	opts zgrab2.Options
+}{
+	{"zgrab2_http.jsonl", zgrab2.Options{}},
+	{"zgrab2_http_closed_port.jsonl", zgrab2.Options{}},
+	{"zgrab2_http_https.jsonl", zgrab2.Options{}},
+	{"zgrab2_http_portflag_no_port_field.jsonl", zgrab2.Options{Port: 18081}},
+	{"zgrab2_multiple.jsonl", zgrab2.Options{ModulePorts: multiplePorts}},
+	{"zgrab2_ssh.jsonl", zgrab2.Options{}},
+	{"zgrab2_tls.jsonl", zgrab2.Options{}},
+	{"zmap_to_zgrab2_tls443_pipeline.jsonl", zgrab2.Options{Port: 443}},
+}
+
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustReadAll(t *testing.T, data []byte, opts zgrab2.Options) []*portolan.Observation {
+	t.Helper()
+	obs, bad, err := portolan.ReadAll(zgrab2.NewReader(bytes.NewReader(data), opts))
+	if err != nil {
+		t.Fatalf("fatal error: %v", err)
+	}
+	for _, e := range bad {
+		t.Errorf("record error: %v", e)
+	}
+	return obs
+}
+
+func checkGolden(t *testing.T, name string, obs []*portolan.Observation) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden.json")
+	got, err := json.MarshalIndent(obs, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	var want []*portolan.Observation
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if diff := cmp.Diff(want, obs); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.file, func(t *testing.T) {
+			obs := mustReadAll(t, readFile(t, tc.file), tc.opts)
+			checkGolden(t, strings.TrimSuffix(tc.file, ".jsonl"), obs)
+		})
+	}
+}
+
+// TestSampleFacts checks, against the sample files read by hand, what the
+// golden files hold.
+func TestSampleFacts(t *testing.T) {
+	at := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	nginx := "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nConnection: keep-alive\r\nContent-Length: 73\r\nContent-Type: text/html\r\n" +
+		"Date: Fri, 27 Nov 2026 12:08:18 GMT\r\nEtag: \"6b096f42-49\"\r\nLast-Modified: Fri, 27 Nov 2026 11:53:38 GMT\r\nServer: nginx/1.22.1\r\n"
+
+	t.Run("closed port", func(t *testing.T) {
+		// status connection-timeout, but the error says the dial was refused.
+		obs := mustReadAll(t, readFile(t, "zgrab2_http_closed_port.jsonl"), zgrab2.Options{})
+		want := []*portolan.Observation{{Host: "127.0.0.1", Port: 18099, Protocol: "tcp", Status: portolan.StatusClosed,
+			SeenAt: at("2026-11-27T12:08:27Z"), ScannedAt: at("2026-11-27T12:08:27Z"), Source: "zgrab2", ScanProtocol: "http"}}
+		if diff := cmp.Diff(want, obs); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+	t.Run("http head rebuilt without body", func(t *testing.T) {
+		obs := mustReadAll(t, readFile(t, "zgrab2_http.jsonl"), zgrab2.Options{})
+		if len(obs) != 2 || obs[0].Port != 18081 || obs[0].Banner != nginx || obs[0].ScanProtocol != "http" {
+			t.Fatalf("got %+v", obs[0])
+		}
+		if want := "HTTP/1.0 200 OK\r\nContent-Length: 73\r\nContent-Type: text/html\r\nDate: Fri, 27 Nov 2026 12:08:18 GMT\r\n" +
+			"Last-Modified: Fri, 27 Nov 2026 11:53:38 GMT\r\nServer: SimpleHTTP/0.6 Python/3.11.7\r\n"; obs[1].Banner != want {
+			t.Errorf("18080 banner %q, want %q", obs[1].Banner, want)
+		}
+		for _, o := range obs {
+			if !o.SeenAt.Equal(at("2026-11-27T12:08:18Z")) || !o.ScannedAt.Equal(o.SeenAt) || o.Certificate != nil || o.Status != portolan.StatusOpen {
+				t.Errorf("port %d: %+v", o.Port, o)
+			}
+		}
+	})
+	t.Run("https certificate", func(t *testing.T) {
+		obs := mustReadAll(t, readFile(t, "zgrab2_http_https.jsonl"), zgrab2.Options{})
+		if len(obs) != 2 || obs[0].Banner != "HTTP/1.0 200 ok\r\nContent-Type: text/html\r\n" || obs[1].Banner != nginx {
+			t.Fatalf("got %+v", obs)
+		}
+		for _, o := range obs {
+			if got := portolan.CertificateDigest(o.Certificate); got != labCertSHA1 {
+				t.Errorf("port %d: certificate SHA-1 %s, want %s", o.Port, got, labCertSHA1)
+			}
+		}
+	})
+	t.Run("tls and ssh", func(t *testing.T) {
+		for _, o := range mustReadAll(t, readFile(t, "zgrab2_tls.jsonl"), zgrab2.Options{}) {
+			if o.ScanProtocol != "tls" || o.Banner != "" || portolan.CertificateDigest(o.Certificate) != labCertSHA1 {
+				t.Errorf("port %d: %+v", o.Port, o)
+			}
+		}
+		obs := mustReadAll(t, readFile(t, "zgrab2_ssh.jsonl"), zgrab2.Options{})
+		if len(obs) != 1 || obs[0].Port != 18022 || obs[0].Banner != "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10" || obs[0].ScanProtocol != "ssh" {
+			t.Errorf("got %+v", obs)
+		}
+	})
+	t.Run("multiple: kind by shape, port by module", func(t *testing.T) {
+		obs := mustReadAll(t, readFile(t, "zgrab2_multiple.jsonl"), zgrab2.Options{ModulePorts: multiplePorts})
+		type got struct {
+			port     int
+			protocol string
+			cert     bool
+		}
+		var gots []got
+		for _, o := range obs {
+			gots = append(gots, got{o.Port, o.ScanProtocol, o.Certificate != nil})
+		}
+		want := []got{{18081, "http", false}, {18444, "http", true}, {18022, "ssh", false}, {18444, "tls", true}}
+		if diff := cmp.Diff(want, gots, cmp.AllowUnexported(got{})); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+	t.Run("no port without options", func(t *testing.T) {
+		// The http modules know their port from the request URL; ssh and
+		// tls do not, and must ask for it.
+		obs, bad, err := portolan.ReadAll(zgrab2.NewReader(bytes.NewReader(readFile(t, "zgrab2_multiple.jsonl")), zgrab2.Options{}))
+		if err != nil || len(obs) != 2 || len(bad) != 2 {
+			t.Fatalf("observations %v, record errors %v, error %v", obs, bad, err)
+		}
+		for _, b := range bad {
+			if b.Line != 1 || !strings.Contains(b.Reason, "pass --port") {
+				t.Errorf("record error %v does not ask for --port", b)
+			}
+		}
+		obs = mustReadAll(t, readFile(t, "zgrab2_http_portflag_no_port_field.jsonl"), zgrab2.Options{})
+		if len(obs) != 1 || obs[0].Port != 18081 {
+			t.Errorf("got %+v, want port 18081 from the request URL", obs)
+		}
+		_, bad, _ = portolan.ReadAll(zgrab2.NewReader(bytes.NewReader(readFile(t, "zmap_to_zgrab2_tls443_pipeline.jsonl")), zgrab2.Options{}))
+		if len(bad) != 1 || !strings.Contains(bad[0].Reason, "pass --port") {
+			t.Errorf("record errors %v, want one asking for --port", bad)
+		}
+	})
+}
+
+// line builds one zgrab2 line for module "m" with the given status, error and
+// result.
+func line(status, errText, result string) string {
+	m := map[string]any{"status": status, "protocol": "http", "timestamp": "2026-01-02T03:04:05Z", "result": json.RawMessage(result)}
+	if errText != "" {
+		m["error"] = errText
+	}
+	b, _ := json.Marshal(map[string]any{"ip": "192.0.2.1", "port": 8080, "data": map[string]any{"m": m}})
+	return string(b) + "\n"
+}
+
+func TestStatus(t *testing.T) {
+	partial := `{"response":{"status_line":"400 Bad Request","protocol":{"name":"HTTP/1.1"},"headers":{"server":["x"]}}}`
+	cases := []struct {
+		name, status, err, result string
+		want                      portolan.HostPortStatus
+		banner                    string
+	}{
+		{"success", "success", "", `{}`, portolan.StatusOpen, ""},
+		{"refused", "connection-refused", "dial tcp 192.0.2.1:8080: connect: connection refused", `{}`, portolan.StatusClosed, ""},
+		{"refused reported as timeout", "connection-timeout", "unable to dial target (192.0.2.1) with L4 Dialer: dial context failed: dial tcp 192.0.2.1:8080: connect: connection refused", `{}`, portolan.StatusClosed, ""},
+		{"refused as unknown error", "unknown-error", "dial tcp 192.0.2.1:8080: connect: connection refused", `{}`, portolan.StatusClosed, ""},
+		{"dial timeout", "connection-timeout", "dial tcp 192.0.2.1:8080: i/o timeout", `{}`, portolan.StatusFiltered, ""},
+		{"no route", "unknown-error", "unable to dial target (192.0.2.1): dial tcp 192.0.2.1:8080: connect: no route to host", `{}`, portolan.StatusFiltered, ""},
+		{"protocol error keeps the partial result", "protocol-error", "malformed HTTP response", partial, portolan.StatusOpen, "HTTP/1.1 400 Bad Request\r\nServer: x\r\n"},
+		{"read timeout", "io-timeout", "read tcp: i/o timeout", `{}`, portolan.StatusOpen, ""},
+		{"application error", "application-error", "server sent 500", `null`, portolan.StatusOpen, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := mustReadAll(t, []byte(line(tc.status, tc.err, tc.result)), zgrab2.Options{})
+			if len(obs) != 1 || obs[0].Status != tc.want || obs[0].Banner != tc.banner {
+				t.Errorf("got %+v, want %s with banner %q", obs, tc.want, tc.banner)
+			}
+		})
+	}
+}
+
+func TestShapes(t *testing.T) {
+	cases := []struct {
+		name, input string
+		want        *portolan.Observation
+	}{
+		{"unknown headers and repeated values",
+			`{"ip":"192.0.2.1","port":80,"data":{"web":{"status":"success","protocol":"http","timestamp":"2026-01-02T03:04:05.5+01:00","result":{"response":{"status_line":"302 Found","protocol":{"major":1,"minor":0},"headers":{"set_cookie":["a=1","b=2"],"unknown":[{"key":"x_backend_server","value":["app1"]}],"x_powered_by":"PHP/8.2"},"body":"<html>secret</html>"}}}}}`,
+			&portolan.Observation{Banner: "HTTP/1.0 302 Found\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Backend-Server: app1\r\nX-Powered-By: PHP/8.2\r\n", ScanProtocol: "http", Port: 80}},
+		{"header value cannot forge lines",
+			`{"ip":"192.0.2.1","port":80,"data":{"http":{"status":"success","protocol":"http","timestamp":"2026-01-02T03:04:05Z","result":{"response":{"status_code":200,"protocol":{"name":"HTTP/1.1"},"headers":{"server":["a\r\nX-Evil: 1"]}}}}}}`,
+			&portolan.Observation{Banner: "HTTP/1.1 200\r\nServer: a  X-Evil: 1\r\n", ScanProtocol: "http", Port: 80}},
+		{"greeting of a line-oriented module",
+			`{"ip":"192.0.2.1","domain":"ftp.example.org","port":21,"data":{"ftp":{"status":"success","protocol":"ftp","timestamp":"2026-01-02T03:04:05Z","result":{"banner":"220 ProFTPD Server ready.\r\n"}}}}`,
+			&portolan.Observation{Banner: "220 ProFTPD Server ready.\r\n", ScanProtocol: "ftp", Port: 21, Hostnames: []string{"ftp.example.org"}}},
+		{"ssh without raw",
+			`{"ip":"192.0.2.1","port":22,"data":{"ssh":{"status":"success","protocol":"ssh","timestamp":"2026-01-02T03:04:05Z","result":{"server_id":{"version":"2.0","software":"dropbear_2022.83"}}}}}`,
+			&portolan.Observation{Banner: "SSH-2.0-dropbear_2022.83", ScanProtocol: "ssh", Port: 22}},
+		{"redirected request gives no port",
+			`{"ip":"192.0.2.1","data":{"http":{"status":"success","protocol":"http","timestamp":"2026-01-02T03:04:05Z","result":{"response":{"status_line":"200 OK","request":{"url":{"scheme":"https","host":"www.example.org"}},"redirect_response_chain":[{"status_line":"301 Moved"}]}}}}}`,
+			&portolan.Observation{Banner: "HTTP/1.1 200 OK\r\n", ScanProtocol: "http", Port: 8443}},
+		{"default port of the request scheme",
+			`{"ip":"192.0.2.1","data":{"http":{"status":"success","protocol":"http","timestamp":"2026-01-02T03:04:05Z","result":{"response":{"status_line":"200 OK","request":{"url":{"scheme":"https","host":"192.0.2.1"}}}}}}}`,
+			&portolan.Observation{Banner: "HTTP/1.1 200 OK\r\n", ScanProtocol: "http", Port: 443}},
+		{"certificate that is not base64 is passed on",
+			`{"ip":"192.0.2.1","port":443,"data":{"tls":{"status":"success","protocol":"tls","timestamp":"2026-01-02T03:04:05Z","result":{"handshake_log":{"server_certificates":{"certificate":{"raw":"not base64!"}}}}}}}`,
+			&portolan.Observation{ScanProtocol: "tls", Port: 443, Certificate: []byte("not base64!")}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := mustReadAll(t, []byte(tc.input), zgrab2.Options{Port: 8443})
+			if len(obs) != 1 {
+				t.Fatalf("%d observations", len(obs))
+			}
+			o := obs[0]
+			got := &portolan.Observation{Banner: o.Banner, ScanProtocol: o.ScanProtocol, Port: o.Port, Certificate: o.Certificate, Hostnames: o.Hostnames}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for _, tc := range goldenCases {
+		if !zgrab2.Sniff(head(readFile(t, tc.file))) {
+			t.Errorf("Sniff(%s) = false", tc.file)
+		}
+	}
+	others := map[string]string{
+		"masscan -oD":  `{"ip":"127.0.0.1","timestamp":"1795781195","port":80,"proto":"tcp","rec_type":"status","data":{"status":"open"}}`,
+		"masscan -oJ":  "[\n{   \"ip\": \"127.0.0.1\",   \"timestamp\": \"1795781163\", \"ports\": [ {\"port\": 443} ] }\n",
+		"zmap JSON":    `{ "saddr": "127.0.0.1", "daddr": "127.0.0.2", "sport": 18022, "success": 1 }`,
+		"shodan":       `{"ip_str": "192.0.2.1", "data": "SSH-2.0-OpenSSH_9.2p1", "port": 22}`,
+		"shodan host":  `{"ip": 3221225985, "ports": [22], "data": [{"data": "x"}]}`,
+		"nmap XML":     `<?xml version="1.0"?><nmaprun scanner="nmap">`,
+		"native":       `{"host":"192.0.2.1","port":80,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"native"}`,
+		"empty":        "",
+		"not JSON":     "hello\n",
+		"cut anywhere": `{"ip":"127.0.0.1","da`,
+	}
+	for name, in := range others {
+		if zgrab2.Sniff([]byte(in)) {
+			t.Errorf("Sniff(%s) = true", name)
+		}
+	}
+}
+
+func head(b []byte) []byte {
+	return b[:min(len(b), 4096)]
+}
+
+func FuzzReader(f *testing.F) {
+	for _, tc := range goldenCases {
+		b, err := os.ReadFile(filepath.Join("testdata", tc.file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(line("protocol-error", "x", `{"response":{"status_code":1,"headers":{"unknown":[{"key":"a","value":"b"}]}}}`)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := zgrab2.NewReader(bytes.NewReader(data), zgrab2.Options{MaxLineBytes: 2048, MaxDepth: 12})
+		for calls := 0; ; calls++ {
+			if calls > 4*len(data)+16 {
+				t.Fatalf("more than %d calls to Read: the reader does not progress", calls)
+			}
+			o, err := r.Read()
+			if err == io.EOF {
+				return
+			}
+			if ie, ok := err.(*portolan.InputError); ok {
+				if ie.Line <= 0 {
+					t.Fatalf("record error without a line: %v", ie)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("a bytes.Reader cannot fail: %v", err)
+			}
+			if o == nil || o.Source != "zgrab2" || !o.SeenAt.Equal(o.ScannedAt) {
+				t.Fatalf("bad observation %+v", o)
+			}
+		}
+	})
+}
+
+// benchInput repeats the lines of the samples to about 1 MiB.
+func benchInput(b *testing.B) []byte {
+	var all []byte
+	for _, name := range []string{"zgrab2_http.jsonl", "zgrab2_http_https.jsonl", "zgrab2_tls.jsonl", "zgrab2_ssh.jsonl", "zgrab2_http_closed_port.jsonl"} {
+		all = append(all, readFile(b, name)...)
+	}
+	out := make([]byte, 0, 1<<20+len(all))
+	for len(out) < 1<<20 {
+		out = append(out, all...)
+	}
+	return out
+}
+
+func BenchmarkReader(b *testing.B) {
+	data := benchInput(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := zgrab2.NewReader(bytes.NewReader(data), zgrab2.Options{})
+		for {
+			_, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkDecodeAny is the yardstick: encoding/json decoding the same lines
+// into any.
+func BenchmarkDecodeAny(b *testing.B) {
+	data := benchInput(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for line := range bytes.Lines(data) {
+			var v any
+			if err := json.Unmarshal(line, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package zmap
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"portolan"
+)
+
+// layout is how the file is written.
+type layout int
+
+const (
+	layoutUnknown   layout = iota // before the first line
+	layoutCSV                     // a header row naming the fields, then rows
+	layoutAddresses               // ZMap's default output: one saddr per line
+	layoutJSON                    // one JSON object per line
+)
+
+// form is the layout and, for CSV, the column of each field used (-1 when
+// the file lacks it).
+type form struct {
+	layout  layout
+	columns int // fields per CSV row
+	saddr, sport, success, class,
+	ts, us, str int
+}
+
+// zRecord mirrors one line of -O json (ZMap's field names):
+//
+//	{ "saddr": "127.0.0.1", "sport": 18022, "classification": "synack", "success": 1, "repeat": 0,
+//	  "timestamp-str": "2026-11-27T12:10:08.671+0000", "timestamp-ts": 1795781408, "timestamp-us": 671534, … }
+type zRecord struct {
+	Saddr          string    `json:"saddr"`
+	Sport          *int      `json:"sport"`
+	Success        *flexBool `json:"success"`        // 1/0, or true/false in some builds
+	Classification string    `json:"classification"` // synack, rst, udp, icmp-unreach, …
+	TimestampTS    *int64    `json:"timestamp-ts"`   // Unix seconds
+	TimestampUS    *int64    `json:"timestamp-us"`   // microseconds within the second
+	TimestampStr   string    `json:"timestamp-str"`
+}
+
+// flexBool is a JSON boolean written as true/false or 1/0.
+type flexBool bool
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (b *flexBool) UnmarshalJSON(v []byte) error {
+	switch string(v) {
+	case "1", "true":
+		*b = true
+	case "0", "false", "null":
+		*b = false
+	default:
+		return fmt.Errorf("%s is not a boolean", v)
+	}
+	return nil
+}
+
+// answer is one line of the file, reduced to what the adapter needs.
+type answer struct {
+	saddr   string
+	proto   portolan.Protocol
+	port    int
+	success bool
+	at      time.Time
+}
+
+// next returns the next answer, a *portolan.InputError, io.EOF, or an error
+// that ends the input.
+func (r *Reader) next() (answer, error) {
+	for {
+		line, tooLong, err := r.lr.read()
+		if err == io.EOF {
+			return answer{}, io.EOF
+		}
+		if err != nil {
+			return answer{}, fmt.Errorf("zmap: read at byte %d: %w", r.lr.next, err)
+		}
+		if tooLong {
+			return answer{}, r.bad("the line is longer than %d bytes", r.opts.MaxLineBytes)
+		}
+		if r.lr.line == 1 {
+			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF")) // a UTF-8 byte order mark
+		}
+		if isBlank(line) {
+			continue
+		}
+		if r.form.layout == layoutUnknown {
+			header, err := r.detect(line)
+			if err != nil {
+				return answer{}, err
+			}
+			if header {
+				continue
+			}
+		}
+		var a answer
+		var skip bool
+		if r.form.layout == layoutJSON {
+			a, skip, err = r.parseJSON(line)
+		} else {
+			a, skip, err = r.parseCSV(line)
+		}
+		if err != nil {
+			return answer{}, err
+		}
+		if !skip {
+			return a, nil
+		}
+	}
+}
+
+// bad returns a record error for the current line.
+func (r *Reader) bad(format string, args ...any) *portolan.InputError {
+	return &portolan.InputError{Line: r.lr.line, Offset: r.lr.off, Reason: fmt.Sprintf(format, args...)}
+}
+
+// fatal returns a *ParseError for the current line.
+func (r *Reader) fatal(msg string) *ParseError {
+	return &ParseError{Line: r.lr.line, Offset: r.lr.off, Msg: msg}
+}
+
+// Messages of the fatal errors, in the words of the command line.
+const (
+	msgNoPort = "the file has no sport field, so the scanned port is unknown: pass --port with the port given to zmap -p"
+	msgNoTime = "the file has no timestamp-ts or timestamp-str field, and its modification time was not given"
+)
+
+// detect learns the layout from the first line. header reports that the
+// line was a CSV header, not an answer.
+func (r *Reader) detect(line []byte) (header bool, err error) {
+	f := form{saddr: -1, sport: -1, success: -1, class: -1, ts: -1, us: -1, str: -1}
+	if trimmed := bytes.TrimSpace(line); trimmed[0] == '{' {
+		f.layout = layoutJSON
+		r.form = f
+		return false, nil
+	}
+	fields, ok := splitCSV(line, nil)
+	if !ok {
+		return false, r.fatal("the first line is neither a ZMap CSV header nor an address: a quote is not closed")
+	}
+	if len(fields) == 1 {
+		if _, err := netip.ParseAddr(strings.TrimSpace(string(fields[0]))); err == nil {
+			// The default output: addresses only, no header.
+			f.layout, f.columns, f.saddr = layoutAddresses, 1, 0
+			r.form = f
+			return false, r.checkForm()
+		}
+	}
+	for i, name := range fields {
+		switch strings.TrimSpace(string(name)) {
+		case "saddr":
+			f.saddr = i
+		case "sport":
+			f.sport = i
+		case "success":
+			f.success = i
+		case "classification":
+			f.class = i
+		case "timestamp-ts":
+			f.ts = i
+		case "timestamp-us":
+			f.us = i
+		case "timestamp-str":
+			f.str = i
+		}
+	}
+	if f.saddr < 0 {
+		return false, r.fatal("the first line is neither a ZMap CSV header with a saddr column nor an address")
+	}
+	f.layout, f.columns = layoutCSV, len(fields)
+	r.form = f
+	return true, r.checkForm()
+}
+
+// checkForm fails a CSV file that cannot give ports or times, before any of
+// its rows is read.
+func (r *Reader) checkForm() error {
+	if r.form.sport < 0 && r.opts.Port == 0 {
+		return r.fatal(msgNoPort)
+	}
+	if r.form.ts < 0 && r.form.str < 0 && r.opts.ModTime.IsZero() {
+		return r.fatal(msgNoTime)
+	}
+	return nil
+}
+
+// parseCSV parses one CSV row. skip is set for answers that name no port.
+func (r *Reader) parseCSV(line []byte) (a answer, skip bool, err error) {
+	fields, ok := splitCSV(line, nil)
+	if !ok {
+		return answer{}, false, r.bad("a quoted field is not closed")
+	}
+	f := &r.form
+	if len(fields) != f.columns {
+		return answer{}, false, r.bad("the row has %d fields, the header %d", len(fields), f.columns)
+	}
+	field := func(i int) string {
+		if i < 0 {
+			return ""
+		}
+		return strings.TrimSpace(string(fields[i]))
+	}
+	if a.saddr = field(f.saddr); a.saddr == "" {
+		return answer{}, false, r.bad("the row has no saddr")
+	}
+	a.port = r.opts.Port
+	if f.sport >= 0 {
+		if a.port, err = strconv.Atoi(field(f.sport)); err != nil {
+			return answer{}, false, r.bad("sport %s is not a number", quote(field(f.sport)))
+		}
+	}
+	a.success = true // the default output filter writes successes only
+	if f.success >= 0 {
+		switch s := field(f.success); s {
+		case "1", "true":
+		case "0", "false":
+			a.success = false
+		default:
+			return answer{}, false, r.bad("success %s is neither 1 nor 0", quote(s))
+		}
+	}
+	if skip = r.classify(&a, field(f.class)); skip {
+		return answer{}, true, nil
+	}
+	var ts, us *int64
+	if s := field(f.ts); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return answer{}, false, r.bad("timestamp-ts %s is not Unix seconds", quote(s))
+		}
+		ts = &n
+	}
+	if s := field(f.us); s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			us = &n
+		}
+	}
+	if err := r.setTime(&a, ts, us, field(f.str), f.ts >= 0 || f.str >= 0); err != nil {
+		return answer{}, false, err
+	}
+	return a, false, nil
+}
+
+// parseJSON parses one JSON line.
+func (r *Reader) parseJSON(line []byte) (a answer, skip bool, err error) {
+	if reason := checkJSON(line, r.opts.MaxDepth); reason != "" {
+		return answer{}, false, r.bad("%s", reason)
+	}
+	var z zRecord
+	if err := json.Unmarshal(line, &z); err != nil {
+		return answer{}, false, r.bad("invalid record: %v", err)
+	}
+	if a.saddr = z.Saddr; a.saddr == "" {
+		return answer{}, false, r.bad("the record has no saddr")
+	}
+	switch {
+	case z.Sport != nil:
+		a.port = *z.Sport
+	case r.opts.Port != 0:
+		a.port = r.opts.Port
+	default:
+		// ZMap writes the same fields on every line (-f), so one line
+		// without sport means the whole file has none.
+		return answer{}, false, r.fatal(msgNoPort)
+	}
+	a.success = z.Success == nil || bool(*z.Success)
+	if r.classify(&a, z.Classification) {
+		return answer{}, true, nil
+	}
+	hasTime := z.TimestampTS != nil || z.TimestampStr != ""
+	if !hasTime && r.opts.ModTime.IsZero() {
+		return answer{}, false, r.fatal(msgNoTime)
+	}
+	if err := r.setTime(&a, z.TimestampTS, z.TimestampUS, z.TimestampStr, hasTime); err != nil {
+		return answer{}, false, err
+	}
+	return a, false, nil
+}
+
+// classify sets the protocol from ZMap's classification, and reports
+// answers to skip: ICMP messages, which come from whatever router or host
+// sent them and name no scanned port.
+func (r *Reader) classify(a *answer, class string) (skip bool) {
+	a.proto = portolan.TCP
+	switch {
+	case strings.HasPrefix(class, "icmp"):
+		return true
+	case class == "udp":
+		a.proto = portolan.UDP
+	}
+	return false
+}
+
+// timeLayouts are the forms of timestamp-str: ZMap's own (strftime
+// "%Y-%m-%dT%H:%M:%S.%03d%z"), then RFC 3339 for other writers.
+var timeLayouts = []string{"2006-01-02T15:04:05.999-0700", "2006-01-02T15:04:05-0700", time.RFC3339Nano}
+
+// setTime sets a.at from the timestamp fields; hasTime says whether the file
+// has any, otherwise Options.ModTime is used.
+func (r *Reader) setTime(a *answer, ts, us *int64, str string, hasTime bool) error {
+	switch {
+	case ts != nil:
+		a.at = time.Unix(*ts, 0).UTC()
+		if us != nil && *us >= 0 && *us < 1e6 {
+			a.at = a.at.Add(time.Duration(*us) * time.Microsecond)
+		}
+	case str != "":
+		for _, l := range timeLayouts {
+			if t, err := time.Parse(l, str); err == nil {
+				a.at = t.UTC()
+				return nil
+			}
+		}
+		return r.bad("timestamp-str %s is not a time", quote(str))
+	case hasTime:
+		return r.bad("the record has no timestamp")
+	default:
+		a.at = r.opts.ModTime.UTC()
+		r.usedModTime = true
+	}
+	return nil
+}
+
+// splitCSV splits one CSV line into fields (RFC 4180 quoting within the
+// line), appending to dst. Fields point into line unless they were quoted
+// with doubled quotes. ok is false for an unclosed quote.
+func splitCSV(line []byte, dst [][]byte) (fields [][]byte, ok bool) {
+	fields = dst[:0]
+	for {
+		if len(line) > 0 && line[0] == '"' {
+			var field []byte
+			i := 1
+			for {
+				j := bytes.IndexByte(line[i:], '"')
+				if j < 0 {
+					return fields, false
+				}
+				field = append(field, line[i:i+j]...)
+				i += j + 1
+				if i < len(line) && line[i] == '"' {
+					field = append(field, '"')
+					i++
+					continue
+				}
+				break
+			}
+			fields = append(fields, field)
+			line = line[i:]
+			if len(line) == 0 {
+				return fields, true
+			}
+			if line[0] != ',' {
+				return fields, false
+			}
+			line = line[1:]
+			continue
+		}
+		j := bytes.IndexByte(line, ',')
+		if j < 0 {
+			return append(fields, line), true
+		}
+		fields = append(fields, line[:j])
+		line = line[j+1:]
+	}
+}
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// Sniff reports whether head, the first bytes of an input (up to 4 KiB, or
+// less for a short file), looks like ZMap output: a JSON object with a
+// "saddr" key, a CSV header with a saddr column, or ZMap's default output,
+// lines that each hold one IP address.
+func Sniff(head []byte) bool {
+	b := head[skipSpace(head, 0):]
+	if len(b) == 0 {
+		return false
+	}
+	if b[0] == '{' {
+		var saddr bool
+		sniffKeys(b, func(key string, _ byte) bool {
+			saddr = saddr || key == "saddr"
+			return !saddr
+		})
+		return saddr
+	}
+	first, _, _ := bytes.Cut(b, []byte("\n"))
+	if fields, ok := splitCSV(bytes.TrimRight(first, "\r"), nil); ok {
+		for _, f := range fields {
+			if string(bytes.TrimSpace(f)) == "saddr" {
+				return true
+			}
+		}
+	}
+	// Addresses only. The last line may be cut, unless the head is short
+	// (the whole file) or ends with a newline.
+	lines := bytes.Split(b, []byte("\n"))
+	if len(head) >= 4096 && !bytes.HasSuffix(b, []byte("\n")) {
+		lines = lines[:len(lines)-1]
+	}
+	n := 0
+	for _, l := range lines {
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		if _, err := netip.ParseAddr(string(l)); err != nil {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
