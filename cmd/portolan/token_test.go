@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"portolan"
+	"portolan/internal/auth"
+)
+
+func tokenEnv(vars map[string]string) (*Env, *bytes.Buffer, *bytes.Buffer) {
+	var stdout, stderr bytes.Buffer
+	return &Env{
+		Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+		Getenv: func(k string) string { return vars[k] },
+	}, &stdout, &stderr
+}
+
+// verifyLocal checks tok with the local issuer of dir, as serve would.
+func verifyLocal(t *testing.T, dir, tok string) (*portolan.Principal, error) {
+	t.Helper()
+	l, err := auth.OpenLocalIssuer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Verifier(auth.Options{}).VerifyToken(context.Background(), tok)
+}
+
+func TestTokenCommand(t *testing.T) {
+	dir := t.TempDir()
+	env, stdout, stderr := tokenEnv(nil)
+	if err := Run(context.Background(), env, []string{"token", "--data", dir}); err != nil {
+		t.Fatalf("token: %v\n%s", err, stderr)
+	}
+	tok := strings.TrimSuffix(stdout.String(), "\n")
+	if strings.ContainsAny(tok, " \n") || strings.Count(tok, ".") != 2 {
+		t.Fatalf("stdout is not one token: %q", stdout.String())
+	}
+	p, err := verifyLocal(t, dir, tok)
+	if err != nil {
+		t.Fatalf("the local verifier refused the printed token: %v", err)
+	}
+	if p.Subject != auth.DefaultSubject || !p.HasPermission(portolan.PermissionThreatIntelligenceRead) {
+		t.Errorf("principal %+v", p)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "auth", "signing-key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("signing key: %v, %v", fi, err)
+	}
+}
+
+func TestTokenCommandFlags(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		usage bool   // the command refuses its flags
+		code  string // what the server answers the token, "" for success
+		check func(*portolan.Principal) bool
+	}{
+		{name: "roles", args: []string{"--roles", "Other.Read," + portolan.PermissionThreatIntelligenceRead},
+			check: func(p *portolan.Principal) bool { return len(p.Scopes) == 0 && len(p.Roles) == 2 }},
+		{name: "tid and sub", args: []string{"--tid", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--sub", "alice"},
+			check: func(p *portolan.Principal) bool {
+				return p.Subject == "alice" && p.TenantID == "72f988bf-86f1-41af-91ab-2d7cd011db47"
+			}},
+		{name: "Graph application ID audience", args: []string{"--aud", auth.GraphApplicationID}},
+		{name: "scp without the permission", args: []string{"--scp", "User.Read"}, code: portolan.EFORBIDDEN},
+		{name: "no scp", args: []string{"--scp", ""}, code: portolan.EFORBIDDEN},
+		{name: "personal account", args: []string{"--tid", auth.PersonalAccountTenant}, code: portolan.EFORBIDDEN},
+		{name: "other audience", args: []string{"--aud", "api://other"}, code: portolan.EUNAUTHORIZED},
+		{name: "scp and roles", args: []string{"--scp", "a", "--roles", "b"}, usage: true},
+		{name: "zero ttl", args: []string{"--ttl", "0s"}, usage: true},
+		{name: "ttl over a year", args: []string{"--ttl", "9000h"}, usage: true},
+		{name: "argument", args: []string{"extra"}, usage: true},
+	}
+	dir := t.TempDir()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, stdout, stderr := tokenEnv(nil)
+			err := Run(context.Background(), env, append([]string{"token", "--data", dir}, tt.args...))
+			if tt.usage {
+				if !errors.Is(err, errUsage) {
+					t.Errorf("got %v, want a usage error", err)
+				}
+				if stdout.Len() != 0 {
+					t.Errorf("printed %q", stdout)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("token: %v\n%s", err, stderr)
+			}
+			p, err := verifyLocal(t, dir, strings.TrimSpace(stdout.String()))
+			if tt.code != "" {
+				if portolan.ErrorCode(err) != tt.code {
+					t.Errorf("server answer %v, want %s", err, tt.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.check != nil && !tt.check(p) {
+				t.Errorf("principal %+v", p)
+			}
+		})
+	}
+}
+
+func TestTokenCommandDataFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	env, stdout, _ := tokenEnv(map[string]string{"PORTOLAN_DATA": dir})
+	if err := Run(context.Background(), env, []string{"token"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifyLocal(t, dir, strings.TrimSpace(stdout.String())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTokenCommandHelp(t *testing.T) {
+	env, _, stderr := tokenEnv(nil)
+	if err := Run(context.Background(), env, []string{"token", "-h"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Usage: portolan token", "-scp", "-roles", "-ttl", "-tid", "-data"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// parseAuthFlags parses args into authFlags as serve would.
+func parseAuthFlags(t *testing.T, vars map[string]string, args ...string) *authFlags {
+	t.Helper()
+	env, _, _ := tokenEnv(vars)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	a := addAuthFlags(fs, env)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestTokenAuthFlagsVerifier(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := t.Context()
+
+	t.Run("local issuer by default", func(t *testing.T) {
+		dir := t.TempDir()
+		a := parseAuthFlags(t, nil)
+		v, err := a.Verifier(ctx, dir, ":8443", logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := a.DemoToken(dir)
+		if err != nil || tok == "" {
+			t.Fatalf("DemoToken: %q, %v", tok, err)
+		}
+		if _, err := v.VerifyToken(ctx, tok); err != nil {
+			t.Errorf("demo token refused: %v", err)
+		}
+		if !strings.Contains(logs.String(), "local issuer") {
+			t.Errorf("trust source not logged:\n%s", logs.String())
+		}
+	})
+	t.Run("insecure on loopback", func(t *testing.T) {
+		a := parseAuthFlags(t, nil, "--insecure-no-auth")
+		v, err := a.Verifier(ctx, t.TempDir(), "127.0.0.1:8443", logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.VerifyToken(ctx, ""); err != nil {
+			t.Error(err)
+		}
+		if tok, _ := a.DemoToken(t.TempDir()); tok != "" {
+			t.Errorf("DemoToken under --insecure-no-auth: %q", tok)
+		}
+	})
+	t.Run("insecure refused off loopback", func(t *testing.T) {
+		for _, addr := range []string{":8443", "0.0.0.0:8443", "10.0.0.1:8443"} {
+			a := parseAuthFlags(t, nil, "--insecure-no-auth")
+			if _, err := a.Verifier(ctx, t.TempDir(), addr, logger); err == nil {
+				t.Errorf("%s accepted", addr)
+			}
+		}
+	})
+	t.Run("JWKS file from the environment", func(t *testing.T) {
+		l, err := auth.OpenLocalIssuer(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "jwks.json")
+		b, err := json.Marshal(l.Keys().Set())
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(path, b, 0o644)
+		a := parseAuthFlags(t, map[string]string{"PORTOLAN_JWKS_FILE": path, "PORTOLAN_OIDC_ISSUER": auth.LocalIssuerName})
+		v, err := a.Verifier(ctx, t.TempDir(), ":8443", logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := l.Mint(auth.Claims{Scopes: []string{portolan.PermissionThreatIntelligenceRead}})
+		if _, err := v.VerifyToken(ctx, tok); err != nil {
+			t.Errorf("token refused: %v", err)
+		}
+		if tok, _ := a.DemoToken(t.TempDir()); tok != "" {
+			t.Errorf("DemoToken with a JWKS file: %q", tok)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"audience without issuer", []string{"--audience", "api://x"}},
+		{"JWKS file without issuer", []string{"--jwks-file", "x.json"}},
+		{"insecure with an issuer", []string{"--insecure-no-auth", "--oidc-issuer", "https://issuer.test"}},
+		{"negative skew", []string{"--clock-skew", "-1s"}},
+		{"huge skew", []string{"--clock-skew", "1h"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := parseAuthFlags(t, nil, tt.args...)
+			if _, err := a.Verifier(ctx, t.TempDir(), "127.0.0.1:8443", logger); !errors.Is(err, errUsage) {
+				t.Errorf("got %v, want a usage error", err)
+			}
+		})
+	}
+}
