@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"portolan"
+	"portolan/internal/fingerprint"
 	"portolan/internal/sqlite"
 )
 
@@ -54,7 +55,8 @@ func (s *storeFlags) Open(ctx context.Context, logger *slog.Logger) (portolan.St
 	return db, nil
 }
 
-// recognizer is the component recognition every store uses.
+// recognizer is the component recognition every store uses: the
+// scanner's own product names plus the embedded fingerprint rules.
 func recognizer() portolan.Recognizer {
-	return portolan.ScannerComponents{}
+	return fingerprint.Default()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/fingerprint"
 	"portolan/internal/ingest"
 	"portolan/internal/sqlite"
 	"portolan/internal/storetest"
@@ -23,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 func openStore(t *testing.T) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), sqlite.Options{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), sqlite.Options{Recognizer: fingerprint.Default()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 // store, end to end (parse, normalise, merge, write), for the realistic mix
 // of internal/gen: many hosts, rescans of the same ports, 30% with banners,
 // 5% with certificates. It reports observations per second and the peak heap.
-var batchSize = 50000
+var batchSize = 20000
 
 func BenchmarkIngestNative(b *testing.B) {
 	g := gen.New(gen.Config{Seed: 1, Hosts: 20000, Rescans: 5})

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package fingerprint
+
+import (
+	"math/bits"
+	"regexp"
+	"slices"
+	"strings"
+
+	"portolan"
+)
+
+// maxComponentText bounds a captured version as Observation.Normalize bounds
+// the fields of scanner components, so that both kinds store alike.
+const maxComponentText = 256
+
+// Recognize returns the components to merge for o: the ones the scanner named
+// (o.Components) and the ones the rules find in o.Banner and in o.Certificate,
+// without duplicates, sorted by name, version and category.
+//
+// The scanner's word wins: a rule's component is dropped when o.Components
+// holds one whose name equals, ignoring case, the rule's name or one of its
+// aliases. Among the rules' own components, one without a version is dropped
+// when another rule found the same name and category with a version (a Via
+// header says "varnish", the Server header "Varnish/6.0": one component).
+//
+// Recognize does not modify o. When no rule matches and o.Components is
+// already sorted and free of duplicates, the result is o.Components itself
+// (with its capacity clipped, so appending to it never writes into o); callers
+// must not modify its elements.
+func (r *Rules) Recognize(o *portolan.Observation) []portolan.Component {
+	if o == nil {
+		return nil
+	}
+	if r == nil {
+		return scannerOnly(o.Components)
+	}
+	// Room for a typical observation's matches on the stack, so that only
+	// the result is allocated.
+	var buf [8]match
+	found := buf[:0]
+	if o.Banner != "" {
+		found = r.matchBanner(o.Banner, found)
+	}
+	if len(o.Certificate) > 0 && len(r.certRules) > 0 {
+		found = r.matchCertificate(o.Certificate, found)
+	}
+	if len(found) == 0 {
+		return scannerOnly(o.Components)
+	}
+	return merge(o.Components, found)
+}
+
+// match is a component a rule found, with the yield that made it (for its
+// aliases).
+type match struct {
+	c portolan.Component
+	y *yield
+}
+
+// matchBanner runs the banner and header rules whose keywords occur in the
+// banner. Most banners hit a handful of keywords, so most regexps never run.
+func (r *Rules) matchBanner(banner string, found []match) []match {
+	// A bitset on the stack for up to 512 rules keeps the no-match path
+	// free of allocation.
+	var stack [8]uint64
+	var hits []uint64
+	if r.words <= len(stack) {
+		hits = stack[:r.words]
+	} else {
+		hits = make([]uint64, r.words)
+	}
+	r.keywords.scan(banner, hits)
+
+	var head httpHead // computed on the first header rule, then reused
+	for w, word := range hits {
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &^= 1 << b
+			ru := &r.rules[w*64+b]
+			switch ru.kind {
+			case targetBanner:
+				found = ru.apply(banner, found)
+			case targetHeader:
+				if !head.parsed {
+					head = parseHead(banner)
+				}
+				// A field can repeat (two X-Powered-By lines); each counts.
+				for rest := head.text; ; {
+					var value string
+					var ok bool
+					value, rest, ok = head.next(rest, ru.header)
+					if !ok {
+						break
+					}
+					found = ru.apply(value, found)
+				}
+			}
+		}
+	}
+	return found
+}
+
+// matchCertificate runs the certificate rules. The certificate is parsed only
+// here, when a rule could use it.
+func (r *Rules) matchCertificate(data []byte, found []match) []match {
+	der, err := portolan.DecodeCertificate(data)
+	if err != nil {
+		return found
+	}
+	cert, err := portolan.ParseCertificate(der)
+	if err != nil {
+		// A certificate crypto/x509 refuses reveals nothing we could trust.
+		return found
+	}
+	for _, idx := range r.certRules {
+		ru := &r.rules[idx]
+		text := ru.cert.value(cert)
+		if text == "" {
+			continue
+		}
+		for _, kw := range ru.keywords {
+			if containsFold(text, kw) {
+				found = ru.apply(text, found)
+				break
+			}
+		}
+	}
+	return found
+}
+
+// apply matches the rule against text and appends its components.
+func (ru *rule) apply(text string, found []match) []match {
+	for _, u := range ru.unless {
+		if containsFold(text, u) {
+			return found
+		}
+	}
+	m := ru.re.FindStringSubmatchIndex(text)
+	if m == nil {
+		return found
+	}
+	for i := range ru.yields {
+		y := &ru.yields[i]
+		found = append(found, match{
+			c: portolan.Component{Name: y.name, Version: y.expand(ru.re, text, m), Category: y.category},
+			y: y,
+		})
+	}
+	return found
+}
+
+// expand returns the version the match gives.
+func (y *yield) expand(re *regexp.Regexp, text string, m []int) string {
+	var v string
+	switch {
+	case y.version == "":
+		return ""
+	case y.group >= 0:
+		if m[2*y.group] < 0 {
+			return "" // an optional version that the banner does not show
+		}
+		v = text[m[2*y.group]:m[2*y.group+1]]
+	default:
+		v = string(re.ExpandString(nil, y.version, text, m))
+	}
+	// Clone so that a stored component does not pin a 16 KiB banner.
+	return strings.Clone(strings.TrimSpace(portolan.CleanText(v, maxComponentText)))
+}
+
+// merge combines the scanner's components with the rules' (see Recognize).
+func merge(scanner []portolan.Component, found []match) []portolan.Component {
+	out := make([]portolan.Component, 0, len(scanner)+len(found))
+	out = append(out, scanner...)
+	for i := range found {
+		f := &found[i]
+		if namedByScanner(scanner, f.y) || (f.c.Version == "" && hasVersioned(found, f.c)) {
+			continue
+		}
+		out = append(out, f.c)
+	}
+	slices.SortFunc(out, compareComponents)
+	return slices.Clip(slices.Compact(out))
+}
+
+func namedByScanner(scanner []portolan.Component, y *yield) bool {
+	for _, s := range scanner {
+		if strings.EqualFold(s.Name, y.name) {
+			return true
+		}
+		for _, a := range y.aliases {
+			if strings.EqualFold(s.Name, a) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasVersioned(found []match, c portolan.Component) bool {
+	for _, f := range found {
+		if f.c.Version != "" && f.c.Name == c.Name && f.c.Category == c.Category {
+			return true
+		}
+	}
+	return false
+}
+
+// scannerOnly returns the scanner's components sorted and deduplicated,
+// copying only when they are not already.
+func scannerOnly(cs []portolan.Component) []portolan.Component {
+	if len(cs) == 0 {
+		return nil
+	}
+	for i := 1; i < len(cs); i++ {
+		if compareComponents(cs[i-1], cs[i]) >= 0 {
+			out := slices.Clone(cs)
+			slices.SortFunc(out, compareComponents)
+			return slices.Clip(slices.Compact(out))
+		}
+	}
+	return cs[:len(cs):len(cs)]
+}
+
+// compareComponents orders as portolan.Component.Less does.
+func compareComponents(a, b portolan.Component) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Version, b.Version); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Category, b.Category)
+}
