@@ -20,9 +20,10 @@ import (
 )
 
 // DefaultBatchSize is how many observations go to the store per
-// transaction: large enough to amortise a commit, small enough that a crash
-// loses little work and memory stays flat.
-const DefaultBatchSize = 5000
+// transaction: large enough to amortise a commit (which writes every page
+// the batch dirtied), small enough that a crash loses little work and
+// memory stays flat (two batches are in memory at most).
+const DefaultBatchSize = 20000
 
 // sniffBytes is how much of an input detection looks at.
 const sniffBytes = 4096
@@ -193,26 +194,61 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 			in.OnReject(rj)
 		}
 	}
+	// Reading and normalising run here while the previous batch is being
+	// stored by a second goroutine: the two halves use two cores, and at
+	// most two batches are in memory.
+	type job struct {
+		batch []*portolan.Observation
+		bytes int64
+		read  int
+	}
+	jobs := make(chan job, 1)
+	storeFailed := make(chan error, 1)
+	var stored portolan.ImportResult
+	go func() {
+		defer close(storeFailed)
+		for j := range jobs {
+			res, err := in.importWithRetry(ctx, j.batch)
+			if err != nil {
+				storeFailed <- &StoreError{Err: err}
+				for range jobs {
+				}
+				return
+			}
+			stored.Add(res)
+			if in.OnProgress != nil {
+				in.OnProgress(j.bytes, j.read)
+			}
+		}
+	}()
+	var storeErr error
 	batch := make([]*portolan.Observation, 0, opts.BatchSize)
 	read := 0
 	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+		if len(batch) == 0 || storeErr != nil {
+			return storeErr
 		}
-		res, err := in.importWithRetry(ctx, batch)
-		if err != nil {
-			return &StoreError{Err: err}
+		select {
+		case jobs <- job{batch: batch, bytes: counter.n, read: read}:
+			batch = make([]*portolan.Observation, 0, opts.BatchSize)
+		case err := <-storeFailed:
+			storeErr = err
 		}
-		sum.ImportResult.Add(res)
-		batch = batch[:0]
-		if in.OnProgress != nil {
-			in.OnProgress(counter.n, read)
+		return storeErr
+	}
+	// finish waits for the stored batches and adds their counts.
+	finish := func() error {
+		close(jobs)
+		if err, ok := <-storeFailed; ok && storeErr == nil {
+			storeErr = err
 		}
-		return nil
+		sum.ImportResult.Add(stored)
+		return storeErr
 	}
 	var readErr error
 	for {
 		if err := ctx.Err(); err != nil {
+			finish()
 			return sum, err
 		}
 		o, err := reader.Read()
@@ -249,11 +285,13 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 		batch = append(batch, o)
 		if len(batch) == cap(batch) {
 			if err := flush(); err != nil {
+				finish()
 				return sum, err
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	flush()
+	if err := finish(); err != nil {
 		return sum, err
 	}
 	if n := note(); n != "" {

@@ -3,12 +3,14 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"portolan"
@@ -25,126 +27,174 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 		return res, db.storeError("begin import", err)
 	}
 	defer tx.Rollback()
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO observation_ids (identity) VALUES (?) ON CONFLICT DO NOTHING`)
+	w := newWriter(ctx, db, tx)
+	defer w.close()
+	fresh, err := w.newObservations(batch)
 	if err != nil {
-		return res, db.storeError("prepare log insert", err)
+		return res, err
 	}
-	defer insert.Close()
-	delta := merge.NewDelta()
-	blob := []byte{logCodecVersion}
-	var logged []*portolan.Observation
-	for _, o := range batch {
-		id := o.Identity()
-		r, err := insert.ExecContext(ctx, id[:])
-		if err != nil {
-			return res, db.storeError("append observation", err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			res.Duplicates++
-			continue
-		}
-		logged = append(logged, o)
-		delta.Add(o, db.recognize)
-	}
-	if len(logged) > 0 {
-		blob = binary.AppendUvarint(blob, uint64(len(logged)))
-		for _, o := range logged {
+	res.Duplicates = len(batch) - len(fresh)
+	if len(fresh) > 0 {
+		blob := []byte{logCodecVersion}
+		blob = binary.AppendUvarint(blob, uint64(len(fresh)))
+		for _, o := range fresh {
 			blob = appendObservation(blob, o)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO observation_log (count, data, imported_at) VALUES (?, ?, ?)`, len(logged), blob, time.Now().Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO observation_log (count, data, imported_at) VALUES (?, ?, ?)`, len(fresh), blob, time.Now().Unix()); err != nil {
 			return res, db.storeError("append log", err)
 		}
 	}
-	created, updated, err := db.apply(ctx, tx, delta)
-	if err != nil {
+	delta := merge.NewDelta()
+	for _, o := range fresh {
+		delta.Add(o, db.recognize)
+	}
+	if res.Created, res.Updated, err = w.apply(delta); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {
 		return res, db.storeError("commit import", err)
 	}
-	res.Created, res.Updated = created, updated
 	return res, nil
 }
 
-// stmts are the upserts that apply a delta, prepared once per transaction.
-type stmts struct {
-	portInstant, hostPort, bannerInstant, banner, portComponent, hostComponent,
-	host, alias, certificate, certTerm, hostCertificate *sql.Stmt
+// writer applies one transaction's changes with multi-row statements: the
+// per-statement cost of SQLite dominates single-row upserts, so rows go
+// in groups of up to bulkRows, in key order (which keeps b-tree pages hot).
+type writer struct {
+	ctx   context.Context
+	db    *DB
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
 }
 
-var upserts = map[string]string{
-	"portInstant": `INSERT INTO port_instants (host, port, protocol, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-	// In an upsert's SET, bare column names are the stored values and
-	// excluded.* the new ones; min/max of SQLite return NULL when an argument
-	// is NULL, hence the coalesce.
-	"hostPort": `INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, times_observed, status_at, status_rank, cert_seen, cert_sha1, created_batch)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (host, port, protocol) DO UPDATE SET
-			first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen),
-			last_seen = coalesce(max(last_seen, excluded.last_seen), last_seen, excluded.last_seen),
-			last_scan = max(last_scan, excluded.last_scan),
-			times_observed = times_observed + excluded.times_observed,
-			status_at = max(status_at, excluded.status_at),
-			status_rank = CASE WHEN excluded.status_at > status_at OR (excluded.status_at = status_at AND excluded.status_rank > status_rank)
-				THEN excluded.status_rank ELSE status_rank END,
-			cert_seen = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
-				THEN excluded.cert_seen ELSE cert_seen END,
-			cert_sha1 = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
-				THEN excluded.cert_sha1 ELSE cert_sha1 END,
-			created_batch = CASE WHEN first_seen IS NULL AND excluded.first_seen IS NOT NULL THEN excluded.created_batch ELSE created_batch END
-		RETURNING first_seen IS NOT NULL, coalesce(created_batch, 0)`,
-	"bannerInstant": `INSERT INTO banner_instants (host, port, protocol, digest, seen_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-	"banner": `INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, times_observed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (host, port, protocol, digest) DO UPDATE SET
-			first_seen = min(first_seen, excluded.first_seen),
-			last_seen = max(last_seen, excluded.last_seen),
-			times_observed = times_observed + excluded.times_observed`,
-	"portComponent": `INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
-	"hostComponent": `INSERT INTO host_components (host, name, version, category, id, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (host, name, version, category) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
-	"host": `INSERT INTO hosts (id, first_seen, last_seen) VALUES (?, ?, ?)
-		ON CONFLICT DO UPDATE SET
-			first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen),
-			last_seen = coalesce(max(last_seen, excluded.last_seen), last_seen, excluded.last_seen)`,
-	"alias": `INSERT INTO host_aliases (name, address, first_seen, last_seen) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO UPDATE SET
-			first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen),
-			last_seen = coalesce(max(last_seen, excluded.last_seen), last_seen, excluded.last_seen)`,
-	"certificate": `INSERT INTO certificates (sha1, id, der, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (sha1) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
-	"certTerm": `INSERT INTO certificate_terms (field, value, sha1) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-	"hostCertificate": `INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
+func newWriter(ctx context.Context, db *DB, tx *sql.Tx) *writer {
+	return &writer{ctx: ctx, db: db, tx: tx, stmts: map[string]*sql.Stmt{}}
 }
 
-func (db *DB) prepare(ctx context.Context, tx *sql.Tx) (*stmts, func(), error) {
-	s := &stmts{}
-	targets := map[string]**sql.Stmt{
-		"portInstant": &s.portInstant, "hostPort": &s.hostPort, "bannerInstant": &s.bannerInstant,
-		"banner": &s.banner, "portComponent": &s.portComponent, "hostComponent": &s.hostComponent,
-		"host": &s.host, "alias": &s.alias, "certificate": &s.certificate, "certTerm": &s.certTerm,
-		"hostCertificate": &s.hostCertificate,
+func (w *writer) close() {
+	for _, st := range w.stmts {
+		st.Close()
 	}
-	var prepared []*sql.Stmt
-	closeAll := func() {
-		for _, st := range prepared {
-			st.Close()
-		}
+}
+
+// bulkRows is the most rows one statement carries (SQLite allows 32766
+// parameters; the widest table has 12 columns).
+const bulkRows = 256
+
+// stmt returns the prepared statement for q, preparing it once per
+// transaction.
+func (w *writer) stmt(q string) (*sql.Stmt, error) {
+	if st := w.stmts[q]; st != nil {
+		return st, nil
 	}
-	for name, target := range targets {
-		st, err := tx.PrepareContext(ctx, upserts[name])
+	st, err := w.tx.PrepareContext(w.ctx, q)
+	if err != nil {
+		return nil, w.db.storeError("prepare", err)
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+// placeholders returns "(?, ?), (?, ?)" for rows rows of cols columns.
+func placeholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+}
+
+// execRows runs "head VALUES (...), (...) tail" over args, cols values per
+// row, in groups of bulkRows rows.
+func (w *writer) execRows(what, head, tail string, cols int, args []any) error {
+	for len(args) > 0 {
+		n := min(len(args)/cols, bulkRows)
+		st, err := w.stmt(head + " VALUES " + placeholders(n, cols) + " " + tail)
 		if err != nil {
-			closeAll()
-			return nil, nil, db.storeError("prepare "+name, err)
+			return err
 		}
-		prepared = append(prepared, st)
-		*target = st
+		if _, err := st.ExecContext(w.ctx, args[:n*cols]...); err != nil {
+			return w.db.storeError(what, err)
+		}
+		args = args[n*cols:]
 	}
-	return s, closeAll, nil
+	return nil
+}
+
+// queryRows runs a query built by build(n) for groups of up to bulkRows keys
+// of cols values each, calling scan for every row.
+func (w *writer) queryRows(what string, build func(n int) string, cols int, args []any, scan func(*sql.Rows) error) error {
+	for len(args) > 0 {
+		n := min(len(args)/cols, bulkRows)
+		st, err := w.stmt(build(n))
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(w.ctx, args[:n*cols]...)
+		if err != nil {
+			return w.db.storeError(what, err)
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return w.db.storeError(what, err)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return w.db.storeError(what, err)
+		}
+		args = args[n*cols:]
+	}
+	return nil
+}
+
+// newObservations returns the observations of batch whose identity is not
+// stored yet (nor repeated earlier in the batch), and records their
+// identities. The transaction holds SQLite's write lock, so no other writer
+// can store the same identity between the check and the insert.
+func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Observation, error) {
+	ids := make(map[[16]byte]*portolan.Observation, len(batch))
+	order := make([][16]byte, 0, len(batch))
+	for _, o := range batch {
+		id := o.Identity()
+		if _, dup := ids[id]; !dup {
+			ids[id] = o
+			order = append(order, id)
+		}
+	}
+	slices.SortFunc(order, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
+	args := make([]any, len(order))
+	for i := range order {
+		args[i] = order[i][:]
+	}
+	err := w.queryRows("look up identities", func(n int) string {
+		return "SELECT identity FROM observation_ids WHERE identity IN (" + inList(n) + ")"
+	}, 1, args, func(rows *sql.Rows) error {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		delete(ids, [16]byte(id))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	fresh := make([]*portolan.Observation, 0, len(ids))
+	args = args[:0]
+	for _, o := range batch {
+		id := o.Identity()
+		if ids[id] == o {
+			fresh = append(fresh, o)
+		}
+	}
+	for i := range order {
+		if _, ok := ids[order[i]]; ok {
+			args = append(args, order[i][:])
+		}
+	}
+	if err := w.execRows("record identities", "INSERT INTO observation_ids (identity)", "", 1, args); err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 // nullTime is a Unix time, or NULL for the zero time.
@@ -153,6 +203,14 @@ func nullTime(t time.Time) any {
 		return nil
 	}
 	return t.Unix()
+}
+
+// nullString is s, or NULL when empty.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // bannerDigest keys a banner group: (normalised text, scan protocol).
@@ -164,92 +222,93 @@ func bannerDigest(k merge.BannerKey) []byte {
 	return h.Sum(nil)[:16]
 }
 
-// apply merges a delta into the records with upserts that each compute a
-// min, a max, a distinct count or a union, so the result does not depend on
-// the order of deltas. It returns how many records were created and updated.
-func (db *DB) apply(ctx context.Context, tx *sql.Tx, d *merge.Delta) (created, updated int, err error) {
+// The upserts. In an upsert's SET, bare column names are the stored values
+// and excluded.* the new ones; SQLite's two-argument min and max return
+// NULL when an argument is NULL, hence the coalesce where a side may be
+// NULL. Every expression is a min, a max, a set union or a lexicographic
+// max, so applying deltas in any order gives the same rows.
+const (
+	upsertHostPorts = `ON CONFLICT (host, port, protocol) DO UPDATE SET
+		first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen),
+		last_seen = coalesce(max(last_seen, excluded.last_seen), last_seen, excluded.last_seen),
+		last_scan = max(last_scan, excluded.last_scan),
+		instants = portolan_instants_merge(instants, excluded.instants),
+		times_observed = portolan_instants_count(portolan_instants_merge(instants, excluded.instants)),
+		status_at = max(status_at, excluded.status_at),
+		status_rank = CASE WHEN excluded.status_at > status_at OR (excluded.status_at = status_at AND excluded.status_rank > status_rank)
+			THEN excluded.status_rank ELSE status_rank END,
+		cert_seen = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
+			THEN excluded.cert_seen ELSE cert_seen END,
+		cert_sha1 = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
+			THEN excluded.cert_sha1 ELSE cert_sha1 END`
+	upsertBanners = `ON CONFLICT (host, port, protocol, digest) DO UPDATE SET
+		first_seen = min(first_seen, excluded.first_seen),
+		last_seen = max(last_seen, excluded.last_seen),
+		instants = portolan_instants_merge(instants, excluded.instants),
+		times_observed = portolan_instants_count(portolan_instants_merge(instants, excluded.instants))`
+	upsertSpan         = `DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`
+	upsertNullableSpan = `DO UPDATE SET
+		first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen),
+		last_seen = coalesce(max(last_seen, excluded.last_seen), last_seen, excluded.last_seen)`
+)
+
+// apply merges a delta into the records. It returns how many records were
+// created (keys without an open observation before that have one now) and
+// updated (records that existed and received new observations).
+func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	if len(d.Ports) == 0 && len(d.Hosts) == 0 {
 		return 0, 0, nil
 	}
-	s, closeAll, err := db.prepare(ctx, tx)
+	keys := make([]merge.PortKey, 0, len(d.Ports))
+	for k := range d.Ports {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, comparePortKeys)
+
+	// Which keys were records before: one indexed lookup per key, in bulk.
+	args := make([]any, 0, len(keys)*3)
+	for _, k := range keys {
+		args = append(args, k.Host, k.Port, string(k.Protocol))
+	}
+	existed := make(map[merge.PortKey]bool)
+	err = w.queryRows("look up records", func(n int) string {
+		return "SELECT host, port, protocol FROM host_ports WHERE first_seen IS NOT NULL AND (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
+	}, 3, args, func(rows *sql.Rows) error {
+		var k merge.PortKey
+		var proto string
+		if err := rows.Scan(&k.Host, &k.Port, &proto); err != nil {
+			return err
+		}
+		k.Protocol = portolan.Protocol(proto)
+		existed[k] = true
+		return nil
+	})
 	if err != nil {
 		return 0, 0, err
 	}
-	defer closeAll()
-	var b [8]byte
-	rand.Read(b[:])
-	batch := int64(binary.BigEndian.Uint64(b[:]) >> 1)
-	if batch == 0 {
-		batch = 1
-	}
-	// Index each certificate for $search once, when it is new.
-	for sha, cert := range d.Certificates {
-		var known bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM certificates WHERE sha1 = ?)`, sha).Scan(&known); err != nil {
-			return 0, 0, db.storeError("look up certificate", err)
-		}
-		if known {
-			continue
-		}
-		for _, term := range portolan.CertificateSearchTerms(cert.Parsed) {
-			if _, err := s.certTerm.ExecContext(ctx, term.Field, term.Value, sha); err != nil {
-				return 0, 0, db.storeError("index certificate", err)
-			}
-		}
-	}
+
+	var ports, banners, comps, hostCerts []any
 	hostComps := map[string]map[portolan.Component]*portolan.Span{}
-	for k, p := range d.Ports {
-		proto := string(k.Protocol)
-		newInstants := 0
-		for t := range p.OpenInstants {
-			r, err := s.portInstant.ExecContext(ctx, k.Host, k.Port, proto, t)
-			if err != nil {
-				return 0, 0, db.storeError("insert instant", err)
-			}
-			n, _ := r.RowsAffected()
-			newInstants += int(n)
-		}
-		var certSHA any
-		if p.CertSHA1 != "" {
-			certSHA = p.CertSHA1
-		}
-		var isRecord bool
-		var createdBatch int64
-		var createdArg any
-		if p.IsRecord() {
-			createdArg = batch
-		}
-		err := s.hostPort.QueryRowContext(ctx, k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last),
-			p.LastScan.Unix(), newInstants, p.StatusAt.Unix(), p.StatusRank, nullTime(p.CertSeen), certSHA, createdArg).Scan(&isRecord, &createdBatch)
-		if err != nil {
-			return 0, 0, db.storeError("upsert hostPort", err)
-		}
+	certSpans := map[string]*portolan.Span{}
+	for _, k := range keys {
+		p := d.Ports[k]
 		switch {
-		case createdBatch == batch:
-			created++
-		case isRecord:
+		case existed[k]:
 			updated++
+		case p.IsRecord():
+			created++
 		}
-		for bk, bd := range p.Banners {
-			digest := bannerDigest(bk)
-			newBannerInstants := 0
-			for t := range bd.Instants {
-				r, err := s.bannerInstant.ExecContext(ctx, k.Host, k.Port, proto, digest, t)
-				if err != nil {
-					return 0, 0, db.storeError("insert banner instant", err)
-				}
-				n, _ := r.RowsAffected()
-				newBannerInstants += int(n)
-			}
-			if _, err := s.banner.ExecContext(ctx, k.Host, k.Port, proto, digest, bk.Text, bk.ScanProtocol,
-				bd.Span.First.Unix(), bd.Span.Last.Unix(), newBannerInstants); err != nil {
-				return 0, 0, db.storeError("upsert banner", err)
-			}
+		proto := string(k.Protocol)
+		ports = append(ports, k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last), p.LastScan.Unix(),
+			instantsFromSet(p.OpenInstants), len(p.OpenInstants), p.StatusAt.Unix(), p.StatusRank, nullTime(p.CertSeen), nullString(p.CertSHA1))
+		for _, bk := range sortedBannerKeys(p.Banners) {
+			bd := p.Banners[bk]
+			banners = append(banners, k.Host, k.Port, proto, bannerDigest(bk), bk.Text, bk.ScanProtocol,
+				bd.Span.First.Unix(), bd.Span.Last.Unix(), instantsFromSet(bd.Instants), len(bd.Instants))
 		}
-		for c, sp := range p.Components {
-			if _, err := s.portComponent.ExecContext(ctx, k.Host, k.Port, proto, c.Name, c.Version, c.Category, sp.First.Unix(), sp.Last.Unix()); err != nil {
-				return 0, 0, db.storeError("upsert port component", err)
-			}
+		for _, c := range sortedComponents(p.Components) {
+			sp := p.Components[c]
+			comps = append(comps, k.Host, k.Port, proto, c.Name, c.Version, c.Category, sp.First.Unix(), sp.Last.Unix())
 			hc := hostComps[k.Host]
 			if hc == nil {
 				hc = map[portolan.Component]*portolan.Span{}
@@ -260,34 +319,164 @@ func (db *DB) apply(ctx context.Context, tx *sql.Tx, d *merge.Delta) (created, u
 			}
 			hc[c].Union(*sp)
 		}
-		for sha, sp := range p.Certificates {
-			if _, err := s.hostCertificate.ExecContext(ctx, k.Host, sha, k.Port, sp.First.Unix(), sp.Last.Unix()); err != nil {
-				return 0, 0, db.storeError("upsert host certificate", err)
+		for _, sha := range sortedStrings(p.Certificates) {
+			sp := p.Certificates[sha]
+			hostCerts = append(hostCerts, k.Host, sha, k.Port, sp.First.Unix(), sp.Last.Unix())
+			if certSpans[sha] == nil {
+				certSpans[sha] = &portolan.Span{}
 			}
-			cert := d.Certificates[sha]
-			if _, err := s.certificate.ExecContext(ctx, sha, cert.Parsed.ID, cert.DER, sp.First.Unix(), sp.Last.Unix()); err != nil {
-				return 0, 0, db.storeError("upsert certificate", err)
-			}
+			certSpans[sha].Union(*sp)
 		}
 	}
-	for host, comps := range hostComps {
-		for c, sp := range comps {
-			if _, err := s.hostComponent.ExecContext(ctx, host, c.Name, c.Version, c.Category, portolan.HostComponentID(host, c), sp.First.Unix(), sp.Last.Unix()); err != nil {
-				return 0, 0, db.storeError("upsert host component", err)
-			}
+	steps := []struct {
+		what, head, tail string
+		cols             int
+		args             []any
+	}{
+		{"upsert hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1)", upsertHostPorts, 12, ports},
+		{"upsert banners", "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed)", upsertBanners, 10, banners},
+		{"upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT " + upsertSpan, 8, comps},
+		{"upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT " + upsertSpan, 5, hostCerts},
+	}
+	for _, s := range steps {
+		if err := w.execRows(s.what, s.head, s.tail, s.cols, s.args); err != nil {
+			return 0, 0, err
 		}
 	}
-	for id, sp := range d.Hosts {
-		if _, err := s.host.ExecContext(ctx, id, nullTime(sp.First), nullTime(sp.Last)); err != nil {
-			return 0, 0, db.storeError("upsert host", err)
-		}
+	if err := w.applyHostComponents(hostComps); err != nil {
+		return 0, 0, err
 	}
-	for a, sp := range d.Aliases {
-		if _, err := s.alias.ExecContext(ctx, a.Name, a.Address, nullTime(sp.First), nullTime(sp.Last)); err != nil {
-			return 0, 0, db.storeError("upsert alias", err)
-		}
+	if err := w.applyCertificates(d.Certificates, certSpans); err != nil {
+		return 0, 0, err
+	}
+	var hosts, aliases []any
+	for _, id := range sortedStrings(d.Hosts) {
+		sp := d.Hosts[id]
+		hosts = append(hosts, id, nullTime(sp.First), nullTime(sp.Last))
+	}
+	for _, a := range sortedAliases(d.Aliases) {
+		sp := d.Aliases[a]
+		aliases = append(aliases, a.Name, a.Address, nullTime(sp.First), nullTime(sp.Last))
+	}
+	if err := w.execRows("upsert hosts", "INSERT INTO hosts (id, first_seen, last_seen)", "ON CONFLICT "+upsertNullableSpan, 3, hosts); err != nil {
+		return 0, 0, err
+	}
+	if err := w.execRows("upsert aliases", "INSERT INTO host_aliases (name, address, first_seen, last_seen)", "ON CONFLICT "+upsertNullableSpan, 4, aliases); err != nil {
+		return 0, 0, err
 	}
 	return created, updated, nil
+}
+
+func (w *writer) applyHostComponents(hostComps map[string]map[portolan.Component]*portolan.Span) error {
+	var args []any
+	for _, host := range sortedStrings(hostComps) {
+		comps := hostComps[host]
+		for _, c := range sortedComponents(comps) {
+			sp := comps[c]
+			args = append(args, host, c.Name, c.Version, c.Category, portolan.HostComponentID(host, c), sp.First.Unix(), sp.Last.Unix())
+		}
+	}
+	return w.execRows("upsert host components", "INSERT INTO host_components (host, name, version, category, id, first_seen, last_seen)",
+		"ON CONFLICT (host, name, version, category) "+upsertSpan, 7, args)
+}
+
+// applyCertificates stores the certificates and indexes the new ones for
+// $search.
+func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans map[string]*portolan.Span) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	shas := sortedStrings(spans)
+	known := map[string]bool{}
+	err := w.queryRows("look up certificates", func(n int) string {
+		return "SELECT sha1 FROM certificates WHERE sha1 IN (" + inList(n) + ")"
+	}, 1, anys(shas), func(rows *sql.Rows) error {
+		var sha string
+		err := rows.Scan(&sha)
+		known[sha] = true
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var rows, terms []any
+	for _, sha := range shas {
+		c, sp := certs[sha], spans[sha]
+		rows = append(rows, sha, c.Parsed.ID, c.DER, sp.First.Unix(), sp.Last.Unix())
+		if !known[sha] {
+			for _, t := range portolan.CertificateSearchTerms(c.Parsed) {
+				terms = append(terms, t.Field, t.Value, sha)
+			}
+		}
+	}
+	if err := w.execRows("upsert certificates", "INSERT INTO certificates (sha1, id, der, first_seen, last_seen)", "ON CONFLICT (sha1) "+upsertSpan, 5, rows); err != nil {
+		return err
+	}
+	return w.execRows("index certificates", "INSERT INTO certificate_terms (field, value, sha1)", "ON CONFLICT DO NOTHING", 3, terms)
+}
+
+func comparePortKeys(a, b merge.PortKey) int {
+	if c := strings.Compare(a.Host, b.Host); c != 0 {
+		return c
+	}
+	if a.Port != b.Port {
+		return a.Port - b.Port
+	}
+	return strings.Compare(string(a.Protocol), string(b.Protocol))
+}
+
+func sortedStrings[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func sortedBannerKeys(m map[merge.BannerKey]*merge.BannerDelta) []merge.BannerKey {
+	keys := make([]merge.BannerKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b merge.BannerKey) int {
+		if c := strings.Compare(a.ScanProtocol, b.ScanProtocol); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Text, b.Text)
+	})
+	return keys
+}
+
+func sortedComponents(m map[portolan.Component]*portolan.Span) []portolan.Component {
+	keys := make([]portolan.Component, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b portolan.Component) int {
+		switch {
+		case a.Less(b):
+			return -1
+		case b.Less(a):
+			return 1
+		}
+		return 0
+	})
+	return keys
+}
+
+func sortedAliases(m map[merge.AliasKey]*portolan.Span) []merge.AliasKey {
+	keys := make([]merge.AliasKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b merge.AliasKey) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Address, b.Address)
+	})
+	return keys
 }
 
 // rebuildChunk is how many logged observations a rebuild folds per delta.
@@ -302,7 +491,9 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 		return db.storeError("begin rebuild", err)
 	}
 	defer tx.Rollback()
-	for _, table := range []string{"host_ports", "port_instants", "banners", "banner_instants", "port_components",
+	w := newWriter(ctx, db, tx)
+	defer w.close()
+	for _, table := range []string{"host_ports", "banners", "port_components",
 		"host_components", "hosts", "host_aliases", "certificates", "certificate_terms", "host_certificates"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 			return db.storeError("empty "+table, err)
@@ -322,7 +513,7 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 		for _, o := range obs {
 			d.Add(o, db.recognize)
 		}
-		if _, _, err := db.apply(ctx, tx, d); err != nil {
+		if _, _, err := w.apply(d); err != nil {
 			return err
 		}
 		replayed += len(obs)

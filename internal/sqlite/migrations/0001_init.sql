@@ -25,22 +25,13 @@ CREATE TABLE host_ports (
 	first_seen     INTEGER,
 	last_seen      INTEGER,
 	last_scan      INTEGER NOT NULL,
-	times_observed INTEGER NOT NULL,
+	instants       BLOB,             -- distinct open seenAt (instants.go)
+	times_observed INTEGER NOT NULL, -- their count
 	status_at      INTEGER NOT NULL,
 	status_rank    INTEGER NOT NULL,
 	cert_seen      INTEGER,
 	cert_sha1      TEXT,
-	created_batch  INTEGER, -- the import that made it a record, for counting
 	PRIMARY KEY (host, port, protocol)
-) WITHOUT ROWID;
-
--- Distinct instants at which a port was seen open (timesObserved).
-CREATE TABLE port_instants (
-	host     TEXT    NOT NULL,
-	port     INTEGER NOT NULL,
-	protocol TEXT    NOT NULL,
-	seen_at  INTEGER NOT NULL,
-	PRIMARY KEY (host, port, protocol, seen_at)
 ) WITHOUT ROWID;
 
 CREATE TABLE banners (
@@ -52,18 +43,10 @@ CREATE TABLE banners (
 	scan_protocol  TEXT    NOT NULL,
 	first_seen     INTEGER NOT NULL,
 	last_seen      INTEGER NOT NULL,
+	instants       BLOB    NOT NULL,
 	times_observed INTEGER NOT NULL,
 	PRIMARY KEY (host, port, protocol, digest)
 );
-
-CREATE TABLE banner_instants (
-	host     TEXT    NOT NULL,
-	port     INTEGER NOT NULL,
-	protocol TEXT    NOT NULL,
-	digest   BLOB    NOT NULL,
-	seen_at  INTEGER NOT NULL,
-	PRIMARY KEY (host, port, protocol, digest, seen_at)
-) WITHOUT ROWID;
 
 CREATE TABLE port_components (
 	host       TEXT    NOT NULL,
