@@ -190,3 +190,15 @@ func userMessage(err error) string {
 	}
 	return err.Error()
 }
+
+// ingestPaths ingests named inputs opened by open into store, printing
+// rejections and the summary line like the ingest command; serve --demo
+// loads its bundled captures with it.
+func ingestPaths(ctx context.Context, env *Env, store portolan.Store, names []string, open func(name string) (io.ReadCloser, error)) error {
+	in := &ingest.Ingester{Store: store, OnReject: func(r ingest.Rejection) {
+		fmt.Fprintf(env.Stderr, "rejected: %s\n", r)
+	}}
+	sum, err := ingestFiles(ctx, env, in, names, open, ingest.Options{}, false)
+	fmt.Fprintf(env.Stdout, "ingested: %s\n", sum)
+	return err
+}
