@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"embed"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"portolan"
+	"portolan/internal/httpapi"
+	"portolan/internal/ingest"
+)
+
+func init() {
+	register("serve", "Serve the Microsoft Graph threat-intelligence API", runServe)
+}
+
+// demoData are real captures of 127.0.0.1 (shared/samples, described in
+// their README) that `serve --demo` loads, so the quick start has data
+// without a scanner at hand.
+//
+//go:embed demodata
+var demoData embed.FS
+
+// Files of the data directory that serve owns.
+const (
+	skipTokenKeyFile = "skiptoken.key"
+	tlsDirName       = "tls"
+	selfSignedCert   = "selfsigned-cert.pem"
+	selfSignedKey    = "selfsigned-key.pem"
+)
+
+// shutdownTimeout is how long in-flight requests get after SIGINT/SIGTERM.
+const shutdownTimeout = 10 * time.Second
+
+// selfSignedValidity is the lifetime of the generated certificate; it is
+// renewed on start when less than a week remains.
+const selfSignedValidity = 825 * 24 * time.Hour
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	stores := addStoreFlags(fs, env)
+	auths := addAuthFlags(fs, env)
+	defaultAddr := env.Getenv("PORTOLAN_ADDR")
+	if defaultAddr == "" {
+		defaultAddr = "127.0.0.1:8080"
+	}
+	addr := fs.String("addr", defaultAddr, "listen address (env PORTOLAN_ADDR)")
+	tlsCert := fs.String("tls-cert", env.Getenv("PORTOLAN_TLS_CERT"), "serve https with this PEM certificate (chain) file; needs --tls-key (env PORTOLAN_TLS_CERT)")
+	tlsKey := fs.String("tls-key", env.Getenv("PORTOLAN_TLS_KEY"), "PEM private key of --tls-cert (env PORTOLAN_TLS_KEY)")
+	selfSigned := fs.Bool("tls-self-signed", false, "serve https with a certificate for 127.0.0.1, ::1 and localhost, created once in the data directory;\n"+
+		"trust it with NODE_EXTRA_CA_CERTS=<path> or curl --cacert <path> (the path is printed)")
+	demo := fs.Bool("demo", false, "load the bundled sample captures of 127.0.0.1 into the store (a temporary data directory unless\n"+
+		"--data is given) and print a ready token and a curl command")
+	trustProto := fs.Bool("trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
+		"reverse proxy that sets that header itself")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: portolan serve [flags]
+
+Serves the records through the Microsoft Graph threat-intelligence API under
+/beta and /v1.0 (for example /beta/security/threatIntelligence/hosts/{id}/ports),
+so Graph SDKs and curl work against it unchanged. Every API request needs a
+bearer token; /healthz and /{beta,v1.0}/$metadata are open. Stop with Ctrl-C:
+requests in flight get %s to finish.
+
+Quick start:  portolan serve --demo
+
+Flags:
+`, shutdownTimeout)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("serve: unexpected argument %q: %w", fs.Arg(0), errUsage)
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fmt.Errorf("serve: --tls-cert and --tls-key go together: %w", errUsage)
+	}
+	if *selfSigned && *tlsCert != "" {
+		return fmt.Errorf("serve: --tls-self-signed excludes --tls-cert and --tls-key: %w", errUsage)
+	}
+	dataGiven := false
+	fs.Visit(func(f *flag.Flag) { dataGiven = dataGiven || f.Name == "data" })
+
+	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	if *demo && !dataGiven {
+		// A throwaway store, so the demo never mixes its captures into
+		// real data (PORTOLAN_DATA included); --data keeps it.
+		dir, err := os.MkdirTemp("", "portolan-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		stores.data = dir
+	}
+	dataDir := stores.DataDir()
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("serve: data directory: %w", err)
+	}
+	key, err := loadOrCreateKey(filepath.Join(dataDir, skipTokenKeyFile))
+	if err != nil {
+		return err
+	}
+	certFile, keyFile := *tlsCert, *tlsKey
+	if *selfSigned {
+		if certFile, keyFile, err = ensureSelfSigned(filepath.Join(dataDir, tlsDirName), time.Now()); err != nil {
+			return err
+		}
+	}
+
+	store, err := stores.Open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if *demo {
+		if err := loadDemo(ctx, env, store); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	// The verifier gets the address actually bound (":0" picks a port) and
+	// the command's context, which bounds its background key refresh.
+	verifier, err := auths.Verifier(ctx, dataDir, ln.Addr().String(), logger)
+	if err != nil {
+		return err
+	}
+	api, err := httpapi.New(httpapi.Config{
+		HostPorts:           store,
+		Hosts:               store,
+		Certificates:        store,
+		Verifier:            verifier,
+		SkipTokenKey:        key,
+		TrustForwardedProto: *trustProto,
+		Logger:              logger,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if certFile != "" {
+		scheme = "https"
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	served := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			served <- srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+
+	base := scheme + "://" + printableAddr(ln.Addr())
+	if err := announce(env, auths, dataDir, base, *demo, certFile, *selfSigned); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	logger.Info("serving", "url", base+"/beta", "tls", certFile != "", "data", dataDir)
+
+	select {
+	case err := <-served:
+		// The listener failed (a bad certificate, say) before any signal.
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// announce prints what a person needs to start: the URL, where the
+// self-signed certificate is, and in demo mode a token and a curl command.
+func announce(env *Env, auths *authFlags, dataDir, base string, demo bool, certFile string, selfSigned bool) error {
+	out := env.Stdout
+	fmt.Fprintf(out, "Portolan serves the Graph threat-intelligence API at %s/beta (and %s/v1.0)\n", base, base)
+	cacert := ""
+	if selfSigned {
+		fmt.Fprintf(out, "TLS certificate (self-signed): %s\n  trust it with NODE_EXTRA_CA_CERTS=%s or curl --cacert %s\n", certFile, certFile, certFile)
+		cacert = " --cacert " + shellQuote(certFile)
+	}
+	if !demo {
+		return nil
+	}
+	token, err := auths.DemoToken(dataDir)
+	if err != nil {
+		return err
+	}
+	header := ` -H "Authorization: Bearer $TOKEN"`
+	if token != "" {
+		fmt.Fprintf(out, "Token (24 h): %s\n", token)
+		header = ` -H "Authorization: Bearer ` + token + `"`
+	} else {
+		fmt.Fprintf(out, "Token: from the configured issuer (set TOKEN)\n")
+	}
+	fmt.Fprintf(out, "Try:\n  curl%s%s %s/beta/security/threatIntelligence/hosts/127.0.0.1/ports\n", cacert, header, base)
+	return nil
+}
+
+// loadDemo ingests the bundled captures whose format this build can read
+// (detected as `portolan ingest` would), so that formats added later are
+// picked up without touching the list.
+func loadDemo(ctx context.Context, env *Env, store portolan.Store) error {
+	entries, err := fs.ReadDir(demoData, "demodata")
+	if err != nil {
+		return err
+	}
+	var names, skipped []string
+	for _, e := range entries {
+		name := path.Join("demodata", e.Name())
+		head, err := readHead(name, 4096)
+		if err != nil {
+			return err
+		}
+		if ingest.Detect(head) == "" {
+			skipped = append(skipped, e.Name())
+			continue
+		}
+		names = append(names, name)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(env.Stderr, "demo: skipping captures in formats this build does not read: %s\n", strings.Join(skipped, ", "))
+	}
+	open := func(name string) (io.ReadCloser, error) { return demoData.Open(name) }
+	return ingestPaths(ctx, env, store, names, open)
+}
+
+func readHead(name string, n int) ([]byte, error) {
+	f, err := demoData.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, n)
+	m, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return head[:m], nil
+}
+
+// loadOrCreateKey returns the 32-byte $skiptoken key in path, creating it
+// (mode 0600) on first use. A stable key keeps next links valid across
+// restarts; a damaged file is an error rather than silently replaced, since
+// replacing it would invalidate every link in flight without saying why.
+func loadOrCreateKey(path string) ([]byte, error) {
+	const size = 32
+	key, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = make([]byte, size)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		if err := writeFileExclusive(path, key, 0o600); errors.Is(err, fs.ErrExist) {
+			// Another process created it first: use theirs.
+			key, err = os.ReadFile(path)
+			if err != nil {
+				return nil, err
+			}
+		} else if err != nil {
+			return nil, fmt.Errorf("serve: create %s: %w", path, err)
+		} else {
+			return key, nil
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("serve: read %s: %w", path, err)
+	}
+	if len(key) != size {
+		return nil, fmt.Errorf("serve: %s holds %d bytes, not %d; delete it to create a new key (open next links become invalid)", path, len(key), size)
+	}
+	return key, nil
+}
+
+// writeFileExclusive writes data to a new file at path, failing with
+// fs.ErrExist when it exists. The data goes to a temporary file first, which
+// is then linked into place, so a crash never leaves a short file behind.
+func writeFileExclusive(path string, data []byte, perm os.FileMode) error {
+	tmp, err := writeTemp(path, data, perm)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	return os.Link(tmp, path)
+}
+
+// replaceFile writes data to path atomically (temporary file, then rename).
+func replaceFile(path string, data []byte, perm os.FileMode) error {
+	tmp, err := writeTemp(path, data, perm)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeTemp writes data, synced, to a new temporary file next to path and
+// returns its name.
+func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return "", err
+	}
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// ensureSelfSigned returns the certificate and key files in dir, creating
+// them when they are missing, unreadable, or expire within a week: an ECDSA
+// P-256 certificate for 127.0.0.1, ::1 and localhost. It is its own issuer
+// (CA:TRUE), so that it can be handed to clients as the trust anchor
+// (NODE_EXTRA_CA_CERTS, curl --cacert).
+func ensureSelfSigned(dir string, now time.Time) (certFile, keyFile string, err error) {
+	certFile, keyFile = filepath.Join(dir, selfSignedCert), filepath.Join(dir, selfSignedKey)
+	if _, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil {
+		if c, err := readCertificate(certFile); err == nil && now.Add(7*24*time.Hour).Before(c.NotAfter) {
+			return certFile, keyFile, nil
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", err
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{Organization: []string{"Portolan"}, CommonName: "Portolan local server"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(selfSignedValidity),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		return "", "", err
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", "", err
+	}
+	// The key first, so that a certificate on disk always has its key.
+	if err := replaceFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
+		return "", "", err
+	}
+	if err := replaceFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, nil
+}
+
+func readCertificate(file string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	return x509.ParseCertificate(block.Bytes)
+}
+
+// printableAddr is the listen address as a client should dial it: the
+// loopback address instead of "every interface".
+func printableAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:=@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package httpapi
+
+import (
+	"net/http"
+
+	"portolan"
+	"portolan/internal/odata"
+)
+
+// hostType is the abstract microsoft.graph.security.host with the
+// properties of both subtypes: a $select may name any of them, and each
+// entity writes those its concrete type has (ipAddress: countryOrRegion,
+// netblock, autonomousSystem, hostingProvider; hostname: registrar,
+// registrant). Portolan has no WHOIS or geolocation data, so those are null,
+// as in the documented relatedHosts example (graph-api.md E10).
+var hostType = &odata.EntityType{
+	Name: "microsoft.graph.security.host",
+	Properties: []string{"id", "firstSeenDateTime", "lastSeenDateTime",
+		"countryOrRegion", "netblock", "autonomousSystem", "hostingProvider", "registrar", "registrant"},
+}
+
+// Bits of hostType.Properties.
+const (
+	hID = iota
+	hFirstSeen
+	hLastSeen
+	hCountryOrRegion
+	hNetblock
+	hAutonomousSystem
+	hHostingProvider
+	hRegistrar
+	hRegistrant
+)
+
+var (
+	hostSpec         = &odata.Spec{Allowed: odata.Select, Type: hostType}
+	relatedHostsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select, Type: hostType}
+)
+
+// appendHostMembers writes a host with its concrete @odata.type, which the
+// SDKs need to build an ipAddress or a hostname (graph-api.md 4.2).
+func appendHostMembers(b []byte, first bool, h *portolan.Host, mask uint64) []byte {
+	kind := h.Kind
+	if kind == "" {
+		kind = portolan.HostKindOf(h.ID)
+	}
+	b = member(b, &first, `"@odata.type":`)
+	if kind == portolan.KindIPAddress {
+		b = append(b, `"#microsoft.graph.security.ipAddress"`...)
+	} else {
+		b = append(b, `"#microsoft.graph.security.hostname"`...)
+	}
+	if mask&(1<<hID) != 0 {
+		b = member(b, &first, `"id":`)
+		b = appendString(b, h.ID)
+	}
+	if mask&(1<<hFirstSeen) != 0 {
+		b = member(b, &first, `"firstSeenDateTime":`)
+		b = appendTime(b, h.FirstSeenDateTime)
+	}
+	if mask&(1<<hLastSeen) != 0 {
+		b = member(b, &first, `"lastSeenDateTime":`)
+		b = appendTime(b, h.LastSeenDateTime)
+	}
+	if kind == portolan.KindIPAddress {
+		for _, p := range [...]struct {
+			bit    int
+			quoted string
+		}{{hCountryOrRegion, `"countryOrRegion":null`}, {hNetblock, `"netblock":null`},
+			{hAutonomousSystem, `"autonomousSystem":null`}, {hHostingProvider, `"hostingProvider":null`}} {
+			if mask&(1<<p.bit) != 0 {
+				b = member(b, &first, p.quoted)
+			}
+		}
+	} else {
+		if mask&(1<<hRegistrar) != 0 {
+			b = member(b, &first, `"registrar":null`)
+		}
+		if mask&(1<<hRegistrant) != 0 {
+			b = member(b, &first, `"registrant":null`)
+		}
+	}
+	return b
+}
+
+// getHost serves hosts/{id}.
+func (s *Server) getHost(w http.ResponseWriter, r *http.Request, rt route) error {
+	q, err := parseQuery(r, hostSpec)
+	if err != nil {
+		return err
+	}
+	id, err := hostKey(rt.key)
+	if err != nil {
+		return err
+	}
+	h, err := s.hosts.FindHostByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	mask := q.Mask(hostType)
+	s.writeEntity(w, r, rt, "hosts", q, func(b []byte) []byte {
+		return appendHostMembers(b, false, h, mask)
+	})
+	return nil
+}
+
+// hostComponentType is microsoft.graph.security.hostComponent.
+var hostComponentType = &odata.EntityType{
+	Name:       "microsoft.graph.security.hostComponent",
+	Properties: []string{"id", "firstSeenDateTime", "lastSeenDateTime", "name", "version", "category", "host"},
+}
+
+// Bits of hostComponentType.Properties.
+const (
+	hcID = iota
+	hcFirstSeen
+	hcLastSeen
+	hcName
+	hcVersion
+	hcCategory
+	hcHost
+)
+
+var (
+	hostComponentsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select, Type: hostComponentType}
+	hostComponentSpec  = &odata.Spec{Allowed: odata.Select, Type: hostComponentType}
+)
+
+// appendHostComponentMembers writes a hostComponent as the documented
+// examples do: with its @odata.type and an id-only host stub.
+func appendHostComponentMembers(b []byte, first bool, c *portolan.HostComponent, mask uint64) []byte {
+	b = member(b, &first, `"@odata.type":"#microsoft.graph.security.hostComponent"`)
+	if mask&(1<<hcID) != 0 {
+		b = member(b, &first, `"id":`)
+		b = appendString(b, c.ID)
+	}
+	if mask&(1<<hcFirstSeen) != 0 {
+		b = member(b, &first, `"firstSeenDateTime":`)
+		b = appendTime(b, c.FirstSeenDateTime)
+	}
+	if mask&(1<<hcLastSeen) != 0 {
+		b = member(b, &first, `"lastSeenDateTime":`)
+		b = appendTime(b, c.LastSeenDateTime)
+	}
+	if mask&(1<<hcName) != 0 {
+		b = member(b, &first, `"name":`)
+		b = appendString(b, c.Name)
+	}
+	if mask&(1<<hcVersion) != 0 {
+		// "" for an unknown version, as hostPort services write it.
+		b = member(b, &first, `"version":`)
+		b = appendString(b, c.Version)
+	}
+	if mask&(1<<hcCategory) != 0 {
+		b = member(b, &first, `"category":`)
+		b = appendNullableString(b, c.Category)
+	}
+	if mask&(1<<hcHost) != 0 {
+		b = member(b, &first, `"host":{"id":`)
+		b = appendString(b, c.Host)
+		b = append(b, '}')
+	}
+	return b
+}
+
+// listHostComponents serves hosts/{id}/components.
+func (s *Server) listHostComponents(w http.ResponseWriter, r *http.Request, rt route) error {
+	q, err := parseQuery(r, hostComponentsSpec)
+	if err != nil {
+		return err
+	}
+	host, err := hostKey(rt.key)
+	if err != nil {
+		return err
+	}
+	tokenPath := "hosts/" + host + "/components"
+	filter, err := s.listFilter(q, tokenPath)
+	if err != nil {
+		return err
+	}
+	items, total, err := s.hosts.FindHostComponents(r.Context(), host, filter)
+	if err != nil {
+		return err
+	}
+	more := len(items) > q.Top
+	if more {
+		items = items[:q.Top]
+	}
+	var next string
+	if more {
+		next = s.idToken(tokenPath, items[len(items)-1].ID)
+	}
+	mask := q.Mask(hostComponentType)
+	s.writeCollection(w, r, rt, "hosts"+keyLiteral(host)+"/components", q, total, next, len(items), func(b []byte, i int) []byte {
+		return appendHostComponentMembers(b, true, items[i], mask)
+	})
+	return nil
+}
+
+// getHostComponent serves hostComponents/{id}.
+func (s *Server) getHostComponent(w http.ResponseWriter, r *http.Request, rt route) error {
+	q, err := parseQuery(r, hostComponentSpec)
+	if err != nil {
+		return err
+	}
+	c, err := s.hosts.FindHostComponentByID(r.Context(), rt.key)
+	if err != nil {
+		return err
+	}
+	mask := q.Mask(hostComponentType)
+	s.writeEntity(w, r, rt, "hostComponents", q, func(b []byte) []byte {
+		return appendHostComponentMembers(b, false, c, mask)
+	})
+	return nil
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package httpapi
+
+import (
+	"net/url"
+	"strings"
+
+	"portolan"
+)
+
+// routeKind names one endpoint of graph-api.md Part A.
+type routeKind int
+
+// The endpoints. Comments give the path below {root}/security/threatIntelligence.
+const (
+	routeMetadata       routeKind = iota + 1 // {root}/$metadata
+	routeHost                                // hosts/{id}
+	routeHostPorts                           // hosts/{id}/ports
+	routeHostPortsCount                      // hosts/{id}/ports/$count
+	routeHostHostPort                        // hosts/{id}/ports/{hostPortId}
+	routeHostComponents                      // hosts/{id}/components
+	routeHostSSLCerts                        // hosts/{id}/sslCertificates
+	routeHostPort                            // hostPorts/{id}
+	routeHostPortHost                        // hostPorts/{id}/host
+	routeHostPortCert                        // hostPorts/{id}/mostRecentSslCertificate
+	routeHostComponent                       // hostComponents/{id}
+	routeHostSSLCert                         // hostSslCertificates/{id}
+	routeSSLCerts                            // sslCertificates (with $search)
+	routeSSLCert                             // sslCertificates/{id}
+	routeRelatedHosts                        // sslCertificates/{id}/relatedHosts
+)
+
+// route is a parsed request path.
+type route struct {
+	kind routeKind
+	// root is the service root ("beta" or "v1.0"), for absolute URLs.
+	root string
+	// key is the decoded key of the entity set, key2 that of the
+	// navigation (hosts/{key}/ports/{key2}).
+	key, key2 string
+}
+
+// segment is one step of a path: a name, or a key (from a key segment or
+// from parentheses).
+type segment struct {
+	text string
+	// paren is true when the key came from parentheses: such a key can only
+	// stand where a key is expected.
+	paren bool
+}
+
+// parseRoute splits an escaped request path into a route. The path is split
+// on the raw '/' before each segment is percent-decoded, so that a base64 id
+// containing '/' (sent as %2F) stays one segment. Keys may be given as
+// segments (hosts/8.8.8.8) or in parentheses (hosts('8.8.8.8')). Names match
+// case-insensitively, as on Graph. An unknown path is ENOTFOUND, a malformed
+// one EINVALID.
+func parseRoute(escapedPath string) (route, error) {
+	var rt route
+	rest, ok := "", false
+	for _, root := range serviceRoots {
+		if rest, ok = strings.CutPrefix(escapedPath, "/"+root+"/"); ok {
+			rt.root = root
+			break
+		}
+	}
+	if !ok {
+		return rt, notFound(escapedPath)
+	}
+	rest = strings.TrimSuffix(rest, "/") // a trailing slash names the same resource
+	if rest == "" {
+		return rt, notFound(escapedPath)
+	}
+	raw := strings.Split(rest, "/")
+	if len(raw) > 8 { // nothing served is deeper; do not decode junk
+		return rt, notFound(escapedPath)
+	}
+	segs := make([]segment, 0, len(raw)+2)
+	for _, r := range raw {
+		s, err := url.PathUnescape(r)
+		if err != nil {
+			return rt, portolan.Errorf(portolan.EINVALID, "The path segment '%s' is not correctly percent-encoded.", clipText(r))
+		}
+		if s == "" {
+			return rt, notFound(escapedPath)
+		}
+		name, key, isParen, err := splitKey(s)
+		if err != nil {
+			return rt, err
+		}
+		segs = append(segs, segment{text: name})
+		if isParen {
+			segs = append(segs, segment{text: key, paren: true})
+		}
+	}
+	if len(segs) == 1 && segs[0].text == "$metadata" && !segs[0].paren {
+		rt.kind = routeMetadata
+		return rt, nil
+	}
+	if len(segs) < 3 || !isName(segs[0], "security") || !isName(segs[1], "threatIntelligence") {
+		return rt, notFound(escapedPath)
+	}
+	segs = segs[2:]
+	set := segs[0]
+	switch {
+	case isName(set, "hosts"):
+		if len(segs) < 2 {
+			return rt, notFound(escapedPath)
+		}
+		rt.key = segs[1].text
+		switch {
+		case len(segs) == 2:
+			rt.kind = routeHost
+		case len(segs) == 3 && isName(segs[2], "ports"):
+			rt.kind = routeHostPorts
+		case len(segs) == 4 && isName(segs[2], "ports") && isName(segs[3], "$count"):
+			rt.kind = routeHostPortsCount
+		case len(segs) == 4 && isName(segs[2], "ports"):
+			rt.kind, rt.key2 = routeHostHostPort, segs[3].text
+		case len(segs) == 3 && isName(segs[2], "components"):
+			rt.kind = routeHostComponents
+		case len(segs) == 3 && isName(segs[2], "sslCertificates"):
+			rt.kind = routeHostSSLCerts
+		}
+	case isName(set, "hostPorts"):
+		if len(segs) < 2 {
+			return rt, notFound(escapedPath)
+		}
+		rt.key = segs[1].text
+		switch {
+		case len(segs) == 2:
+			rt.kind = routeHostPort
+		case len(segs) == 3 && isName(segs[2], "host"):
+			rt.kind = routeHostPortHost
+		case len(segs) == 3 && isName(segs[2], "mostRecentSslCertificate"):
+			rt.kind = routeHostPortCert
+		}
+	case isName(set, "hostComponents"):
+		if len(segs) == 2 {
+			rt.kind, rt.key = routeHostComponent, segs[1].text
+		}
+	case isName(set, "hostSslCertificates"):
+		if len(segs) == 2 {
+			rt.kind, rt.key = routeHostSSLCert, segs[1].text
+		}
+	case isName(set, "sslCertificates"):
+		switch {
+		case len(segs) == 1:
+			rt.kind = routeSSLCerts
+		case len(segs) == 2:
+			rt.kind, rt.key = routeSSLCert, segs[1].text
+		case len(segs) == 3 && isName(segs[2], "relatedHosts"):
+			rt.kind, rt.key = routeRelatedHosts, segs[1].text
+		}
+	}
+	if rt.kind == 0 {
+		return rt, notFound(escapedPath)
+	}
+	// A parenthesised key must stand where a key is expected; a name (ports,
+	// host, ...) must never come from parentheses.
+	for i, sg := range segs {
+		keyPos := i == 1 || (rt.kind == routeHostHostPort && i == 3)
+		if sg.paren && !keyPos {
+			return rt, notFound(escapedPath)
+		}
+	}
+	return rt, nil
+}
+
+// splitKey splits a decoded segment "name(key)" into its name and key. The
+// key may be quoted ('8.8.8.8', with ” for a quote, OData's string literal)
+// or bare, and may be named (id='x'). A segment without parentheses is
+// returned whole. Parentheses are looked for after decoding: no key Portolan
+// serves (addresses, names, standard base64) contains them.
+func splitKey(s string) (name, key string, paren bool, err error) {
+	open := strings.IndexByte(s, '(')
+	if open <= 0 || s[len(s)-1] != ')' {
+		return s, "", false, nil
+	}
+	name, key = s[:open], s[open+1:len(s)-1]
+	if k, ok := strings.CutPrefix(key, "id="); ok {
+		key = k
+	}
+	if len(key) >= 2 && key[0] == '\'' && key[len(key)-1] == '\'' {
+		inner := key[1 : len(key)-1]
+		// Inside the literal every quote must be doubled.
+		if strings.Count(inner, "''")*2 != strings.Count(inner, "'") {
+			return "", "", false, portolan.Errorf(portolan.EINVALID, "The key literal %s is malformed: quotes inside it must be doubled.", clipText(key))
+		}
+		key = strings.ReplaceAll(inner, "''", "'")
+	} else if strings.ContainsAny(key, "'()") {
+		return "", "", false, portolan.Errorf(portolan.EINVALID, "The key literal %s is malformed.", clipText(key))
+	}
+	if key == "" {
+		return "", "", false, portolan.Errorf(portolan.EINVALID, "The key of '%s' is empty.", clipText(name))
+	}
+	return name, key, true, nil
+}
+
+func isName(s segment, name string) bool { return !s.paren && strings.EqualFold(s.text, name) }
+
+func notFound(path string) error {
+	return portolan.Errorf(portolan.ENOTFOUND, "Resource not found for the segment '%s'.", clipText(lastSegment(path)))
+}
+
+func lastSegment(path string) string {
+	path = strings.TrimSuffix(path, "/")
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// clipText keeps client-supplied text in messages short and printable.
+func clipText(s string) string {
+	return portolan.CleanText(s, 100)
+}
+
+// hostKey normalises a host key as the store keys hosts; an invalid one is
+// EINVALID (400), never a lookup.
+func hostKey(key string) (string, error) {
+	h, err := portolan.NormalizeHost(key)
+	if err != nil {
+		return "", err
+	}
+	return h, nil
+}
