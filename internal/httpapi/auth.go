@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -26,6 +27,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		token := bearerToken(r.Header.Get("Authorization"))
 		p, err := s.verifier.VerifyToken(r.Context(), token)
 		if err != nil {
+			// The client learns only Graph's sentence; the log says which
+			// check failed (the cause the verifier wrapped).
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "token refused",
+				slog.String("request-id", stateOf(r.Context()).id), slog.String("reason", err.Error()))
 			// RFC 6750 §3.1: error="invalid_token" only when a token was
 			// sent; writeError answers a missing one with a bare "Bearer".
 			if portolan.ErrorCode(err) == portolan.EUNAUTHORIZED && token != "" {
@@ -40,6 +45,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		// (portolan.TokenVerifier); checking again costs nothing and keeps a
 		// lenient verifier from opening the API.
 		if !p.HasPermission(portolan.PermissionThreatIntelligenceRead) {
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "token refused",
+				slog.String("request-id", stateOf(r.Context()).id), slog.String("reason", "no "+portolan.PermissionThreatIntelligenceRead+" in scp or roles"), slog.String("subject", p.Subject))
 			return portolan.Errorf(portolan.EFORBIDDEN, "Missing permission on the request. API requires '%s'.", portolan.PermissionThreatIntelligenceRead)
 		}
 		stateOf(r.Context()).subject = p.Subject

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -620,5 +621,30 @@ func TestConcurrentRequests(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestRefusedTokensAreExplainedOnlyInTheLog checks that the reason a token
+// was refused (the verifier's wrapped cause) reaches the log and not the
+// client, which gets Graph's sentence.
+func TestRefusedTokensAreExplainedOnlyInTheLog(t *testing.T) {
+	s := newServer(t, newFixture(), func(c *httpapi.Config) {
+		c.Verifier = &mock.TokenVerifier{VerifyTokenFn: func(context.Context, string) (*portolan.Principal, error) {
+			return nil, portolan.WrapError(portolan.EUNAUTHORIZED, errors.New("token expired 3m ago"), "Access token validation failure.")
+		}}
+	})
+	w := s.get(t, "hosts/85.13.139.18")
+	wantError(t, w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure.")
+	if strings.Contains(w.Body.String(), "expired") {
+		t.Errorf("the body tells the reason: %s", w.Body)
+	}
+	found := false
+	for _, l := range s.log.lines(t) {
+		if l["msg"] == "token refused" && strings.Contains(fmt.Sprint(l["reason"]), "token expired 3m ago") && l["request-id"] != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no log line with the reason: %v", s.log.lines(t))
 	}
 }
