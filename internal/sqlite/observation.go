@@ -151,12 +151,14 @@ func (w *writer) queryRows(what string, build func(n int) string, cols int, args
 // identities. The transaction holds SQLite's write lock, so no other writer
 // can store the same identity between the check and the insert.
 func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Observation, error) {
-	ids := make(map[[16]byte]*portolan.Observation, len(batch))
+	idOf := make([][16]byte, len(batch))
+	first := make(map[[16]byte]int, len(batch)) // identity -> index of its first occurrence
 	order := make([][16]byte, 0, len(batch))
-	for _, o := range batch {
+	for i, o := range batch {
 		id := o.Identity()
-		if _, dup := ids[id]; !dup {
-			ids[id] = o
+		idOf[i] = id
+		if _, dup := first[id]; !dup {
+			first[id] = i
 			order = append(order, id)
 		}
 	}
@@ -172,22 +174,21 @@ func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Obs
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		delete(ids, [16]byte(id))
+		delete(first, [16]byte(id))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	fresh := make([]*portolan.Observation, 0, len(ids))
-	args = args[:0]
-	for _, o := range batch {
-		id := o.Identity()
-		if ids[id] == o {
+	fresh := make([]*portolan.Observation, 0, len(first))
+	for i, o := range batch {
+		if j, ok := first[idOf[i]]; ok && j == i {
 			fresh = append(fresh, o)
 		}
 	}
+	args = args[:0]
 	for i := range order {
-		if _, ok := ids[order[i]]; ok {
+		if _, ok := first[order[i]]; ok {
 			args = append(args, order[i][:])
 		}
 	}
