@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,16 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 	stores := addStoreFlags(fs, env)
 	format := fs.String("format", "auto", "input format: "+strings.Join(ingest.FormatNames(), ", "))
 	port := fs.Int("port", 0, "port of inputs that carry none (zgrab2 run with -p, ZMap's default output)")
+	modulePorts := map[string]int{}
+	fs.Func("module-port", "`name=port` of a zgrab2 `multiple` module whose results carry no port (repeatable)", func(v string) error {
+		name, port, ok := strings.Cut(v, "=")
+		n, err := strconv.Atoi(port)
+		if !ok || name == "" || err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("want name=port, got %q", v)
+		}
+		modulePorts[name] = n
+		return nil
+	})
 	dryRun := fs.Bool("dry-run", false, "print what the files would add (observations per host and port) without writing")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar, even on a terminal")
 	fs.Usage = func() {
@@ -47,7 +58,7 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("ingest: no input: name files, or - for standard input: %w", errUsage)
 	}
-	opts := ingest.Options{Format: *format, Port: *port}
+	opts := ingest.Options{Format: *format, Port: *port, ModulePorts: modulePorts}
 	printed := 0
 	onReject := func(r ingest.Rejection) {
 		printed++

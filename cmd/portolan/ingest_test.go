@@ -63,7 +63,7 @@ func TestIngestRefusesUnknownFormats(t *testing.T) {
 	txt := filepath.Join(dir, "notes.txt")
 	os.WriteFile(txt, []byte("just some notes\n"), 0o644)
 	_, errOut, err := run(t, nil, "ingest", "--data", filepath.Join(dir, "d"), txt)
-	if err == nil || !strings.Contains(errOut, "not a known format (known: auto, native, nmap") {
+	if err == nil || !strings.Contains(errOut, "not a known format (known: auto, native, masscan, nmap, zgrab2, shodan, zmap") {
 		t.Errorf("err %v, stderr %s", err, errOut)
 	}
 	_, errOut, err = run(t, nil, "ingest", "--data", filepath.Join(dir, "d"))

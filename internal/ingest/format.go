@@ -4,10 +4,15 @@ package ingest
 
 import (
 	"io"
+	"time"
 
 	"portolan"
+	"portolan/internal/ingest/masscan"
 	"portolan/internal/ingest/native"
 	"portolan/internal/ingest/nmap"
+	"portolan/internal/ingest/shodan"
+	"portolan/internal/ingest/zgrab2"
+	"portolan/internal/ingest/zmap"
 )
 
 // format is one input format: how to recognise it and how to read it.
@@ -27,8 +32,27 @@ var formats = []format{
 	{"native", native.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
 		return native.NewReader(r, 0), noNote, nil
 	}},
+	{"masscan", masscan.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
+		return masscan.NewReader(r, masscan.Options{}), noNote, nil
+	}},
 	{"nmap", nmap.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
 		return nmap.NewReader(r), noNote, nil
+	}},
+	{"zgrab2", zgrab2.Sniff, func(r io.Reader, o Options) (portolan.ObservationReader, func() string, error) {
+		return zgrab2.NewReader(r, zgrab2.Options{Port: o.Port, ModulePorts: o.ModulePorts}), noNote, nil
+	}},
+	{"shodan", shodan.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
+		return shodan.NewReader(r, shodan.Options{}), noNote, nil
+	}},
+	{"zmap", zmap.Sniff, func(r io.Reader, o Options) (portolan.ObservationReader, func() string, error) {
+		zr := zmap.NewReader(r, zmap.Options{Port: o.Port, ModTime: o.ModTime})
+		note := func() string {
+			if zr.UsedModTime() {
+				return "no timestamp fields: the file's modification time " + o.ModTime.UTC().Format(time.RFC3339) + " was used as the time of every observation"
+			}
+			return ""
+		}
+		return zr, note, nil
 	}},
 }
 

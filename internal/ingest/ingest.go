@@ -35,6 +35,9 @@ type Options struct {
 	// Port is the port of inputs that do not carry one (zgrab2 run with -p,
 	// ZMap's default output).
 	Port int
+	// ModulePorts gives the port per zgrab2 module name, for `multiple`
+	// runs whose results carry no port.
+	ModulePorts map[string]int
 	// ModTime is the input file's modification time: the instant of formats
 	// without timestamps (ZMap without timestamp fields).
 	ModTime time.Time

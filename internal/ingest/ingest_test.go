@@ -145,7 +145,7 @@ func TestRejectionsCarryFileLineAndReason(t *testing.T) {
 func TestUnknownFormatIsRefusedWithTheList(t *testing.T) {
 	in := &ingest.Ingester{Store: openStore(t)}
 	_, err := in.Ingest(context.Background(), "notes.txt", strings.NewReader("hello world\n"), ingest.Options{})
-	if portolan.ErrorCode(err) != portolan.EINVALID || !strings.Contains(err.Error(), "known: auto, native, nmap") {
+	if portolan.ErrorCode(err) != portolan.EINVALID || !strings.Contains(err.Error(), "known: auto, native, masscan, nmap, zgrab2, shodan, zmap") {
 		t.Fatalf("err %v", err)
 	}
 }

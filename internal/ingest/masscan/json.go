@@ -5,27 +5,66 @@ package masscan
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"unicode/utf8"
 )
 
-// ndRecord mirrors one line of -oD (out-ndjson.c):
+// ndRecord mirrors one line of -oD (out-ndjson.c), each field with its key:
 //
 //	{"ip":"127.0.0.1","timestamp":"1795781195","port":80,"proto":"tcp","rec_type":"status","data":{"status":"open","reason":"syn-ack","ttl":64}}
 //	{"ip":"127.0.0.1","timestamp":"1795781207","port":80,"proto":"tcp","rec_type":"banner","data":{"service_name":"http.server","banner":"nginx/1.22.1"}}
 type ndRecord struct {
-	IP        string    `json:"ip"`
-	Timestamp flexValue `json:"timestamp"` // Unix seconds, written as a string
-	Port      *int      `json:"port"`
-	Proto     string    `json:"proto"`
-	RecType   string    `json:"rec_type"` // "status" or "banner"
-	Data      struct {
-		Status      string `json:"status"`       // status records: "open" or "closed"
-		ServiceName string `json:"service_name"` // banner records
-		Banner      string `json:"banner"`       // banner records, \u00NN-escaped
-	} `json:"data"`
+	IP          string // "ip"
+	Timestamp   string // "timestamp": Unix seconds, written as a string
+	Port        *int   // "port"
+	Proto       string // "proto"
+	RecType     string // "rec_type": "status" or "banner"
+	Status      string // "data.status" of status records: "open" or "closed"
+	ServiceName string // "data.service_name" of banner records
+	Banner      string // "data.banner" of banner records, \u00NN-escaped
+}
+
+// decodeND fills nd from the line d was reset to.
+func decodeND(d *decoder, nd *ndRecord) {
+	if d.peek() != '{' {
+		d.want("an object")
+		return
+	}
+	d.object()
+	for d.next() {
+		switch string(d.key) {
+		case "ip":
+			nd.IP = d.str()
+		case "timestamp":
+			nd.Timestamp = d.text()
+		case "port":
+			nd.Port = d.intPtr()
+		case "proto":
+			nd.Proto = d.str()
+		case "rec_type":
+			nd.RecType = d.str()
+		case "data":
+			if !d.object() {
+				continue
+			}
+			for d.next() {
+				switch string(d.key) {
+				case "status":
+					nd.Status = d.str()
+				case "service_name":
+					nd.ServiceName = d.str()
+				case "banner":
+					nd.Banner = d.str()
+				default:
+					d.skip()
+				}
+			}
+		default:
+			d.skip()
+		}
+	}
+	d.end()
 }
 
 // jRecord mirrors one element of the -oJ array (out-json.c); masscan writes
@@ -34,48 +73,107 @@ type ndRecord struct {
 //	{ "ip": "127.0.0.1", "timestamp": "1795781163", "ports": [ {"port": 443, "proto": "tcp", "status": "open", "reason": "syn-ack", "ttl": 64} ] }
 //	{ "ip": "127.0.0.1", "timestamp": "1795781175", "ports": [ {"port": 443, "proto": "tcp", "service": {"name": "ssl", "banner": "TLS/1.1 …"} } ] }
 type jRecord struct {
-	IP        string    `json:"ip"`
-	Timestamp flexValue `json:"timestamp"`
-	Ports     []struct {
-		Port    *int   `json:"port"`
-		Proto   string `json:"proto"`
-		Status  string `json:"status"`
-		Service *struct {
-			Name   string `json:"name"`
-			Banner string `json:"banner"`
-		} `json:"service"`
-	} `json:"ports"`
+	IP        string  // "ip"
+	Timestamp string  // "timestamp": Unix seconds, written as a string
+	Ports     []jPort // "ports"
 }
 
-// flexValue holds a JSON string or number as text: masscan quotes its
-// timestamps, other tools that write the same shape do not.
-type flexValue string
+// jPort is one element of "ports".
+type jPort struct {
+	Port       *int   // "port"
+	Proto      string // "proto"
+	Status     string // "status": "open" or "closed"
+	HasService bool   // "service" is present
+	Service    string // "service.name"
+	Banner     string // "service.banner", \u00NN-escaped
+}
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (v *flexValue) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+// decodeJ fills jr from the object d was reset to.
+func decodeJ(d *decoder, jr *jRecord) {
+	d.object()
+	for d.next() {
+		switch string(d.key) {
+		case "ip":
+			jr.IP = d.str()
+		case "timestamp":
+			jr.Timestamp = d.text()
+		case "ports":
+			if !d.array() {
+				continue
+			}
+			for d.elem() {
+				if !d.object() {
+					continue
+				}
+				var p jPort
+				for d.next() {
+					switch string(d.key) {
+					case "port":
+						p.Port = d.intPtr()
+					case "proto":
+						p.Proto = d.str()
+					case "status":
+						p.Status = d.str()
+					case "service":
+						if !d.object() {
+							continue
+						}
+						p.HasService = true
+						for d.next() {
+							switch string(d.key) {
+							case "name":
+								p.Service = d.str()
+							case "banner":
+								p.Banner = d.str()
+							default:
+								d.skip()
+							}
+						}
+					default:
+						d.skip()
+					}
+				}
+				jr.Ports = append(jr.Ports, p)
+			}
+		default:
+			d.skip()
 		}
-		*v = flexValue(s)
-	case string(b) == "null":
-		*v = ""
-	default:
-		*v = flexValue(b)
 	}
-	return nil
+	d.end()
+}
+
+// text returns a string value, or the text of a number or literal, for
+// fields that tools write either way ("timestamp": "1795781195" or
+// 1795781195); null gives "".
+func (d *decoder) text() string {
+	if d.err != nil || d.null() {
+		return ""
+	}
+	switch c := d.peek(); {
+	case c == '"':
+		return d.str()
+	case c == 't':
+		d.literal("true")
+		return "true"
+	case c == 'f':
+		d.literal("false")
+		return "false"
+	case c == '-' || c >= '0' && c <= '9':
+		return string(d.number())
+	}
+	d.want("a string or a number")
+	return ""
 }
 
 // ndjsonSource reads -oD, one JSON record per line.
 type ndjsonSource struct {
 	lr   *lineReader
+	dec  decoder
 	opts Options
 }
 
 func newNDJSONSource(br *bufio.Reader, opts Options) *ndjsonSource {
-	return &ndjsonSource{lr: newLineReader(br, opts.MaxLineBytes), opts: opts}
+	return &ndjsonSource{lr: newLineReader(br, opts.MaxLineBytes), dec: decoder{maxDepth: opts.MaxDepth}, opts: opts}
 }
 
 func (s *ndjsonSource) next() (record, error) {
@@ -93,23 +191,25 @@ func (s *ndjsonSource) next() (record, error) {
 		if isBlank(line) {
 			continue
 		}
-		if reason := checkJSON(line, s.opts.MaxDepth); reason != "" {
-			return record{}, inputError(s.lr.line, s.lr.off, "%s", reason)
+		if !utf8.Valid(line) {
+			return record{}, inputError(s.lr.line, s.lr.off, "the record is not valid UTF-8, which JSON requires")
 		}
 		var nd ndRecord
-		if err := json.Unmarshal(line, &nd); err != nil {
-			return record{}, inputError(s.lr.line, s.lr.off, "invalid record: %v", err)
+		s.dec.reset(line)
+		decodeND(&s.dec, &nd)
+		if s.dec.err != nil {
+			return record{}, inputError(s.lr.line, s.lr.off, "%v", s.dec.err)
 		}
 		rec := record{ip: nd.IP, proto: nd.Proto}
 		switch nd.RecType {
 		case "status":
-			rec.status = nd.Data.Status
+			rec.status = nd.Status
 			if rec.status == "" {
 				return record{}, inputError(s.lr.line, s.lr.off, "a status record has no data.status")
 			}
 		case "banner":
-			rec.service = nd.Data.ServiceName
-			rec.banner = bytesFromLatin1(nd.Data.Banner)
+			rec.service = nd.ServiceName
+			rec.banner = bytesFromLatin1(nd.Banner)
 			if rec.service == "" {
 				return record{}, inputError(s.lr.line, s.lr.off, "a banner record has no data.service_name")
 			}
@@ -124,7 +224,7 @@ func (s *ndjsonSource) next() (record, error) {
 }
 
 // complete fills the port and time of rec, or says what is missing.
-func complete(rec *record, port *int, ts flexValue) string {
+func complete(rec *record, port *int, ts string) string {
 	if rec.ip == "" {
 		return "the record has no ip"
 	}
@@ -133,11 +233,11 @@ func complete(rec *record, port *int, ts flexValue) string {
 	}
 	rec.port = *port
 	var ok bool
-	if rec.ts, ok = parseUnix(string(ts)); !ok {
+	if rec.ts, ok = parseUnix(ts); !ok {
 		if ts == "" {
 			return "the record has no timestamp"
 		}
-		return "timestamp " + quote(string(ts)) + " is not Unix seconds"
+		return "timestamp " + quote(ts) + " is not Unix seconds"
 	}
 	return ""
 }
@@ -149,12 +249,17 @@ func complete(rec *record, port *int, ts flexValue) string {
 // leaves several arrays in one file.
 type jsonSource struct {
 	sc    *objectScanner
+	dec   decoder
 	opts  Options
 	queue []record
 }
 
 func newJSONSource(br *bufio.Reader, opts Options) *jsonSource {
-	return &jsonSource{sc: &objectScanner{br: br, max: opts.MaxLineBytes, maxDepth: opts.MaxDepth, line: 1}, opts: opts}
+	return &jsonSource{
+		sc:   &objectScanner{br: br, max: opts.MaxLineBytes, maxDepth: opts.MaxDepth, line: 1},
+		dec:  decoder{maxDepth: opts.MaxDepth},
+		opts: opts,
+	}
 }
 
 // finishedTrailer is the "{finished: 1}" element (not JSON: the key is not
@@ -171,20 +276,22 @@ func (s *jsonSource) next() (record, error) {
 			return record{}, inputError(line, off, "the record is not valid UTF-8, which JSON requires")
 		}
 		var jr jRecord
-		if err := json.Unmarshal(obj, &jr); err != nil {
+		s.dec.reset(obj)
+		decodeJ(&s.dec, &jr)
+		if s.dec.err != nil {
 			if bytes.Equal(removeSpace(obj), finishedTrailer) {
 				continue
 			}
-			return record{}, inputError(line, off, "invalid record: %v", err)
+			return record{}, inputError(line, off, "%v", s.dec.err)
 		}
 		if len(jr.Ports) == 0 {
 			return record{}, inputError(line, off, "the record has no ports")
 		}
 		for _, p := range jr.Ports {
 			rec := record{ip: jr.IP, proto: p.Proto, status: p.Status}
-			if p.Service != nil {
-				rec.service = p.Service.Name
-				rec.banner = bytesFromLatin1(p.Service.Banner)
+			if p.HasService {
+				rec.service = p.Service
+				rec.banner = bytesFromLatin1(p.Banner)
 			}
 			if rec.status == "" && rec.service == "" {
 				return record{}, inputError(line, off, "a port of the record has neither status nor service")

@@ -2,54 +2,32 @@
 
 package masscan
 
-// This file holds the input plumbing every ingester needs: a line splitter
-// with bounded memory, the JSON guards, the sniffing helper, and the fatal
-// error type. Adapters do not import each other (style.md §1), so zgrab2,
-// zmap and shodan carry the same code; keep the copies in step.
+// This file holds the input plumbing the ingesters share: a line splitter
+// with bounded memory and the helper Sniff uses to read the keys of a JSON
+// object cut anywhere. Adapters do not import each other (style.md §1), so
+// masscan, zgrab2, zmap and shodan each carry a copy of this file and of
+// jsonscan.go, identical but for the package clause; keep them in step.
 
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
-	"unicode/utf8"
 )
 
 const (
-	// DefaultMaxLineBytes is the longest line (or JSON record, or XML token)
-	// read when Options leaves the limit at 0. A longer one is reported as a
-	// record error and skipped, so one runaway banner cannot exhaust memory.
+	// DefaultMaxLineBytes is the longest line read when Options leaves the
+	// limit at 0. A longer one is reported as a record error and skipped, so
+	// one runaway banner cannot exhaust memory.
 	DefaultMaxLineBytes = 16 << 20
-	// DefaultMaxDepth is how deeply JSON or XML may nest when Options leaves
-	// the limit at 0. masscan nests 4 deep; encoding/json and encoding/xml
-	// would otherwise accept thousands of levels.
+	// DefaultMaxDepth is how deeply JSON (or masscan's XML) may nest when
+	// Options leaves the limit at 0. Scanner output nests about 10 deep;
+	// encoding/json would accept 10000 levels and encoding/xml any number.
 	DefaultMaxDepth = 64
 )
 
 // bufferSize is bufio's buffer: large enough that typical lines are returned
 // without copying, small enough to be irrelevant next to the line limit.
 const bufferSize = 64 << 10
-
-// ParseError is a problem that stops the reading of the whole input: XML that
-// is malformed or declares entities, a record nested too deeply for XML, or
-// input that is not masscan output. Line is 1-based (0 when unknown); Offset
-// is the byte offset where the problem starts (-1 when unknown).
-type ParseError struct {
-	Line   int
-	Offset int64
-	Msg    string
-}
-
-// Error implements the error interface.
-func (e *ParseError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("masscan: line %d: %s", e.Line, e.Msg)
-	}
-	if e.Offset >= 0 {
-		return fmt.Sprintf("masscan: byte %d: %s", e.Offset, e.Msg)
-	}
-	return "masscan: " + e.Msg
-}
 
 // lineReader splits its input into lines without holding more than one line
 // (bounded by max) in memory.
@@ -127,47 +105,6 @@ func trimEOL(b []byte) []byte {
 // isBlank reports whether b holds only white space.
 func isBlank(b []byte) bool {
 	return len(bytes.TrimSpace(b)) == 0
-}
-
-// checkJSON returns why b cannot be accepted as one JSON record, or "". It
-// enforces what encoding/json does not: a nesting limit far below its own
-// 10000, and valid UTF-8 (encoding/json would silently turn bad bytes into
-// U+FFFD and so alter banners; RFC 8259 requires UTF-8 anyway). It is one
-// cheap pass: strings are skipped with bytes.IndexByte.
-func checkJSON(b []byte, maxDepth int) string {
-	if !utf8.Valid(b) {
-		return "the record is not valid UTF-8, which JSON requires"
-	}
-	depth := 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			// Jump to the closing quote: the first one not escaped by an
-			// odd run of backslashes.
-			for {
-				j := bytes.IndexByte(b[i+1:], '"')
-				if j < 0 {
-					return "" // unterminated: the decoder says so, with context
-				}
-				i += 1 + j
-				k := i - 1
-				for b[k] == '\\' { // stops at the opening quote at the latest
-					k--
-				}
-				if (i-1-k)%2 == 0 {
-					break
-				}
-			}
-		case '{', '[':
-			depth++
-			if depth > maxDepth {
-				return fmt.Sprintf("the record nests deeper than %d levels", maxDepth)
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return ""
 }
 
 // sniffKeys calls fn with each key of the JSON object b starts with (after

@@ -10,9 +10,10 @@
 // over the whole file (masscan writes banners up to --wait seconds after the
 // SYN-ACK, interleaved with other ports), so the Reader keeps a small state
 // per distinct port and returns the observations once the input is
-// exhausted, in the order their ports first appeared. Its memory is therefore
-// proportional to the number of distinct ports in the file (about 200 bytes
-// each plus the banners kept), not to the number of records.
+// exhausted, in the order their ports first appeared. Its memory is
+// therefore proportional to the number of distinct ports in the file (a few
+// hundred bytes each, plus the few banners kept per port), not to the number
+// of records.
 //
 // How banner records become one observation (masscan's service names):
 //
@@ -47,6 +48,7 @@ package masscan
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 
 	"portolan"
@@ -62,6 +64,28 @@ const (
 	FormatNDJSON = "ndjson"
 	FormatList   = "list"
 )
+
+// ParseError is a problem that stops the reading of the whole input: XML that
+// is malformed, declares entities, nests too deeply or holds an oversized
+// token (XML cannot be resynchronised after a bad record as lines can), or
+// an unknown Options.Format. Line is 1-based (0 when unknown); Offset is the
+// byte offset where the problem starts (-1 when unknown).
+type ParseError struct {
+	Line   int
+	Offset int64
+	Msg    string
+}
+
+// Error implements the error interface.
+func (e *ParseError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("masscan: line %d: %s", e.Line, e.Msg)
+	}
+	if e.Offset >= 0 {
+		return fmt.Sprintf("masscan: byte %d: %s", e.Offset, e.Msg)
+	}
+	return "masscan: " + e.Msg
+}
 
 // Options configures a Reader. The zero value reads any of the four formats,
 // detected from the first bytes, with the default limits.

@@ -65,7 +65,7 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 	}
 	port, ok := r.portOf(g, name, m.Result)
 	if !ok {
-		return nil, `the record has no "port" (zgrab2 writes it only when the input line carries one): pass --port with the port that was scanned`
+		return nil, `the record has no "port" (zgrab2 writes it only when the input line carries one): pass --port with the port that was scanned, or --module-port ` + name + `=PORT for this module of a multiple run`
 	}
 	o := &portolan.Observation{
 		Host:         host,
@@ -87,16 +87,16 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 		o.ScanProtocol = "http"
 		o.Banner = httpHead(res.Response)
 		if req := res.Response.Request; req != nil && req.TLSLog != nil {
-			o.Certificate = decodeCert(req.TLSLog.HandshakeLog.leaf())
+			o.Certificate = decodeCert(req.TLSLog.LeafRaw)
 		}
 	case res.HandshakeLog != nil:
 		o.ScanProtocol = "tls"
-		o.Certificate = decodeCert(res.HandshakeLog.leaf())
+		o.Certificate = decodeCert(res.HandshakeLog.LeafRaw)
 	case res.ServerID != nil:
 		o.ScanProtocol = "ssh"
 		o.Banner = sshIdentification(res.ServerID)
 	case res.Banner != "":
-		o.Banner = string(res.Banner)
+		o.Banner = res.Banner
 	}
 	return o, ""
 }
@@ -134,7 +134,7 @@ func (r *Reader) portOf(g *grab, name string, res *result) (int, bool) {
 	if p := r.opts.ModulePorts[name]; p != 0 {
 		return p, true
 	}
-	if res != nil && res.Response != nil && res.Response.Request != nil && len(res.Response.RedirectResponseChain) == 0 {
+	if res != nil && res.Response != nil && res.Response.Request != nil && res.Response.Redirects == 0 {
 		if p, ok := requestPort(res.Response.Request); ok {
 			return p, true
 		}
@@ -148,10 +148,7 @@ func (r *Reader) portOf(g *grab, name string, res *result) (int, bool) {
 // requestPort returns the port the http module connected to, from the URL
 // it requested: explicit, or the scheme's default.
 func requestPort(req *httpRequest) (int, bool) {
-	var scheme, hostport string
-	if req.URL != nil {
-		scheme, hostport = req.URL.Scheme, req.URL.Host
-	}
+	scheme, hostport := req.Scheme, req.URLHost
 	if hostport == "" {
 		hostport = req.Host
 	}

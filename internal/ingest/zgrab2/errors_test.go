@@ -40,11 +40,13 @@ func TestBadInput(t *testing.T) {
 	}{
 		{name: "empty", input: ""},
 		{name: "blank lines", input: "\n" + ok80 + "\n\n\r\n" + ok443, ports: []int{80, 443}},
-		{name: "truncated last line", input: ok80 + "\n" + ok443[:50], ports: []int{80}, bad: []badRecord{{2, "invalid record: unexpected end of JSON input"}}},
+		{name: "truncated last line", input: ok80 + "\n" + ok443[:50], ports: []int{80}, bad: []badRecord{{2, "invalid JSON: the record ends inside a string (byte 50)"}}},
 		{name: "invalid UTF-8", input: ok80 + "\n" + strings.Replace(ok443, "192.0.2.1", "192.0.2.\xff", 1) + "\n" + ok443 + "\n",
 			ports: []int{80, 443}, bad: []badRecord{{2, "not valid UTF-8"}}},
-		{name: "not JSON", input: "Error: no blocklist\n" + ok80, ports: []int{80}, bad: []badRecord{{1, "invalid record"}}},
-		{name: "wrong type", input: `{"ip":"192.0.2.1","port":"80","data":{}}` + "\n" + ok80, ports: []int{80}, bad: []badRecord{{1, "invalid record"}}},
+		{name: "not JSON", input: "Error: no blocklist\n" + ok80, ports: []int{80}, bad: []badRecord{{1, "invalid JSON: want a value (byte 0)"}}},
+		{name: "not an object", input: "[1]\nnull\n" + ok80 + " x\n" + ok80, ports: []int{80}, bad: []badRecord{{1, "the record must be an object"}, {2, "the record must be an object"}, {3, "unexpected data after the record"}}},
+		{name: "wrong type", input: `{"ip":"192.0.2.1","port":"80","data":{}}` + "\n" + `{"ip":"192.0.2.1","port":80,"data":{"http":{"status":"success","timestamp":"2026-01-02T03:04:05Z","result":{"response":{"status_line":200}}}}}` + "\n" + ok80,
+			ports: []int{80}, bad: []badRecord{{1, `"port" must be a number (byte 25)`}, {2, `"status_line" must be a string`}}},
 		{name: "missing fields", input: strings.Join([]string{
 			`{"port":80,"data":{"http":{"status":"success","timestamp":"2026-01-02T03:04:05Z"}}}`,
 			`{"ip":"192.0.2.1","port":80}`,

@@ -44,9 +44,9 @@ package zgrab2
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"portolan"
 )
@@ -77,6 +77,7 @@ type Options struct {
 type Reader struct {
 	opts  Options
 	lr    *lineReader
+	dec   decoder
 	queue []item // what the last line produced
 	err   error  // sticky: io.EOF or the error that ended the input
 }
@@ -97,7 +98,11 @@ func NewReader(r io.Reader, opts Options) *Reader {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = DefaultMaxDepth
 	}
-	return &Reader{opts: opts, lr: newLineReader(bufio.NewReaderSize(r, bufferSize), opts.MaxLineBytes)}
+	return &Reader{
+		opts: opts,
+		lr:   newLineReader(bufio.NewReaderSize(r, bufferSize), opts.MaxLineBytes),
+		dec:  decoder{maxDepth: opts.MaxDepth},
+	}
 }
 
 // Read returns the next observation; io.EOF at the end; a
@@ -136,13 +141,17 @@ func (r *Reader) readLine() {
 	case isBlank(line):
 		return
 	}
-	if reason := checkJSON(line, r.opts.MaxDepth); reason != "" {
-		r.reject("%s", reason)
+	if !utf8.Valid(line) {
+		// RFC 8259 requires UTF-8: bytes that are not are damage, and
+		// decoding them anyway (encoding/json's U+FFFD) would alter banners.
+		r.reject("the record is not valid UTF-8, which JSON requires")
 		return
 	}
 	var g grab
-	if err := json.Unmarshal(line, &g); err != nil {
-		r.reject("invalid record: %v", err)
+	r.dec.reset(line)
+	decodeGrab(&r.dec, &g)
+	if r.dec.err != nil {
+		r.reject("%v", r.dec.err)
 		return
 	}
 	r.adapt(&g)

@@ -4,13 +4,13 @@ package zmap
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"portolan"
 )
@@ -34,34 +34,80 @@ type form struct {
 	ts, us, str int
 }
 
-// zRecord mirrors one line of -O json (ZMap's field names):
+// zRecord mirrors one line of -O json, each field with ZMap's name:
 //
 //	{ "saddr": "127.0.0.1", "sport": 18022, "classification": "synack", "success": 1, "repeat": 0,
 //	  "timestamp-str": "2026-11-27T12:10:08.671+0000", "timestamp-ts": 1795781408, "timestamp-us": 671534, … }
 type zRecord struct {
-	Saddr          string    `json:"saddr"`
-	Sport          *int      `json:"sport"`
-	Success        *flexBool `json:"success"`        // 1/0, or true/false in some builds
-	Classification string    `json:"classification"` // synack, rst, udp, icmp-unreach, …
-	TimestampTS    *int64    `json:"timestamp-ts"`   // Unix seconds
-	TimestampUS    *int64    `json:"timestamp-us"`   // microseconds within the second
-	TimestampStr   string    `json:"timestamp-str"`
+	Saddr          string // "saddr"
+	Sport          *int   // "sport"
+	Success        *bool  // "success": 1/0, or true/false in some builds
+	Classification string // "classification": synack, rst, udp, icmp-unreach, …
+	TimestampTS    *int64 // "timestamp-ts": Unix seconds
+	TimestampUS    *int64 // "timestamp-us": microseconds within the second
+	TimestampStr   string // "timestamp-str"
 }
 
-// flexBool is a JSON boolean written as true/false or 1/0.
-type flexBool bool
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (b *flexBool) UnmarshalJSON(v []byte) error {
-	switch string(v) {
-	case "1", "true":
-		*b = true
-	case "0", "false", "null":
-		*b = false
-	default:
-		return fmt.Errorf("%s is not a boolean", v)
+// decodeZ fills z from the line d was reset to.
+func decodeZ(d *decoder, z *zRecord) {
+	if d.peek() != '{' {
+		d.want("an object")
+		return
 	}
-	return nil
+	d.object()
+	for d.next() {
+		switch string(d.key) {
+		case "saddr":
+			z.Saddr = d.str()
+		case "sport":
+			z.Sport = d.intPtr()
+		case "success":
+			z.Success = boolish(d)
+		case "classification":
+			z.Classification = d.str()
+		case "timestamp-ts":
+			if n, ok := d.int(); ok {
+				z.TimestampTS = &n
+			}
+		case "timestamp-us":
+			if n, ok := d.int(); ok {
+				z.TimestampUS = &n
+			}
+		case "timestamp-str":
+			z.TimestampStr = d.str()
+		default:
+			d.skip()
+		}
+	}
+	d.end()
+}
+
+// boolish decodes a boolean written as true/false or 1/0; nil for null.
+func boolish(d *decoder) *bool {
+	var v bool
+	switch d.peek() {
+	case 'n':
+		d.skip()
+		return nil
+	case 't':
+		d.literal("true")
+		v = true
+	case 'f':
+		d.literal("false")
+	default:
+		start := d.pos
+		n, ok := d.int()
+		if !ok {
+			return nil
+		}
+		if n != 0 && n != 1 {
+			d.pos = start
+			d.want("1, 0, true or false")
+			return nil
+		}
+		v = n == 1
+	}
+	return &v
 }
 
 // answer is one line of the file, reduced to what the adapter needs.
@@ -194,8 +240,10 @@ func (r *Reader) checkForm() error {
 }
 
 // parseCSV parses one CSV row. skip is set for answers that name no port.
+// It converts to strings only what it keeps: rows are small and many.
 func (r *Reader) parseCSV(line []byte) (a answer, skip bool, err error) {
-	fields, ok := splitCSV(line, nil)
+	fields, ok := splitCSV(line, r.fields)
+	r.fields = fields
 	if !ok {
 		return answer{}, false, r.bad("a quoted field is not closed")
 	}
@@ -203,64 +251,93 @@ func (r *Reader) parseCSV(line []byte) (a answer, skip bool, err error) {
 	if len(fields) != f.columns {
 		return answer{}, false, r.bad("the row has %d fields, the header %d", len(fields), f.columns)
 	}
-	field := func(i int) string {
+	field := func(i int) []byte {
 		if i < 0 {
-			return ""
+			return nil
 		}
-		return strings.TrimSpace(string(fields[i]))
+		return bytes.TrimSpace(fields[i])
 	}
-	if a.saddr = field(f.saddr); a.saddr == "" {
-		return answer{}, false, r.bad("the row has no saddr")
+	if a.saddr = string(field(f.saddr)); !isAddr(a.saddr) {
+		return answer{}, false, r.bad("saddr %s is not an IP address", quote(a.saddr))
 	}
 	a.port = r.opts.Port
 	if f.sport >= 0 {
-		if a.port, err = strconv.Atoi(field(f.sport)); err != nil {
-			return answer{}, false, r.bad("sport %s is not a number", quote(field(f.sport)))
+		n, ok := atoi(field(f.sport))
+		if !ok || n > 1<<31 {
+			return answer{}, false, r.bad("sport %s is not a number", quote(string(field(f.sport))))
 		}
+		a.port = int(n)
 	}
 	a.success = true // the default output filter writes successes only
 	if f.success >= 0 {
-		switch s := field(f.success); s {
+		switch s := field(f.success); string(s) {
 		case "1", "true":
 		case "0", "false":
 			a.success = false
 		default:
-			return answer{}, false, r.bad("success %s is neither 1 nor 0", quote(s))
+			return answer{}, false, r.bad("success %s is neither 1 nor 0", quote(string(s)))
 		}
 	}
-	if skip = r.classify(&a, field(f.class)); skip {
+	if skip = r.classify(&a, string(field(f.class))); skip {
 		return answer{}, true, nil
 	}
 	var ts, us *int64
-	if s := field(f.ts); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return answer{}, false, r.bad("timestamp-ts %s is not Unix seconds", quote(s))
+	if s := field(f.ts); len(s) > 0 {
+		n, ok := atoi(s)
+		if !ok {
+			return answer{}, false, r.bad("timestamp-ts %s is not Unix seconds", quote(string(s)))
 		}
 		ts = &n
 	}
-	if s := field(f.us); s != "" {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			us = &n
-		}
+	if n, ok := atoi(field(f.us)); ok {
+		us = &n
 	}
-	if err := r.setTime(&a, ts, us, field(f.str), f.ts >= 0 || f.str >= 0); err != nil {
+	var str string
+	if f.str >= 0 {
+		str = string(field(f.str))
+	}
+	if err := r.setTime(&a, ts, us, str, f.ts >= 0 || f.str >= 0); err != nil {
 		return answer{}, false, err
 	}
 	return a, false, nil
 }
 
+// atoi parses a decimal integer of up to 18 digits, optionally negative,
+// without allocating.
+func atoi(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
 // parseJSON parses one JSON line.
 func (r *Reader) parseJSON(line []byte) (a answer, skip bool, err error) {
-	if reason := checkJSON(line, r.opts.MaxDepth); reason != "" {
-		return answer{}, false, r.bad("%s", reason)
+	if !utf8.Valid(line) {
+		return answer{}, false, r.bad("the record is not valid UTF-8, which JSON requires")
 	}
 	var z zRecord
-	if err := json.Unmarshal(line, &z); err != nil {
-		return answer{}, false, r.bad("invalid record: %v", err)
+	r.dec.reset(line)
+	decodeZ(&r.dec, &z)
+	if r.dec.err != nil {
+		return answer{}, false, r.bad("%v", r.dec.err)
 	}
-	if a.saddr = z.Saddr; a.saddr == "" {
-		return answer{}, false, r.bad("the record has no saddr")
+	if a.saddr = z.Saddr; !isAddr(a.saddr) {
+		return answer{}, false, r.bad("saddr %s is not an IP address", quote(a.saddr))
 	}
 	switch {
 	case z.Sport != nil:
@@ -272,7 +349,7 @@ func (r *Reader) parseJSON(line []byte) (a answer, skip bool, err error) {
 		// without sport means the whole file has none.
 		return answer{}, false, r.fatal(msgNoPort)
 	}
-	a.success = z.Success == nil || bool(*z.Success)
+	a.success = z.Success == nil || *z.Success
 	if r.classify(&a, z.Classification) {
 		return answer{}, true, nil
 	}
@@ -371,6 +448,13 @@ func splitCSV(line []byte, dst [][]byte) (fields [][]byte, ok bool) {
 		fields = append(fields, line[:j])
 		line = line[j+1:]
 	}
+}
+
+// isAddr reports whether s is an IP address, the only thing ZMap writes as
+// saddr; checking here turns garbage into a record error with its line.
+func isAddr(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }
 
 func quote(s string) string {

@@ -33,6 +33,7 @@ package zmap
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"time"
 
@@ -41,6 +42,27 @@ import (
 
 // Source is the Observation.Source of everything this package reads.
 const Source = "zmap"
+
+// ParseError is a problem that stops the reading of the whole input: a file
+// whose port or times cannot be known (see Options), or a CSV without a
+// header row. Line is 1-based (0 when unknown); Offset is the byte offset of
+// the line (-1 when unknown).
+type ParseError struct {
+	Line   int
+	Offset int64
+	Msg    string
+}
+
+// Error implements the error interface.
+func (e *ParseError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("zmap: line %d: %s", e.Line, e.Msg)
+	}
+	if e.Offset >= 0 {
+		return fmt.Sprintf("zmap: byte %d: %s", e.Offset, e.Msg)
+	}
+	return "zmap: " + e.Msg
+}
 
 // Options configures a Reader. The zero value reads files that carry their
 // ports and times, with the default limits.
@@ -62,10 +84,12 @@ type Options struct {
 // Reader reads one ZMap output file as observations. It implements
 // portolan.ObservationReader; it is not safe for concurrent use.
 type Reader struct {
-	opts Options
-	lr   *lineReader
-	form form // the layout, known after the first line
-	agg  aggregator
+	opts   Options
+	lr     *lineReader
+	form   form     // the layout, known after the first line
+	fields [][]byte // the fields of the last CSV row, reused
+	dec    decoder
+	agg    aggregator
 
 	out         []*portolan.Observation // what remains to be returned after EOF
 	drained     bool                    // the input is exhausted; out is final
@@ -86,6 +110,7 @@ func NewReader(r io.Reader, opts Options) *Reader {
 	return &Reader{
 		opts: opts,
 		lr:   newLineReader(bufio.NewReaderSize(r, bufferSize), opts.MaxLineBytes),
+		dec:  decoder{maxDepth: opts.MaxDepth},
 		agg:  newAggregator(),
 	}
 }

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package shodan
+
+// banner mirrors the fields of Shodan's banner (the "Banner Specification"
+// of Shodan's developer documentation, and each element of /shodan/host's
+// "data") that become an observation, each with its JSON key. A /shodan/host
+// object decodes into the same struct: its "data" is then the list of
+// banners, and its ip_str, hostnames and os apply to each of them.
+// decodeBanner fills it with the decoder of jsonscan.go, skipping
+// everything else (location, org, the parsed certificate, http.html, vulns,
+// …) without building it.
+type banner struct {
+	IPStr     string   // "ip_str": "192.0.2.1" or an IPv6 address
+	IP        flexIP   // "ip": the IPv4 address as an integer
+	IPv6      string   // "ipv6", in older IPv6 banners
+	Port      *int     // "port"
+	Transport string   // "transport": tcp or udp
+	Timestamp string   // "timestamp": "2024-01-02T03:04:05.678901", UTC without zone
+	Data      string   // "data": the service's answer
+	Banners   []banner // "data" of a /shodan/host object: its banners
+	IsHost    bool     // "data" was a list: this is a /shodan/host object
+	Product   string   // "product"
+	Version   string   // "version"
+	OS        string   // "os"
+	CPE       []string // "cpe": CPE 2.2 URIs, "cpe:/a:openbsd:openssh:9.2p1"
+	CPE23     []string // "cpe23": CPE 2.3 names, "cpe:2.3:a:openbsd:openssh:9.2p1"
+	Hostnames []string // "hostnames"
+	Module    string   // "_shodan.module": the crawler module, http, https, ssh, mysql, …
+	Chain     []string // "ssl.chain": PEM certificates, the leaf first
+}
+
+// flexIP is Shodan's "ip": an integer for IPv4, a string in some exports.
+type flexIP struct {
+	num uint32
+	str string
+	set bool
+}
+
+// decodeBanner fills b from the object at d. top allows "data" to be a list
+// of banners, as in /shodan/host; banners inside it may not nest further.
+func decodeBanner(d *decoder, b *banner, top bool) {
+	if !d.object() {
+		return
+	}
+	for d.next() {
+		switch string(d.key) {
+		case "ip_str":
+			b.IPStr = d.str()
+		case "ip":
+			decodeIP(d, &b.IP)
+		case "ipv6":
+			b.IPv6 = d.str()
+		case "port":
+			b.Port = d.intPtr()
+		case "transport":
+			b.Transport = d.str()
+		case "timestamp":
+			b.Timestamp = d.str()
+		case "data":
+			switch d.peek() {
+			case '[':
+				if !top {
+					d.want("a string")
+					continue
+				}
+				b.IsHost = true
+				d.array()
+				for d.elem() {
+					var e banner
+					if d.peek() == 'n' {
+						d.skip()
+						continue
+					}
+					decodeBanner(d, &e, false)
+					b.Banners = append(b.Banners, e)
+				}
+			case 'n':
+				d.skip()
+			default:
+				b.Data = d.str()
+			}
+		case "product":
+			b.Product = d.str()
+		case "version":
+			b.Version = d.str()
+		case "os":
+			b.OS = d.str()
+		case "cpe":
+			b.CPE = decodeStrings(d)
+		case "cpe23":
+			b.CPE23 = decodeStrings(d)
+		case "hostnames":
+			b.Hostnames = decodeStrings(d) // [] stays non-nil: said, and empty
+		case "_shodan":
+			if !d.object() {
+				continue
+			}
+			for d.next() {
+				switch string(d.key) {
+				case "module":
+					b.Module = d.str()
+				default:
+					d.skip()
+				}
+			}
+		case "ssl":
+			if !d.object() {
+				continue
+			}
+			for d.next() {
+				switch string(d.key) {
+				case "chain":
+					b.Chain = decodeStrings(d)
+				default:
+					d.skip()
+				}
+			}
+		default:
+			d.skip()
+		}
+	}
+}
+
+// decodeIP decodes "ip", an integer or a string.
+func decodeIP(d *decoder, ip *flexIP) {
+	if d.peek() == '"' {
+		ip.str, ip.set = d.str(), true
+		return
+	}
+	start := d.pos
+	n, ok := d.int()
+	if !ok {
+		return
+	}
+	if n < 0 || n > 1<<32-1 {
+		d.pos = start
+		d.want("an IPv4 address as an integer")
+		return
+	}
+	ip.num, ip.set = uint32(n), true
+}
+
+// decodeStrings decodes a list of strings, or one string; null gives nil.
+func decodeStrings(d *decoder) []string {
+	if d.peek() == '"' {
+		return []string{d.str()}
+	}
+	if !d.array() {
+		return nil
+	}
+	out := []string{}
+	for d.elem() {
+		out = append(out, d.str())
+	}
+	return out
+}

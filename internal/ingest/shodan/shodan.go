@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package shodan reads Shodan banners as portolan observations: the NDJSON
+// of `shodan download` and `shodan stream` (one banner per line), and lines
+// holding a whole /shodan/host answer, whose "data" list of banners is read
+// banner by banner.
+//
+// Each banner is one open port (Shodan keeps only services that answered),
+// seen and scanned at its "timestamp", which Shodan writes in UTC without a
+// zone (intelligence.md "The instants of each format"). Host is ip_str;
+// Protocol is "transport"; ScanProtocol the crawler module (_shodan.module,
+// e.g. "http", "https", "ssh"); Banner the service's answer ("data");
+// Hostnames "hostnames"; Certificate the leaf of ssl.chain, converted from
+// PEM to DER (ssl.cert, the parsed certificate, is not used: the pipeline
+// parses the DER itself).
+//
+// Components come from product and version, with the category of the
+// module (Database for mysql, mongodb, redis…; Remote Access for ssh, rdp,
+// vnc, telnet; Mail Server for smtp, pop3, imap; Server otherwise). The
+// version is the upstream version: Shodan's "9.2p1 Debian 2+deb12u10"
+// becomes OpenSSH 9.2p1 plus a Debian component of category Operating
+// System (intelligence.md "Component versions"), as does Shodan's "os".
+// Without a product, the application and operating-system CPEs are used.
+package shodan
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"portolan"
+)
+
+// Source is the Observation.Source of everything this package reads.
+const Source = "shodan"
+
+// Options configures a Reader. The zero value uses the default limits.
+type Options struct {
+	// MaxLineBytes bounds one line; 0 means DefaultMaxLineBytes. A longer
+	// line is a record error. (A /shodan/host line holds every banner of
+	// the host, so it can be large.)
+	MaxLineBytes int
+	// MaxDepth bounds JSON nesting; 0 means DefaultMaxDepth. A deeper line is
+	// a record error.
+	MaxDepth int
+}
+
+// Reader reads Shodan banners as observations. It implements
+// portolan.ObservationReader; it is not safe for concurrent use.
+type Reader struct {
+	opts  Options
+	lr    *lineReader
+	dec   decoder
+	queue []item // what the last line produced
+	err   error  // sticky: io.EOF or the error that ended the input
+}
+
+var _ portolan.ObservationReader = (*Reader)(nil)
+
+// item is an observation or the record error in its place.
+type item struct {
+	obs *portolan.Observation
+	err *portolan.InputError
+}
+
+// NewReader returns a Reader of r. Nothing is read before the first Read.
+// The caller decompresses `shodan download`'s .json.gz files.
+func NewReader(r io.Reader, opts Options) *Reader {
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = DefaultMaxDepth
+	}
+	return &Reader{
+		opts: opts,
+		lr:   newLineReader(bufio.NewReaderSize(r, bufferSize), opts.MaxLineBytes),
+		dec:  decoder{maxDepth: opts.MaxDepth},
+	}
+}
+
+// Read returns the next observation; io.EOF at the end; a
+// *portolan.InputError for a banner that cannot be used, after which the
+// caller reads on; and the underlying reader's error, wrapped, when the
+// input cannot be read further.
+func (r *Reader) Read() (*portolan.Observation, error) {
+	for len(r.queue) == 0 {
+		if r.err != nil {
+			return nil, r.err
+		}
+		r.readLine()
+	}
+	it := r.queue[0]
+	r.queue[0] = item{}
+	r.queue = r.queue[1:]
+	if it.err != nil {
+		return nil, it.err
+	}
+	return it.obs, nil
+}
+
+// readLine reads one line and queues what it yields, or sets r.err.
+func (r *Reader) readLine() {
+	line, tooLong, err := r.lr.read()
+	switch {
+	case err == io.EOF:
+		r.err = io.EOF
+		return
+	case err != nil:
+		r.err = fmt.Errorf("shodan: read at byte %d: %w", r.lr.next, err)
+		return
+	case tooLong:
+		r.reject("the line is longer than %d bytes", r.opts.MaxLineBytes)
+		return
+	case isBlank(line):
+		return
+	}
+	if !utf8.Valid(line) {
+		// RFC 8259 requires UTF-8: bytes that are not are damage, and
+		// decoding them anyway (encoding/json's U+FFFD) would alter banners.
+		r.reject("the record is not valid UTF-8, which JSON requires")
+		return
+	}
+	var b banner
+	r.dec.reset(line)
+	if r.dec.peek() != '{' {
+		r.dec.want("an object") // and not null: a line must hold a record
+	}
+	decodeBanner(&r.dec, &b, true)
+	r.dec.end()
+	if r.dec.err != nil {
+		r.reject("%v", r.dec.err)
+		return
+	}
+	if !b.IsHost {
+		r.add(&b, nil, "")
+		return
+	}
+	// A /shodan/host answer: each banner, with the host's fields as
+	// defaults.
+	if len(b.Banners) == 0 {
+		r.reject("the host has no banners in data")
+	}
+	for i := range b.Banners {
+		r.add(&b.Banners[i], &b, fmt.Sprintf("banner %d of data: ", i+1))
+	}
+}
+
+// add queues the observation of b, or the record error in its place.
+func (r *Reader) add(b, host *banner, prefix string) {
+	o, reason := observation(b, host)
+	if reason != "" {
+		r.reject("%s%s", prefix, reason)
+		return
+	}
+	r.queue = append(r.queue, item{obs: o})
+}
+
+// reject queues a record error for the current line.
+func (r *Reader) reject(format string, args ...any) {
+	r.queue = append(r.queue, item{err: &portolan.InputError{
+		Line: r.lr.line, Offset: r.lr.off, Reason: fmt.Sprintf(format, args...),
+	}})
+}
+
+// Sniff reports whether head, the first bytes of an input (up to 4 KiB, or
+// less for a short file), looks like Shodan banners: a JSON object with
+// ip_str or _shodan, or with "data" as a string or list next to banner or
+// host fields (hash, ip, org, isp, asn, port, ports, transport). A banner's
+// ip_str often comes after a long "data", beyond the head, hence the second
+// rule; zgrab2 and masscan write "data" as an object.
+func Sniff(head []byte) bool {
+	var data, marked, hinted bool
+	sniffKeys(head, func(key string, first byte) bool {
+		switch key {
+		case "ip_str", "_shodan":
+			marked = true
+		case "data":
+			data = first == '"' || first == '['
+		case "hash", "ip", "org", "isp", "asn", "port", "ports", "transport":
+			hinted = true
+		}
+		return !marked
+	})
+	return marked || data && hinted
+}
