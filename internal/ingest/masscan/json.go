@@ -7,7 +7,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"unicode/utf8"
+
+	"portolan/internal/ingest/scan"
 )
 
 // ndRecord mirrors one line of -oD (out-ndjson.c), each field with its key:
@@ -26,45 +29,45 @@ type ndRecord struct {
 }
 
 // decodeND fills nd from the line d was reset to.
-func decodeND(d *decoder, nd *ndRecord) {
-	if d.peek() != '{' {
-		d.want("an object")
+func decodeND(d *scan.Decoder, nd *ndRecord) {
+	if d.Peek() != '{' {
+		d.Want("an object")
 		return
 	}
-	d.object()
-	for d.next() {
-		switch string(d.key) {
+	d.Object()
+	for d.Next() {
+		switch string(d.Key()) {
 		case "ip":
-			nd.IP = d.str()
+			nd.IP = d.Str()
 		case "timestamp":
-			nd.Timestamp = d.text()
+			nd.Timestamp = text(d)
 		case "port":
-			nd.Port = d.intPtr()
+			nd.Port = d.IntPtr()
 		case "proto":
-			nd.Proto = d.str()
+			nd.Proto = d.Str()
 		case "rec_type":
-			nd.RecType = d.str()
+			nd.RecType = d.Str()
 		case "data":
-			if !d.object() {
+			if !d.Object() {
 				continue
 			}
-			for d.next() {
-				switch string(d.key) {
+			for d.Next() {
+				switch string(d.Key()) {
 				case "status":
-					nd.Status = d.str()
+					nd.Status = d.Str()
 				case "service_name":
-					nd.ServiceName = d.str()
+					nd.ServiceName = d.Str()
 				case "banner":
-					nd.Banner = d.str()
+					nd.Banner = d.Str()
 				default:
-					d.skip()
+					d.Skip()
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
-	d.end()
+	d.End()
 }
 
 // jRecord mirrors one element of the -oJ array (out-json.c); masscan writes
@@ -89,135 +92,134 @@ type jPort struct {
 }
 
 // decodeJ fills jr from the object d was reset to.
-func decodeJ(d *decoder, jr *jRecord) {
-	d.object()
-	for d.next() {
-		switch string(d.key) {
+func decodeJ(d *scan.Decoder, jr *jRecord) {
+	d.Object()
+	for d.Next() {
+		switch string(d.Key()) {
 		case "ip":
-			jr.IP = d.str()
+			jr.IP = d.Str()
 		case "timestamp":
-			jr.Timestamp = d.text()
+			jr.Timestamp = text(d)
 		case "ports":
-			if !d.array() {
+			if !d.Array() {
 				continue
 			}
-			for d.elem() {
-				if !d.object() {
+			for d.Elem() {
+				if !d.Object() {
 					continue
 				}
 				var p jPort
-				for d.next() {
-					switch string(d.key) {
+				for d.Next() {
+					switch string(d.Key()) {
 					case "port":
-						p.Port = d.intPtr()
+						p.Port = d.IntPtr()
 					case "proto":
-						p.Proto = d.str()
+						p.Proto = d.Str()
 					case "status":
-						p.Status = d.str()
+						p.Status = d.Str()
 					case "service":
-						if !d.object() {
+						if !d.Object() {
 							continue
 						}
 						p.HasService = true
-						for d.next() {
-							switch string(d.key) {
+						for d.Next() {
+							switch string(d.Key()) {
 							case "name":
-								p.Service = d.str()
+								p.Service = d.Str()
 							case "banner":
-								p.Banner = d.str()
+								p.Banner = d.Str()
 							default:
-								d.skip()
+								d.Skip()
 							}
 						}
 					default:
-						d.skip()
+						d.Skip()
 					}
 				}
 				jr.Ports = append(jr.Ports, p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
-	d.end()
+	d.End()
 }
 
 // text returns a string value, or the text of a number or literal, for
 // fields that tools write either way ("timestamp": "1795781195" or
 // 1795781195); null gives "".
-func (d *decoder) text() string {
-	if d.err != nil || d.null() {
+func text(d *scan.Decoder) string {
+	if d.Err() != nil || d.Null() {
 		return ""
 	}
-	switch c := d.peek(); {
+	switch c := d.Peek(); {
 	case c == '"':
-		return d.str()
-	case c == 't':
-		d.literal("true")
-		return "true"
-	case c == 'f':
-		d.literal("false")
-		return "false"
+		return d.Str()
+	case c == 't' || c == 'f':
+		if v, ok := d.Bool(); ok {
+			return strconv.FormatBool(v)
+		}
+		return ""
 	case c == '-' || c >= '0' && c <= '9':
-		return string(d.number())
+		return string(d.Number())
 	}
-	d.want("a string or a number")
+	d.Want("a string or a number")
 	return ""
 }
 
 // ndjsonSource reads -oD, one JSON record per line.
 type ndjsonSource struct {
-	lr   *lineReader
-	dec  decoder
+	lr   *scan.LineReader
+	dec  scan.Decoder
 	opts Options
 }
 
 func newNDJSONSource(br *bufio.Reader, opts Options) *ndjsonSource {
-	return &ndjsonSource{lr: newLineReader(br, opts.MaxLineBytes), dec: decoder{maxDepth: opts.MaxDepth}, opts: opts}
+	return &ndjsonSource{lr: scan.NewLineReader(br, opts.MaxLineBytes), dec: scan.Decoder{MaxDepth: opts.MaxDepth}, opts: opts}
 }
 
 func (s *ndjsonSource) next() (record, error) {
 	for {
-		line, tooLong, err := s.lr.read()
+		line, tooLong, err := s.lr.Read()
 		if err == io.EOF {
 			return record{}, io.EOF
 		}
 		if err != nil {
-			return record{}, wrapReadError(err, s.lr.next)
+			return record{}, wrapReadError(err, s.lr.InputOffset())
 		}
 		if tooLong {
-			return record{}, inputError(s.lr.line, s.lr.off, "the line is longer than %d bytes", s.opts.MaxLineBytes)
+			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "the line is longer than %d bytes", s.opts.MaxLineBytes)
 		}
-		if isBlank(line) {
+		if scan.IsBlank(line) {
 			continue
 		}
 		if !utf8.Valid(line) {
-			return record{}, inputError(s.lr.line, s.lr.off, "the record is not valid UTF-8, which JSON requires")
+			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "the record is not valid UTF-8, which JSON requires")
 		}
 		var nd ndRecord
-		s.dec.reset(line)
+		s.dec.Reset(line)
 		decodeND(&s.dec, &nd)
-		if s.dec.err != nil {
-			return record{}, inputError(s.lr.line, s.lr.off, "%v", s.dec.err)
+		if s.dec.Err() != nil {
+			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "%v", s.dec.Err())
 		}
 		rec := record{ip: nd.IP, proto: nd.Proto}
 		switch nd.RecType {
 		case "status":
 			rec.status = nd.Status
 			if rec.status == "" {
-				return record{}, inputError(s.lr.line, s.lr.off, "a status record has no data.status")
+				return record{}, inputError(s.lr.Line(), s.lr.Offset(), "a status record has no data.status")
 			}
 		case "banner":
 			rec.service = nd.ServiceName
 			rec.banner = bytesFromLatin1(nd.Banner)
 			if rec.service == "" {
-				return record{}, inputError(s.lr.line, s.lr.off, "a banner record has no data.service_name")
+				return record{}, inputError(s.lr.Line(), s.lr.Offset(), "a banner record has no data.service_name")
 			}
 		default:
-			return record{}, inputError(s.lr.line, s.lr.off, "rec_type %s is neither status nor banner", quote(nd.RecType))
+			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "rec_type %s is neither status nor banner", quote(nd.RecType))
 		}
 		if reason := complete(&rec, nd.Port, nd.Timestamp); reason != "" {
-			return record{}, inputError(s.lr.line, s.lr.off, "%s", reason)
+			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "%s", reason)
 		}
 		return rec, nil
 	}
@@ -249,7 +251,7 @@ func complete(rec *record, port *int, ts string) string {
 // leaves several arrays in one file.
 type jsonSource struct {
 	sc    *objectScanner
-	dec   decoder
+	dec   scan.Decoder
 	opts  Options
 	queue []record
 }
@@ -257,7 +259,7 @@ type jsonSource struct {
 func newJSONSource(br *bufio.Reader, opts Options) *jsonSource {
 	return &jsonSource{
 		sc:   &objectScanner{br: br, max: opts.MaxLineBytes, maxDepth: opts.MaxDepth, line: 1},
-		dec:  decoder{maxDepth: opts.MaxDepth},
+		dec:  scan.Decoder{MaxDepth: opts.MaxDepth},
 		opts: opts,
 	}
 }
@@ -276,13 +278,13 @@ func (s *jsonSource) next() (record, error) {
 			return record{}, inputError(line, off, "the record is not valid UTF-8, which JSON requires")
 		}
 		var jr jRecord
-		s.dec.reset(obj)
+		s.dec.Reset(obj)
 		decodeJ(&s.dec, &jr)
-		if s.dec.err != nil {
+		if s.dec.Err() != nil {
 			if bytes.Equal(removeSpace(obj), finishedTrailer) {
 				continue
 			}
-			return record{}, inputError(line, off, "%v", s.dec.err)
+			return record{}, inputError(line, off, "%v", s.dec.Err())
 		}
 		if len(jr.Ports) == 0 {
 			return record{}, inputError(line, off, "the record has no ports")
@@ -350,7 +352,7 @@ func (s *objectScanner) consume(n int) {
 // offset; a *portolan.InputError for an object that cannot be used or for
 // junk between objects; io.EOF; or a read error.
 func (s *objectScanner) next() (obj []byte, line int, off int64, err error) {
-	if cap(s.buf) > 4*bufferSize {
+	if cap(s.buf) > 4*scan.BufferSize {
 		s.buf = nil
 	}
 	// Find the opening brace.
@@ -363,12 +365,12 @@ func (s *objectScanner) next() (obj []byte, line int, off int64, err error) {
 			return nil, 0, 0, wrapReadError(err, s.off)
 		}
 		i := 0
-	scan:
+	find:
 		for ; i < len(w); i++ {
 			switch c := w[i]; c {
 			case '{':
 				found = true
-				break scan
+				break find
 			case '\n':
 				s.line++
 			case ' ', '\t', '\r', ',', '[', ']':

@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+
+	"portolan/internal/ingest/scan"
 )
 
 // listSource reads -oL, masscan's list format (out-text.c):
@@ -19,32 +21,32 @@ import (
 // is "banner <proto> <port> <ip> <unix time> <service> <text>", the text
 // escaped with \xNN and running to the end of the line.
 type listSource struct {
-	lr  *lineReader
+	lr  *scan.LineReader
 	max int
 }
 
 func newListSource(br *bufio.Reader, opts Options) *listSource {
-	return &listSource{lr: newLineReader(br, opts.MaxLineBytes), max: opts.MaxLineBytes}
+	return &listSource{lr: scan.NewLineReader(br, opts.MaxLineBytes), max: opts.MaxLineBytes}
 }
 
 func (s *listSource) next() (record, error) {
 	for {
-		line, tooLong, err := s.lr.read()
+		line, tooLong, err := s.lr.Read()
 		if err == io.EOF {
 			return record{}, io.EOF
 		}
 		if err != nil {
-			return record{}, wrapReadError(err, s.lr.next)
+			return record{}, wrapReadError(err, s.lr.InputOffset())
 		}
 		if tooLong {
-			return record{}, inputError(s.lr.line, s.lr.off, "the line is longer than %d bytes", s.max)
+			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "the line is longer than %d bytes", s.max)
 		}
 		rec, skip, reason := parseListLine(line)
 		if skip {
 			continue
 		}
 		if reason != "" {
-			return record{}, inputError(s.lr.line, s.lr.off, "%s", reason)
+			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "%s", reason)
 		}
 		return rec, nil
 	}
@@ -53,7 +55,7 @@ func (s *listSource) next() (record, error) {
 // parseListLine parses one -oL line. skip is set for blank lines and
 // comments; reason says why a line is not a record.
 func parseListLine(line []byte) (rec record, skip bool, reason string) {
-	if isBlank(line) || line[0] == '#' {
+	if scan.IsBlank(line) || line[0] == '#' {
 		return record{}, true, ""
 	}
 	var f [5][]byte

@@ -52,6 +52,7 @@ import (
 	"io"
 
 	"portolan"
+	"portolan/internal/ingest/scan"
 )
 
 // Source is the Observation.Source of everything this package reads.
@@ -86,6 +87,17 @@ func (e *ParseError) Error() string {
 	}
 	return "masscan: " + e.Msg
 }
+
+const (
+	// DefaultMaxLineBytes is the longest line read when Options leaves the
+	// limit at 0. A longer one is reported as a record error and skipped, so
+	// one runaway banner cannot exhaust memory.
+	DefaultMaxLineBytes = scan.DefaultMaxLineBytes
+	// DefaultMaxDepth is how deeply JSON (or masscan's XML) may nest when
+	// Options leaves the limit at 0. Scanner output nests about 10 deep;
+	// encoding/json would accept 10000 levels and encoding/xml any number.
+	DefaultMaxDepth = scan.DefaultMaxDepth
+)
 
 // Options configures a Reader. The zero value reads any of the four formats,
 // detected from the first bytes, with the default limits.
@@ -132,7 +144,7 @@ func NewReader(r io.Reader, opts Options) *Reader {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = DefaultMaxDepth
 	}
-	return &Reader{opts: opts, br: bufio.NewReaderSize(r, bufferSize), agg: newAggregator()}
+	return &Reader{opts: opts, br: bufio.NewReaderSize(r, scan.BufferSize), agg: newAggregator()}
 }
 
 // Read returns the next observation; io.EOF at the end; a
@@ -183,7 +195,7 @@ func (r *Reader) start() error {
 	format := r.opts.Format
 	if format == "" {
 		head, err := r.br.Peek(4096)
-		if len(head) == 0 || isBlank(head) && err != nil {
+		if len(head) == 0 || scan.IsBlank(head) && err != nil {
 			if err == nil || err == io.EOF {
 				return io.EOF // an empty file is an empty scan
 			}
@@ -220,7 +232,7 @@ func Sniff(head []byte) bool {
 // detect names the format of head. strict requires masscan's marks and
 // returns "" without them; otherwise the first byte decides.
 func detect(head []byte, strict bool) string {
-	i := skipSpace(head, 0)
+	i := scan.SkipSpace(head, 0)
 	if i >= len(head) {
 		return ""
 	}
@@ -239,7 +251,7 @@ func detect(head []byte, strict bool) string {
 			return FormatJSON
 		}
 		var ip, ports bool
-		sniffKeys(b[skipSpace(b, 1):], func(key string, first byte) bool {
+		scan.SniffKeys(b[scan.SkipSpace(b, 1):], func(key string, first byte) bool {
 			ip = ip || key == "ip" && first == '"'
 			ports = ports || key == "ports" && first == '['
 			return true
@@ -252,7 +264,7 @@ func detect(head []byte, strict bool) string {
 			return FormatNDJSON
 		}
 		var recType bool
-		sniffKeys(b, func(key string, first byte) bool {
+		scan.SniffKeys(b, func(key string, first byte) bool {
 			recType = recType || key == "rec_type"
 			return !recType
 		})

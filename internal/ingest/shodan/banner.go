@@ -2,14 +2,16 @@
 
 package shodan
 
+import "portolan/internal/ingest/scan"
+
 // banner mirrors the fields of Shodan's banner (the "Banner Specification"
 // of Shodan's developer documentation, and each element of /shodan/host's
 // "data") that become an observation, each with its JSON key. A /shodan/host
 // object decodes into the same struct: its "data" is then the list of
 // banners, and its ip_str, hostnames and os apply to each of them.
-// decodeBanner fills it with the decoder of jsonscan.go, skipping
-// everything else (location, org, the parsed certificate, http.html, vulns,
-// …) without building it.
+// decodeBanner fills it with a scan.Decoder, skipping everything else
+// (location, org, the parsed certificate, http.html, vulns, …) without
+// building it.
 type banner struct {
 	IPStr     string   // "ip_str": "192.0.2.1" or an IPv6 address
 	IP        flexIP   // "ip": the IPv4 address as an integer
@@ -39,53 +41,53 @@ type flexIP struct {
 
 // decodeBanner fills b from the object at d. top allows "data" to be a list
 // of banners, as in /shodan/host; banners inside it may not nest further.
-func decodeBanner(d *decoder, b *banner, top bool) {
-	if !d.object() {
+func decodeBanner(d *scan.Decoder, b *banner, top bool) {
+	if !d.Object() {
 		return
 	}
-	for d.next() {
-		switch string(d.key) {
+	for d.Next() {
+		switch string(d.Key()) {
 		case "ip_str":
-			b.IPStr = d.str()
+			b.IPStr = d.Str()
 		case "ip":
 			decodeIP(d, &b.IP)
 		case "ipv6":
-			b.IPv6 = d.str()
+			b.IPv6 = d.Str()
 		case "port":
-			b.Port = d.intPtr()
+			b.Port = d.IntPtr()
 		case "transport":
-			b.Transport = d.str()
+			b.Transport = d.Str()
 		case "timestamp":
-			b.Timestamp = d.str()
+			b.Timestamp = d.Str()
 		case "data":
-			switch d.peek() {
+			switch d.Peek() {
 			case '[':
 				if !top {
-					d.want("a string")
+					d.Want("a string")
 					continue
 				}
 				b.IsHost = true
-				d.array()
-				for d.elem() {
+				d.Array()
+				for d.Elem() {
 					var e banner
-					if d.peek() == 'n' {
-						d.skip()
+					if d.Peek() == 'n' {
+						d.Skip()
 						continue
 					}
 					decodeBanner(d, &e, false)
 					b.Banners = append(b.Banners, e)
 				}
 			case 'n':
-				d.skip()
+				d.Skip()
 			default:
-				b.Data = d.str()
+				b.Data = d.Str()
 			}
 		case "product":
-			b.Product = d.str()
+			b.Product = d.Str()
 		case "version":
-			b.Version = d.str()
+			b.Version = d.Str()
 		case "os":
-			b.OS = d.str()
+			b.OS = d.Str()
 		case "cpe":
 			b.CPE = decodeStrings(d)
 		case "cpe23":
@@ -93,65 +95,64 @@ func decodeBanner(d *decoder, b *banner, top bool) {
 		case "hostnames":
 			b.Hostnames = decodeStrings(d) // [] stays non-nil: said, and empty
 		case "_shodan":
-			if !d.object() {
+			if !d.Object() {
 				continue
 			}
-			for d.next() {
-				switch string(d.key) {
+			for d.Next() {
+				switch string(d.Key()) {
 				case "module":
-					b.Module = d.str()
+					b.Module = d.Str()
 				default:
-					d.skip()
+					d.Skip()
 				}
 			}
 		case "ssl":
-			if !d.object() {
+			if !d.Object() {
 				continue
 			}
-			for d.next() {
-				switch string(d.key) {
+			for d.Next() {
+				switch string(d.Key()) {
 				case "chain":
 					b.Chain = decodeStrings(d)
 				default:
-					d.skip()
+					d.Skip()
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
 
 // decodeIP decodes "ip", an integer or a string.
-func decodeIP(d *decoder, ip *flexIP) {
-	if d.peek() == '"' {
-		ip.str, ip.set = d.str(), true
+func decodeIP(d *scan.Decoder, ip *flexIP) {
+	if d.Peek() == '"' {
+		ip.str, ip.set = d.Str(), true
 		return
 	}
-	start := d.pos
-	n, ok := d.int()
+	start := d.Offset()
+	n, ok := d.Int()
 	if !ok {
 		return
 	}
 	if n < 0 || n > 1<<32-1 {
-		d.pos = start
-		d.want("an IPv4 address as an integer")
+		d.WantAt(start, "an IPv4 address as an integer")
 		return
 	}
 	ip.num, ip.set = uint32(n), true
 }
 
 // decodeStrings decodes a list of strings, or one string; null gives nil.
-func decodeStrings(d *decoder) []string {
-	if d.peek() == '"' {
-		return []string{d.str()}
+func decodeStrings(d *scan.Decoder) []string {
+	if d.Peek() == '"' {
+		return []string{d.Str()}
 	}
-	if !d.array() {
+	if !d.Array() {
 		return nil
 	}
 	out := []string{}
-	for d.elem() {
-		out = append(out, d.str())
+	for d.Elem() {
+		out = append(out, d.Str())
 	}
 	return out
 }

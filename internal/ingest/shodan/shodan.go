@@ -30,10 +30,21 @@ import (
 	"unicode/utf8"
 
 	"portolan"
+	"portolan/internal/ingest/scan"
 )
 
 // Source is the Observation.Source of everything this package reads.
 const Source = "shodan"
+
+const (
+	// DefaultMaxLineBytes is the longest line read when Options leaves the
+	// limit at 0. A longer one is reported as a record error and skipped, so
+	// one runaway banner cannot exhaust memory.
+	DefaultMaxLineBytes = scan.DefaultMaxLineBytes
+	// DefaultMaxDepth is how deeply JSON may nest when Options leaves the
+	// limit at 0.
+	DefaultMaxDepth = scan.DefaultMaxDepth
+)
 
 // Options configures a Reader. The zero value uses the default limits.
 type Options struct {
@@ -50,8 +61,8 @@ type Options struct {
 // portolan.ObservationReader; it is not safe for concurrent use.
 type Reader struct {
 	opts  Options
-	lr    *lineReader
-	dec   decoder
+	lr    *scan.LineReader
+	dec   scan.Decoder
 	queue []item // what the last line produced
 	err   error  // sticky: io.EOF or the error that ended the input
 }
@@ -75,8 +86,8 @@ func NewReader(r io.Reader, opts Options) *Reader {
 	}
 	return &Reader{
 		opts: opts,
-		lr:   newLineReader(bufio.NewReaderSize(r, bufferSize), opts.MaxLineBytes),
-		dec:  decoder{maxDepth: opts.MaxDepth},
+		lr:   scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes),
+		dec:  scan.Decoder{MaxDepth: opts.MaxDepth},
 	}
 }
 
@@ -102,18 +113,18 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 
 // readLine reads one line and queues what it yields, or sets r.err.
 func (r *Reader) readLine() {
-	line, tooLong, err := r.lr.read()
+	line, tooLong, err := r.lr.Read()
 	switch {
 	case err == io.EOF:
 		r.err = io.EOF
 		return
 	case err != nil:
-		r.err = fmt.Errorf("shodan: read at byte %d: %w", r.lr.next, err)
+		r.err = fmt.Errorf("shodan: read at byte %d: %w", r.lr.InputOffset(), err)
 		return
 	case tooLong:
 		r.reject("the line is longer than %d bytes", r.opts.MaxLineBytes)
 		return
-	case isBlank(line):
+	case scan.IsBlank(line):
 		return
 	}
 	if !utf8.Valid(line) {
@@ -123,14 +134,14 @@ func (r *Reader) readLine() {
 		return
 	}
 	var b banner
-	r.dec.reset(line)
-	if r.dec.peek() != '{' {
-		r.dec.want("an object") // and not null: a line must hold a record
+	r.dec.Reset(line)
+	if r.dec.Peek() != '{' {
+		r.dec.Want("an object") // and not null: a line must hold a record
 	}
 	decodeBanner(&r.dec, &b, true)
-	r.dec.end()
-	if r.dec.err != nil {
-		r.reject("%v", r.dec.err)
+	r.dec.End()
+	if r.dec.Err() != nil {
+		r.reject("%v", r.dec.Err())
 		return
 	}
 	if !b.IsHost {
@@ -160,7 +171,7 @@ func (r *Reader) add(b, host *banner, prefix string) {
 // reject queues a record error for the current line.
 func (r *Reader) reject(format string, args ...any) {
 	r.queue = append(r.queue, item{err: &portolan.InputError{
-		Line: r.lr.line, Offset: r.lr.off, Reason: fmt.Sprintf(format, args...),
+		Line: r.lr.Line(), Offset: r.lr.Offset(), Reason: fmt.Sprintf(format, args...),
 	}})
 }
 
@@ -172,7 +183,7 @@ func (r *Reader) reject(format string, args ...any) {
 // rule; zgrab2 and masscan write "data" as an object.
 func Sniff(head []byte) bool {
 	var data, marked, hinted bool
-	sniffKeys(head, func(key string, first byte) bool {
+	scan.SniffKeys(head, func(key string, first byte) bool {
 		switch key {
 		case "ip_str", "_shodan":
 			marked = true

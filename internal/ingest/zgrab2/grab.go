@@ -2,10 +2,12 @@
 
 package zgrab2
 
+import "portolan/internal/ingest/scan"
+
 // The structs below mirror the parts of zgrab2's output (v0.2.0, and the
 // shapes of earlier releases) that become observations, each field with the
-// JSON path it comes from; the decode functions fill them with the decoder
-// of jsonscan.go, skipping everything else (most of a record is TLS
+// JSON path it comes from; the decode functions fill them with a
+// scan.Decoder, skipping everything else (most of a record is TLS
 // handshake detail and the HTTP body) without building it.
 
 // grab is one output line: the target and one result per module.
@@ -91,70 +93,70 @@ type httpHeaders struct {
 }
 
 // decodeGrab fills g from the line d was reset to.
-func decodeGrab(d *decoder, g *grab) {
-	if d.peek() != '{' {
-		d.want("an object") // and not null: a line must hold a record
+func decodeGrab(d *scan.Decoder, g *grab) {
+	if d.Peek() != '{' {
+		d.Want("an object") // and not null: a line must hold a record
 		return
 	}
-	d.object()
-	for d.next() {
-		switch string(d.key) {
+	d.Object()
+	for d.Next() {
+		switch string(d.Key()) {
 		case "ip":
-			g.IP = d.str()
+			g.IP = d.Str()
 		case "domain":
-			g.Domain = d.str()
+			g.Domain = d.Str()
 		case "port":
-			g.Port = d.intPtr()
+			g.Port = d.IntPtr()
 		case "data":
-			if !d.object() {
+			if !d.Object() {
 				continue
 			}
-			for d.next() {
-				name := string(d.key)
+			for d.Next() {
+				name := string(d.Key())
 				if g.Data == nil {
 					g.Data = make(map[string]*moduleEntry, 1)
 				}
 				g.Data[name] = decodeModule(d)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
-	d.end()
+	d.End()
 }
 
 // decodeModule decodes one module result; nil for null.
-func decodeModule(d *decoder) *moduleEntry {
-	if !d.object() {
+func decodeModule(d *scan.Decoder) *moduleEntry {
+	if !d.Object() {
 		return nil
 	}
 	m := &moduleEntry{}
-	for d.next() {
-		switch string(d.key) {
+	for d.Next() {
+		switch string(d.Key()) {
 		case "status":
-			m.Status = d.str()
+			m.Status = d.Str()
 		case "protocol":
-			m.Protocol = d.str()
+			m.Protocol = d.Str()
 		case "timestamp":
-			m.Timestamp = d.str()
+			m.Timestamp = d.Str()
 		case "error":
-			m.Error = d.strOrSkip()
+			m.Error = strOrSkip(d)
 		case "result":
 			m.Result = decodeResult(d)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 	return m
 }
 
-func decodeResult(d *decoder) *result {
-	if !d.object() {
+func decodeResult(d *scan.Decoder) *result {
+	if !d.Object() {
 		return nil
 	}
 	r := &result{}
-	for d.next() {
-		switch string(d.key) {
+	for d.Next() {
+		switch string(d.Key()) {
 		case "response":
 			r.Response = decodeResponse(d)
 		case "handshake_log":
@@ -162,42 +164,42 @@ func decodeResult(d *decoder) *result {
 		case "server_id":
 			r.ServerID = decodeServerID(d)
 		case "banner":
-			r.Banner = d.strOrSkip() // some modules' banner is an object
+			r.Banner = strOrSkip(d) // some modules' banner is an object
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 	return r
 }
 
-func decodeResponse(d *decoder) *httpResponse {
-	if !d.object() {
+func decodeResponse(d *scan.Decoder) *httpResponse {
+	if !d.Object() {
 		return nil
 	}
 	r := &httpResponse{}
-	for d.next() {
-		switch string(d.key) {
+	for d.Next() {
+		switch string(d.Key()) {
 		case "status_line":
-			r.StatusLine = d.str()
+			r.StatusLine = d.Str()
 		case "status_code":
-			n, _ := d.int()
+			n, _ := d.Int()
 			r.StatusCode = int(n)
 		case "protocol":
-			if !d.object() {
+			if !d.Object() {
 				continue
 			}
-			for d.next() {
-				switch string(d.key) {
+			for d.Next() {
+				switch string(d.Key()) {
 				case "name":
-					r.Protocol.Name = d.str()
+					r.Protocol.Name = d.Str()
 				case "major":
-					n, _ := d.int()
+					n, _ := d.Int()
 					r.Protocol.Major = int(n)
 				case "minor":
-					n, _ := d.int()
+					n, _ := d.Int()
 					r.Protocol.Minor = int(n)
 				default:
-					d.skip()
+					d.Skip()
 				}
 			}
 		case "headers":
@@ -205,47 +207,47 @@ func decodeResponse(d *decoder) *httpResponse {
 		case "request":
 			r.Request = decodeRequest(d)
 		case "redirect_response_chain":
-			if !d.array() {
+			if !d.Array() {
 				continue
 			}
-			for d.elem() {
+			for d.Elem() {
 				r.Redirects++
-				d.skip()
+				d.Skip()
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 	return r
 }
 
-func decodeHeaders(d *decoder, h *httpHeaders) {
-	if !d.object() {
+func decodeHeaders(d *scan.Decoder, h *httpHeaders) {
+	if !d.Object() {
 		return
 	}
-	for d.next() {
-		if string(d.key) != "unknown" {
-			h.names = append(h.names, string(d.key))
+	for d.Next() {
+		if string(d.Key()) != "unknown" {
+			h.names = append(h.names, string(d.Key()))
 			h.values = append(h.values, decodeStrings(d))
 			continue
 		}
-		if !d.array() {
+		if !d.Array() {
 			continue
 		}
-		for d.elem() {
-			if !d.object() {
+		for d.Elem() {
+			if !d.Object() {
 				continue
 			}
 			var name string
 			var values []string
-			for d.next() {
-				switch string(d.key) {
+			for d.Next() {
+				switch string(d.Key()) {
 				case "key":
-					name = d.str()
+					name = d.Str()
 				case "value":
 					values = decodeStrings(d)
 				default:
-					d.skip()
+					d.Skip()
 				}
 			}
 			h.names = append(h.names, name)
@@ -255,119 +257,119 @@ func decodeHeaders(d *decoder, h *httpHeaders) {
 }
 
 // decodeStrings decodes a list of strings, or one string.
-func decodeStrings(d *decoder) []string {
-	if d.peek() == '"' {
-		return []string{d.str()}
+func decodeStrings(d *scan.Decoder) []string {
+	if d.Peek() == '"' {
+		return []string{d.Str()}
 	}
-	if !d.array() {
-		if d.err == nil {
+	if !d.Array() {
+		if d.Err() == nil {
 			return nil // null
 		}
-		d.err = &syntaxError{off: d.pos, msg: "want a string or a list of strings"}
+		d.Reword("want a string or a list of strings")
 		return nil
 	}
 	var out []string
-	for d.elem() {
-		out = append(out, d.str())
+	for d.Elem() {
+		out = append(out, d.Str())
 	}
 	return out
 }
 
-func decodeRequest(d *decoder) *httpRequest {
-	if !d.object() {
+func decodeRequest(d *scan.Decoder) *httpRequest {
+	if !d.Object() {
 		return nil
 	}
 	r := &httpRequest{}
-	for d.next() {
-		switch string(d.key) {
+	for d.Next() {
+		switch string(d.Key()) {
 		case "url":
-			if !d.object() {
+			if !d.Object() {
 				continue
 			}
-			for d.next() {
-				switch string(d.key) {
+			for d.Next() {
+				switch string(d.Key()) {
 				case "scheme":
-					r.Scheme = d.str()
+					r.Scheme = d.Str()
 				case "host":
-					r.URLHost = d.str()
+					r.URLHost = d.Str()
 				default:
-					d.skip()
+					d.Skip()
 				}
 			}
 		case "host":
-			r.Host = d.str()
+			r.Host = d.Str()
 		case "tls_log":
-			if !d.object() {
+			if !d.Object() {
 				continue
 			}
-			for d.next() {
-				switch string(d.key) {
+			for d.Next() {
+				switch string(d.Key()) {
 				case "handshake_log":
 					r.TLSLog = decodeHandshake(d)
 				default:
-					d.skip()
+					d.Skip()
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 	return r
 }
 
-func decodeHandshake(d *decoder) *handshakeLog {
-	if !d.object() {
+func decodeHandshake(d *scan.Decoder) *handshakeLog {
+	if !d.Object() {
 		return nil
 	}
 	h := &handshakeLog{}
-	for d.next() {
-		switch string(d.key) {
+	for d.Next() {
+		switch string(d.Key()) {
 		case "server_certificates":
-			if !d.object() {
+			if !d.Object() {
 				continue
 			}
-			for d.next() {
-				switch string(d.key) {
+			for d.Next() {
+				switch string(d.Key()) {
 				case "certificate":
-					if !d.object() {
+					if !d.Object() {
 						continue
 					}
-					for d.next() {
-						switch string(d.key) {
+					for d.Next() {
+						switch string(d.Key()) {
 						case "raw":
-							h.LeafRaw = d.str()
+							h.LeafRaw = d.Str()
 						default:
-							d.skip()
+							d.Skip()
 						}
 					}
 				default:
-					d.skip()
+					d.Skip()
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 	return h
 }
 
-func decodeServerID(d *decoder) *sshServerID {
-	if !d.object() {
+func decodeServerID(d *scan.Decoder) *sshServerID {
+	if !d.Object() {
 		return nil
 	}
 	s := &sshServerID{}
-	for d.next() {
-		switch string(d.key) {
+	for d.Next() {
+		switch string(d.Key()) {
 		case "raw":
-			s.Raw = d.str()
+			s.Raw = d.Str()
 		case "version":
-			s.Version = d.str()
+			s.Version = d.Str()
 		case "software":
-			s.Software = d.str()
+			s.Software = d.Str()
 		case "comment":
-			s.Comment = d.str()
+			s.Comment = d.Str()
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 	return s
@@ -375,10 +377,10 @@ func decodeServerID(d *decoder) *sshServerID {
 
 // strOrSkip returns a string value, or skips any other value and returns
 // "", for fields whose type differs between writers.
-func (d *decoder) strOrSkip() string {
-	if d.err == nil && d.peek() == '"' {
-		return d.str()
+func strOrSkip(d *scan.Decoder) string {
+	if d.Err() == nil && d.Peek() == '"' {
+		return d.Str()
 	}
-	d.skip()
+	d.Skip()
 	return ""
 }

@@ -49,10 +49,21 @@ import (
 	"unicode/utf8"
 
 	"portolan"
+	"portolan/internal/ingest/scan"
 )
 
 // Source is the Observation.Source of everything this package reads.
 const Source = "zgrab2"
+
+const (
+	// DefaultMaxLineBytes is the longest line read when Options leaves the
+	// limit at 0. A longer one is reported as a record error and skipped, so
+	// one runaway banner cannot exhaust memory.
+	DefaultMaxLineBytes = scan.DefaultMaxLineBytes
+	// DefaultMaxDepth is how deeply JSON may nest when Options leaves the
+	// limit at 0.
+	DefaultMaxDepth = scan.DefaultMaxDepth
+)
 
 // Options configures a Reader. The zero value reads files whose lines carry
 // their port, with the default limits.
@@ -76,8 +87,8 @@ type Options struct {
 // portolan.ObservationReader; it is not safe for concurrent use.
 type Reader struct {
 	opts  Options
-	lr    *lineReader
-	dec   decoder
+	lr    *scan.LineReader
+	dec   scan.Decoder
 	queue []item // what the last line produced
 	err   error  // sticky: io.EOF or the error that ended the input
 }
@@ -100,8 +111,8 @@ func NewReader(r io.Reader, opts Options) *Reader {
 	}
 	return &Reader{
 		opts: opts,
-		lr:   newLineReader(bufio.NewReaderSize(r, bufferSize), opts.MaxLineBytes),
-		dec:  decoder{maxDepth: opts.MaxDepth},
+		lr:   scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes),
+		dec:  scan.Decoder{MaxDepth: opts.MaxDepth},
 	}
 }
 
@@ -127,18 +138,18 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 
 // readLine reads one line and queues what it yields, or sets r.err.
 func (r *Reader) readLine() {
-	line, tooLong, err := r.lr.read()
+	line, tooLong, err := r.lr.Read()
 	switch {
 	case err == io.EOF:
 		r.err = io.EOF
 		return
 	case err != nil:
-		r.err = fmt.Errorf("zgrab2: read at byte %d: %w", r.lr.next, err)
+		r.err = fmt.Errorf("zgrab2: read at byte %d: %w", r.lr.InputOffset(), err)
 		return
 	case tooLong:
 		r.reject("the line is longer than %d bytes", r.opts.MaxLineBytes)
 		return
-	case isBlank(line):
+	case scan.IsBlank(line):
 		return
 	}
 	if !utf8.Valid(line) {
@@ -148,10 +159,10 @@ func (r *Reader) readLine() {
 		return
 	}
 	var g grab
-	r.dec.reset(line)
+	r.dec.Reset(line)
 	decodeGrab(&r.dec, &g)
-	if r.dec.err != nil {
-		r.reject("%v", r.dec.err)
+	if r.dec.Err() != nil {
+		r.reject("%v", r.dec.Err())
 		return
 	}
 	r.adapt(&g)
@@ -160,7 +171,7 @@ func (r *Reader) readLine() {
 // reject queues a record error for the current line.
 func (r *Reader) reject(format string, args ...any) {
 	r.queue = append(r.queue, item{err: &portolan.InputError{
-		Line: r.lr.line, Offset: r.lr.off, Reason: fmt.Sprintf(format, args...),
+		Line: r.lr.Line(), Offset: r.lr.Offset(), Reason: fmt.Sprintf(format, args...),
 	}})
 }
 
@@ -171,7 +182,7 @@ func (r *Reader) reject(format string, args ...any) {
 // Shodan's ip_str and _shodan).
 func Sniff(head []byte) bool {
 	var data, target, foreign bool
-	sniffKeys(head, func(key string, first byte) bool {
+	scan.SniffKeys(head, func(key string, first byte) bool {
 		switch key {
 		case "data":
 			data = first == '{'

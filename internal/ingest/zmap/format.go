@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"portolan"
+	"portolan/internal/ingest/scan"
 )
 
 // layout is how the file is written.
@@ -49,60 +50,56 @@ type zRecord struct {
 }
 
 // decodeZ fills z from the line d was reset to.
-func decodeZ(d *decoder, z *zRecord) {
-	if d.peek() != '{' {
-		d.want("an object")
+func decodeZ(d *scan.Decoder, z *zRecord) {
+	if d.Peek() != '{' {
+		d.Want("an object")
 		return
 	}
-	d.object()
-	for d.next() {
-		switch string(d.key) {
+	d.Object()
+	for d.Next() {
+		switch string(d.Key()) {
 		case "saddr":
-			z.Saddr = d.str()
+			z.Saddr = d.Str()
 		case "sport":
-			z.Sport = d.intPtr()
+			z.Sport = d.IntPtr()
 		case "success":
 			z.Success = boolish(d)
 		case "classification":
-			z.Classification = d.str()
+			z.Classification = d.Str()
 		case "timestamp-ts":
-			if n, ok := d.int(); ok {
+			if n, ok := d.Int(); ok {
 				z.TimestampTS = &n
 			}
 		case "timestamp-us":
-			if n, ok := d.int(); ok {
+			if n, ok := d.Int(); ok {
 				z.TimestampUS = &n
 			}
 		case "timestamp-str":
-			z.TimestampStr = d.str()
+			z.TimestampStr = d.Str()
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
-	d.end()
+	d.End()
 }
 
 // boolish decodes a boolean written as true/false or 1/0; nil for null.
-func boolish(d *decoder) *bool {
+func boolish(d *scan.Decoder) *bool {
 	var v bool
-	switch d.peek() {
+	switch d.Peek() {
 	case 'n':
-		d.skip()
+		d.Skip()
 		return nil
-	case 't':
-		d.literal("true")
-		v = true
-	case 'f':
-		d.literal("false")
+	case 't', 'f':
+		v, _ = d.Bool()
 	default:
-		start := d.pos
-		n, ok := d.int()
+		start := d.Offset()
+		n, ok := d.Int()
 		if !ok {
 			return nil
 		}
 		if n != 0 && n != 1 {
-			d.pos = start
-			d.want("1, 0, true or false")
+			d.WantAt(start, "1, 0, true or false")
 			return nil
 		}
 		v = n == 1
@@ -123,20 +120,20 @@ type answer struct {
 // that ends the input.
 func (r *Reader) next() (answer, error) {
 	for {
-		line, tooLong, err := r.lr.read()
+		line, tooLong, err := r.lr.Read()
 		if err == io.EOF {
 			return answer{}, io.EOF
 		}
 		if err != nil {
-			return answer{}, fmt.Errorf("zmap: read at byte %d: %w", r.lr.next, err)
+			return answer{}, fmt.Errorf("zmap: read at byte %d: %w", r.lr.InputOffset(), err)
 		}
 		if tooLong {
 			return answer{}, r.bad("the line is longer than %d bytes", r.opts.MaxLineBytes)
 		}
-		if r.lr.line == 1 {
+		if r.lr.Line() == 1 {
 			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF")) // a UTF-8 byte order mark
 		}
-		if isBlank(line) {
+		if scan.IsBlank(line) {
 			continue
 		}
 		if r.form.layout == layoutUnknown {
@@ -166,12 +163,12 @@ func (r *Reader) next() (answer, error) {
 
 // bad returns a record error for the current line.
 func (r *Reader) bad(format string, args ...any) *portolan.InputError {
-	return &portolan.InputError{Line: r.lr.line, Offset: r.lr.off, Reason: fmt.Sprintf(format, args...)}
+	return &portolan.InputError{Line: r.lr.Line(), Offset: r.lr.Offset(), Reason: fmt.Sprintf(format, args...)}
 }
 
 // fatal returns a *ParseError for the current line.
 func (r *Reader) fatal(msg string) *ParseError {
-	return &ParseError{Line: r.lr.line, Offset: r.lr.off, Msg: msg}
+	return &ParseError{Line: r.lr.Line(), Offset: r.lr.Offset(), Msg: msg}
 }
 
 // Messages of the fatal errors, in the words of the command line.
@@ -331,10 +328,10 @@ func (r *Reader) parseJSON(line []byte) (a answer, skip bool, err error) {
 		return answer{}, false, r.bad("the record is not valid UTF-8, which JSON requires")
 	}
 	var z zRecord
-	r.dec.reset(line)
+	r.dec.Reset(line)
 	decodeZ(&r.dec, &z)
-	if r.dec.err != nil {
-		return answer{}, false, r.bad("%v", r.dec.err)
+	if r.dec.Err() != nil {
+		return answer{}, false, r.bad("%v", r.dec.Err())
 	}
 	if a.saddr = z.Saddr; !isAddr(a.saddr) {
 		return answer{}, false, r.bad("saddr %s is not an IP address", quote(a.saddr))
@@ -469,13 +466,13 @@ func quote(s string) string {
 // "saddr" key, a CSV header with a saddr column, or ZMap's default output,
 // lines that each hold one IP address.
 func Sniff(head []byte) bool {
-	b := head[skipSpace(head, 0):]
+	b := head[scan.SkipSpace(head, 0):]
 	if len(b) == 0 {
 		return false
 	}
 	if b[0] == '{' {
 		var saddr bool
-		sniffKeys(b, func(key string, _ byte) bool {
+		scan.SniffKeys(b, func(key string, _ byte) bool {
 			saddr = saddr || key == "saddr"
 			return !saddr
 		})

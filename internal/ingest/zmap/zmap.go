@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/ingest/scan"
 )
 
 // Source is the Observation.Source of everything this package reads.
@@ -64,6 +65,16 @@ func (e *ParseError) Error() string {
 	return "zmap: " + e.Msg
 }
 
+const (
+	// DefaultMaxLineBytes is the longest line read when Options leaves the
+	// limit at 0. A longer one is reported as a record error and skipped, so
+	// one runaway banner cannot exhaust memory.
+	DefaultMaxLineBytes = scan.DefaultMaxLineBytes
+	// DefaultMaxDepth is how deeply JSON may nest when Options leaves the
+	// limit at 0.
+	DefaultMaxDepth = scan.DefaultMaxDepth
+)
+
 // Options configures a Reader. The zero value reads files that carry their
 // ports and times, with the default limits.
 type Options struct {
@@ -85,10 +96,10 @@ type Options struct {
 // portolan.ObservationReader; it is not safe for concurrent use.
 type Reader struct {
 	opts   Options
-	lr     *lineReader
+	lr     *scan.LineReader
 	form   form     // the layout, known after the first line
 	fields [][]byte // the fields of the last CSV row, reused
-	dec    decoder
+	dec    scan.Decoder
 	agg    aggregator
 
 	out         []*portolan.Observation // what remains to be returned after EOF
@@ -109,8 +120,8 @@ func NewReader(r io.Reader, opts Options) *Reader {
 	}
 	return &Reader{
 		opts: opts,
-		lr:   newLineReader(bufio.NewReaderSize(r, bufferSize), opts.MaxLineBytes),
-		dec:  decoder{maxDepth: opts.MaxDepth},
+		lr:   scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes),
+		dec:  scan.Decoder{MaxDepth: opts.MaxDepth},
 		agg:  newAggregator(),
 	}
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package masscan
+package scan
 
 // A small pull decoder for one JSON record held in memory. Scanner output is
 // mostly data no observation needs (parsed certificates, handshakes, page
@@ -12,13 +12,6 @@ package masscan
 // checked by the caller on the whole record, once. Like encoding/json, it
 // lets a later duplicate key win and turns lone surrogate escapes into
 // U+FFFD; unlike it, keys match exactly, not case-insensitively.
-//
-// Use: d.reset(line); if d.object() { for d.next() { switch string(d.key)
-// {…: v = d.str(); default: d.skip()} } }; d.end(); then check d.err. Every
-// method is a no-op once d.err is set, so callers check it once at the end.
-//
-// Each ingester package carries a copy (adapters do not import each other);
-// keep them in step.
 
 import (
 	"bytes"
@@ -28,44 +21,83 @@ import (
 	"unicode/utf8"
 )
 
-type decoder struct {
-	data     []byte
-	pos      int
-	depth    int
-	maxDepth int
-	err      error
-	key      []byte // the key of the member next returned; valid until the next call
-	keyBuf   []byte // the last unescaped key
-	valBuf   []byte // the last unescaped string value
+// Decoder reads one JSON record held in memory, value by value, building
+// only what it is asked for and skipping (while validating) the rest:
+//
+//	d.Reset(line)
+//	if d.Object() {
+//		for d.Next() {
+//			switch string(d.Key()) {
+//			case "ip":
+//				v = d.Str()
+//			default:
+//				d.Skip()
+//			}
+//		}
+//	}
+//	d.End()
+//	if err := d.Err(); err != nil { … }
+//
+// Every method is a no-op once an error is recorded, so callers check Err
+// once, at the end. The zero value is ready for Reset; a Decoder is meant to
+// be reused, record after record, so that its buffers are too.
+type Decoder struct {
+	// MaxDepth bounds how deeply objects and arrays may nest; 0 means
+	// DefaultMaxDepth. A deeper record is an error.
+	MaxDepth int
+
+	data   []byte
+	pos    int
+	depth  int
+	err    error
+	key    []byte // the key of the member Next moved to; valid until the next call
+	keyBuf []byte // the last unescaped key
+	valBuf []byte // the last unescaped string value
 }
 
-// syntaxError is a JSON error with the byte offset where it was found.
-type syntaxError struct {
-	off int
-	msg string
+// SyntaxError is the error a Decoder records: invalid JSON, a value of the
+// wrong kind, or nesting beyond the limit, with where it was found.
+type SyntaxError struct {
+	Offset int    // byte offset in the record
+	Msg    string // what is wrong
 }
 
-func (e *syntaxError) Error() string { return fmt.Sprintf("%s (byte %d)", e.msg, e.off) }
+// Error returns the message with its offset, "msg (byte N)".
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s (byte %d)", e.Msg, e.Offset) }
 
-// reset prepares d to decode data.
-func (d *decoder) reset(data []byte) {
+// Reset prepares d to decode data, forgetting any error. d keeps data (and
+// returns slices of it) until the next Reset.
+func (d *Decoder) Reset(data []byte) {
 	d.data, d.pos, d.depth, d.err, d.key = data, 0, 0, nil, nil
 }
 
+// Err returns the first error recorded since Reset, a *SyntaxError, or nil.
+func (d *Decoder) Err() error { return d.err }
+
+// Key returns the key of the member Next moved to, unescaped; the bytes are
+// valid until the next call of Next. It is nil outside an object.
+func (d *Decoder) Key() []byte { return d.key }
+
+// Offset returns the byte offset in the record of the next unread byte. With
+// WantAt, it lets a caller report a value that decoded but is out of range
+// where the value starts.
+func (d *Decoder) Offset() int { return d.pos }
+
 // fail records the first error.
-func (d *decoder) fail(msg string) {
+func (d *Decoder) fail(msg string) {
 	if d.err == nil {
-		d.err = &syntaxError{off: d.pos, msg: msg}
+		d.err = &SyntaxError{Offset: d.pos, Msg: msg}
 	}
 }
 
 // syntax records a grammar error.
-func (d *decoder) syntax(msg string) { d.fail("invalid JSON: " + msg) }
+func (d *Decoder) syntax(msg string) { d.fail("invalid JSON: " + msg) }
 
-// want records that the value at d.pos, of the member d.key, is not what
-// the format has there; or a grammar error if there is no value at all.
-func (d *decoder) want(what string) {
-	c := d.peek()
+// Want records that the next value, of the member Key, is not what the
+// format has there ("an object", "a string"): the error reads `"key" must
+// be what`. If there is no value at all, it records a grammar error instead.
+func (d *Decoder) Want(what string) {
+	c := d.Peek()
 	switch {
 	case d.pos >= len(d.data):
 		d.syntax("the record ends where a value should be")
@@ -78,9 +110,28 @@ func (d *decoder) want(what string) {
 	}
 }
 
-// peek skips white space and returns the next byte, 0 at the end (which
-// callers that care tell from a NUL byte by d.pos).
-func (d *decoder) peek() byte {
+// WantAt is Want for the value at offset off, a value already read that
+// turned out to be out of range; off is what Offset returned before it was
+// read. It leaves d at off, which does not matter: d has an error now.
+func (d *Decoder) WantAt(off int, what string) {
+	d.pos = off
+	d.Want(what)
+}
+
+// Reword replaces the recorded error, if there is one, with msg at the
+// current offset, for a caller that can say better than d what the value
+// should have been. Without an error it does nothing.
+func (d *Decoder) Reword(msg string) {
+	if d.err != nil {
+		d.err = &SyntaxError{Offset: d.pos, Msg: msg}
+	}
+}
+
+// Peek skips white space and returns the first byte of the next value (or
+// of "}", "]" or ","), so that a caller can tell a string from a number from
+// null; it returns 0 at the end of the record (which a caller that cares
+// tells from a NUL byte by Offset).
+func (d *Decoder) Peek() byte {
 	for d.pos < len(d.data) {
 		switch c := d.data[d.pos]; c {
 		case ' ', '\t', '\r', '\n':
@@ -92,23 +143,23 @@ func (d *decoder) peek() byte {
 	return 0
 }
 
-// end checks that only white space follows the record.
-func (d *decoder) end() {
-	if d.peek(); d.err == nil && d.pos < len(d.data) {
+// End records an error unless only white space follows the value read.
+func (d *Decoder) End() {
+	if d.Peek(); d.err == nil && d.pos < len(d.data) {
 		d.syntax("unexpected data after the record")
 	}
 }
 
-// null consumes null and reports whether it was there.
-func (d *decoder) null() bool {
-	if d.err == nil && d.peek() == 'n' {
+// Null consumes null and reports whether it was there.
+func (d *Decoder) Null() bool {
+	if d.err == nil && d.Peek() == 'n' {
 		d.literal("null")
 		return true
 	}
 	return false
 }
 
-func (d *decoder) literal(word string) {
+func (d *Decoder) literal(word string) {
 	if !bytes.HasPrefix(d.data[d.pos:], []byte(word)) {
 		d.syntax("want a value")
 		return
@@ -119,32 +170,40 @@ func (d *decoder) literal(word string) {
 // open consumes the opening bracket of an object or array. It returns false
 // for null (an absent value, as encoding/json takes it) and, with an error,
 // for any other value.
-func (d *decoder) open(bracket byte, what string) bool {
-	if d.err != nil || d.null() {
+func (d *Decoder) open(bracket byte, what string) bool {
+	if d.err != nil || d.Null() {
 		return false
 	}
-	if d.peek() != bracket {
-		d.want(what)
+	if d.Peek() != bracket {
+		d.Want(what)
 		return false
 	}
-	if d.depth++; d.depth > d.maxDepth {
-		d.fail(fmt.Sprintf("the record nests deeper than %d levels", d.maxDepth))
+	max := d.MaxDepth
+	if max <= 0 {
+		max = DefaultMaxDepth
+	}
+	if d.depth++; d.depth > max {
+		d.fail(fmt.Sprintf("the record nests deeper than %d levels", max))
 		return false
 	}
 	d.pos++
 	return true
 }
 
-// object consumes "{"; see open.
-func (d *decoder) object() bool { return d.open('{', "an object") }
+// Object consumes the "{" of an object and reports whether it did: it
+// returns false for null (an absent value, as encoding/json takes it) and,
+// recording an error, for any other value. Read the members with Next.
+func (d *Decoder) Object() bool { return d.open('{', "an object") }
 
-// array consumes "["; see open.
-func (d *decoder) array() bool { return d.open('[', "an array") }
+// Array consumes the "[" of an array and reports whether it did: it returns
+// false for null and, recording an error, for any other value. Read the
+// elements with Elem.
+func (d *Decoder) Array() bool { return d.open('[', "an array") }
 
 // after reports whether the byte before the next non-space one, looking
-// back, is c: the way next and elem tell the first member from the others
+// back, is c: the way Next and Elem tell the first member from the others
 // without keeping a stack.
-func (d *decoder) after(c byte) bool {
+func (d *Decoder) after(c byte) bool {
 	i := d.pos - 1
 	for i >= 0 && (d.data[i] == ' ' || d.data[i] == '\t' || d.data[i] == '\r' || d.data[i] == '\n') {
 		i--
@@ -152,14 +211,15 @@ func (d *decoder) after(c byte) bool {
 	return i >= 0 && d.data[i] == c
 }
 
-// next moves to the next member of the current object, setting d.key and
-// consuming the colon; it returns false, consuming "}", at the end. The
-// caller must consume the member's value before calling next again.
-func (d *decoder) next() bool {
+// Next moves to the next member of the current object, setting Key and
+// consuming the colon; it returns false, consuming "}", at the end (or on
+// error). The caller must consume the member's value, if only with Skip,
+// before calling Next again.
+func (d *Decoder) Next() bool {
 	if d.err != nil {
 		return false
 	}
-	switch d.peek() {
+	switch d.Peek() {
 	case '}':
 		if d.after(',') {
 			d.syntax("a comma before }")
@@ -174,7 +234,7 @@ func (d *decoder) next() bool {
 			return false
 		}
 		d.pos++
-		if d.peek() != '"' {
+		if d.Peek() != '"' {
 			d.syntax("want a key")
 			return false
 		}
@@ -191,7 +251,7 @@ func (d *decoder) next() bool {
 	if d.err != nil {
 		return false
 	}
-	if d.peek() != ':' {
+	if d.Peek() != ':' {
 		d.syntax("want a colon after the key")
 		return false
 	}
@@ -199,13 +259,14 @@ func (d *decoder) next() bool {
 	return true
 }
 
-// elem moves to the next element of the current array; it returns false,
-// consuming "]", at the end.
-func (d *decoder) elem() bool {
+// Elem moves to the next element of the current array; it returns false,
+// consuming "]", at the end (or on error). The caller must consume the
+// element before calling Elem again.
+func (d *Decoder) Elem() bool {
 	if d.err != nil {
 		return false
 	}
-	switch d.peek() {
+	switch d.Peek() {
 	case ']':
 		if d.after(',') {
 			d.syntax("a comma before ]")
@@ -233,23 +294,23 @@ func (d *decoder) elem() bool {
 	return true
 }
 
-// str returns a string value; null gives "".
-func (d *decoder) str() string {
-	if b, ok := d.strBytes(); ok {
+// Str returns a string value, unescaped; null (and an error) gives "".
+func (d *Decoder) Str() string {
+	if b, ok := d.StrBytes(); ok {
 		return string(b)
 	}
 	return ""
 }
 
-// strBytes returns a string value without copying it when it has no
-// escapes; the bytes are valid until the next call. ok is false for null
-// and on error.
-func (d *decoder) strBytes() (b []byte, ok bool) {
-	if d.err != nil || d.null() {
+// StrBytes returns a string value, unescaped, without copying it when it
+// has no escapes; the bytes are valid until the next call of d's methods.
+// ok is false for null and on error.
+func (d *Decoder) StrBytes() (b []byte, ok bool) {
+	if d.err != nil || d.Null() {
 		return nil, false
 	}
-	if d.peek() != '"' {
-		d.want("a string")
+	if d.Peek() != '"' {
+		d.Want("a string")
 		return nil, false
 	}
 	b = d.rawString(false)
@@ -259,7 +320,7 @@ func (d *decoder) strBytes() (b []byte, ok bool) {
 // rawString reads the string at d.pos. A string without escapes is
 // returned in place; one with escapes is unescaped into d.keyBuf or d.valBuf,
 // so that a key stays valid while its value is read.
-func (d *decoder) rawString(key bool) []byte {
+func (d *Decoder) rawString(key bool) []byte {
 	start := d.pos + 1
 	end, escaped := d.stringEnd(start)
 	if d.err != nil {
@@ -273,14 +334,14 @@ func (d *decoder) rawString(key bool) []byte {
 	if key {
 		buf = &d.keyBuf
 	}
-	*buf = d.unescape((*buf)[:0], d.data[start:end])
+	*buf = unescape((*buf)[:0], d.data[start:end])
 	return *buf
 }
 
 // stringEnd returns the index of the closing quote of the string whose
 // content starts at start, and whether it has escapes. It rejects control
 // characters and malformed escapes.
-func (d *decoder) stringEnd(start int) (end int, escaped bool) {
+func (d *Decoder) stringEnd(start int) (end int, escaped bool) {
 	i := start
 	for {
 		q := bytes.IndexByte(d.data[i:], '"')
@@ -332,7 +393,7 @@ func (d *decoder) stringEnd(start int) (end int, escaped bool) {
 
 // unescape appends the decoded form of s, whose escapes stringEnd checked,
 // to out.
-func (d *decoder) unescape(out, s []byte) []byte {
+func unescape(out, s []byte) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '\\' {
@@ -396,8 +457,40 @@ func hex4(s []byte) (rune, bool) {
 	return r, true
 }
 
-// number returns the text of a number value.
-func (d *decoder) number() []byte {
+// Bool returns a boolean value; ok is false for null and on error.
+func (d *Decoder) Bool() (v, ok bool) {
+	if d.err != nil || d.Null() {
+		return false, false
+	}
+	switch d.Peek() {
+	case 't':
+		d.literal("true")
+		v = true
+	case 'f':
+		d.literal("false")
+	default:
+		d.Want("a boolean")
+		return false, false
+	}
+	return v, d.err == nil
+}
+
+// Number returns the text of a number value, as written (for a caller that
+// keeps it as text or parses it itself); the bytes are valid until the next
+// Reset. It returns nil for null and on error.
+func (d *Decoder) Number() []byte {
+	if d.err != nil || d.Null() {
+		return nil
+	}
+	if c := d.Peek(); c != '-' && (c < '0' || c > '9') {
+		d.Want("a number")
+		return nil
+	}
+	return d.number()
+}
+
+// number returns the text of the number at d.pos.
+func (d *Decoder) number() []byte {
 	if d.err != nil {
 		return nil
 	}
@@ -443,15 +536,15 @@ func (d *decoder) number() []byte {
 	return d.data[start:i]
 }
 
-// int returns an integer value; ok is false for null and on error (a
+// Int returns an integer value; ok is false for null and on error (a
 // fraction, or a number beyond int64, is an error, as in encoding/json).
-func (d *decoder) int() (n int64, ok bool) {
-	if d.err != nil || d.null() {
+func (d *Decoder) Int() (n int64, ok bool) {
+	if d.err != nil || d.Null() {
 		return 0, false
 	}
 	start := d.pos
-	if c := d.peek(); c != '-' && (c < '0' || c > '9') {
-		d.want("a number")
+	if c := d.Peek(); c != '-' && (c < '0' || c > '9') {
+		d.Want("a number")
 		return 0, false
 	}
 	text := d.number()
@@ -461,15 +554,16 @@ func (d *decoder) int() (n int64, ok bool) {
 	n, err := strconv.ParseInt(string(text), 10, 64)
 	if err != nil {
 		d.pos = start
-		d.want("an integer")
+		d.Want("an integer")
 		return 0, false
 	}
 	return n, true
 }
 
-// intPtr returns an integer value as a pointer, nil for null.
-func (d *decoder) intPtr() *int {
-	n, ok := d.int()
+// IntPtr returns an integer value as a pointer: nil for null, on error, and
+// for a value beyond int.
+func (d *Decoder) IntPtr() *int {
+	n, ok := d.Int()
 	if !ok || n != int64(int(n)) {
 		return nil
 	}
@@ -477,24 +571,24 @@ func (d *decoder) intPtr() *int {
 	return &v
 }
 
-// skip consumes any value, validating it.
-func (d *decoder) skip() {
+// Skip consumes any value, validating it.
+func (d *Decoder) Skip() {
 	if d.err != nil {
 		return
 	}
-	switch c := d.peek(); {
+	switch c := d.Peek(); {
 	case c == '"':
 		d.rawStringSkip()
 	case c == '{':
-		if d.object() {
-			for d.next() {
-				d.skip()
+		if d.Object() {
+			for d.Next() {
+				d.Skip()
 			}
 		}
 	case c == '[':
-		if d.array() {
-			for d.elem() {
-				d.skip()
+		if d.Array() {
+			for d.Elem() {
+				d.Skip()
 			}
 		}
 	case c == 't':
@@ -506,12 +600,12 @@ func (d *decoder) skip() {
 	case c == '-' || c >= '0' && c <= '9':
 		d.number()
 	default:
-		d.want("a value")
+		d.Want("a value")
 	}
 }
 
 // rawStringSkip consumes a string without unescaping it, but checking it.
-func (d *decoder) rawStringSkip() {
+func (d *Decoder) rawStringSkip() {
 	if end, _ := d.stringEnd(d.pos + 1); d.err == nil {
 		d.pos = end + 1
 	}
