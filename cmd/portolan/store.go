@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 
 	"portolan"
 	"portolan/internal/fingerprint"
+	"portolan/internal/postgres"
 	"portolan/internal/sqlite"
 )
 
@@ -42,7 +42,13 @@ func (s *storeFlags) DataDir() string { return s.data }
 // Open opens (creating and migrating when needed) the configured store.
 func (s *storeFlags) Open(ctx context.Context, logger *slog.Logger) (portolan.Store, error) {
 	if strings.HasPrefix(s.store, "postgres://") || strings.HasPrefix(s.store, "postgresql://") {
-		return nil, errors.New("the PostgreSQL store is not available in this build; leave --store and PORTOLAN_STORE empty to use the embedded store")
+		db, err := postgres.Open(ctx, s.store, postgres.Options{Recognizer: recognizer()})
+		if err != nil {
+			return nil, err
+		}
+		// Not the URL: it may carry a password.
+		logger.Debug("store opened", "kind", "postgres")
+		return db, nil
 	}
 	if s.store != "" {
 		return nil, fmt.Errorf("--store %q is not a postgres:// URL; leave it empty to use the embedded store in --data", s.store)

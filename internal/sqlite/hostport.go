@@ -113,7 +113,7 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 		return nil, db.storeError("find ports", err)
 	}
 	defer rows.Close()
-	var out []*portolan.HostPort
+	out := []*portolan.HostPort{} // an empty page is [], never null
 	byKey := map[merge.PortKey]*portolan.HostPort{}
 	hosts := map[string]bool{}
 	minPort, maxPort := 65536, -1

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
+	"portolan/internal/obslog"
 )
 
 // ImportObservations implements portolan.ObservationService: in one
@@ -35,11 +35,7 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	}
 	res.Duplicates = len(batch) - len(fresh)
 	if len(fresh) > 0 {
-		blob := []byte{logCodecVersion}
-		blob = binary.AppendUvarint(blob, uint64(len(fresh)))
-		for _, o := range fresh {
-			blob = appendObservation(blob, o)
-		}
+		blob := obslog.Encode(fresh)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO observation_log (count, data, imported_at) VALUES (?, ?, ?)`, len(fresh), blob, time.Now().Unix()); err != nil {
 			return res, db.storeError("append log", err)
 		}
@@ -548,9 +544,9 @@ func readLog(ctx context.Context, tx *sql.Tx, after int64, n int) ([]*portolan.O
 		if err := rows.Scan(&last, &count, &data); err != nil {
 			return nil, 0, err
 		}
-		obs, err := decodeLog(data)
+		obs, err := obslog.Decode(data)
 		if err != nil || len(obs) != count {
-			return nil, 0, fmt.Errorf("observation log entry %d: %w", last, errCorruptLog)
+			return nil, 0, fmt.Errorf("observation log entry %d: %w", last, obslog.ErrCorrupt)
 		}
 		out = append(out, obs...)
 	}

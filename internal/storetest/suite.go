@@ -34,6 +34,7 @@ func Run(t *testing.T, open OpenFunc) {
 		fn   func(*testing.T, OpenFunc)
 	}{
 		{"OrderIndependence", testOrderIndependence},
+		{"OneLargeBatch", testOneLargeBatch},
 		{"ReimportIsNoOp", testReimportIsNoOp},
 		{"Rebuild", testRebuild},
 		{"ConcurrentImports", testConcurrentImports},
@@ -125,6 +126,22 @@ func testOrderIndependence(t *testing.T, open OpenFunc) {
 			}
 		})
 	}
+}
+
+// testOneLargeBatch imports everything, shuffled, in one call: a store must
+// merge rows with equal keys within one batch (the same certificate on tcp
+// and udp of one port, a banner seen by two sources).
+func testOneLargeBatch(t *testing.T, open OpenFunc) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	obs := RandomObservations(rng, 600)
+	ref, _ := reference(t, obs)
+	s := mustOpen(t, open)
+	all := Shuffled(rng, obs, 0.2, 1<<30)
+	if len(all) != 1 {
+		t.Fatalf("want one batch, got %d", len(all))
+	}
+	mustImport(t, s, all[0])
+	assertSameDump(t, mustDump(t, ref), mustDump(t, s))
 }
 
 func testReimportIsNoOp(t *testing.T, open OpenFunc) {
@@ -333,7 +350,7 @@ func testRules(t *testing.T, open OpenFunc) {
 		t.Errorf("closed-only port: want ENOTFOUND, got %v", err)
 	}
 	ports, _, err := s.FindHostPorts(ctx, portolan.HostPortFilter{Host: "203.0.113.6"})
-	if err != nil || len(ports) != 0 {
+	if err != nil || ports == nil || len(ports) != 0 {
 		t.Errorf("host seen only closed: ports %v, err %v; want an empty list", ports, err)
 	}
 	open1 := &portolan.Observation{Host: "203.0.113.6", Port: 22, Status: portolan.StatusOpen, ScannedAt: at(400), Source: "nmap"}

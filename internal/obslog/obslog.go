@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package sqlite
+// Package obslog is the binary encoding of Portolan's observation log, shared
+// by the stores so that a log means the same everywhere (and could move from
+// one store to another). An entry is a version byte, a uvarint count, then
+// per observation its fields as varints and length-prefixed strings: compact,
+// and several times faster to write and replay than JSON.
+package obslog
 
 import (
 	"encoding/binary"
@@ -10,20 +15,17 @@ import (
 	"portolan"
 )
 
-// The observation log stores each import's new observations as one blob:
-// a version byte, then per observation its fields as varints and
-// length-prefixed strings. One row per batch instead of one per observation
-// keeps the log append cheap (the identity index alone answers "seen
-// before?"), and replaying it for a rebuild is a sequential read.
-const logCodecVersion = 1
+// Version is the format version, the first byte of every entry.
+const Version = 1
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
 
-// appendObservation encodes one normalised observation.
-func appendObservation(b []byte, o *portolan.Observation) []byte {
+// AppendObservation appends the encoding of one normalised observation to b
+// (an entry under construction: see Encode).
+func AppendObservation(b []byte, o *portolan.Observation) []byte {
 	b = appendString(b, o.Host)
 	b = appendString(b, string(o.Protocol))
 	b = binary.AppendUvarint(b, uint64(o.Port))
@@ -47,7 +49,8 @@ func appendObservation(b []byte, o *portolan.Observation) []byte {
 	return b
 }
 
-var errCorruptLog = errors.New("sqlite: corrupt observation log entry")
+// ErrCorrupt is returned for an entry that does not decode.
+var ErrCorrupt = errors.New("obslog: corrupt observation log entry")
 
 // logDecoder reads observations back from a blob.
 type logDecoder struct {
@@ -61,7 +64,7 @@ func (d *logDecoder) uvarint() uint64 {
 	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
-		d.err = errCorruptLog
+		d.err = ErrCorrupt
 		return 0
 	}
 	d.b = d.b[n:]
@@ -74,7 +77,7 @@ func (d *logDecoder) varint() int64 {
 	}
 	v, n := binary.Varint(d.b)
 	if n <= 0 {
-		d.err = errCorruptLog
+		d.err = ErrCorrupt
 		return 0
 	}
 	d.b = d.b[n:]
@@ -84,7 +87,7 @@ func (d *logDecoder) varint() int64 {
 func (d *logDecoder) string() string {
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b)) {
-		d.err = errCorruptLog
+		d.err = ErrCorrupt
 		return ""
 	}
 	s := string(d.b[:n])
@@ -121,10 +124,10 @@ func (d *logDecoder) observation() *portolan.Observation {
 	return o
 }
 
-// decodeLog returns the observations of one log blob.
-func decodeLog(blob []byte) ([]*portolan.Observation, error) {
-	if len(blob) == 0 || blob[0] != logCodecVersion {
-		return nil, errCorruptLog
+// Decode returns the observations of one entry.
+func Decode(blob []byte) ([]*portolan.Observation, error) {
+	if len(blob) == 0 || blob[0] != Version {
+		return nil, ErrCorrupt
 	}
 	d := &logDecoder{b: blob[1:]}
 	n := d.uvarint()
@@ -136,4 +139,15 @@ func decodeLog(blob []byte) ([]*portolan.Observation, error) {
 		return nil, d.err
 	}
 	return out, nil
+}
+
+// Encode returns the entry holding the given observations.
+func Encode(obs []*portolan.Observation) []byte {
+	b := make([]byte, 0, 64+len(obs)*128)
+	b = append(b, Version)
+	b = binary.AppendUvarint(b, uint64(len(obs)))
+	for _, o := range obs {
+		b = AppendObservation(b, o)
+	}
+	return b
 }

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package obslog_test
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"portolan"
+	"portolan/internal/obslog"
+	"portolan/internal/storetest"
+)
+
+func TestRoundTrip(t *testing.T) {
+	obs := storetest.RandomObservations(rand.New(rand.NewPCG(5, 5)), 300)
+	got, err := obslog.Decode(obslog.Encode(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(obs, got); diff != "" {
+		t.Fatalf("decoded observations differ (-want +got):\n%s", diff)
+	}
+}
+
+func TestCorruptEntriesAreErrors(t *testing.T) {
+	good := obslog.Encode([]*portolan.Observation{{Host: "192.0.2.1", Port: 1, Protocol: "tcp", Status: "open", Source: "x"}})
+	for name, b := range map[string][]byte{
+		"empty":         nil,
+		"wrong version": append([]byte{9}, good[1:]...),
+		"truncated":     good[:len(good)-3],
+		"huge count":    {obslog.Version, 0xff, 0xff, 0xff, 0x7f},
+	} {
+		if _, err := obslog.Decode(b); !errors.Is(err, obslog.ErrCorrupt) {
+			t.Errorf("%s: err %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(obslog.Encode(storetest.RandomObservations(rand.New(rand.NewPCG(1, 1)), 3)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		obs, err := obslog.Decode(b)
+		if err == nil {
+			if _, err := obslog.Decode(obslog.Encode(obs)); err != nil {
+				t.Fatalf("re-encoding a decoded entry fails: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"portolan"
+)
+
+// hostSpans is the query of host entities: a name's first/last seen spans
+// its own observations and those of the addresses it aliases.
+const hostSpans = `SELECT id, min(first_seen), max(last_seen) FROM (
+		SELECT host AS id, first_seen, last_seen FROM hosts WHERE host = ANY($1)
+		UNION ALL SELECT host, first_seen, last_seen FROM host_aliases WHERE host = ANY($1)) s
+	GROUP BY id`
+
+// findHosts returns the host entities of ids that were observed, by id.
+func (db *DB) findHosts(ctx context.Context, ids []string) (map[string]*portolan.Host, error) {
+	out := make(map[string]*portolan.Host, len(ids))
+	var id string
+	var first, last *time.Time
+	_, err := pgx.ForEachRow(db.queryRows(ctx, hostSpans, ids), []any{&id, &first, &last}, func() error {
+		out[id] = &portolan.Host{ID: id, Kind: portolan.HostKindOf(id), FirstSeenDateTime: utc(first), LastSeenDateTime: utc(last)}
+		return nil
+	})
+	if err != nil {
+		return nil, storeError("find hosts", err)
+	}
+	return out, nil
+}
+
+// FindHostByID implements portolan.HostService.
+func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, error) {
+	hosts, err := db.findHosts(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if h := hosts[id]; h != nil {
+		return h, nil
+	}
+	return nil, hostNotFound(id)
+}
+
+// hostComponents aggregates the hostComponent entities of the given hosts
+// from their ports' components, ordered by id.
+func (db *DB) hostComponents(ctx context.Context, hosts []string) ([]*portolan.HostComponent, error) {
+	var out []*portolan.HostComponent
+	var c portolan.HostComponent
+	var first, last time.Time
+	_, err := pgx.ForEachRow(db.queryRows(ctx, `SELECT host, name, version, category, min(first_seen), max(last_seen)
+		FROM port_components WHERE host = ANY($1) GROUP BY host, name, version, category`, hosts),
+		[]any{&c.Host, &c.Name, &c.Version, &c.Category, &first, &last}, func() error {
+			hc := c
+			hc.ID = portolan.HostComponentID(c.Host, c.Component)
+			hc.FirstSeenDateTime, hc.LastSeenDateTime = first.UTC(), last.UTC()
+			out = append(out, &hc)
+			return nil
+		})
+	if err != nil {
+		return nil, storeError("find components", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// FindHostComponents implements portolan.HostService. A host has few
+// components, so the page is cut in memory.
+func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
+	members, ok, err := db.hostMembers(ctx, host)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, 0, hostNotFound(host)
+	}
+	all, err := db.hostComponents(ctx, members)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, total := pageByID(all, f, func(c *portolan.HostComponent) string { return c.ID })
+	return items, total, nil
+}
+
+// pageByID cuts a page out of items sorted by id.
+func pageByID[T any](all []T, f portolan.ListFilter, id func(T) string) ([]T, int) {
+	total := -1
+	if f.Count {
+		total = len(all)
+	}
+	if f.AfterID != "" {
+		i := sort.Search(len(all), func(i int) bool { return id(all[i]) > f.AfterID })
+		all = all[i:]
+	}
+	if f.Offset > 0 {
+		all = all[min(f.Offset, len(all)):]
+	}
+	if f.Limit > 0 && f.Limit < len(all) {
+		all = all[:f.Limit]
+	}
+	return all, total
+}
+
+// FindHostComponentByID implements portolan.HostService. The id is base64
+// of "name$$version$$category$$host" and a host never contains '$', so the
+// host is what follows the last "$$": the lookup reads one host.
+func (db *DB) FindHostComponentByID(ctx context.Context, id string) (*portolan.HostComponent, error) {
+	if raw, err := base64.StdEncoding.DecodeString(id); err == nil {
+		s := string(raw)
+		if i := strings.LastIndex(s, "$$"); i >= 0 {
+			comps, err := db.hostComponents(ctx, []string{s[i+2:]})
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range comps {
+				if c.ID == id {
+					return c, nil
+				}
+			}
+		}
+	}
+	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostComponent '%s' was not found.", id)
+}

@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	mathrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"portolan"
+	"portolan/internal/merge"
+	"portolan/internal/obslog"
+)
+
+// pending is a batch prepared for import outside the transaction, so that
+// a retried transaction does not redo it: identities computed, repeats
+// inside the batch dropped, log rows encoded, components recognised.
+type pending struct {
+	obs        []*portolan.Observation
+	ids        [][16]byte
+	rows       [][]any // of stage_observations
+	recognized recognized
+
+	// all is the delta of the whole batch, built once, while the database
+	// inserts the log: usually every observation is new and it is the
+	// delta to apply, so the Go work overlaps the database's.
+	allOnce sync.Once
+	all     *prepared
+}
+
+// prepared is a delta and its rows for the staging tables.
+type prepared struct {
+	delta *merge.Delta
+	rows  staged
+}
+
+// prepare builds the delta of obs and its staging rows.
+func prepare(obs []*portolan.Observation, r portolan.Recognizer) *prepared {
+	d := merge.NewDelta()
+	for _, o := range obs {
+		d.Add(o, r)
+	}
+	return &prepared{delta: d, rows: stageDelta(d)}
+}
+
+// recognized is a Recognizer that answers from components recognised
+// beforehand. Recognition (fingerprint rules over banners) is the costly
+// part of building a delta; doing it before the transaction keeps it out of
+// the time locks are held and out of retries.
+type recognized map[*portolan.Observation][]portolan.Component
+
+// Recognize returns what was recognised for o.
+func (r recognized) Recognize(o *portolan.Observation) []portolan.Component { return r[o] }
+
+// ImportObservations implements portolan.ObservationService. In one
+// transaction it COPYs the batch into a staging table and inserts it into
+// the log, keyed by identity, with ON CONFLICT DO NOTHING: the rows that
+// went in are the new observations (an identity another importer is
+// inserting at the same moment makes this one wait for it, then skip it, so
+// nothing is counted twice). It merges the delta of the new observations
+// with set-based upserts. A transaction that loses a deadlock is retried
+// from the start. A lost connection is EUNAVAILABLE; retrying the batch then
+// is safe, since a batch that committed before the connection died is all
+// duplicates the second time (and counted as such).
+func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observation) (portolan.ImportResult, error) {
+	res := portolan.ImportResult{Observations: len(batch)}
+	p := &pending{recognized: make(recognized)}
+	seen := make(map[[16]byte]struct{}, len(batch))
+	for _, o := range batch {
+		id := o.Identity()
+		if _, dup := seen[id]; dup {
+			res.Duplicates++
+			continue
+		}
+		seen[id] = struct{}{}
+		p.obs = append(p.obs, o)
+		p.ids = append(p.ids, id)
+		p.rows = append(p.rows, []any{o.Host, append([]byte(nil), id[:]...), obslog.Encode([]*portolan.Observation{o})})
+		// merge.Delta.Add asks for the components of open observations only.
+		if o.Status == portolan.StatusOpen {
+			p.recognized[o] = db.recognize.Recognize(o)
+		}
+	}
+	if len(p.obs) == 0 {
+		return res, nil
+	}
+	var out importOutcome
+	err := db.inTx(ctx, "import", func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = db.importTx(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Duplicates += len(p.obs) - out.fresh
+	res.Created, res.Updated = out.created, out.updated
+	return res, nil
+}
+
+// importOutcome is what one import transaction did.
+type importOutcome struct {
+	fresh, created, updated int
+}
+
+// insertLog appends the observations not stored yet and returns their
+// identities. The sort gives every importer the same lock order on the
+// unique index.
+const insertLog = `INSERT INTO observation_log (host, identity, data)
+	SELECT host, identity, data FROM pg_temp.stage_observations ORDER BY host, identity
+	ON CONFLICT DO NOTHING
+	RETURNING identity`
+
+// importTx is one attempt at importing p, inside tx.
+func (db *DB) importTx(ctx context.Context, tx pgx.Tx, p *pending) (importOutcome, error) {
+	var out importOutcome
+	// Unless the last batch was mostly duplicates (a file ingested again),
+	// build the delta of the whole batch while the database inserts it.
+	if db.mostlyNew.Load() {
+		ready := make(chan struct{})
+		go func() {
+			defer close(ready)
+			p.allOnce.Do(func() { p.all = prepare(p.obs, p.recognized) })
+		}()
+		// The goroutine reads the caller's observations: it must not
+		// outlive the call, whatever the outcome.
+		defer func() { <-ready }()
+	}
+	// Sorting the staged rows spills to disk with the default 4 MB.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		return out, err
+	}
+	if err := copyStage(ctx, tx, "stage_observations", p.rows); err != nil {
+		return out, err
+	}
+	fresh := make(map[[16]byte]bool, len(p.obs))
+	var id [16]byte
+	var raw []byte
+	_, err := pgx.ForEachRow(mustQuery(ctx, tx, insertLog), []any{&raw}, func() error {
+		copy(id[:], raw)
+		fresh[id] = true
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	out.fresh = len(fresh)
+	db.mostlyNew.Store(out.fresh*10 >= len(p.obs)*9)
+	if out.fresh == 0 {
+		return out, nil
+	}
+	var pr *prepared
+	if out.fresh == len(p.obs) {
+		// Waits for the speculative build, or builds it now.
+		p.allOnce.Do(func() { p.all = prepare(p.obs, p.recognized) })
+		pr = p.all
+	} else {
+		obs := make([]*portolan.Observation, 0, out.fresh)
+		for i, o := range p.obs {
+			if fresh[p.ids[i]] {
+				obs = append(obs, o)
+			}
+		}
+		pr = prepare(obs, p.recognized)
+	}
+	out.created, out.updated, err = db.apply(ctx, tx, pr, randomBatchID())
+	return out, err
+}
+
+// mustQuery runs a query whose error, if any, surfaces from the rows.
+func mustQuery(ctx context.Context, tx pgx.Tx, sql string, args ...any) pgx.Rows {
+	rows, _ := tx.Query(ctx, sql, args...)
+	return rows
+}
+
+// randomBatchID draws an import id, which marks the records the import
+// created; being random rather than from a sequence, it needs no
+// coordination between processes or Citus nodes.
+func randomBatchID() int64 {
+	var b [8]byte
+	rand.Read(b[:])
+	id := int64(binary.BigEndian.Uint64(b[:]) >> 1)
+	if id == 0 {
+		id = 1
+	}
+	return id
+}
+
+// maxAttempts bounds the retries of a transaction that lost a deadlock.
+const maxAttempts = 10
+
+// inTx runs fn in a transaction on a connection that has the staging
+// tables, and commits. A deadlock or serialization failure runs it again
+// from the start after a short random pause (the winner of the deadlock
+// commits meanwhile); other errors are normalised by storeError.
+func (db *DB) inTx(ctx context.Context, what string, fn func(context.Context, pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.txOnce(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		if !isRetryable(err) || attempt == maxAttempts {
+			return storeError(what, err)
+		}
+		pause := time.Duration(mathrand.Int64N(int64(5*time.Millisecond) << min(attempt, 7)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// txOnce is one attempt of inTx.
+func (db *DB) txOnce(ctx context.Context, fn func(context.Context, pgx.Tx) error) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if err := db.ensureStaging(ctx, conn.Conn()); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return fn(ctx, tx) })
+}
+
+// stagingTables are the session temporary tables an import COPYs into.
+// ON COMMIT DELETE ROWS empties them at every commit (and a rollback
+// discards what was copied), so each transaction starts with them empty.
+// Their text columns sort like the real tables' keys.
+var stagingTables = []struct{ name, columns string }{
+	{"stage_observations", `host text COLLATE "C", identity bytea, data bytea`},
+	{"stage_hosts", `host text COLLATE "C", first_seen timestamptz, last_seen timestamptz`},
+	{"stage_aliases", `host text COLLATE "C", address text COLLATE "C", first_seen timestamptz, last_seen timestamptz`},
+	{"stage_ports", `host text COLLATE "C", port integer, protocol text COLLATE "C", first_seen timestamptz, last_seen timestamptz,
+		last_scan timestamptz, status_at timestamptz, status_rank smallint, cert_seen timestamptz, cert_sha1 text COLLATE "C"`},
+	{"stage_port_instants", `host text COLLATE "C", port integer, protocol text COLLATE "C", seen_at timestamptz`},
+	{"stage_banners", `host text COLLATE "C", port integer, protocol text COLLATE "C", digest bytea, banner text, scan_protocol text,
+		first_seen timestamptz, last_seen timestamptz`},
+	{"stage_banner_instants", `host text COLLATE "C", port integer, protocol text COLLATE "C", digest bytea, seen_at timestamptz`},
+	{"stage_port_components", `host text COLLATE "C", port integer, protocol text COLLATE "C", name text COLLATE "C",
+		version text COLLATE "C", category text COLLATE "C", first_seen timestamptz, last_seen timestamptz`},
+	{"stage_host_certificates", `host text COLLATE "C", sha1 text COLLATE "C", port integer, first_seen timestamptz, last_seen timestamptz`},
+	{"stage_certificate_terms", `field text COLLATE "C", value text COLLATE "C", sha1 text COLLATE "C"`},
+	{"stage_certificates", `sha1 text COLLATE "C", id text COLLATE "C", der bytea, first_seen timestamptz, last_seen timestamptz`},
+}
+
+// stagingDDL creates every staging table in one round trip.
+var stagingDDL = func() string {
+	s := ""
+	for _, t := range stagingTables {
+		s += "CREATE TEMP TABLE IF NOT EXISTS " + t.name + " (" + t.columns + ") ON COMMIT DELETE ROWS;\n"
+	}
+	return s
+}()
+
+// stagingColumns are the column names of each staging table, for COPY.
+var stagingColumns = map[string][]string{
+	"stage_observations":      {"host", "identity", "data"},
+	"stage_hosts":             {"host", "first_seen", "last_seen"},
+	"stage_aliases":           {"host", "address", "first_seen", "last_seen"},
+	"stage_ports":             {"host", "port", "protocol", "first_seen", "last_seen", "last_scan", "status_at", "status_rank", "cert_seen", "cert_sha1"},
+	"stage_port_instants":     {"host", "port", "protocol", "seen_at"},
+	"stage_banners":           {"host", "port", "protocol", "digest", "banner", "scan_protocol", "first_seen", "last_seen"},
+	"stage_banner_instants":   {"host", "port", "protocol", "digest", "seen_at"},
+	"stage_port_components":   {"host", "port", "protocol", "name", "version", "category", "first_seen", "last_seen"},
+	"stage_host_certificates": {"host", "sha1", "port", "first_seen", "last_seen"},
+	"stage_certificate_terms": {"field", "value", "sha1"},
+	"stage_certificates":      {"sha1", "id", "der", "first_seen", "last_seen"},
+}
+
+// ensureStaging creates the staging tables on conn once. It runs outside
+// any transaction, so that a rolled-back import cannot take them away.
+func (db *DB) ensureStaging(ctx context.Context, conn *pgx.Conn) error {
+	if _, ok := db.staged.Load(conn); ok {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, stagingDDL); err != nil {
+		return err
+	}
+	db.staged.Store(conn, struct{}{})
+	return nil
+}
+
+// copyStage COPYs rows into a staging table (nothing for no rows).
+func copyStage(ctx context.Context, tx pgx.Tx, table string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", table}, stagingColumns[table], pgx.CopyFromRows(rows))
+	return err
+}
+
+// The merge statements. Each reads a staging table in key order (so that
+// concurrent importers lock rows in the same order and rarely deadlock) and
+// combines it with the stored rows by min, max, distinct count or union,
+// which is what makes the result independent of the order of imports.
+//
+// PostgreSQL's LEAST and GREATEST ignore NULL arguments (SQLite's min and
+// max return NULL); for first_seen/last_seen, where NULL means "never seen
+// open", ignoring NULL is exactly the rule. The comparisons in CASE and
+// WHERE do not ignore NULL, hence the explicit IS NULL tests there.
+//
+// The WHERE of a DO UPDATE skips rows the batch does not change, which
+// saves a row version (rescans re-confirm far more than they change).
+const (
+	mergeHosts = `INSERT INTO hosts AS h (host, first_seen, last_seen)
+	SELECT host, first_seen, last_seen FROM pg_temp.stage_hosts ORDER BY host
+	ON CONFLICT (host) DO UPDATE SET
+		first_seen = LEAST(h.first_seen, excluded.first_seen),
+		last_seen = GREATEST(h.last_seen, excluded.last_seen)
+	WHERE excluded.first_seen < h.first_seen OR excluded.last_seen > h.last_seen
+		OR (h.first_seen IS NULL AND excluded.first_seen IS NOT NULL)`
+
+	mergeAliases = `INSERT INTO host_aliases AS a (host, address, first_seen, last_seen)
+	SELECT host, address, first_seen, last_seen FROM pg_temp.stage_aliases ORDER BY host, address
+	ON CONFLICT (host, address) DO UPDATE SET
+		first_seen = LEAST(a.first_seen, excluded.first_seen),
+		last_seen = GREATEST(a.last_seen, excluded.last_seen)
+	WHERE excluded.first_seen < a.first_seen OR excluded.last_seen > a.last_seen
+		OR (a.first_seen IS NULL AND excluded.first_seen IS NOT NULL)`
+
+	// mergePorts first inserts the open instants, counting per port those
+	// that were not stored (timesObserved grows by that count), then
+	// upserts the ports. created_batch marks the import that turned a row
+	// into a record (its first open observation), which is how the import
+	// tells created records from updated ones, as the embedded store does.
+	// The final sort makes the instants CTE run to completion before the
+	// first port row is locked.
+	mergePorts = `WITH added AS (
+		INSERT INTO port_instants (host, port, protocol, seen_at)
+		SELECT host, port, protocol, seen_at FROM pg_temp.stage_port_instants
+		ORDER BY host, port, protocol, seen_at
+		ON CONFLICT DO NOTHING
+		RETURNING host, port, protocol
+	), counts AS (
+		SELECT host, port, protocol, count(*) AS n FROM added GROUP BY host, port, protocol
+	), up AS (
+		INSERT INTO host_ports AS hp (host, port, protocol, first_seen, last_seen, last_scan, times_observed,
+			status_at, status_rank, cert_seen, cert_sha1, created_batch)
+		SELECT s.host, s.port, s.protocol, s.first_seen, s.last_seen, s.last_scan, coalesce(c.n, 0),
+			s.status_at, s.status_rank, s.cert_seen, s.cert_sha1,
+			CASE WHEN s.first_seen IS NOT NULL THEN $1::bigint END
+		FROM pg_temp.stage_ports s LEFT JOIN counts c ON c.host = s.host AND c.port = s.port AND c.protocol = s.protocol
+		ORDER BY s.host, s.port, s.protocol
+		ON CONFLICT (host, port, protocol) DO UPDATE SET
+			first_seen = LEAST(hp.first_seen, excluded.first_seen),
+			last_seen = GREATEST(hp.last_seen, excluded.last_seen),
+			last_scan = GREATEST(hp.last_scan, excluded.last_scan),
+			times_observed = hp.times_observed + excluded.times_observed,
+			status_at = GREATEST(hp.status_at, excluded.status_at),
+			status_rank = CASE WHEN (excluded.status_at, excluded.status_rank) > (hp.status_at, hp.status_rank)
+				THEN excluded.status_rank ELSE hp.status_rank END,
+			cert_seen = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (hp.cert_sha1 IS NULL
+					OR (excluded.cert_seen, excluded.cert_sha1) > (hp.cert_seen, hp.cert_sha1))
+				THEN excluded.cert_seen ELSE hp.cert_seen END,
+			cert_sha1 = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (hp.cert_sha1 IS NULL
+					OR (excluded.cert_seen, excluded.cert_sha1) > (hp.cert_seen, hp.cert_sha1))
+				THEN excluded.cert_sha1 ELSE hp.cert_sha1 END,
+			created_batch = CASE WHEN hp.first_seen IS NULL AND excluded.first_seen IS NOT NULL
+				THEN excluded.created_batch ELSE hp.created_batch END
+		RETURNING first_seen IS NOT NULL AS is_record, coalesce(created_batch = $1::bigint, false) AS created
+	)
+	SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE is_record AND NOT created) FROM up`
+
+	mergeBanners = `WITH added AS (
+		INSERT INTO banner_instants (host, port, protocol, digest, seen_at)
+		SELECT host, port, protocol, digest, seen_at FROM pg_temp.stage_banner_instants
+		ORDER BY host, port, protocol, digest, seen_at
+		ON CONFLICT DO NOTHING
+		RETURNING host, port, protocol, digest
+	), counts AS (
+		SELECT host, port, protocol, digest, count(*) AS n FROM added GROUP BY host, port, protocol, digest
+	)
+	INSERT INTO banners AS b (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, times_observed)
+	SELECT s.host, s.port, s.protocol, s.digest, s.banner, s.scan_protocol, s.first_seen, s.last_seen, coalesce(c.n, 0)
+	FROM pg_temp.stage_banners s
+		LEFT JOIN counts c ON c.host = s.host AND c.port = s.port AND c.protocol = s.protocol AND c.digest = s.digest
+	ORDER BY s.host, s.port, s.protocol, s.digest
+	ON CONFLICT (host, port, protocol, digest) DO UPDATE SET
+		first_seen = LEAST(b.first_seen, excluded.first_seen),
+		last_seen = GREATEST(b.last_seen, excluded.last_seen),
+		times_observed = b.times_observed + excluded.times_observed
+	WHERE excluded.times_observed > 0 OR excluded.first_seen < b.first_seen OR excluded.last_seen > b.last_seen`
+
+	mergePortComponents = `INSERT INTO port_components AS pc (host, port, protocol, name, version, category, first_seen, last_seen)
+	SELECT host, port, protocol, name, version, category, first_seen, last_seen FROM pg_temp.stage_port_components
+	ORDER BY host, port, protocol, name, version, category
+	ON CONFLICT (host, port, protocol, name, version, category) DO UPDATE SET
+		first_seen = LEAST(pc.first_seen, excluded.first_seen),
+		last_seen = GREATEST(pc.last_seen, excluded.last_seen)
+	WHERE excluded.first_seen < pc.first_seen OR excluded.last_seen > pc.last_seen`
+
+	mergeHostCertificates = `INSERT INTO host_certificates AS hc (host, sha1, port, first_seen, last_seen)
+	SELECT host, sha1, port, first_seen, last_seen FROM pg_temp.stage_host_certificates ORDER BY host, sha1, port
+	ON CONFLICT (host, sha1, port) DO UPDATE SET
+		first_seen = LEAST(hc.first_seen, excluded.first_seen),
+		last_seen = GREATEST(hc.last_seen, excluded.last_seen)
+	WHERE excluded.first_seen < hc.first_seen OR excluded.last_seen > hc.last_seen`
+
+	// Terms are a function of the certificate, so two importers indexing
+	// the same new certificate at once insert the same rows: DO NOTHING.
+	mergeCertificateTerms = `INSERT INTO certificate_terms (field, value, sha1)
+	SELECT field, value, sha1 FROM pg_temp.stage_certificate_terms ORDER BY field, value, sha1
+	ON CONFLICT DO NOTHING`
+
+	// mergeCertificates runs last: a popular certificate's row is shared by
+	// every importer, and the later it is locked, the sooner it is
+	// released by the commit.
+	mergeCertificates = `INSERT INTO certificates AS c (sha1, id, der, first_seen, last_seen)
+	SELECT sha1, id, der, first_seen, last_seen FROM pg_temp.stage_certificates ORDER BY sha1
+	ON CONFLICT (sha1) DO UPDATE SET
+		first_seen = LEAST(c.first_seen, excluded.first_seen),
+		last_seen = GREATEST(c.last_seen, excluded.last_seen)
+	WHERE excluded.first_seen < c.first_seen OR excluded.last_seen > c.last_seen`
+)
+
+// nullTime is t, or NULL for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// bannerDigest keys a banner group: (normalised text, scan protocol). It is
+// the embedded store's digest, so that the two stores agree on keys.
+func bannerDigest(k merge.BannerKey) []byte {
+	h := sha256.New()
+	h.Write([]byte(k.ScanProtocol))
+	h.Write([]byte{0})
+	h.Write([]byte(k.Text))
+	return h.Sum(nil)[:16]
+}
+
+// staged is a delta as rows of the staging tables.
+type staged map[string][][]any
+
+func (s staged) add(table string, row ...any) { s[table] = append(s[table], row) }
+
+// stageDelta turns a delta into staging rows.
+func stageDelta(d *merge.Delta) staged {
+	s := staged{}
+	for host, sp := range d.Hosts {
+		s.add("stage_hosts", host, nullTime(sp.First), nullTime(sp.Last))
+	}
+	for a, sp := range d.Aliases {
+		s.add("stage_aliases", a.Name, a.Address, nullTime(sp.First), nullTime(sp.Last))
+	}
+	// Certificates are staged per host and port, and over every host. The
+	// per-port table has no protocol (hostSslCertificate ports are
+	// numbers): tcp and udp on one port number are one row, whose span is
+	// the union, or the upsert would meet its key twice.
+	type hostCert struct {
+		host, sha1 string
+		port       int
+	}
+	hostCerts := map[hostCert]*portolan.Span{}
+	certSpans := map[string]*portolan.Span{}
+	for k, p := range d.Ports {
+		proto := string(k.Protocol)
+		var certSHA any
+		if p.CertSHA1 != "" {
+			certSHA = p.CertSHA1
+		}
+		s.add("stage_ports", k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last),
+			p.LastScan, p.StatusAt, p.StatusRank, nullTime(p.CertSeen), certSHA)
+		for t := range p.OpenInstants {
+			s.add("stage_port_instants", k.Host, k.Port, proto, time.Unix(t, 0).UTC())
+		}
+		for bk, bd := range p.Banners {
+			digest := bannerDigest(bk)
+			s.add("stage_banners", k.Host, k.Port, proto, digest, bk.Text, bk.ScanProtocol, bd.Span.First, bd.Span.Last)
+			for t := range bd.Instants {
+				s.add("stage_banner_instants", k.Host, k.Port, proto, digest, time.Unix(t, 0).UTC())
+			}
+		}
+		for c, sp := range p.Components {
+			s.add("stage_port_components", k.Host, k.Port, proto, c.Name, c.Version, c.Category, sp.First, sp.Last)
+		}
+		for sha, sp := range p.Certificates {
+			widen(hostCerts, hostCert{k.Host, sha, k.Port}, *sp)
+			widen(certSpans, sha, *sp)
+		}
+	}
+	for hk, sp := range hostCerts {
+		s.add("stage_host_certificates", hk.host, hk.sha1, hk.port, sp.First, sp.Last)
+	}
+	for sha, sp := range certSpans {
+		c := d.Certificates[sha]
+		s.add("stage_certificates", sha, c.Parsed.ID, c.DER, sp.First, sp.Last)
+	}
+	return s
+}
+
+// widen unions sp into the span of key.
+func widen[K comparable](spans map[K]*portolan.Span, key K, sp portolan.Span) {
+	if spans[key] == nil {
+		spans[key] = &portolan.Span{}
+	}
+	spans[key].Union(sp)
+}
+
+// apply merges a delta into the records: COPY into the staging tables, then
+// the merge statements in one round trip, always in the same table order.
+// It returns how many records were created and updated; batch marks the
+// records created.
+func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64) (created, updated int, err error) {
+	d := pr.delta
+	if len(d.Ports) == 0 && len(d.Hosts) == 0 {
+		return 0, 0, nil
+	}
+	// The prepared rows are reused when a transaction is retried: the terms,
+	// which depend on what the database holds, go to a map of their own.
+	s := staged{}
+	for table, rows := range pr.rows {
+		s[table] = rows
+	}
+	// Index each certificate for $search when it is new to the database.
+	if len(d.Certificates) > 0 {
+		shas := make([]string, 0, len(d.Certificates))
+		for sha := range d.Certificates {
+			shas = append(shas, sha)
+		}
+		known := map[string]bool{}
+		var sha string
+		if _, err := pgx.ForEachRow(mustQuery(ctx, tx, `SELECT sha1 FROM certificates WHERE sha1 = ANY($1)`, shas), []any{&sha}, func() error {
+			known[sha] = true
+			return nil
+		}); err != nil {
+			return 0, 0, err
+		}
+		for sha, c := range d.Certificates {
+			if known[sha] {
+				continue
+			}
+			for _, t := range portolan.CertificateSearchTerms(c.Parsed) {
+				s.add("stage_certificate_terms", t.Field, t.Value, sha)
+			}
+		}
+	}
+	for _, t := range stagingTables {
+		if err := copyStage(ctx, tx, t.name, s[t.name]); err != nil {
+			return 0, 0, err
+		}
+	}
+	b := &pgx.Batch{}
+	queue := func(table, sql string) {
+		if len(s[table]) > 0 {
+			b.Queue(sql)
+		}
+	}
+	queue("stage_hosts", mergeHosts)
+	queue("stage_aliases", mergeAliases)
+	if len(s["stage_ports"]) > 0 {
+		b.Queue(mergePorts, batch).QueryRow(func(row pgx.Row) error { return row.Scan(&created, &updated) })
+	}
+	queue("stage_banners", mergeBanners)
+	queue("stage_port_components", mergePortComponents)
+	queue("stage_host_certificates", mergeHostCertificates)
+	queue("stage_certificate_terms", mergeCertificateTerms)
+	queue("stage_certificates", mergeCertificates)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, 0, err
+	}
+	return created, updated, nil
+}
+
+// rebuildChunk is how many logged observations a rebuild reads per query
+// and folds per delta.
+const rebuildChunk = 20000
+
+// recordTables are the tables derived from the log, which a rebuild empties.
+var recordTables = []string{"hosts", "host_aliases", "host_ports", "port_instants", "banners", "banner_instants",
+	"port_components", "host_certificates", "certificates", "certificate_terms"}
+
+// Rebuild implements portolan.ObservationService: in one transaction it
+// empties the records and replays the log through the current rules. The
+// log is locked in SHARE mode, which lets readers read (the previous
+// records, until the commit) and makes imports wait; a failure mid-rebuild
+// leaves the previous records.
+func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
+	return db.inTx(ctx, "rebuild", func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE observation_log IN SHARE MODE`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+			return err
+		}
+		for _, table := range recordTables {
+			if _, err := tx.Exec(ctx, "DELETE FROM "+table); err != nil {
+				return err
+			}
+		}
+		batch := randomBatchID()
+		replayed := 0
+		var afterHost string
+		var afterID []byte
+		for first := true; ; first = false {
+			var rows pgx.Rows
+			if first {
+				rows = mustQuery(ctx, tx, `SELECT host, identity, data FROM observation_log ORDER BY host, identity LIMIT $1`, rebuildChunk)
+			} else {
+				rows = mustQuery(ctx, tx, `SELECT host, identity, data FROM observation_log WHERE (host, identity) > ($1, $2)
+					ORDER BY host, identity LIMIT $3`, afterHost, afterID, rebuildChunk)
+			}
+			var obs []*portolan.Observation
+			var data []byte
+			tag, err := pgx.ForEachRow(rows, []any{&afterHost, &afterID, &data}, func() error {
+				o, err := obslog.Decode(data)
+				if err != nil || len(o) != 1 {
+					return obslog.ErrCorrupt
+				}
+				obs = append(obs, o[0])
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			n := int(tag.RowsAffected())
+			if n == 0 {
+				break
+			}
+			if _, _, err := db.apply(ctx, tx, prepare(obs, db.recognize), batch); err != nil {
+				return err
+			}
+			// The staging tables are emptied at commit only; the next
+			// chunk of this transaction needs them empty now.
+			if _, err := tx.Exec(ctx, stagingTruncate); err != nil {
+				return err
+			}
+			replayed += n
+			if progress != nil {
+				progress(replayed)
+			}
+			if n < rebuildChunk {
+				break
+			}
+		}
+		if progress != nil && replayed == 0 {
+			progress(0)
+		}
+		return nil
+	})
+}
+
+// stagingTruncate empties every staging table.
+var stagingTruncate = func() string {
+	s := "TRUNCATE "
+	for i, t := range stagingTables {
+		if i > 0 {
+			s += ", "
+		}
+		s += "pg_temp." + t.name
+	}
+	return s
+}()
