@@ -100,7 +100,7 @@ const (
 	catDB      = "Database"
 	catRemote  = "Remote Access"
 	catMail    = "Mail Server"
-	catOS      = "Operating System"
+	catOS      = portolan.CategoryOperatingSystem
 	maxCPEList = 16 // CPEs read per banner; Shodan lists a handful
 )
 
@@ -143,10 +143,10 @@ func components(b *banner, osName string) []portolan.Component {
 	}
 	module := b.Module
 	if product := strings.TrimSpace(b.Product); product != "" {
-		version, distro := splitVersion(b.Version)
+		version, systems := portolan.SplitVersion(b.Version)
 		add(portolan.Component{Name: product, Version: version, Category: categoryOf(module)})
-		if distro != "" {
-			add(portolan.Component{Name: distro, Category: catOS})
+		for _, c := range systems {
+			add(c)
 		}
 	} else {
 		cpes := b.CPE23
@@ -170,48 +170,6 @@ func components(b *banner, osName string) []portolan.Component {
 		add(portolan.Component{Name: osName, Category: catOS})
 	}
 	return out
-}
-
-// distributions maps the lower-cased word a version string uses for an
-// operating-system distribution to its name.
-var distributions = map[string]string{
-	"debian": "Debian", "ubuntu": "Ubuntu", "raspbian": "Raspbian", "centos": "CentOS",
-	"fedora": "Fedora", "rhel": "Red Hat Enterprise Linux", "redhat": "Red Hat Enterprise Linux",
-	"alpine": "Alpine Linux", "suse": "SUSE", "opensuse": "openSUSE", "gentoo": "Gentoo",
-	"freebsd": "FreeBSD", "openbsd": "OpenBSD", "netbsd": "NetBSD", "almalinux": "AlmaLinux",
-	"rocky": "Rocky Linux", "amzn": "Amazon Linux", "photon": "Photon OS",
-}
-
-// splitVersion returns the upstream version, the first word of v, and the
-// distribution named in the rest ("9.2p1 Debian 2+deb12u10" gives "9.2p1"
-// and "Debian"). A package revision in the first word is cut off when it
-// names Debian or Ubuntu ("8.0.36-0ubuntu0.22.04.1" gives "8.0.36" and
-// "Ubuntu"), since those revisions are never part of the upstream version.
-func splitVersion(v string) (version, distro string) {
-	words := strings.Fields(v)
-	if len(words) == 0 {
-		return "", ""
-	}
-	version = words[0]
-	if i := strings.IndexByte(version, '-'); i > 0 {
-		rev := strings.ToLower(version[i+1:])
-		switch {
-		case strings.Contains(rev, "ubuntu"):
-			version, distro = version[:i], "Ubuntu"
-		case strings.Contains(rev, "+deb"), strings.Contains(rev, "debian"):
-			version, distro = version[:i], "Debian"
-		}
-	}
-	for _, w := range words[1:] {
-		w = strings.ToLower(strings.Trim(w, "()[],;"))
-		if i := strings.IndexAny(w, "-_/0123456789"); i > 0 {
-			w = w[:i]
-		}
-		if d, ok := distributions[w]; ok {
-			return version, d
-		}
-	}
-	return version, distro
 }
 
 // parseCPE returns the part ("a", "o", "h"), product and version of a CPE

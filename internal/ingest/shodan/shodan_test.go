@@ -176,7 +176,7 @@ func TestComponents(t *testing.T) {
 		{"distribution in parentheses", map[string]any{"product": "Apache httpd", "version": "2.4.52 (Ubuntu)", "_shodan": map[string]any{"module": "https-simple-new"}},
 			[]portolan.Component{c("Apache httpd", "2.4.52", "Server"), c("Ubuntu", "", "Operating System")}},
 		{"debian revision", map[string]any{"product": "OpenSSH", "version": "7.4p1-10+deb9u7"}, []portolan.Component{c("OpenSSH", "7.4p1", "Remote Access"), c("Debian", "", "Operating System")}},
-		{"unknown word kept out", map[string]any{"product": "Dropbear sshd", "version": "2022.83 build 7"}, []portolan.Component{c("Dropbear sshd", "2022.83", "Remote Access")}},
+		{"words that name no system are kept", map[string]any{"product": "Dropbear sshd", "version": "2022.83 build 7"}, []portolan.Component{c("Dropbear sshd", "2022.83 build 7", "Remote Access")}},
 		{"database by module", map[string]any{"product": "Redis key-value store", "version": "7.2.4", "_shodan": map[string]any{"module": "redis"}},
 			[]portolan.Component{c("Redis key-value store", "7.2.4", "Database")}},
 		{"mail by module", map[string]any{"product": "Dovecot imapd", "_shodan": map[string]any{"module": "imaps"}}, []portolan.Component{c("Dovecot imapd", "", "Mail Server")}},
