@@ -102,7 +102,8 @@ type HostPortFilter struct {
 	Count bool
 }
 
-// HostPortService reads hostPort records.
+// HostPortService reads hostPort records. Callers must not modify the
+// records returned: a store may share them between calls (a cache).
 type HostPortService interface {
 	// FindHostPorts returns a page of the ports of a host and, when
 	// filter.Count is set, their total number. ENOTFOUND when the host was

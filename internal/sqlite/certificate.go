@@ -52,7 +52,7 @@ func certNotFound(id string) error {
 func (db *DB) certificates(ctx context.Context, cond string, args []any, f portolan.ListFilter) ([]*portolan.SSLCertificate, int, error) {
 	total := -1
 	if f.Count {
-		if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM certificates WHERE "+cond, args...).Scan(&total); err != nil {
+		if err := db.queryRow(ctx, "SELECT count(*) FROM certificates WHERE "+cond, args...).Scan(&total); err != nil {
 			return nil, 0, db.storeError("count certificates", err)
 		}
 	}
@@ -62,7 +62,7 @@ func (db *DB) certificates(ctx context.Context, cond string, args []any, f porto
 		args = append(args, f.AfterID)
 	}
 	q, args := limitOffset("SELECT sha1, der, first_seen, last_seen FROM certificates WHERE "+where+" ORDER BY id", args, f.Limit, f.Offset)
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, db.storeError("find certificates", err)
 	}
@@ -126,7 +126,7 @@ func (db *DB) FindRelatedHosts(ctx context.Context, certID string, f portolan.Li
 		return nil, 0, certNotFound(certID)
 	}
 	var known bool
-	if err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM certificates WHERE sha1 = ?)`, sha).Scan(&known); err != nil {
+	if err := db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM certificates WHERE sha1 = ?)`, sha).Scan(&known); err != nil {
 		return nil, 0, db.storeError("find certificate", err)
 	}
 	if !known {
@@ -136,7 +136,7 @@ func (db *DB) FindRelatedHosts(ctx context.Context, certID string, f portolan.Li
 	args := []any{sha}
 	total := -1
 	if f.Count {
-		if err := db.read.QueryRowContext(ctx, "SELECT count(DISTINCT host) FROM host_certificates WHERE "+cond, args...).Scan(&total); err != nil {
+		if err := db.queryRow(ctx, "SELECT count(DISTINCT host) FROM host_certificates WHERE "+cond, args...).Scan(&total); err != nil {
 			return nil, 0, db.storeError("count related hosts", err)
 		}
 	}
@@ -145,7 +145,7 @@ func (db *DB) FindRelatedHosts(ctx context.Context, certID string, f portolan.Li
 		args = append(args, f.AfterID)
 	}
 	q, args := limitOffset("SELECT DISTINCT host FROM host_certificates WHERE "+cond+" ORDER BY host", args, f.Limit, f.Offset)
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, db.storeError("find related hosts", err)
 	}
@@ -182,7 +182,7 @@ func (db *DB) hostCertificates(ctx context.Context, hosts []string, sha string) 
 		q += " AND h.sha1 = ?"
 		args = append(args, sha)
 	}
-	rows, err := db.read.QueryContext(ctx, q+" ORDER BY h.host, h.sha1, h.port", args...)
+	rows, err := db.query(ctx, q+" ORDER BY h.host, h.sha1, h.port", args...)
 	if err != nil {
 		return nil, db.storeError("find host certificates", err)
 	}

@@ -15,7 +15,7 @@ import (
 func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, error) {
 	var first, last sql.NullInt64
 	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT count(*), min(first_seen), max(last_seen) FROM (
+	err := db.queryRow(ctx, `SELECT count(*), min(first_seen), max(last_seen) FROM (
 		SELECT first_seen, last_seen FROM hosts WHERE id = ?1
 		UNION ALL SELECT first_seen, last_seen FROM host_aliases WHERE name = ?1)`, id).Scan(&n, &first, &last)
 	if err != nil {
@@ -43,7 +43,7 @@ func (db *DB) queryComponents(ctx context.Context, cond string, args []any, f po
 	where := []string{cond}
 	total := -1
 	if f.Count {
-		if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM host_components WHERE "+cond, args...).Scan(&total); err != nil {
+		if err := db.queryRow(ctx, "SELECT count(*) FROM host_components WHERE "+cond, args...).Scan(&total); err != nil {
 			return nil, 0, db.storeError("count components", err)
 		}
 	}
@@ -52,7 +52,7 @@ func (db *DB) queryComponents(ctx context.Context, cond string, args []any, f po
 		args = append(args, f.AfterID)
 	}
 	q, args := limitOffset("SELECT id, host, name, version, category, first_seen, last_seen FROM host_components WHERE "+strings.Join(where, " AND ")+" ORDER BY id", args, f.Limit, f.Offset)
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, db.storeError("find components", err)
 	}

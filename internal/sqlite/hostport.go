@@ -25,7 +25,7 @@ func unixTime(v sql.NullInt64) time.Time {
 // hostMembers returns the host ids a host id covers (itself and, for a
 // name, the addresses it was seen with) and whether it was ever observed.
 func (db *DB) hostMembers(ctx context.Context, id string) ([]string, bool, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id FROM hosts WHERE id = ?1 UNION SELECT address FROM host_aliases WHERE name = ?1`, id)
+	rows, err := db.query(ctx, `SELECT id FROM hosts WHERE id = ?1 UNION SELECT address FROM host_aliases WHERE name = ?1`, id)
 	if err != nil {
 		return nil, false, db.storeError("find host", err)
 	}
@@ -65,20 +65,45 @@ func anys(ss []string) []any {
 const hostPortColumns = `host, port, protocol, first_seen, last_seen, last_scan, times_observed, status_rank, cert_sha1`
 
 // FindHostPorts implements portolan.HostPortService with keyset paging on
-// (port, protocol, host).
+// (port, protocol, host). Pages are cached while the data does not change
+// (cache.go); the returned records are shared and must not be modified.
 func (db *DB) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*portolan.HostPort, int, error) {
-	members, ok, err := db.hostMembers(ctx, f.Host)
+	generation, err := db.currentGeneration(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !ok {
-		return nil, 0, hostNotFound(f.Host)
+	key := pageKey(f)
+	if p, ok := db.cache.get(key, generation); ok {
+		return p.ports, p.total, nil
+	}
+	ports, total, err := db.findHostPorts(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	db.cache.put(key, cachedPage{generation: generation, ports: ports, total: total})
+	return ports, total, nil
+}
+
+func (db *DB) findHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*portolan.HostPort, int, error) {
+	// An address covers only itself (aliases map names to addresses), so
+	// its existence need only be checked when it has no ports to show: the
+	// common request costs one query less.
+	members, checked := []string{f.Host}, false
+	if portolan.HostKindOf(f.Host) != portolan.KindIPAddress {
+		var ok bool
+		var err error
+		if members, ok, err = db.hostMembers(ctx, f.Host); err != nil {
+			return nil, 0, err
+		} else if !ok {
+			return nil, 0, hostNotFound(f.Host)
+		}
+		checked = true
 	}
 	where := []string{"host IN (" + inList(len(members)) + ")", "first_seen IS NOT NULL"}
 	args := anys(members)
 	total := -1
 	if f.Count {
-		if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM host_ports WHERE "+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
+		if err := db.queryRow(ctx, "SELECT count(*) FROM host_ports WHERE "+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
 			return nil, 0, db.storeError("count ports", err)
 		}
 	}
@@ -91,6 +116,15 @@ func (db *DB) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 	ports, err := db.queryHostPorts(ctx, q, args...)
 	if err != nil {
 		return nil, 0, err
+	}
+	if len(ports) == 0 && !checked {
+		var known bool
+		if err := db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hosts WHERE id = ?)`, f.Host).Scan(&known); err != nil {
+			return nil, 0, db.storeError("find host", err)
+		}
+		if !known {
+			return nil, 0, hostNotFound(f.Host)
+		}
 	}
 	return ports, total, nil
 }
@@ -108,7 +142,7 @@ func limitOffset(q string, args []any, limit, offset int) (string, []any) {
 // queryHostPorts runs a query selecting hostPortColumns and loads the banners
 // and services of the records with one query each.
 func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*portolan.HostPort, error) {
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, db.storeError("find ports", err)
 	}
@@ -153,7 +187,7 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 	// (host, port) prefix of its key, filtered to the page's exact keys.
 	partArgs := append(anys(hostList), minPort, maxPort)
 	partWhere := " WHERE host IN (" + inList(len(hostList)) + ") AND port BETWEEN ? AND ?"
-	brows, err := db.read.QueryContext(ctx, "SELECT host, port, protocol, banner, scan_protocol, first_seen, last_seen, times_observed FROM banners"+partWhere, partArgs...)
+	brows, err := db.query(ctx, "SELECT host, port, protocol, banner, scan_protocol, first_seen, last_seen, times_observed FROM banners"+partWhere, partArgs...)
 	if err != nil {
 		return nil, db.storeError("find banners", err)
 	}
@@ -175,7 +209,7 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 	if err := brows.Err(); err != nil {
 		return nil, db.storeError("read banners", err)
 	}
-	crows, err := db.read.QueryContext(ctx, "SELECT host, port, protocol, name, version, category, first_seen, last_seen FROM port_components"+partWhere, partArgs...)
+	crows, err := db.query(ctx, "SELECT host, port, protocol, name, version, category, first_seen, last_seen FROM port_components"+partWhere, partArgs...)
 	if err != nil {
 		return nil, db.storeError("find services", err)
 	}

@@ -50,6 +50,7 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	if err := tx.Commit(); err != nil {
 		return res, db.storeError("commit import", err)
 	}
+	db.changed()
 	return res, nil
 }
 
@@ -525,6 +526,7 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 	if err := tx.Commit(); err != nil {
 		return db.storeError("commit rebuild", err)
 	}
+	db.changed()
 	return nil
 }
 

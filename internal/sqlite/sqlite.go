@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -39,6 +41,69 @@ type DB struct {
 	write     *sql.DB
 	read      *sql.DB
 	recognize portolan.Recognizer
+
+	// readStmts caches the read pool's prepared statements by query text:
+	// parsing SQL is a quarter of a small read's cost in SQLite. The
+	// queries come from a handful of shapes, bounded by maxReadStmts.
+	readStmts sync.Map // string -> *sql.Stmt
+	nStmts    atomic.Int32
+
+	cache readCache
+}
+
+const maxReadStmts = 512
+
+// readStmt returns the prepared read statement of q, or nil when the cache
+// is full (the caller then runs q unprepared).
+func (db *DB) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := db.readStmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	if db.nStmts.Load() >= maxReadStmts {
+		return nil, nil
+	}
+	st, err := db.read.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.readStmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	db.nStmts.Add(1)
+	return st, nil
+}
+
+// query runs a read query through the statement cache.
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := db.readStmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return db.read.QueryContext(ctx, q, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// rowScanner is the part of *sql.Row a caller uses, so that queryRow can
+// also report a failed prepare.
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// queryRow runs a one-row read query through the statement cache.
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	st, err := db.readStmt(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	if st == nil {
+		return db.read.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 var _ portolan.Store = (*DB)(nil)
@@ -96,6 +161,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	db.cache.close()
+	db.readStmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

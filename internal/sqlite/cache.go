@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"portolan"
+)
+
+// The records change only when observations are imported or rebuilt, and
+// the API's main request, the ports of a host, is asked again and again
+// (dashboards, SIEM polls, paging clients), so pages of ports are cached in
+// memory and served while the database has not changed.
+//
+// Changes made through this DB bump a generation at once. Changes by other
+// processes (a `portolan ingest` next to `portolan serve`) are noticed with
+// SQLite's PRAGMA data_version, which a connection sees change when any
+// other connection commits; it is asked at most every versionCheckInterval,
+// so another process's import shows within that interval.
+const (
+	versionCheckInterval = 100 * time.Millisecond
+	maxCachedPages       = 4096
+)
+
+type cachedPage struct {
+	generation uint64
+	ports      []*portolan.HostPort
+	total      int
+}
+
+type readCache struct {
+	generation atomic.Uint64
+
+	versionMu   sync.Mutex
+	versionConn *sql.Conn // the connection data_version is asked on
+	version     int64
+	checkedAt   atomic.Int64 // Unix nanoseconds of the last check
+
+	mu    sync.Mutex
+	pages map[string]cachedPage
+}
+
+// currentGeneration returns the generation of the data, asking SQLite
+// whether another process committed when the last check is old enough.
+func (db *DB) currentGeneration(ctx context.Context) (uint64, error) {
+	c := &db.cache
+	now := time.Now().UnixNano()
+	if now-c.checkedAt.Load() >= int64(versionCheckInterval) {
+		c.versionMu.Lock()
+		defer c.versionMu.Unlock()
+		if now-c.checkedAt.Load() >= int64(versionCheckInterval) {
+			if c.versionConn == nil {
+				conn, err := db.read.Conn(ctx)
+				if err != nil {
+					return 0, db.storeError("open version connection", err)
+				}
+				c.versionConn = conn
+			}
+			var v int64
+			if err := c.versionConn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+				c.versionConn.Close()
+				c.versionConn = nil
+				return 0, db.storeError("read data version", err)
+			}
+			if v != c.version {
+				c.version = v
+				c.generation.Add(1)
+			}
+			c.checkedAt.Store(now)
+		}
+	}
+	return c.generation.Load(), nil
+}
+
+// changed records that this DB committed a change.
+func (db *DB) changed() { db.cache.generation.Add(1) }
+
+func pageKey(f portolan.HostPortFilter) string {
+	var b strings.Builder
+	b.WriteString(f.Host)
+	b.WriteByte(0)
+	if f.After != nil {
+		b.WriteString(strconv.Itoa(f.After.Port))
+		b.WriteByte('/')
+		b.WriteString(string(f.After.Protocol))
+		b.WriteByte('/')
+		b.WriteString(f.After.Host)
+	}
+	b.WriteByte(0)
+	b.WriteString(strconv.Itoa(f.Offset))
+	b.WriteByte(0)
+	b.WriteString(strconv.Itoa(f.Limit))
+	if f.Count {
+		b.WriteString("c")
+	}
+	return b.String()
+}
+
+func (c *readCache) get(key string, generation uint64) (cachedPage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pages[key]
+	return p, ok && p.generation == generation
+}
+
+func (c *readCache) put(key string, p cachedPage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pages == nil || len(c.pages) >= maxCachedPages {
+		// Dropping everything is cheaper than tracking use, and a full
+		// cache of one generation refills from the most asked pages.
+		c.pages = make(map[string]cachedPage)
+	}
+	c.pages[key] = p
+}
+
+func (c *readCache) close() {
+	c.versionMu.Lock()
+	defer c.versionMu.Unlock()
+	if c.versionConn != nil {
+		c.versionConn.Close()
+		c.versionConn = nil
+	}
+}

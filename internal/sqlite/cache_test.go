@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"portolan"
+	"portolan/internal/sqlite"
+)
+
+func obs(t *testing.T, port int) *portolan.Observation {
+	t.Helper()
+	o := &portolan.Observation{Host: "192.0.2.50", Port: port, Status: portolan.StatusOpen, ScannedAt: time.Date(2026, 1, 1, 0, 0, port, 0, time.UTC), Source: "test"}
+	if err := o.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func portCount(t *testing.T, db *sqlite.DB) int {
+	t.Helper()
+	ports, _, err := db.FindHostPorts(context.Background(), portolan.HostPortFilter{Host: "192.0.2.50"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ports)
+}
+
+// TestCachedPagesFollowImports checks that a cached page of ports is not
+// served once the data changed: at once for an import through the same DB,
+// within the version check interval for an import by another process (here
+// another DB on the same file, which is what another process is to SQLite).
+func TestCachedPagesFollowImports(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cache.db")
+	server, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if _, err := server.ImportObservations(ctx, []*portolan.Observation{obs(t, 22)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := portCount(t, server); n != 1 {
+		t.Fatalf("%d ports", n)
+	}
+	if _, err := server.ImportObservations(ctx, []*portolan.Observation{obs(t, 80)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := portCount(t, server); n != 2 {
+		t.Fatalf("after an import through the same DB: %d ports, want 2", n)
+	}
+	other, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ImportObservations(ctx, []*portolan.Observation{obs(t, 443)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for portCount(t, server) != 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("an import by another process never showed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"portolan"
+	"portolan/internal/gen"
+	"portolan/internal/sqlite"
+)
+
+// BenchmarkFindHostPorts measures the store's part of the API's hot request:
+// the 20 ports of one host with their banners and services, in a store of
+// about 10,000 hostPorts.
+func BenchmarkFindHostPorts(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "read.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	g := gen.New(gen.Config{Seed: 2, Hosts: 3000, Rescans: 3, Probe: "198.51.100.20"})
+	var batch []*portolan.Observation
+	for o := g.Next(); o != nil; o = g.Next() {
+		if err := o.Normalize(); err != nil {
+			b.Fatal(err)
+		}
+		batch = append(batch, o)
+	}
+	if _, err := db.ImportObservations(ctx, batch); err != nil {
+		b.Fatal(err)
+	}
+	for _, cached := range []bool{false, true} {
+		name := "uncached"
+		if cached {
+			name = "cached"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if !cached {
+						db.Invalidate()
+					}
+					ports, _, err := db.FindHostPorts(ctx, portolan.HostPortFilter{Host: "198.51.100.20", Limit: 101})
+					if err != nil || len(ports) != 20 {
+						b.Fatalf("%d ports, %v", len(ports), err)
+					}
+				}
+			})
+		})
+	}
+}
