@@ -64,3 +64,12 @@ type ScannerComponents struct{}
 
 // Recognize returns o.Components.
 func (ScannerComponents) Recognize(o *Observation) []Component { return o.Components }
+
+// ChangeTracker is implemented by stores that can tell cheaply whether their
+// records may have changed, so that readers can cache what they derive.
+type ChangeTracker interface {
+	// Generation returns a number that changes whenever an import or a
+	// rebuild may have changed the records. It may notice another
+	// process's change with a short delay.
+	Generation(ctx context.Context) (uint64, error)
+}

@@ -155,7 +155,7 @@ Flags:
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		HostPorts:           store,
 		Hosts:               store,
 		Certificates:        store,
@@ -163,7 +163,11 @@ Flags:
 		SkipTokenKey:        key,
 		TrustForwardedProto: *trustProto,
 		Logger:              logger,
-	})
+	}
+	if ct, ok := store.(portolan.ChangeTracker); ok {
+		cfg.Generation = ct.Generation
+	}
+	api, err := httpapi.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ const gzipMinSize = 1024
 // ETag and Content-Length need it, and the API's pages are bounded ($top ≤
 // 1000).
 func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, contentType []string, body []byte) {
+	s.keepResponse(r, contentType, body)
 	h := w.Header()
 	h["Content-Type"] = contentType
 	h["Vary"] = headerVary

@@ -54,6 +54,12 @@ type Config struct {
 
 	// Now is the clock of error dates; nil means time.Now.
 	Now func() time.Time
+
+	// Generation, when set, returns a number that changes whenever the
+	// records may have changed; successful responses are then cached while
+	// it stays the same (cache.go). Stores that can tell cheaply implement
+	// portolan.ChangeTracker.
+	Generation func(context.Context) (uint64, error)
 }
 
 // Server is the Graph-compatible API as an http.Handler.
@@ -68,6 +74,8 @@ type Server struct {
 	now          func() time.Time
 	mux          *http.ServeMux
 	metadata     []byte
+	generation   func(context.Context) (uint64, error)
+	responses    responseCache
 }
 
 // New returns a Server for cfg. It fails when a required field is missing,
@@ -91,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 		logger:       cfg.Logger,
 		now:          cfg.Now,
 		metadata:     []byte(metadataXML),
+		generation:   cfg.Generation,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -98,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	api := s.authenticate(s.handle(s.serveAPI))
+	api := s.authenticate(s.cacheResponses(s.handle(s.serveAPI)))
 	metadata := s.handle(s.serveMetadata)
 	s.mux = http.NewServeMux()
 	for _, root := range serviceRoots {

@@ -129,3 +129,8 @@ func (c *readCache) close() {
 		c.versionConn = nil
 	}
 }
+
+// Generation implements portolan.ChangeTracker.
+func (db *DB) Generation(ctx context.Context) (uint64, error) { return db.currentGeneration(ctx) }
+
+var _ portolan.ChangeTracker = (*DB)(nil)

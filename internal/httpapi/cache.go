@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"sync"
+)
+
+// Successful API responses are cached, keyed by their absolute URL, while
+// the store's generation (Config.Generation) stays the same: the records
+// change only when observations are imported, and clients ask the same
+// questions again and again (dashboards, SIEM polls). A hit skips the store
+// and the encoding; the token is still verified on every request, and the
+// response still gets its ETag, 304 and gzip handling. Every caller with a
+// valid token sees the same data, so the principal is not part of the key.
+const (
+	maxCachedResponses  = 2048
+	maxCachedBodyBytes  = 256 << 10 // a $top=1000 page is not worth keeping
+	maxCachedTotalBytes = 64 << 20
+)
+
+type cachedResponse struct {
+	generation  uint64
+	contentType []string
+	body        []byte
+}
+
+type responseCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedResponse
+	bytes   int
+}
+
+func (c *responseCache) get(key string, generation uint64) (cachedResponse, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e, ok && e.generation == generation
+}
+
+func (c *responseCache) put(key string, e cachedResponse) {
+	if len(e.body) > maxCachedBodyBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxCachedResponses || c.bytes+len(e.body) > maxCachedTotalBytes {
+		// Starting over is cheaper than tracking use; the pages that are
+		// asked for come back at once.
+		c.entries = make(map[string]cachedResponse)
+		c.bytes = 0
+	}
+	if old, ok := c.entries[key]; ok {
+		c.bytes -= len(old.body)
+	}
+	c.entries[key] = e
+	c.bytes += len(e.body)
+}
+
+// cacheSlot tells writeBody under which key and generation to keep the
+// response it writes.
+type cacheSlot struct {
+	key        string
+	generation uint64
+}
+
+type cacheSlotKey struct{}
+
+// cacheResponses serves cached responses of GET and HEAD requests and marks
+// the others so that writeBody keeps them. Without Config.Generation it is
+// a no-op.
+func (s *Server) cacheResponses(next http.Handler) http.Handler {
+	if s.generation == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		generation, err := s.generation(r.Context())
+		if err != nil {
+			// The store's own error will surface from the handler.
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := string(s.appendBaseURL(make([]byte, 0, 128), r)) + r.URL.RequestURI()
+		if e, ok := s.responses.get(key, generation); ok {
+			s.writeBody(w, r, e.contentType, e.body)
+			return
+		}
+		slot := &cacheSlot{key: key, generation: generation}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), cacheSlotKey{}, slot)))
+	})
+}
+
+// keepResponse stores a successful response body for the request's cache
+// slot, if it has one.
+func (s *Server) keepResponse(r *http.Request, contentType []string, body []byte) {
+	slot, _ := r.Context().Value(cacheSlotKey{}).(*cacheSlot)
+	if slot == nil {
+		return
+	}
+	s.responses.put(slot.key, cachedResponse{generation: slot.generation, contentType: contentType, body: append([]byte(nil), body...)})
+}
