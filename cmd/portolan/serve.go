@@ -107,7 +107,9 @@ Flags:
 	dataGiven := false
 	fs.Visit(func(f *flag.Flag) { dataGiven = dataGiven || f.Name == "data" })
 
-	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	logOut := newLogWriter(env.Stderr)
+	defer logOut.Close()
+	logger := slog.New(slog.NewTextHandler(logOut, nil))
 	if *demo && !dataGiven {
 		// A throwaway store, so the demo never mixes its captures into
 		// real data (PORTOLAN_DATA included); --data keeps it.

@@ -25,6 +25,7 @@ type cachedResponse struct {
 	generation  uint64
 	contentType []string
 	body        []byte
+	etag        string
 }
 
 type responseCache struct {
@@ -88,7 +89,7 @@ func (s *Server) cacheResponses(next http.Handler) http.Handler {
 		}
 		key := string(s.appendBaseURL(make([]byte, 0, 128), r)) + r.URL.RequestURI()
 		if e, ok := s.responses.get(key, generation); ok {
-			s.writeBody(w, r, e.contentType, e.body)
+			s.writeTagged(w, r, e.contentType, e.body, e.etag)
 			return
 		}
 		slot := &cacheSlot{key: key, generation: generation}
@@ -98,10 +99,10 @@ func (s *Server) cacheResponses(next http.Handler) http.Handler {
 
 // keepResponse stores a successful response body for the request's cache
 // slot, if it has one.
-func (s *Server) keepResponse(r *http.Request, contentType []string, body []byte) {
+func (s *Server) keepResponse(r *http.Request, contentType []string, body []byte, etag string) {
 	slot, _ := r.Context().Value(cacheSlotKey{}).(*cacheSlot)
 	if slot == nil {
 		return
 	}
-	s.responses.put(slot.key, cachedResponse{generation: slot.generation, contentType: contentType, body: append([]byte(nil), body...)})
+	s.responses.put(slot.key, cachedResponse{generation: slot.generation, contentType: contentType, body: append([]byte(nil), body...), etag: etag})
 }

@@ -37,11 +37,16 @@ const gzipMinSize = 1024
 // ETag and Content-Length need it, and the API's pages are bounded ($top ≤
 // 1000).
 func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, contentType []string, body []byte) {
-	s.keepResponse(r, contentType, body)
+	tag := etag(body)
+	s.keepResponse(r, contentType, body, tag)
+	s.writeTagged(w, r, contentType, body, tag)
+}
+
+// writeTagged is writeBody for a body whose ETag is known (a cached one).
+func (s *Server) writeTagged(w http.ResponseWriter, r *http.Request, contentType []string, body []byte, tag string) {
 	h := w.Header()
 	h["Content-Type"] = contentType
 	h["Vary"] = headerVary
-	tag := etag(body)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, tag) {
 		h["Etag"] = []string{tag}
 		w.WriteHeader(http.StatusNotModified)
