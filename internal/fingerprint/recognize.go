@@ -3,6 +3,7 @@
 package fingerprint
 
 import (
+	"crypto/sha1"
 	"math/bits"
 	"regexp"
 	"slices"
@@ -109,11 +110,30 @@ func (r *Rules) matchCertificate(data []byte, found []match) []match {
 	if err != nil {
 		return found
 	}
+	key := sha1.Sum(der)
+	r.certMu.Lock()
+	memo, ok := r.certMatches[key]
+	r.certMu.Unlock()
+	if !ok {
+		memo = r.certificateMatches(der)
+		r.certMu.Lock()
+		if r.certMatches == nil || len(r.certMatches) >= maxCertMatches {
+			r.certMatches = make(map[[sha1.Size]byte][]match)
+		}
+		r.certMatches[key] = memo
+		r.certMu.Unlock()
+	}
+	return append(found, memo...)
+}
+
+// certificateMatches runs the certificate rules over one certificate.
+func (r *Rules) certificateMatches(der []byte) []match {
 	cert, err := portolan.ParseCertificate(der)
 	if err != nil {
 		// A certificate crypto/x509 refuses reveals nothing we could trust.
-		return found
+		return nil
 	}
+	var found []match
 	for _, idx := range r.certRules {
 		ru := &r.rules[idx]
 		text := ru.cert.value(cert)

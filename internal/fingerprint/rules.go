@@ -4,6 +4,7 @@ package fingerprint
 
 import (
 	"bytes"
+	"crypto/sha1"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -62,7 +63,15 @@ type Rules struct {
 	certRules []int
 	// words is the length of the rule bitset Recognize keeps.
 	words int
+	// certMatches remembers what the certificate rules found in a
+	// certificate, by SHA-1 of its DER: a service presents the same
+	// certificate scan after scan, and parsing it is the dearest step.
+	certMu      sync.Mutex
+	certMatches map[[sha1.Size]byte][]match
 }
+
+// maxCertMatches bounds the certificate memo; it starts over when full.
+const maxCertMatches = 4096
 
 var _ portolan.Recognizer = (*Rules)(nil)
 

@@ -9,6 +9,7 @@ package ingest
 import (
 	"bufio"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"io"
@@ -249,6 +250,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 		return storeErr
 	}
 	var readErr error
+	var checked certificateChecks
 	for {
 		if err := ctx.Err(); err != nil {
 			finish()
@@ -278,7 +280,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 			continue
 		}
 		if len(o.Certificate) > 0 {
-			if _, err := portolan.ParseCertificate(o.Certificate); err != nil {
+			if err := checked.check(o.Certificate); err != nil {
 				// The certificate goes; the port's observation stays.
 				pos.Reason = fmt.Sprintf("certificate of %s port %d rejected, observation kept: %s", o.Host, o.Port, portolan.ErrorMessage(err))
 				reject(pos)
@@ -337,4 +339,22 @@ func SortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// certificateChecks remembers which certificates parsed, by SHA-1: services
+// present the same certificate scan after scan, and parsing one costs more
+// than the rest of an observation.
+type certificateChecks map[[sha1.Size]byte]error
+
+func (c *certificateChecks) check(der []byte) error {
+	key := sha1.Sum(der)
+	if err, ok := (*c)[key]; ok {
+		return err
+	}
+	_, err := portolan.ParseCertificate(der)
+	if *c == nil || len(*c) >= 4096 {
+		*c = make(certificateChecks)
+	}
+	(*c)[key] = err
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"testing"
 
+	"portolan/internal/fingerprint"
 	"portolan/internal/gen"
 	"portolan/internal/ingest"
 	"portolan/internal/sqlite"
@@ -35,7 +36,7 @@ func BenchmarkIngestNative(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{Recognizer: fingerprint.Default()})
 		if err != nil {
 			b.Fatal(err)
 		}
