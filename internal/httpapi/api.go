@@ -78,6 +78,42 @@ func (s *Server) listFilter(q *odata.Query, tokenPath string) (portolan.ListFilt
 	return f, nil
 }
 
+// idPage is one page of a collection ordered by entity id: what the list
+// handlers of components, certificates and hosts share.
+type idPage[T any] struct {
+	// tokenPath binds the $skiptoken to this collection (and search).
+	tokenPath string
+	// contextPath is the collection's path in @odata.context.
+	contextPath string
+	typ         *odata.EntityType
+	find        func(portolan.ListFilter) ([]T, int, error)
+	id          func(T) string
+	appendItem  func(b []byte, item T, mask uint64) []byte
+}
+
+// serveIDPage fetches one page (one entity more than $top, to know whether
+// a next page exists) and writes it with its next link.
+func serveIDPage[T any](s *Server, w http.ResponseWriter, r *http.Request, rt route, q *odata.Query, p idPage[T]) error {
+	filter, err := s.listFilter(q, p.tokenPath)
+	if err != nil {
+		return err
+	}
+	items, total, err := p.find(filter)
+	if err != nil {
+		return err
+	}
+	var next string
+	if len(items) > q.Top {
+		items = items[:q.Top]
+		next = s.idToken(p.tokenPath, p.id(items[len(items)-1]))
+	}
+	mask := q.Mask(p.typ)
+	s.writeCollection(w, r, rt, p.contextPath, q, total, next, len(items), func(b []byte, i int) []byte {
+		return p.appendItem(b, items[i], mask)
+	})
+	return nil
+}
+
 // writeCollection writes {"@odata.context", ["@odata.count"], "value",
 // ["@odata.nextLink"]} in Graph's member order; value is always present.
 // item appends the members of the i-th entity.

@@ -158,30 +158,20 @@ func (s *Server) searchCertificates(w http.ResponseWriter, r *http.Request, rt r
 		return &portolan.Error{Code: portolan.EINVALID, Target: "$search",
 			Message: `Query option '$search' is required to list sslCertificates, for example $search="subject/commonName:contoso.com".`}
 	}
-	// The token is bound to the search too, so it cannot page another one.
-	tokenPath := "sslCertificates?$search=" + q.Search.Field + ":" + q.Search.Value
-	filter, err := s.listFilter(q, tokenPath)
-	if err != nil {
-		return err
-	}
-	items, total, err := s.certificates.SearchSSLCertificates(r.Context(),
-		portolan.CertificateSearch{Field: q.Search.Field, Value: q.Search.Value}, filter)
-	if err != nil {
-		return err
-	}
-	more := len(items) > q.Top
-	if more {
-		items = items[:q.Top]
-	}
-	var next string
-	if more {
-		next = s.idToken(tokenPath, items[len(items)-1].ID)
-	}
-	mask := q.Mask(sslCertificateType)
-	s.writeCollection(w, r, rt, "sslCertificates", q, total, next, len(items), func(b []byte, i int) []byte {
-		return appendCertificateMembers(b, true, items[i], mask)
+	search := portolan.CertificateSearch{Field: q.Search.Field, Value: q.Search.Value}
+	return serveIDPage(s, w, r, rt, q, idPage[*portolan.SSLCertificate]{
+		// The token is bound to the search too, so it cannot page another one.
+		tokenPath:   "sslCertificates?$search=" + q.Search.Field + ":" + q.Search.Value,
+		contextPath: "sslCertificates",
+		typ:         sslCertificateType,
+		find: func(f portolan.ListFilter) ([]*portolan.SSLCertificate, int, error) {
+			return s.certificates.SearchSSLCertificates(r.Context(), search, f)
+		},
+		id: func(c *portolan.SSLCertificate) string { return c.ID },
+		appendItem: func(b []byte, c *portolan.SSLCertificate, mask uint64) []byte {
+			return appendCertificateMembers(b, true, c, mask)
+		},
 	})
-	return nil
 }
 
 // listRelatedHosts serves sslCertificates/{id}/relatedHosts.
@@ -190,28 +180,18 @@ func (s *Server) listRelatedHosts(w http.ResponseWriter, r *http.Request, rt rou
 	if err != nil {
 		return err
 	}
-	tokenPath := "sslCertificates/" + rt.key + "/relatedHosts"
-	filter, err := s.listFilter(q, tokenPath)
-	if err != nil {
-		return err
-	}
-	items, total, err := s.certificates.FindRelatedHosts(r.Context(), rt.key, filter)
-	if err != nil {
-		return err
-	}
-	more := len(items) > q.Top
-	if more {
-		items = items[:q.Top]
-	}
-	var next string
-	if more {
-		next = s.idToken(tokenPath, items[len(items)-1].ID)
-	}
-	mask := q.Mask(hostType)
-	s.writeCollection(w, r, rt, "sslCertificates"+keyLiteral(rt.key)+"/relatedHosts", q, total, next, len(items), func(b []byte, i int) []byte {
-		return appendHostMembers(b, true, items[i], mask)
+	return serveIDPage(s, w, r, rt, q, idPage[*portolan.Host]{
+		tokenPath:   "sslCertificates/" + rt.key + "/relatedHosts",
+		contextPath: "sslCertificates" + keyLiteral(rt.key) + "/relatedHosts",
+		typ:         hostType,
+		find: func(f portolan.ListFilter) ([]*portolan.Host, int, error) {
+			return s.certificates.FindRelatedHosts(r.Context(), rt.key, f)
+		},
+		id: func(h *portolan.Host) string { return h.ID },
+		appendItem: func(b []byte, h *portolan.Host, mask uint64) []byte {
+			return appendHostMembers(b, true, h, mask)
+		},
 	})
-	return nil
 }
 
 // hostSSLCertificateType is microsoft.graph.security.hostSslCertificate.
@@ -301,28 +281,18 @@ func (s *Server) listHostSSLCertificates(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	tokenPath := "hosts/" + host + "/sslCertificates"
-	filter, err := s.listFilter(q, tokenPath)
-	if err != nil {
-		return err
-	}
-	items, total, err := s.certificates.FindHostSSLCertificates(r.Context(), host, filter)
-	if err != nil {
-		return err
-	}
-	more := len(items) > q.Top
-	if more {
-		items = items[:q.Top]
-	}
-	var next string
-	if more {
-		next = s.idToken(tokenPath, items[len(items)-1].ID)
-	}
-	mask := q.Mask(hostSSLCertificateType)
-	s.writeCollection(w, r, rt, "hosts"+keyLiteral(host)+"/sslCertificates", q, total, next, len(items), func(b []byte, i int) []byte {
-		return appendHostSSLCertificateMembers(b, true, items[i], mask)
+	return serveIDPage(s, w, r, rt, q, idPage[*portolan.HostSSLCertificate]{
+		tokenPath:   "hosts/" + host + "/sslCertificates",
+		contextPath: "hosts" + keyLiteral(host) + "/sslCertificates",
+		typ:         hostSSLCertificateType,
+		find: func(f portolan.ListFilter) ([]*portolan.HostSSLCertificate, int, error) {
+			return s.certificates.FindHostSSLCertificates(r.Context(), host, f)
+		},
+		id: func(hc *portolan.HostSSLCertificate) string { return hc.ID },
+		appendItem: func(b []byte, hc *portolan.HostSSLCertificate, mask uint64) []byte {
+			return appendHostSSLCertificateMembers(b, true, hc, mask)
+		},
 	})
-	return nil
 }
 
 // getHostSSLCertificate serves hostSslCertificates/{id}.

@@ -175,28 +175,18 @@ func (s *Server) listHostComponents(w http.ResponseWriter, r *http.Request, rt r
 	if err != nil {
 		return err
 	}
-	tokenPath := "hosts/" + host + "/components"
-	filter, err := s.listFilter(q, tokenPath)
-	if err != nil {
-		return err
-	}
-	items, total, err := s.hosts.FindHostComponents(r.Context(), host, filter)
-	if err != nil {
-		return err
-	}
-	more := len(items) > q.Top
-	if more {
-		items = items[:q.Top]
-	}
-	var next string
-	if more {
-		next = s.idToken(tokenPath, items[len(items)-1].ID)
-	}
-	mask := q.Mask(hostComponentType)
-	s.writeCollection(w, r, rt, "hosts"+keyLiteral(host)+"/components", q, total, next, len(items), func(b []byte, i int) []byte {
-		return appendHostComponentMembers(b, true, items[i], mask)
+	return serveIDPage(s, w, r, rt, q, idPage[*portolan.HostComponent]{
+		tokenPath:   "hosts/" + host + "/components",
+		contextPath: "hosts" + keyLiteral(host) + "/components",
+		typ:         hostComponentType,
+		find: func(f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
+			return s.hosts.FindHostComponents(r.Context(), host, f)
+		},
+		id: func(c *portolan.HostComponent) string { return c.ID },
+		appendItem: func(b []byte, c *portolan.HostComponent, mask uint64) []byte {
+			return appendHostComponentMembers(b, true, c, mask)
+		},
 	})
-	return nil
 }
 
 // getHostComponent serves hostComponents/{id}.
