@@ -11,6 +11,7 @@ package portolan
 import (
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -128,4 +129,46 @@ func (s *Span) Union(o Span) {
 	}
 	s.Extend(o.First)
 	s.Extend(o.Last)
+}
+
+// ParseHostPortID is the inverse of HostPortID. ok is false for anything but
+// a canonical id, so that one record never answers to two ids.
+func ParseHostPortID(id string) (host string, protocol Protocol, port int, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(id)
+	if err != nil {
+		return "", "", 0, false
+	}
+	parts := strings.Split(string(raw), "$$")
+	protocol = TCP
+	switch {
+	case len(parts) == 3 && parts[2] == "udp":
+		protocol = UDP
+	case len(parts) != 2:
+		return "", "", 0, false
+	}
+	port, err = strconv.Atoi(parts[1])
+	if err != nil || port < 0 || port > 65535 || HostPortID(parts[0], protocol, port) != id {
+		return "", "", 0, false
+	}
+	return parts[0], protocol, port, true
+}
+
+// ParseSSLCertificateID is the inverse of SSLCertificateID.
+func ParseSSLCertificateID(id string) (sha1Hex string, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(id)
+	if err != nil || len(raw) != 40 || SSLCertificateID(string(raw)) != id {
+		return "", false
+	}
+	return string(raw), true
+}
+
+// ParseHostSSLCertificateID is the inverse of HostSSLCertificateID: the
+// SHA-1 is the last 40 characters, after "$$".
+func ParseHostSSLCertificateID(id string) (host, sha1Hex string, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(id)
+	s := string(raw)
+	if err != nil || len(s) <= 42 || s[len(s)-42:len(s)-40] != "$$" || HostSSLCertificateID(s[:len(s)-42], s[len(s)-40:]) != id {
+		return "", "", false
+	}
+	return s[:len(s)-42], s[len(s)-40:], true
 }

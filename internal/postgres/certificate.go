@@ -4,47 +4,15 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"portolan"
 )
-
-// parsedCache keeps parsed certificates, which never change, so that reads
-// do not parse DER again; it is emptied when it grows past a bound.
-type parsedCache struct {
-	mu sync.Mutex
-	m  map[string]*portolan.SSLCertificate
-}
-
-const parsedCacheMax = 10000
-
-// parse returns a copy of the parsed certificate, which the caller may fill.
-func (c *parsedCache) parse(sha string, der []byte) (*portolan.SSLCertificate, error) {
-	c.mu.Lock()
-	p := c.m[sha]
-	c.mu.Unlock()
-	if p == nil {
-		var err error
-		if p, err = portolan.ParseCertificate(der); err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		if c.m == nil || len(c.m) >= parsedCacheMax {
-			c.m = make(map[string]*portolan.SSLCertificate)
-		}
-		c.m[sha] = p
-		c.mu.Unlock()
-	}
-	out := *p
-	return &out, nil
-}
 
 func certNotFound(id string) error {
 	return portolan.Errorf(portolan.ENOTFOUND, "SslCertificate '%s' was not found.", id)
@@ -70,7 +38,7 @@ func (db *DB) certificates(ctx context.Context, cond string, args []any, f porto
 	var der []byte
 	var first, last time.Time
 	_, err := pgx.ForEachRow(db.queryRows(ctx, q, args...), []any{&sha, &der, &first, &last}, func() error {
-		c, err := db.certs.parse(sha, der)
+		c, err := db.certs.Parse(sha, der)
 		if err != nil {
 			return err
 		}
@@ -84,18 +52,9 @@ func (db *DB) certificates(ctx context.Context, cond string, args []any, f porto
 	return out, total, nil
 }
 
-// shaOfID decodes a certificate id (base64 of the hex SHA-1).
-func shaOfID(id string) (string, bool) {
-	raw, err := base64.StdEncoding.DecodeString(id)
-	if err != nil || len(raw) != 40 || portolan.SSLCertificateID(string(raw)) != id {
-		return "", false
-	}
-	return string(raw), true
-}
-
 // FindSSLCertificateByID implements portolan.SSLCertificateService.
 func (db *DB) FindSSLCertificateByID(ctx context.Context, id string) (*portolan.SSLCertificate, error) {
-	sha, ok := shaOfID(id)
+	sha, ok := portolan.ParseSSLCertificateID(id)
 	if !ok {
 		return nil, certNotFound(id)
 	}
@@ -120,7 +79,7 @@ func (db *DB) SearchSSLCertificates(ctx context.Context, q portolan.CertificateS
 
 // FindRelatedHosts implements portolan.SSLCertificateService.
 func (db *DB) FindRelatedHosts(ctx context.Context, certID string, f portolan.ListFilter) ([]*portolan.Host, int, error) {
-	sha, ok := shaOfID(certID)
+	sha, ok := portolan.ParseSSLCertificateID(certID)
 	if !ok {
 		return nil, 0, certNotFound(certID)
 	}
@@ -189,7 +148,7 @@ func (db *DB) hostCertificates(ctx context.Context, hosts []string, sha string) 
 				if cur != nil {
 					cur.FirstSeenDateTime, cur.LastSeenDateTime = span.First, span.Last
 				}
-				cert, err := db.certs.parse(sha1, der)
+				cert, err := db.certs.Parse(sha1, der)
 				if err != nil {
 					return err
 				}
@@ -235,10 +194,7 @@ func (db *DB) FindHostSSLCertificates(ctx context.Context, host string, f portol
 // FindHostSSLCertificateByID implements portolan.SSLCertificateService. The
 // id is base64 of "host$$sha1", so the lookup reads one host.
 func (db *DB) FindHostSSLCertificateByID(ctx context.Context, id string) (*portolan.HostSSLCertificate, error) {
-	raw, err := base64.StdEncoding.DecodeString(id)
-	s := string(raw)
-	if err == nil && len(s) > 42 && s[len(s)-42:len(s)-40] == "$$" {
-		host, sha := s[:len(s)-42], s[len(s)-40:]
+	if host, sha, ok := portolan.ParseHostSSLCertificateID(id); ok {
 		certs, err := db.hostCertificates(ctx, []string{host}, sha)
 		if err != nil {
 			return nil, err

@@ -4,9 +4,7 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -175,35 +173,12 @@ func (db *DB) queryRows(ctx context.Context, q string, args ...any) pgx.Rows {
 	return rows
 }
 
-// parseHostPortID decodes "host$$port" or "host$$port$$udp".
-func parseHostPortID(id string) (merge.PortKey, bool) {
-	raw, err := base64.StdEncoding.DecodeString(id)
-	if err != nil {
-		return merge.PortKey{}, false
-	}
-	parts := strings.Split(string(raw), "$$")
-	k := merge.PortKey{Protocol: portolan.TCP}
-	switch {
-	case len(parts) == 3 && parts[2] == "udp":
-		k.Protocol = portolan.UDP
-	case len(parts) != 2:
-		return k, false
-	}
-	port, err := strconv.Atoi(parts[1])
-	if err != nil || port < 0 || port > 65535 {
-		return k, false
-	}
-	k.Host, k.Port = parts[0], port
-	// Only canonical ids name records (an id is derived from the key).
-	return k, portolan.HostPortID(k.Host, k.Protocol, k.Port) == id
-}
-
 // FindHostPortByID implements portolan.HostPortService. The id holds the
 // key, host included, so the lookup is one primary-key read (one shard).
 func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPort, error) {
-	if k, ok := parseHostPortID(id); ok {
+	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
 		ports, err := db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = $1 AND port = $2 AND protocol = $3 AND first_seen IS NOT NULL",
-			k.Host, k.Port, string(k.Protocol))
+			host, port, string(protocol))
 		if err != nil {
 			return nil, err
 		}

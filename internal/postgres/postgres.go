@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"portolan"
+	"portolan/internal/merge"
 )
 
 //go:embed migrations/*.sql
@@ -45,7 +46,7 @@ type DB struct {
 	staged sync.Map // *pgx.Conn → struct{}
 
 	// certs caches parsed certificates, which never change.
-	certs parsedCache
+	certs merge.CertificateCache
 
 	// mostlyNew tells whether the last import found most of its batch new,
 	// in which case the next one builds its delta speculatively.

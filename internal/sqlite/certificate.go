@@ -4,45 +4,16 @@ package sqlite
 
 import (
 	"context"
-	"encoding/base64"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"portolan"
+	"portolan/internal/merge"
 )
 
-// parsedCache keeps parsed certificates, which never change, so that reads
-// do not parse DER again; it is emptied when it grows past a bound.
-type parsedCache struct {
-	mu sync.Mutex
-	m  map[string]*portolan.SSLCertificate
-}
-
-const parsedCacheMax = 10000
-
-var certCache = &parsedCache{m: map[string]*portolan.SSLCertificate{}}
-
-func (c *parsedCache) parse(sha string, der []byte) (*portolan.SSLCertificate, error) {
-	c.mu.Lock()
-	p := c.m[sha]
-	c.mu.Unlock()
-	if p == nil {
-		var err error
-		if p, err = portolan.ParseCertificate(der); err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		if len(c.m) >= parsedCacheMax {
-			clear(c.m)
-		}
-		c.m[sha] = p
-		c.mu.Unlock()
-	}
-	out := *p
-	return &out, nil
-}
+// certCache keeps the parsed certificates of every DB of the process.
+var certCache merge.CertificateCache
 
 func certNotFound(id string) error {
 	return portolan.Errorf(portolan.ENOTFOUND, "SslCertificate '%s' was not found.", id)
@@ -75,7 +46,7 @@ func (db *DB) certificates(ctx context.Context, cond string, args []any, f porto
 		if err := rows.Scan(&sha, &der, &first, &last); err != nil {
 			return nil, 0, db.storeError("read certificate", err)
 		}
-		c, err := certCache.parse(sha, der)
+		c, err := certCache.Parse(sha, der)
 		if err != nil {
 			return nil, 0, db.storeError("parse stored certificate", err)
 		}
@@ -85,18 +56,9 @@ func (db *DB) certificates(ctx context.Context, cond string, args []any, f porto
 	return out, total, db.storeError("read certificates", rows.Err())
 }
 
-// shaOfID decodes a certificate id (base64 of the hex SHA-1).
-func shaOfID(id string) (string, bool) {
-	raw, err := base64.StdEncoding.DecodeString(id)
-	if err != nil || len(raw) != 40 || portolan.SSLCertificateID(string(raw)) != id {
-		return "", false
-	}
-	return string(raw), true
-}
-
 // FindSSLCertificateByID implements portolan.SSLCertificateService.
 func (db *DB) FindSSLCertificateByID(ctx context.Context, id string) (*portolan.SSLCertificate, error) {
-	sha, ok := shaOfID(id)
+	sha, ok := portolan.ParseSSLCertificateID(id)
 	if !ok {
 		return nil, certNotFound(id)
 	}
@@ -121,7 +83,7 @@ func (db *DB) SearchSSLCertificates(ctx context.Context, q portolan.CertificateS
 
 // FindRelatedHosts implements portolan.SSLCertificateService.
 func (db *DB) FindRelatedHosts(ctx context.Context, certID string, f portolan.ListFilter) ([]*portolan.Host, int, error) {
-	sha, ok := shaOfID(certID)
+	sha, ok := portolan.ParseSSLCertificateID(certID)
 	if !ok {
 		return nil, 0, certNotFound(certID)
 	}
@@ -203,7 +165,7 @@ func (db *DB) hostCertificates(ctx context.Context, hosts []string, sha string) 
 			if cur != nil {
 				cur.FirstSeenDateTime, cur.LastSeenDateTime = span.First, span.Last
 			}
-			cert, err := certCache.parse(sha1, der)
+			cert, err := certCache.Parse(sha1, der)
 			if err != nil {
 				return nil, db.storeError("parse stored certificate", err)
 			}
@@ -260,10 +222,7 @@ func (db *DB) FindHostSSLCertificates(ctx context.Context, host string, f portol
 
 // FindHostSSLCertificateByID implements portolan.SSLCertificateService.
 func (db *DB) FindHostSSLCertificateByID(ctx context.Context, id string) (*portolan.HostSSLCertificate, error) {
-	raw, err := base64.StdEncoding.DecodeString(id)
-	s := string(raw)
-	if err == nil && len(s) > 42 && s[len(s)-42:len(s)-40] == "$$" {
-		host, sha := s[:len(s)-42], s[len(s)-40:]
+	if host, sha, ok := portolan.ParseHostSSLCertificateID(id); ok {
 		certs, err := db.hostCertificates(ctx, []string{host}, sha)
 		if err != nil {
 			return nil, err

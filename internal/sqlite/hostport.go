@@ -5,8 +5,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"strconv"
 	"strings"
 	"time"
 
@@ -237,35 +235,11 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 	return out, nil
 }
 
-// parseHostPortID decodes "host$$port" or "host$$port$$udp".
-func parseHostPortID(id string) (merge.PortKey, bool) {
-	raw, err := base64.StdEncoding.DecodeString(id)
-	if err != nil {
-		return merge.PortKey{}, false
-	}
-	parts := strings.Split(string(raw), "$$")
-	k := merge.PortKey{Protocol: portolan.TCP}
-	switch {
-	case len(parts) == 3 && parts[2] == "udp":
-		k.Protocol = portolan.UDP
-	case len(parts) != 2:
-		return k, false
-	}
-	port, err := strconv.Atoi(parts[1])
-	if err != nil || port < 0 || port > 65535 {
-		return k, false
-	}
-	k.Host, k.Port = parts[0], port
-	// Only canonical ids name records (an id is derived from the key).
-	return k, portolan.HostPortID(k.Host, k.Protocol, k.Port) == id
-}
-
 // FindHostPortByID implements portolan.HostPortService.
 func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPort, error) {
-	k, ok := parseHostPortID(id)
-	if ok {
+	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
 		ports, err := db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
-			k.Host, k.Port, string(k.Protocol))
+			host, port, string(protocol))
 		if err != nil {
 			return nil, err
 		}
