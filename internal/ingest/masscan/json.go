@@ -169,60 +169,50 @@ func text(d *scan.Decoder) string {
 
 // ndjsonSource reads -oD, one JSON record per line.
 type ndjsonSource struct {
-	lr   *scan.LineReader
-	dec  scan.Decoder
-	opts Options
+	recs *scan.Records[record]
 }
 
-func newNDJSONSource(br *bufio.Reader, opts Options) *ndjsonSource {
-	return &ndjsonSource{lr: scan.NewLineReader(br, opts.MaxLineBytes), dec: scan.Decoder{MaxDepth: opts.MaxDepth}, opts: opts}
+func newNDJSONSource(br *bufio.Reader, opts Options) ndjsonSource {
+	lr := scan.NewLineReader(br, opts.MaxLineBytes)
+	return ndjsonSource{recs: scan.NewRecords(Source, lr, opts.MaxDepth, ndjsonLine)}
 }
 
-func (s *ndjsonSource) next() (record, error) {
-	for {
-		line, tooLong, err := s.lr.Read()
-		if err == io.EOF {
-			return record{}, io.EOF
-		}
-		if err != nil {
-			return record{}, wrapReadError(err, s.lr.InputOffset())
-		}
-		if tooLong {
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "the line is longer than %d bytes", s.opts.MaxLineBytes)
-		}
-		if scan.IsBlank(line) {
-			continue
-		}
-		if !utf8.Valid(line) {
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "the record is not valid UTF-8, which JSON requires")
-		}
-		var nd ndRecord
-		s.dec.Reset(line)
-		decodeND(&s.dec, &nd)
-		if s.dec.Err() != nil {
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "%v", s.dec.Err())
-		}
-		rec := record{ip: nd.IP, proto: nd.Proto}
-		switch nd.RecType {
-		case "status":
-			rec.status = nd.Status
-			if rec.status == "" {
-				return record{}, inputError(s.lr.Line(), s.lr.Offset(), "a status record has no data.status")
-			}
-		case "banner":
-			rec.service = nd.ServiceName
-			rec.banner = bytesFromLatin1(nd.Banner)
-			if rec.service == "" {
-				return record{}, inputError(s.lr.Line(), s.lr.Offset(), "a banner record has no data.service_name")
-			}
-		default:
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "rec_type %s is neither status nor banner", quote(nd.RecType))
-		}
-		if reason := complete(&rec, nd.Port, nd.Timestamp); reason != "" {
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "%s", reason)
-		}
-		return rec, nil
+func (s ndjsonSource) next() (record, error) {
+	return s.recs.Read()
+}
+
+// ndjsonLine decodes one line of -oD, d reset to it, and queues its record.
+func ndjsonLine(rs *scan.Records[record], d *scan.Decoder) {
+	var nd ndRecord
+	decodeND(d, &nd)
+	if d.Err() != nil {
+		rs.Reject("%v", d.Err())
+		return
 	}
+	rec := record{ip: nd.IP, proto: nd.Proto}
+	switch nd.RecType {
+	case "status":
+		rec.status = nd.Status
+		if rec.status == "" {
+			rs.Reject("a status record has no data.status")
+			return
+		}
+	case "banner":
+		rec.service = nd.ServiceName
+		rec.banner = bytesFromLatin1(nd.Banner)
+		if rec.service == "" {
+			rs.Reject("a banner record has no data.service_name")
+			return
+		}
+	default:
+		rs.Reject("rec_type %s is neither status nor banner", quote(nd.RecType))
+		return
+	}
+	if reason := complete(&rec, nd.Port, nd.Timestamp); reason != "" {
+		rs.Reject("%s", reason)
+		return
+	}
+	rs.Emit(rec)
 }
 
 // complete fills the port and time of rec, or says what is missing.

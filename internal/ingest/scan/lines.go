@@ -3,10 +3,12 @@
 // Package scan holds the input plumbing the line-oriented scanner readers
 // (masscan, zgrab2, zmap, shodan) share: a line splitter with bounded
 // memory, the helpers their Sniff functions use to read the keys of a JSON
-// object cut anywhere, and Decoder, a small validating pull decoder for one
-// JSON record. Adapters do not import each other (style.md §1); this is the
-// one helper package they may all import, and it imports only the standard
-// library.
+// object cut anywhere, Decoder, a small validating pull decoder for one
+// JSON record, and Records, the record loop of a JSON-lines reader. Adapters
+// do not import each other (style.md §1); this is the one helper package
+// they may all import, and it imports only the standard library and the
+// domain package, portolan (itself standard library only), for its
+// InputError.
 package scan
 
 import (

@@ -27,7 +27,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"portolan"
 	"portolan/internal/ingest/scan"
@@ -60,20 +59,10 @@ type Options struct {
 // Reader reads Shodan banners as observations. It implements
 // portolan.ObservationReader; it is not safe for concurrent use.
 type Reader struct {
-	opts  Options
-	lr    *scan.LineReader
-	dec   scan.Decoder
-	queue []item // what the last line produced
-	err   error  // sticky: io.EOF or the error that ended the input
+	recs *scan.Records[*portolan.Observation]
 }
 
 var _ portolan.ObservationReader = (*Reader)(nil)
-
-// item is an observation or the record error in its place.
-type item struct {
-	obs *portolan.Observation
-	err *portolan.InputError
-}
 
 // NewReader returns a Reader of r. Nothing is read before the first Read.
 // The caller decompresses `shodan download`'s .json.gz files.
@@ -84,11 +73,8 @@ func NewReader(r io.Reader, opts Options) *Reader {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = DefaultMaxDepth
 	}
-	return &Reader{
-		opts: opts,
-		lr:   scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes),
-		dec:  scan.Decoder{MaxDepth: opts.MaxDepth},
-	}
+	lr := scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes)
+	return &Reader{recs: scan.NewRecords(Source, lr, opts.MaxDepth, readLine)}
 }
 
 // Read returns the next observation; io.EOF at the end; a
@@ -96,83 +82,43 @@ func NewReader(r io.Reader, opts Options) *Reader {
 // caller reads on; and the underlying reader's error, wrapped, when the
 // input cannot be read further.
 func (r *Reader) Read() (*portolan.Observation, error) {
-	for len(r.queue) == 0 {
-		if r.err != nil {
-			return nil, r.err
-		}
-		r.readLine()
-	}
-	it := r.queue[0]
-	r.queue[0] = item{}
-	r.queue = r.queue[1:]
-	if it.err != nil {
-		return nil, it.err
-	}
-	return it.obs, nil
+	return r.recs.Read()
 }
 
-// readLine reads one line and queues what it yields, or sets r.err.
-func (r *Reader) readLine() {
-	line, tooLong, err := r.lr.Read()
-	switch {
-	case err == io.EOF:
-		r.err = io.EOF
-		return
-	case err != nil:
-		r.err = fmt.Errorf("shodan: read at byte %d: %w", r.lr.InputOffset(), err)
-		return
-	case tooLong:
-		r.reject("the line is longer than %d bytes", r.opts.MaxLineBytes)
-		return
-	case scan.IsBlank(line):
-		return
-	}
-	if !utf8.Valid(line) {
-		// RFC 8259 requires UTF-8: bytes that are not are damage, and
-		// decoding them anyway (encoding/json's U+FFFD) would alter banners.
-		r.reject("the record is not valid UTF-8, which JSON requires")
-		return
-	}
+// readLine decodes one line, d reset to it, and queues what it yields.
+func readLine(rs *scan.Records[*portolan.Observation], d *scan.Decoder) {
 	var b banner
-	r.dec.Reset(line)
-	if r.dec.Peek() != '{' {
-		r.dec.Want("an object") // and not null: a line must hold a record
+	if d.Peek() != '{' {
+		d.Want("an object") // and not null: a line must hold a record
 	}
-	decodeBanner(&r.dec, &b, true)
-	r.dec.End()
-	if r.dec.Err() != nil {
-		r.reject("%v", r.dec.Err())
+	decodeBanner(d, &b, true)
+	d.End()
+	if d.Err() != nil {
+		rs.Reject("%v", d.Err())
 		return
 	}
 	if !b.IsHost {
-		r.add(&b, nil, "")
+		add(rs, &b, nil, "")
 		return
 	}
 	// A /shodan/host answer: each banner, with the host's fields as
 	// defaults.
 	if len(b.Banners) == 0 {
-		r.reject("the host has no banners in data")
+		rs.Reject("the host has no banners in data")
 	}
 	for i := range b.Banners {
-		r.add(&b.Banners[i], &b, fmt.Sprintf("banner %d of data: ", i+1))
+		add(rs, &b.Banners[i], &b, fmt.Sprintf("banner %d of data: ", i+1))
 	}
 }
 
 // add queues the observation of b, or the record error in its place.
-func (r *Reader) add(b, host *banner, prefix string) {
+func add(rs *scan.Records[*portolan.Observation], b, host *banner, prefix string) {
 	o, reason := observation(b, host)
 	if reason != "" {
-		r.reject("%s%s", prefix, reason)
+		rs.Reject("%s%s", prefix, reason)
 		return
 	}
-	r.queue = append(r.queue, item{obs: o})
-}
-
-// reject queues a record error for the current line.
-func (r *Reader) reject(format string, args ...any) {
-	r.queue = append(r.queue, item{err: &portolan.InputError{
-		Line: r.lr.Line(), Offset: r.lr.Offset(), Reason: fmt.Sprintf(format, args...),
-	}})
+	rs.Emit(o)
 }
 
 // Sniff reports whether head, the first bytes of an input (up to 4 KiB, or

@@ -13,20 +13,22 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/ingest/scan"
 )
 
-// adapt queues one observation, or record error, per module result of g.
-func (r *Reader) adapt(g *grab) {
+// adapt queues with rs one observation, or record error, per module result
+// of g.
+func (r *Reader) adapt(rs *scan.Records[*portolan.Observation], g *grab) {
 	host := g.IP
 	if host == "" {
 		host = g.Domain
 	}
 	if host == "" {
-		r.reject("the record has neither ip nor domain")
+		rs.Reject("the record has neither ip nor domain")
 		return
 	}
 	if len(g.Data) == 0 {
-		r.reject("the record has no module results (data)")
+		rs.Reject("the record has no module results (data)")
 		return
 	}
 	// JSON objects are unordered and Go maps more so: sort, so that the
@@ -39,10 +41,10 @@ func (r *Reader) adapt(g *grab) {
 	for _, name := range names {
 		o, reason := r.module(g, host, name, g.Data[name])
 		if reason != "" {
-			r.reject("module %s: %s", strconv.Quote(name), reason)
+			rs.Reject("module %s: %s", strconv.Quote(name), reason)
 			continue
 		}
-		r.queue = append(r.queue, item{obs: o})
+		rs.Emit(o)
 	}
 }
 

@@ -44,9 +44,7 @@ package zgrab2
 
 import (
 	"bufio"
-	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"portolan"
 	"portolan/internal/ingest/scan"
@@ -86,20 +84,11 @@ type Options struct {
 // Reader reads zgrab2 output as observations. It implements
 // portolan.ObservationReader; it is not safe for concurrent use.
 type Reader struct {
-	opts  Options
-	lr    *scan.LineReader
-	dec   scan.Decoder
-	queue []item // what the last line produced
-	err   error  // sticky: io.EOF or the error that ended the input
+	opts Options
+	recs *scan.Records[*portolan.Observation]
 }
 
 var _ portolan.ObservationReader = (*Reader)(nil)
-
-// item is an observation or the record error in its place.
-type item struct {
-	obs *portolan.Observation
-	err *portolan.InputError
-}
 
 // NewReader returns a Reader of r. Nothing is read before the first Read.
 func NewReader(r io.Reader, opts Options) *Reader {
@@ -109,11 +98,10 @@ func NewReader(r io.Reader, opts Options) *Reader {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = DefaultMaxDepth
 	}
-	return &Reader{
-		opts: opts,
-		lr:   scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes),
-		dec:  scan.Decoder{MaxDepth: opts.MaxDepth},
-	}
+	rd := &Reader{opts: opts}
+	lr := scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes)
+	rd.recs = scan.NewRecords(Source, lr, opts.MaxDepth, rd.readLine)
+	return rd
 }
 
 // Read returns the next observation; io.EOF at the end; a
@@ -121,58 +109,18 @@ func NewReader(r io.Reader, opts Options) *Reader {
 // after which the caller reads on; and the underlying reader's error,
 // wrapped, when the input cannot be read further.
 func (r *Reader) Read() (*portolan.Observation, error) {
-	for len(r.queue) == 0 {
-		if r.err != nil {
-			return nil, r.err
-		}
-		r.readLine()
-	}
-	it := r.queue[0]
-	r.queue[0] = item{}
-	r.queue = r.queue[1:]
-	if it.err != nil {
-		return nil, it.err
-	}
-	return it.obs, nil
+	return r.recs.Read()
 }
 
-// readLine reads one line and queues what it yields, or sets r.err.
-func (r *Reader) readLine() {
-	line, tooLong, err := r.lr.Read()
-	switch {
-	case err == io.EOF:
-		r.err = io.EOF
-		return
-	case err != nil:
-		r.err = fmt.Errorf("zgrab2: read at byte %d: %w", r.lr.InputOffset(), err)
-		return
-	case tooLong:
-		r.reject("the line is longer than %d bytes", r.opts.MaxLineBytes)
-		return
-	case scan.IsBlank(line):
-		return
-	}
-	if !utf8.Valid(line) {
-		// RFC 8259 requires UTF-8: bytes that are not are damage, and
-		// decoding them anyway (encoding/json's U+FFFD) would alter banners.
-		r.reject("the record is not valid UTF-8, which JSON requires")
-		return
-	}
+// readLine decodes one line, d reset to it, and queues what it yields.
+func (r *Reader) readLine(rs *scan.Records[*portolan.Observation], d *scan.Decoder) {
 	var g grab
-	r.dec.Reset(line)
-	decodeGrab(&r.dec, &g)
-	if r.dec.Err() != nil {
-		r.reject("%v", r.dec.Err())
+	decodeGrab(d, &g)
+	if d.Err() != nil {
+		rs.Reject("%v", d.Err())
 		return
 	}
-	r.adapt(&g)
-}
-
-// reject queues a record error for the current line.
-func (r *Reader) reject(format string, args ...any) {
-	r.queue = append(r.queue, item{err: &portolan.InputError{
-		Line: r.lr.Line(), Offset: r.lr.Offset(), Reason: fmt.Sprintf(format, args...),
-	}})
+	r.adapt(rs, &g)
 }
 
 // Sniff reports whether head, the first bytes of an input (up to 4 KiB, or
