@@ -5,6 +5,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -13,7 +14,8 @@ import (
 // change only when observations are imported, and clients ask the same
 // questions again and again (dashboards, SIEM polls). A hit skips the store
 // and the encoding; the token is still verified on every request, and the
-// response still gets its ETag, 304 and gzip handling. Every caller with a
+// response still gets its ETag, 304 and gzip handling. A request with
+// "Cache-Control: no-cache" is answered by the store. Every caller with a
 // valid token sees the same data, so the principal is not part of the key.
 const (
 	maxCachedResponses  = 2048
@@ -81,6 +83,10 @@ func (s *Server) cacheResponses(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// "Cache-Control: no-cache" asks for a fresh answer (RFC 9111
+		// 5.2.1.4): the store is asked, and the answer replaces the cached one.
+		fresh := strings.Contains(strings.ToLower(r.Header.Get("Cache-Control")), "no-cache") ||
+			strings.Contains(strings.ToLower(r.Header.Get("Pragma")), "no-cache")
 		generation, err := s.generation(r.Context())
 		if err != nil {
 			// The store's own error will surface from the handler.
@@ -88,7 +94,7 @@ func (s *Server) cacheResponses(next http.Handler) http.Handler {
 			return
 		}
 		key := string(s.appendBaseURL(make([]byte, 0, 128), r)) + r.URL.RequestURI()
-		if e, ok := s.responses.get(key, generation); ok {
+		if e, ok := s.responses.get(key, generation); ok && !fresh {
 			s.writeTagged(w, r, e.contentType, e.body, e.etag)
 			return
 		}

@@ -39,6 +39,7 @@ func TestResponsesAreCachedWhileTheGenerationHolds(t *testing.T) {
 		t.Error("a cached response reused the request id")
 	}
 	wantStatus(t, s.get(t, target, "If-None-Match", first.Header().Get("Etag")), http.StatusNotModified)
+	wantError(t, s.get(t, target, "Cache-Control", "no-cache"), http.StatusServiceUnavailable, "serviceNotAvailable", "")
 	wantError(t, s.do(t, http.MethodGet, target), http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
 
 	// Another query, another host name in the URL, a new generation: the
