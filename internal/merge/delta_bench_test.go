@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Package bench_test holds Go benchmarks of hot paths that had none in
-// their own package; `portolan bench` (cmd/portolan/bench.go) is the
-// end-to-end harness, and RESULTS.md its latest figures. The other hot
-// paths are benchmarked next to their code: merge.NormalizeBanner
-// (internal/merge), the hostPort page encoder (internal/httpapi) and
-// query-option parsing (internal/odata).
+// The benchmarks of Delta.Add, the merge of one observation; `portolan
+// bench` (cmd/portolan/bench.go) is the end-to-end harness and the README
+// its latest figures.
+
 package merge_test
 
 import (
