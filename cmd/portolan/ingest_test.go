@@ -168,3 +168,27 @@ func TestKilledIngestIsCompletedByIngestingAgain(t *testing.T) {
 		t.Fatal("records after a killed ingest and a second run differ from one clean run")
 	}
 }
+
+// TestIngestDrawsAProgressBarOnATerminal runs ingest as on a terminal: the
+// bar names the file and counts observations per second; with --no-progress
+// (or off a terminal) nothing is drawn.
+func TestIngestDrawsAProgressBarOnATerminal(t *testing.T) {
+	dir := t.TempDir()
+	input := filepath.Join(dir, "scan.ndjson")
+	writeGenerated(t, input, 3000)
+	for _, c := range []struct {
+		args []string
+		bar  bool
+	}{{nil, true}, {[]string{"--no-progress"}, false}} {
+		var out, errOut bytes.Buffer
+		env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, Interactive: true}
+		args := append(append([]string{"ingest", "--data", filepath.Join(dir, "d")}, c.args...), input)
+		if err := Run(context.Background(), env, args); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errOut.String())
+		}
+		drawn := strings.Contains(errOut.String(), input+": ") && strings.Contains(errOut.String(), "observations (")
+		if drawn != c.bar {
+			t.Errorf("%v: progress bar drawn %v, want %v; stderr:\n%q", c.args, drawn, c.bar, errOut.String())
+		}
+	}
+}
