@@ -4,10 +4,7 @@ package masscan_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,14 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"portolan"
+	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/masscan"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
-
-// labCertSHA1 is the SHA-1 of lab_selfsigned_cert.pem, the certificate every
-// TLS service of the sample scans presented (samples/README.md).
-const labCertSHA1 = "8ff5018a0fa83525278cf8abec72b6d64a8a7513"
 
 // samples are the real masscan outputs in testdata, one golden file each.
 var samples = []string{
@@ -34,62 +26,11 @@ var samples = []string{
 	"masscan_hello_http_18080_18081_oX.xml",
 }
 
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// mustReadAll reads everything and fails on record or fatal errors.
-func mustReadAll(t *testing.T, data []byte, opts masscan.Options) []*portolan.Observation {
-	t.Helper()
-	obs, bad, err := portolan.ReadAll(masscan.NewReader(bytes.NewReader(data), opts))
-	if err != nil {
-		t.Fatalf("fatal error: %v", err)
-	}
-	for _, e := range bad {
-		t.Errorf("record error: %v", e)
-	}
-	return obs
-}
-
-// checkGolden compares obs with testdata/<name>.golden.json, or rewrites it
-// under -update.
-func checkGolden(t *testing.T, name string, obs []*portolan.Observation) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden.json")
-	got, err := json.MarshalIndent(obs, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	var want []*portolan.Observation
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if diff := cmp.Diff(want, obs); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	for _, name := range samples {
 		t.Run(name, func(t *testing.T) {
-			obs := mustReadAll(t, readFile(t, name), masscan.Options{})
-			checkGolden(t, strings.TrimSuffix(name, filepath.Ext(name)), obs)
+			obs := ingesttest.MustReadAll(t, masscan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, name)), masscan.Options{}))
+			ingesttest.Golden(t, strings.TrimSuffix(name, filepath.Ext(name)), obs)
 		})
 	}
 }
@@ -121,7 +62,7 @@ func TestSampleFacts(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			// Both detection and the explicit format must give the result.
 			for _, opts := range []masscan.Options{{}, {Format: tc.format}} {
-				obs := mustReadAll(t, readFile(t, tc.file), opts)
+				obs := ingesttest.MustReadAll(t, masscan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, tc.file)), opts))
 				if len(obs) != len(tc.ports) {
 					t.Fatalf("Format %q: %d observations, want %d", opts.Format, len(obs), len(tc.ports))
 				}
@@ -167,8 +108,8 @@ func checkPort(t *testing.T, o *portolan.Observation) {
 		if o.ScanProtocol != "tls" || o.Banner != "TLS/1.1 cipher:0xc014, lab.example.test, lab.example.test, www.lab.example.test" {
 			t.Errorf("port 443: banner %q (%s), want the ssl summary as tls", o.Banner, o.ScanProtocol)
 		}
-		if got := portolan.CertificateDigest(o.Certificate); got != labCertSHA1 {
-			t.Errorf("port 443: certificate SHA-1 %s, want %s", got, labCertSHA1)
+		if got := portolan.CertificateDigest(o.Certificate); got != ingesttest.LabCertSHA1 {
+			t.Errorf("port 443: certificate SHA-1 %s, want %s", got, ingesttest.LabCertSHA1)
 		}
 		c, err := portolan.ParseCertificate(o.Certificate)
 		if err != nil || c.Subject.CommonName != "lab.example.test" {
@@ -182,7 +123,7 @@ func checkPort(t *testing.T, o *portolan.Observation) {
 }
 
 func TestHelloHTTP(t *testing.T) {
-	obs := mustReadAll(t, readFile(t, "masscan_hello_http_18080_18081_oX.xml"), masscan.Options{})
+	obs := ingesttest.MustReadAll(t, masscan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "masscan_hello_http_18080_18081_oX.xml")), masscan.Options{}))
 	want := map[int]string{
 		18080: "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.7\r\nDate: ",
 		18081: "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: ",
@@ -226,7 +167,7 @@ func TestBannerChoice(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			obs := mustReadAll(t, []byte(tc.input), masscan.Options{})
+			obs := ingesttest.MustReadAll(t, masscan.NewReader(strings.NewReader(tc.input), masscan.Options{}))
 			if len(obs) != 1 {
 				t.Fatalf("%d observations, want 1", len(obs))
 			}
@@ -242,7 +183,7 @@ func TestBannerChoice(t *testing.T) {
 
 func TestClosedAndOpen(t *testing.T) {
 	input := "#masscan\nclosed tcp 81 192.0.2.1 100\nopen tcp 80 192.0.2.1 100\nopen udp 80 192.0.2.1 105\nclosed tcp 80 192.0.2.1 110\n# end\n"
-	obs := mustReadAll(t, []byte(input), masscan.Options{})
+	obs := ingesttest.MustReadAll(t, masscan.NewReader(strings.NewReader(input), masscan.Options{}))
 	want := []*portolan.Observation{
 		{Host: "192.0.2.1", Port: 81, Protocol: "tcp", Status: portolan.StatusClosed, SeenAt: time.Unix(100, 0).UTC(), ScannedAt: time.Unix(100, 0).UTC(), Source: "masscan"},
 		{Host: "192.0.2.1", Port: 80, Protocol: "tcp", Status: portolan.StatusOpen, SeenAt: time.Unix(100, 0).UTC(), ScannedAt: time.Unix(110, 0).UTC(), Source: "masscan"},
@@ -261,7 +202,7 @@ func TestJSONBanner(t *testing.T) {
 {finished: 1}
 ]
 `
-	obs := mustReadAll(t, []byte(in), masscan.Options{})
+	obs := ingesttest.MustReadAll(t, masscan.NewReader(strings.NewReader(in), masscan.Options{}))
 	if len(obs) != 1 || obs[0].Banner != "HTTP/1.0 200 OK\r\nX: café \xff" {
 		t.Fatalf("got %+v", obs)
 	}
@@ -269,7 +210,7 @@ func TestJSONBanner(t *testing.T) {
 
 func TestSniff(t *testing.T) {
 	for _, name := range samples {
-		if !masscan.Sniff(head(readFile(t, name))) {
+		if !masscan.Sniff(ingesttest.Head(ingesttest.ReadTestdata(t, name))) {
 			t.Errorf("Sniff(%s) = false", name)
 		}
 	}
@@ -292,27 +233,18 @@ func TestSniff(t *testing.T) {
 	}
 	// The head may be cut anywhere.
 	for _, name := range samples {
-		data := readFile(t, name)
+		data := ingesttest.ReadTestdata(t, name)
 		for _, n := range []int{0, 1, 10, 100} {
 			masscan.Sniff(data[:min(n, len(data))]) // must not panic
 		}
 	}
 }
 
-// head returns the first 4 KiB, as the pipeline passes to Sniff.
-func head(b []byte) []byte {
-	return b[:min(len(b), 4096)]
-}
-
 var formats = []string{"", masscan.FormatXML, masscan.FormatJSON, masscan.FormatNDJSON, masscan.FormatList}
 
 func FuzzReader(f *testing.F) {
 	for _, name := range samples {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b, uint8(0))
+		f.Add(ingesttest.ReadTestdata(f, name), uint8(0))
 	}
 	f.Add([]byte("[{\"ip\":\"1\",\"ports\":[{\"port\":1,\"status\":\"open\"}]},]"), uint8(2))
 	f.Add([]byte("<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>"), uint8(1))
@@ -348,7 +280,7 @@ func FuzzReader(f *testing.F) {
 // benchInput repeats the records of a sample to about 1 MiB, inside one
 // document for the XML and JSON formats.
 func benchInput(b *testing.B, name string) []byte {
-	data := readFile(b, name)
+	data := ingesttest.ReadTestdata(b, name)
 	var body, pre, post []byte
 	switch filepath.Ext(name) {
 	case ".xml":
@@ -372,20 +304,7 @@ func BenchmarkReader(b *testing.B) {
 	for _, name := range samples[:4] {
 		data := benchInput(b, name)
 		b.Run(name, func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			for b.Loop() {
-				r := masscan.NewReader(bytes.NewReader(data), masscan.Options{})
-				for {
-					_, err := r.Read()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
+			ingesttest.BenchRead(b, data, masscan.NewReader, masscan.Options{})
 		})
 	}
 }
@@ -393,15 +312,5 @@ func BenchmarkReader(b *testing.B) {
 // BenchmarkDecodeAny is the yardstick: encoding/json decoding the same
 // NDJSON lines into any, which is what the typed decoding must beat.
 func BenchmarkDecodeAny(b *testing.B) {
-	data := benchInput(b, "masscan_banners_oD.ndjson")
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		for line := range bytes.Lines(data) {
-			var v any
-			if err := json.Unmarshal(line, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	ingesttest.BenchDecodeAny(b, benchInput(b, "masscan_banners_oD.ndjson"))
 }

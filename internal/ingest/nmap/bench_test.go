@@ -6,10 +6,10 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
-	"os"
 	"testing"
 
 	"portolan"
+	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/nmap"
 )
 
@@ -17,10 +17,7 @@ import (
 // about 8 MiB, as one long nmap run.
 func bigScan(b *testing.B) []byte {
 	b.Helper()
-	data, err := os.ReadFile("testdata/nmap_sV_scripts_5ports.xml")
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := ingesttest.ReadTestdata(b, "nmap_sV_scripts_5ports.xml")
 	start := bytes.Index(data, []byte("<host "))
 	end := bytes.LastIndex(data, []byte("</host>")) + len("</host>")
 	var buf bytes.Buffer

@@ -6,11 +6,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"portolan"
+	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/nmap"
 )
 
@@ -24,11 +24,7 @@ func FuzzReader(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
+		f.Add(ingesttest.ReadTestdata(f, filepath.Base(path)))
 	}
 	f.Add([]byte(run(host + `<ports><port protocol="udp" portid="53"><state state="open|filtered" reason="x" reason_ttl="0"/></port></ports></host>`)))
 	f.Add([]byte(`<nmaprun start="1"><host><address addr="::1" addrtype="ipv6"/><ports><port protocol="tcp" portid="1"><state state="open"/></port></ports></host><runstats><finished time="2"/></runstats></nmaprun>`))

@@ -4,9 +4,6 @@ package nmap_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,30 +12,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"portolan"
+	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/nmap"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the reader's output")
-
-// readFile reads a testdata file to the end, failing on any error: the
-// samples are real, well-formed nmap output.
-func readFile(t *testing.T, path string) []*portolan.Observation {
+// readSample reads testdata/<name> to the end, failing on any error: the
+// samples are real, well-formed nmap output, which Sniff must recognise.
+func readSample(t *testing.T, name string) []*portolan.Observation {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	data := ingesttest.ReadTestdata(t, name)
+	if !nmap.Sniff(ingesttest.Head(data)) {
+		t.Errorf("Sniff(%s) = false", name)
 	}
-	if !nmap.Sniff(data[:min(len(data), 4096)]) {
-		t.Errorf("Sniff(%s) = false", path)
-	}
-	obs, bad, err := portolan.ReadAll(nmap.NewReader(bytes.NewReader(data)))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	for _, e := range bad {
-		t.Errorf("%s: unexpected InputError: %v", path, e)
-	}
-	return obs
+	return ingesttest.MustReadAll(t, nmap.NewReader(bytes.NewReader(data)))
 }
 
 // TestGolden compares the observations of each testdata/<case>.xml with
@@ -52,24 +38,7 @@ func TestGolden(t *testing.T) {
 	for _, path := range files {
 		name := strings.TrimSuffix(filepath.Base(path), ".xml")
 		t.Run(name, func(t *testing.T) {
-			got, err := json.MarshalIndent(readFile(t, path), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/ingest/nmap -update)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("%s differs (-want +got):\n%s", golden, diff)
-			}
+			ingesttest.Golden(t, name, readSample(t, name+".xml"))
 		})
 	}
 }
@@ -77,7 +46,6 @@ func TestGolden(t *testing.T) {
 // TestSampleFacts pins, independently of the golden files, what the samples
 // are known to contain (see /work/shared/samples/README.md).
 func TestSampleFacts(t *testing.T) {
-	const labCertSHA1 = "8ff5018a0fa83525278cf8abec72b6d64a8a7513"
 	byPort := func(obs []*portolan.Observation) map[int]*portolan.Observation {
 		m := make(map[int]*portolan.Observation)
 		for _, o := range obs {
@@ -92,8 +60,8 @@ func TestSampleFacts(t *testing.T) {
 		return m
 	}
 
-	first := byPort(readFile(t, "testdata/nmap_sV_scripts_5ports.xml"))
-	rescan := byPort(readFile(t, "testdata/nmap_sV_scripts_5ports_rescan_18080_closed.xml"))
+	first := byPort(readSample(t, "nmap_sV_scripts_5ports.xml"))
+	rescan := byPort(readSample(t, "nmap_sV_scripts_5ports_rescan_18080_closed.xml"))
 	for _, scan := range []struct {
 		name          string
 		ports         map[int]*portolan.Observation
@@ -127,8 +95,8 @@ func TestSampleFacts(t *testing.T) {
 			if o.ScanProtocol != "ssl/http" {
 				t.Errorf("%s %d: scanProtocol %q, want ssl/http", scan.name, port, o.ScanProtocol)
 			}
-			if len(o.Certificate) == 0 || portolan.CertificateDigest(o.Certificate) != labCertSHA1 {
-				t.Errorf("%s %d: certificate SHA-1 %s, want %s", scan.name, port, portolan.CertificateDigest(o.Certificate), labCertSHA1)
+			if len(o.Certificate) == 0 || portolan.CertificateDigest(o.Certificate) != ingesttest.LabCertSHA1 {
+				t.Errorf("%s %d: certificate SHA-1 %s, want %s", scan.name, port, portolan.CertificateDigest(o.Certificate), ingesttest.LabCertSHA1)
 			}
 		}
 		if o := scan.ports[18081]; o.Banner != "Server: nginx/1.22.1" {

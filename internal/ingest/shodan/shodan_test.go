@@ -5,24 +5,17 @@ package shodan_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"portolan"
+	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/shodan"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
 
 // sample is a Shodan export written for these tests from the Banner
 // Specification in Shodan's developer documentation (there is no real one
@@ -31,61 +24,15 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the
 // lab_selfsigned_cert.pem in ssl.chain.
 const sample = "shodan_banners.ndjson"
 
-// labCertSHA1 is the SHA-1 of lab_selfsigned_cert.pem.
-const labCertSHA1 = "8ff5018a0fa83525278cf8abec72b6d64a8a7513"
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func mustReadAll(t *testing.T, data []byte) []*portolan.Observation {
-	t.Helper()
-	obs, bad, err := portolan.ReadAll(shodan.NewReader(bytes.NewReader(data), shodan.Options{}))
-	if err != nil {
-		t.Fatalf("fatal error: %v", err)
-	}
-	for _, e := range bad {
-		t.Errorf("record error: %v", e)
-	}
-	return obs
-}
-
 func TestGolden(t *testing.T) {
-	obs := mustReadAll(t, readFile(t, sample))
-	path := filepath.Join("testdata", strings.TrimSuffix(sample, ".ndjson")+".golden.json")
-	got, err := json.MarshalIndent(obs, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	var want []*portolan.Observation
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, obs); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	obs := ingesttest.MustReadAll(t, shodan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, sample)), shodan.Options{}))
+	ingesttest.Golden(t, strings.TrimSuffix(sample, ".ndjson"), obs)
 }
 
 // TestSampleFacts checks what the golden file holds against the sample read
 // by hand.
 func TestSampleFacts(t *testing.T) {
-	obs := mustReadAll(t, readFile(t, sample))
+	obs := ingesttest.MustReadAll(t, shodan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, sample)), shodan.Options{}))
 	type fact struct {
 		host       string
 		port       int
@@ -124,8 +71,8 @@ func TestSampleFacts(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(fact{})); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
-	if got := portolan.CertificateDigest(obs[1].Certificate); got != labCertSHA1 {
-		t.Errorf("https certificate SHA-1 %s, want the leaf of ssl.chain, %s", got, labCertSHA1)
+	if got := portolan.CertificateDigest(obs[1].Certificate); got != ingesttest.LabCertSHA1 {
+		t.Errorf("https certificate SHA-1 %s, want the leaf of ssl.chain, %s", got, ingesttest.LabCertSHA1)
 	}
 	for i, o := range obs {
 		if i != 1 && o.Certificate != nil {
@@ -189,7 +136,7 @@ func TestComponents(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			obs := mustReadAll(t, []byte(banner(tc.over)))
+			obs := ingesttest.MustReadAll(t, shodan.NewReader(strings.NewReader(banner(tc.over)), shodan.Options{}))
 			if len(obs) != 1 {
 				t.Fatalf("%d observations", len(obs))
 			}
@@ -217,7 +164,7 @@ func TestFields(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			obs := mustReadAll(t, []byte(banner(tc.over)))
+			obs := ingesttest.MustReadAll(t, shodan.NewReader(strings.NewReader(banner(tc.over)), shodan.Options{}))
 			if len(obs) != 1 || obs[0].Host != tc.host || !obs[0].SeenAt.Equal(tc.at) || !bytes.Equal(obs[0].Certificate, tc.cert) {
 				t.Errorf("got %+v, want host %s at %v", obs, tc.host, tc.at)
 			}
@@ -225,84 +172,44 @@ func TestFields(t *testing.T) {
 	}
 }
 
-type badRecord struct {
-	line   int
-	reason string
-}
-
-func (b badRecord) String() string { return fmt.Sprintf("line %d: …%s…", b.line, b.reason) }
-
 func TestBadInput(t *testing.T) {
 	good := func(port int) string { return banner(map[string]any{"port": port}) }
-	cases := []struct {
-		name  string
-		opts  shodan.Options
-		input string
-		ports []int
-		bad   []badRecord
-	}{
-		{name: "empty", input: ""},
-		{name: "truncated", input: good(22) + good(80)[:60], ports: []int{22}, bad: []badRecord{{2, "invalid JSON: the record ends inside a string (byte 60)"}}},
-		{name: "invalid UTF-8", input: good(22) + strings.Replace(good(23), "OpenSSH", "Open\xffSSH", 1) + good(80),
-			ports: []int{22, 80}, bad: []badRecord{{2, "not valid UTF-8"}}},
-		{name: "missing fields", input: banner(map[string]any{"ip_str": nil}) + banner(map[string]any{"port": nil}) +
+	cases := []ingesttest.BadInput[shodan.Options]{
+		{Name: "empty", Input: ""},
+		{Name: "truncated", Input: good(22) + good(80)[:60], Ports: []int{22}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "invalid JSON: the record ends inside a string (byte 60)"}}},
+		{Name: "invalid UTF-8", Input: good(22) + strings.Replace(good(23), "OpenSSH", "Open\xffSSH", 1) + good(80),
+			Ports: []int{22, 80}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "not valid UTF-8"}}},
+		{Name: "missing fields", Input: banner(map[string]any{"ip_str": nil}) + banner(map[string]any{"port": nil}) +
 			banner(map[string]any{"timestamp": nil}) + banner(map[string]any{"timestamp": "2 Jan 2026"}) + good(80),
-			ports: []int{80}, bad: []badRecord{{1, "no ip_str"}, {2, "no port"}, {3, "no timestamp"}, {4, `timestamp "2 Jan 2026"`}}},
-		{name: "wrong types", input: banner(map[string]any{"data": map[string]any{"x": 1}}) + banner(map[string]any{"ip": "1.2.3.4.5", "ip_str": nil}) +
+			Ports: []int{80}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: "no ip_str"}, {Line: 2, Reason: "no port"}, {Line: 3, Reason: "no timestamp"}, {Line: 4, Reason: `timestamp "2 Jan 2026"`}}},
+		{Name: "wrong types", Input: banner(map[string]any{"data": map[string]any{"x": 1}}) + banner(map[string]any{"ip": "1.2.3.4.5", "ip_str": nil}) +
 			banner(map[string]any{"ip": -1}) + banner(map[string]any{"port": "22"}) + good(80),
-			ports: []int{22, 80}, bad: []badRecord{{1, `"data" must be a string (byte 35)`}, {3, `"ip" must be an IPv4 address as an integer`}, {4, `"port" must be a number`}}},
-		{name: "host with bad banners", input: `{"ip_str": "192.0.2.9", "hostnames": ["h.example.org"], "data": [` +
+			Ports: []int{22, 80}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: `"data" must be a string (byte 35)`}, {Line: 3, Reason: `"ip" must be an IPv4 address as an integer`}, {Line: 4, Reason: `"port" must be a number`}}},
+		{Name: "host with bad banners", Input: `{"ip_str": "192.0.2.9", "hostnames": ["h.example.org"], "data": [` +
 			strings.TrimSpace(banner(map[string]any{"ip_str": nil, "port": 21})) + "," + strings.TrimSpace(banner(map[string]any{"port": nil})) + `]}` + "\n" +
 			`{"ip_str": "192.0.2.9", "data": []}` + "\n",
-			ports: []int{21}, bad: []badRecord{{1, "banner 2 of data: the banner has no port"}, {2, "no banners"}}},
-		{name: "enormous line", opts: shodan.Options{MaxLineBytes: 1000}, input: good(22) + banner(map[string]any{"data": strings.Repeat("x", 200_000)}) + good(80),
-			ports: []int{22, 80}, bad: []badRecord{{2, "longer than 1000 bytes"}}},
-		{name: "deeply nested", input: good(22) + banner(map[string]any{"http": json.RawMessage(strings.Repeat("[", 80) + strings.Repeat("]", 80))}) + good(80),
-			ports: []int{22, 80}, bad: []badRecord{{2, "deeper than 64 levels"}}},
-		{name: "host inside a host", input: `{"data": [` + strings.Repeat(`{"data": [`, 40) + strings.Repeat("]}", 40) + "]}\n" + good(80),
-			ports: []int{80}, bad: []badRecord{{1, `"data" must be a string`}}},
-		{name: "deeply nested host", input: `{"data": [{"http": ` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "}]}\n" + good(80),
-			ports: []int{80}, bad: []badRecord{{1, "deeper than 64 levels"}}},
-		{name: "not a record", input: "[]\nnull\n" + good(80) + "garbage\n", ports: []int{80},
-			bad: []badRecord{{1, "the record must be an object"}, {2, "the record must be an object"}, {4, "invalid JSON: want a value (byte 0)"}}},
+			Ports: []int{21}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: "banner 2 of data: the banner has no port"}, {Line: 2, Reason: "no banners"}}},
+		{Name: "enormous line", Opts: shodan.Options{MaxLineBytes: 1000}, Input: good(22) + banner(map[string]any{"data": strings.Repeat("x", 200_000)}) + good(80),
+			Ports: []int{22, 80}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "longer than 1000 bytes"}}},
+		{Name: "deeply nested", Input: good(22) + banner(map[string]any{"http": json.RawMessage(strings.Repeat("[", 80) + strings.Repeat("]", 80))}) + good(80),
+			Ports: []int{22, 80}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "deeper than 64 levels"}}},
+		{Name: "host inside a host", Input: `{"data": [` + strings.Repeat(`{"data": [`, 40) + strings.Repeat("]}", 40) + "]}\n" + good(80),
+			Ports: []int{80}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: `"data" must be a string`}}},
+		{Name: "deeply nested host", Input: `{"data": [{"http": ` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "}]}\n" + good(80),
+			Ports: []int{80}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: "deeper than 64 levels"}}},
+		{Name: "not a record", Input: "[]\nnull\n" + good(80) + "garbage\n", Ports: []int{80},
+			Bad: []ingesttest.BadRecord{{Line: 1, Reason: "the record must be an object"}, {Line: 2, Reason: "the record must be an object"}, {Line: 4, Reason: "invalid JSON: want a value (byte 0)"}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			obs, bad, err := portolan.ReadAll(shodan.NewReader(strings.NewReader(tc.input), tc.opts))
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			var ports []int
-			for _, o := range obs {
-				ports = append(ports, o.Port)
-			}
-			if diff := cmp.Diff(tc.ports, ports); diff != "" {
-				t.Errorf("ports (-want +got):\n%s", diff)
-			}
-			if len(bad) != len(tc.bad) {
-				t.Fatalf("record errors %v, want %v", bad, tc.bad)
-			}
-			for i, b := range bad {
-				if b.Line != tc.bad[i].line || !strings.Contains(b.Reason, tc.bad[i].reason) || b.Offset < 0 {
-					t.Errorf("record error %d: %v, want %v", i, b, tc.bad[i])
-				}
-			}
-		})
-	}
+	ingesttest.RunBadInput(t, shodan.NewReader, cases, nil)
 }
 
 func TestReadError(t *testing.T) {
-	boom := errors.New("disk on fire")
-	r := shodan.NewReader(io.MultiReader(strings.NewReader(banner(nil)), iotest.ErrReader(boom)), shodan.Options{})
-	obs, bad, err := portolan.ReadAll(r)
-	if !errors.Is(err, boom) || len(bad) != 0 || len(obs) != 1 {
-		t.Errorf("observations %v, record errors %v, error %v; want one, then %v", obs, bad, err, boom)
-	}
+	ingesttest.CheckReadError(t, shodan.NewReader, shodan.Options{}, banner(nil), []int{22})
 }
 
 func TestSniff(t *testing.T) {
-	data := readFile(t, sample)
-	if !shodan.Sniff(data[:4096]) {
+	data := ingesttest.ReadTestdata(t, sample)
+	if !shodan.Sniff(ingesttest.Head(data)) {
 		t.Errorf("Sniff(%s) = false", sample)
 	}
 	yes := map[string]string{
@@ -311,7 +218,7 @@ func TestSniff(t *testing.T) {
 		"stream banner":   banner(nil),
 	}
 	for name, in := range yes {
-		if !shodan.Sniff([]byte(in)[:min(len(in), 4096)]) {
+		if !shodan.Sniff(ingesttest.Head([]byte(in))) {
 			t.Errorf("Sniff(%s) = false", name)
 		}
 	}
@@ -332,7 +239,7 @@ func TestSniff(t *testing.T) {
 }
 
 func FuzzReader(f *testing.F) {
-	f.Add(readFile(f, sample))
+	f.Add(ingesttest.ReadTestdata(f, sample))
 	f.Add([]byte(`{"ip": 1, "port": 1, "timestamp": "2026-01-01T00:00:00", "cpe23": "cpe:2.3:a:x", "version": "1 (ubuntu) x", "data": [{"ssl": {"chain": ["-----BEGIN CERTIFICATE-----\n"]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := shodan.NewReader(bytes.NewReader(data), shodan.Options{MaxLineBytes: 4096, MaxDepth: 10})
@@ -361,7 +268,7 @@ func FuzzReader(f *testing.F) {
 }
 
 func benchInput(b *testing.B) []byte {
-	data := readFile(b, sample)
+	data := ingesttest.ReadTestdata(b, sample)
 	out := make([]byte, 0, 1<<20+len(data))
 	for len(out) < 1<<20 {
 		out = append(out, data...)
@@ -370,35 +277,11 @@ func benchInput(b *testing.B) []byte {
 }
 
 func BenchmarkReader(b *testing.B) {
-	data := benchInput(b)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r := shodan.NewReader(bytes.NewReader(data), shodan.Options{})
-		for {
-			_, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	ingesttest.BenchRead(b, benchInput(b), shodan.NewReader, shodan.Options{})
 }
 
 // BenchmarkDecodeAny is the yardstick: encoding/json decoding the same lines
 // into any.
 func BenchmarkDecodeAny(b *testing.B) {
-	data := benchInput(b)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		for line := range bytes.Lines(data) {
-			var v any
-			if err := json.Unmarshal(line, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	ingesttest.BenchDecodeAny(b, benchInput(b))
 }

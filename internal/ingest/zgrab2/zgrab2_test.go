@@ -5,10 +5,7 @@ package zgrab2_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"portolan"
+	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/zgrab2"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
-
-// labCertSHA1 is the SHA-1 of lab_selfsigned_cert.pem, the certificate every
-// TLS service of the samples presented (samples/README.md).
-const labCertSHA1 = "8ff5018a0fa83525278cf8abec72b6d64a8a7513"
 
 // multiplePorts are the ports of zg_multi.ini, which zgrab2 does not write.
 var multiplePorts = map[string]int{"http18081": 18081, "https18444": 18444, "ssh18022": 18022, "tls18444": 18444}
@@ -44,59 +36,11 @@ var goldenCases = []struct {
 	{"zmap_to_zgrab2_tls443_pipeline.jsonl", zgrab2.Options{Port: 443}},
 }
 
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func mustReadAll(t *testing.T, data []byte, opts zgrab2.Options) []*portolan.Observation {
-	t.Helper()
-	obs, bad, err := portolan.ReadAll(zgrab2.NewReader(bytes.NewReader(data), opts))
-	if err != nil {
-		t.Fatalf("fatal error: %v", err)
-	}
-	for _, e := range bad {
-		t.Errorf("record error: %v", e)
-	}
-	return obs
-}
-
-func checkGolden(t *testing.T, name string, obs []*portolan.Observation) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden.json")
-	got, err := json.MarshalIndent(obs, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	var want []*portolan.Observation
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if diff := cmp.Diff(want, obs); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.file, func(t *testing.T) {
-			obs := mustReadAll(t, readFile(t, tc.file), tc.opts)
-			checkGolden(t, strings.TrimSuffix(tc.file, ".jsonl"), obs)
+			obs := ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, tc.file)), tc.opts))
+			ingesttest.Golden(t, strings.TrimSuffix(tc.file, ".jsonl"), obs)
 		})
 	}
 }
@@ -117,7 +61,7 @@ func TestSampleFacts(t *testing.T) {
 
 	t.Run("closed port", func(t *testing.T) {
 		// status connection-timeout, but the error says the dial was refused.
-		obs := mustReadAll(t, readFile(t, "zgrab2_http_closed_port.jsonl"), zgrab2.Options{})
+		obs := ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zgrab2_http_closed_port.jsonl")), zgrab2.Options{}))
 		want := []*portolan.Observation{{Host: "127.0.0.1", Port: 18099, Protocol: "tcp", Status: portolan.StatusClosed,
 			SeenAt: at("2026-11-27T12:08:27Z"), ScannedAt: at("2026-11-27T12:08:27Z"), Source: "zgrab2", ScanProtocol: "http"}}
 		if diff := cmp.Diff(want, obs); diff != "" {
@@ -125,7 +69,7 @@ func TestSampleFacts(t *testing.T) {
 		}
 	})
 	t.Run("http head rebuilt without body", func(t *testing.T) {
-		obs := mustReadAll(t, readFile(t, "zgrab2_http.jsonl"), zgrab2.Options{})
+		obs := ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zgrab2_http.jsonl")), zgrab2.Options{}))
 		if len(obs) != 2 || obs[0].Port != 18081 || obs[0].Banner != nginx || obs[0].ScanProtocol != "http" {
 			t.Fatalf("got %+v", obs[0])
 		}
@@ -140,29 +84,29 @@ func TestSampleFacts(t *testing.T) {
 		}
 	})
 	t.Run("https certificate", func(t *testing.T) {
-		obs := mustReadAll(t, readFile(t, "zgrab2_http_https.jsonl"), zgrab2.Options{})
+		obs := ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zgrab2_http_https.jsonl")), zgrab2.Options{}))
 		if len(obs) != 2 || obs[0].Banner != "HTTP/1.0 200 ok\r\nContent-Type: text/html\r\n" || obs[1].Banner != nginx {
 			t.Fatalf("got %+v", obs)
 		}
 		for _, o := range obs {
-			if got := portolan.CertificateDigest(o.Certificate); got != labCertSHA1 {
-				t.Errorf("port %d: certificate SHA-1 %s, want %s", o.Port, got, labCertSHA1)
+			if got := portolan.CertificateDigest(o.Certificate); got != ingesttest.LabCertSHA1 {
+				t.Errorf("port %d: certificate SHA-1 %s, want %s", o.Port, got, ingesttest.LabCertSHA1)
 			}
 		}
 	})
 	t.Run("tls and ssh", func(t *testing.T) {
-		for _, o := range mustReadAll(t, readFile(t, "zgrab2_tls.jsonl"), zgrab2.Options{}) {
-			if o.ScanProtocol != "tls" || o.Banner != "" || portolan.CertificateDigest(o.Certificate) != labCertSHA1 {
+		for _, o := range ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zgrab2_tls.jsonl")), zgrab2.Options{})) {
+			if o.ScanProtocol != "tls" || o.Banner != "" || portolan.CertificateDigest(o.Certificate) != ingesttest.LabCertSHA1 {
 				t.Errorf("port %d: %+v", o.Port, o)
 			}
 		}
-		obs := mustReadAll(t, readFile(t, "zgrab2_ssh.jsonl"), zgrab2.Options{})
+		obs := ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zgrab2_ssh.jsonl")), zgrab2.Options{}))
 		if len(obs) != 1 || obs[0].Port != 18022 || obs[0].Banner != "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10" || obs[0].ScanProtocol != "ssh" {
 			t.Errorf("got %+v", obs)
 		}
 	})
 	t.Run("multiple: kind by shape, port by module", func(t *testing.T) {
-		obs := mustReadAll(t, readFile(t, "zgrab2_multiple.jsonl"), zgrab2.Options{ModulePorts: multiplePorts})
+		obs := ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zgrab2_multiple.jsonl")), zgrab2.Options{ModulePorts: multiplePorts}))
 		type got struct {
 			port     int
 			protocol string
@@ -180,7 +124,7 @@ func TestSampleFacts(t *testing.T) {
 	t.Run("no port without options", func(t *testing.T) {
 		// The http modules know their port from the request URL; ssh and
 		// tls do not, and must ask for it.
-		obs, bad, err := portolan.ReadAll(zgrab2.NewReader(bytes.NewReader(readFile(t, "zgrab2_multiple.jsonl")), zgrab2.Options{}))
+		obs, bad, err := portolan.ReadAll(zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zgrab2_multiple.jsonl")), zgrab2.Options{}))
 		if err != nil || len(obs) != 2 || len(bad) != 2 {
 			t.Fatalf("observations %v, record errors %v, error %v", obs, bad, err)
 		}
@@ -189,11 +133,11 @@ func TestSampleFacts(t *testing.T) {
 				t.Errorf("record error %v does not ask for --port", b)
 			}
 		}
-		obs = mustReadAll(t, readFile(t, "zgrab2_http_portflag_no_port_field.jsonl"), zgrab2.Options{})
+		obs = ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zgrab2_http_portflag_no_port_field.jsonl")), zgrab2.Options{}))
 		if len(obs) != 1 || obs[0].Port != 18081 {
 			t.Errorf("got %+v, want port 18081 from the request URL", obs)
 		}
-		_, bad, _ = portolan.ReadAll(zgrab2.NewReader(bytes.NewReader(readFile(t, "zmap_to_zgrab2_tls443_pipeline.jsonl")), zgrab2.Options{}))
+		_, bad, _ = portolan.ReadAll(zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "zmap_to_zgrab2_tls443_pipeline.jsonl")), zgrab2.Options{}))
 		if len(bad) != 1 || !strings.Contains(bad[0].Reason, "pass --port") {
 			t.Errorf("record errors %v, want one asking for --port", bad)
 		}
@@ -230,7 +174,7 @@ func TestStatus(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			obs := mustReadAll(t, []byte(line(tc.status, tc.err, tc.result)), zgrab2.Options{})
+			obs := ingesttest.MustReadAll(t, zgrab2.NewReader(strings.NewReader(line(tc.status, tc.err, tc.result)), zgrab2.Options{}))
 			if len(obs) != 1 || obs[0].Status != tc.want || obs[0].Banner != tc.banner {
 				t.Errorf("got %+v, want %s with banner %q", obs, tc.want, tc.banner)
 			}
@@ -267,7 +211,7 @@ func TestShapes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			obs := mustReadAll(t, []byte(tc.input), zgrab2.Options{Port: 8443})
+			obs := ingesttest.MustReadAll(t, zgrab2.NewReader(strings.NewReader(tc.input), zgrab2.Options{Port: 8443}))
 			if len(obs) != 1 {
 				t.Fatalf("%d observations", len(obs))
 			}
@@ -282,7 +226,7 @@ func TestShapes(t *testing.T) {
 
 func TestSniff(t *testing.T) {
 	for _, tc := range goldenCases {
-		if !zgrab2.Sniff(head(readFile(t, tc.file))) {
+		if !zgrab2.Sniff(ingesttest.Head(ingesttest.ReadTestdata(t, tc.file))) {
 			t.Errorf("Sniff(%s) = false", tc.file)
 		}
 	}
@@ -305,17 +249,9 @@ func TestSniff(t *testing.T) {
 	}
 }
 
-func head(b []byte) []byte {
-	return b[:min(len(b), 4096)]
-}
-
 func FuzzReader(f *testing.F) {
 	for _, tc := range goldenCases {
-		b, err := os.ReadFile(filepath.Join("testdata", tc.file))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+		f.Add(ingesttest.ReadTestdata(f, tc.file))
 	}
 	f.Add([]byte(line("protocol-error", "x", `{"response":{"status_code":1,"headers":{"unknown":[{"key":"a","value":"b"}]}}}`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -348,7 +284,7 @@ func FuzzReader(f *testing.F) {
 func benchInput(b *testing.B) []byte {
 	var all []byte
 	for _, name := range []string{"zgrab2_http.jsonl", "zgrab2_http_https.jsonl", "zgrab2_tls.jsonl", "zgrab2_ssh.jsonl", "zgrab2_http_closed_port.jsonl"} {
-		all = append(all, readFile(b, name)...)
+		all = append(all, ingesttest.ReadTestdata(b, name)...)
 	}
 	out := make([]byte, 0, 1<<20+len(all))
 	for len(out) < 1<<20 {
@@ -358,35 +294,11 @@ func benchInput(b *testing.B) []byte {
 }
 
 func BenchmarkReader(b *testing.B) {
-	data := benchInput(b)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r := zgrab2.NewReader(bytes.NewReader(data), zgrab2.Options{})
-		for {
-			_, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	ingesttest.BenchRead(b, benchInput(b), zgrab2.NewReader, zgrab2.Options{})
 }
 
 // BenchmarkDecodeAny is the yardstick: encoding/json decoding the same lines
 // into any.
 func BenchmarkDecodeAny(b *testing.B) {
-	data := benchInput(b)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		for line := range bytes.Lines(data) {
-			var v any
-			if err := json.Unmarshal(line, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	ingesttest.BenchDecodeAny(b, benchInput(b))
 }

@@ -4,25 +4,20 @@ package zmap_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"portolan"
+	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/zmap"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
 
 // modTime stands for the modification time of zmap_80_default_saddr.csv.
 var modTime = time.Date(2026, 11, 27, 12, 9, 50, 0, time.UTC)
@@ -37,59 +32,11 @@ var goldenCases = []struct {
 	{"zmap_80_default_saddr.csv", zmap.Options{Port: 80, ModTime: modTime}},
 }
 
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func mustReadAll(t *testing.T, r *zmap.Reader) []*portolan.Observation {
-	t.Helper()
-	obs, bad, err := portolan.ReadAll(r)
-	if err != nil {
-		t.Fatalf("fatal error: %v", err)
-	}
-	for _, e := range bad {
-		t.Errorf("record error: %v", e)
-	}
-	return obs
-}
-
-func checkGolden(t *testing.T, name string, obs []*portolan.Observation) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden.json")
-	got, err := json.MarshalIndent(obs, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	var want []*portolan.Observation
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if diff := cmp.Diff(want, obs); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.file, func(t *testing.T) {
-			obs := mustReadAll(t, zmap.NewReader(bytes.NewReader(readFile(t, tc.file)), tc.opts))
-			checkGolden(t, strings.TrimSuffix(tc.file, filepath.Ext(tc.file)), obs)
+			obs := ingesttest.MustReadAll(t, zmap.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, tc.file)), tc.opts))
+			ingesttest.Golden(t, strings.TrimSuffix(tc.file, filepath.Ext(tc.file)), obs)
 		})
 	}
 }
@@ -116,8 +63,8 @@ func TestSampleFacts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			r := zmap.NewReader(bytes.NewReader(readFile(t, tc.file)), tc.opts)
-			obs := mustReadAll(t, r)
+			r := zmap.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, tc.file)), tc.opts)
+			obs := ingesttest.MustReadAll(t, r)
 			if diff := cmp.Diff([]*portolan.Observation{tc.want}, obs); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -135,7 +82,7 @@ func TestSampleFacts(t *testing.T) {
 // TestDefaultOutputNeedsPort checks the clear failure for ZMap's default
 // output read without --port or without the file's time.
 func TestDefaultOutputNeedsPort(t *testing.T) {
-	data := readFile(t, "zmap_80_default_saddr.csv")
+	data := ingesttest.ReadTestdata(t, "zmap_80_default_saddr.csv")
 	for _, tc := range []struct {
 		opts zmap.Options
 		want string
@@ -189,7 +136,7 @@ func TestAnswers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			obs := mustReadAll(t, zmap.NewReader(strings.NewReader(tc.input), tc.opts))
+			obs := ingesttest.MustReadAll(t, zmap.NewReader(strings.NewReader(tc.input), tc.opts))
 			var got []port
 			for _, o := range obs {
 				got = append(got, port{o.Host, o.Port, o.Protocol, o.Status, o.SeenAt.Unix(), o.ScannedAt.Unix()})
@@ -201,93 +148,54 @@ func TestAnswers(t *testing.T) {
 	}
 }
 
-type badRecord struct {
-	line   int
-	reason string
-}
-
 // TestBadInput feeds broken lines between good ones: each problem is a
 // record error with its line, or an error that ends the input after the
 // observations gathered so far.
 func TestBadInput(t *testing.T) {
 	good := func(port int) string { return fmt.Sprintf(jsonLine, "192.0.2.1", port, "synack", 1, 0, 100) }
 	row := func(port int) string { return fmt.Sprintf("192.0.2.1,192.0.2.9,%d,4000,synack,1,0,,100,\n", port) }
-	cases := []struct {
-		name  string
-		opts  zmap.Options
-		input string
-		ports []int
-		bad   []badRecord
-		fatal string
-	}{
-		{name: "empty", input: ""},
-		{name: "csv truncated row", input: csvHeader + row(80) + "192.0.2.1,192.0.2.9,4", ports: []int{80}, bad: []badRecord{{3, "the row has 3 fields, the header 10"}}},
-		{name: "csv bad fields", input: csvHeader + "192.0.2.1,192.0.2.9,http,4000,synack,1,0,,100,\n" +
+	cases := []ingesttest.BadInput[zmap.Options]{
+		{Name: "empty", Input: ""},
+		{Name: "csv truncated row", Input: csvHeader + row(80) + "192.0.2.1,192.0.2.9,4", Ports: []int{80}, Bad: []ingesttest.BadRecord{{Line: 3, Reason: "the row has 3 fields, the header 10"}}},
+		{Name: "csv bad fields", Input: csvHeader + "192.0.2.1,192.0.2.9,http,4000,synack,1,0,,100,\n" +
 			"192.0.2.\xff,192.0.2.9,81,4000,synack,1,0,,100,\n" +
 			"192.0.2.1,192.0.2.9,82,4000,synack,yes,0,,100,\n" +
 			"192.0.2.1,192.0.2.9,83,4000,synack,1,0,,,\n" +
 			"192.0.2.1,192.0.2.9,84,4000,synack,1,0,,soon,\n" +
 			"\"192.0.2.1,192.0.2.9,85\n" + row(443),
-			ports: []int{443}, bad: []badRecord{{2, `sport "http"`}, {3, `saddr "192.0.2.\xff" is not an IP address`}, {4, `success "yes"`},
-				{5, "no timestamp"}, {6, `timestamp-ts "soon"`}, {7, "quoted field is not closed"}}},
-		{name: "csv without header", input: "192.0.2.1,80\n", fatal: "line 1: the first line is neither"},
-		{name: "csv without sport", input: "saddr,timestamp-ts\n192.0.2.1,100\n", fatal: "line 1: the file has no sport field"},
-		{name: "json invalid UTF-8", input: good(80) + `{"saddr": "192.0.2.1", "sport": 81, "classification": "synack` + "\xff" + `", "timestamp-ts": 100}` + "\n" + good(443),
-			ports: []int{80, 443}, bad: []badRecord{{2, "not valid UTF-8"}}},
-		{name: "json truncated", input: good(80) + good(443)[:30], ports: []int{80}, bad: []badRecord{{2, "invalid JSON: the record ends inside a string (byte 30)"}}},
-		{name: "json wrong types", input: `{"saddr": "192.0.2.1", "sport": "80", "timestamp-ts": 100}` + "\n" + `{"saddr": "192.0.2.1", "sport": 81, "success": 2, "timestamp-ts": 100}` + "\n" + good(443),
-			ports: []int{443}, bad: []badRecord{{1, `"sport" must be a number (byte 32)`}, {2, `"success" must be 1, 0, true or false (byte 47)`}}},
-		{name: "json missing saddr", input: `{"sport": 80, "timestamp-ts": 100}` + "\n" + good(443), ports: []int{443}, bad: []badRecord{{1, `saddr "" is not an IP address`}}},
-		{name: "json missing sport", input: good(80) + `{"saddr": "192.0.2.1", "timestamp-ts": 100}` + "\n" + good(443),
-			ports: []int{80}, fatal: "zmap: line 2: the file has no sport field, so the scanned port is unknown: pass --port"},
-		{name: "json missing time", input: good(80) + `{"saddr": "192.0.2.1", "sport": 81}` + "\n", ports: []int{80}, fatal: "line 2: the file has no timestamp"},
-		{name: "json deeply nested", input: good(80) + `{"saddr": "192.0.2.1", "x": ` + strings.Repeat("[", 65) + strings.Repeat("]", 65) + "}\n" + good(443),
-			ports: []int{80, 443}, bad: []badRecord{{2, "deeper than 64 levels"}}},
-		{name: "enormous line", opts: zmap.Options{MaxLineBytes: 500}, input: good(80) + `{"saddr": "` + strings.Repeat("1", 100_000) + "\"}\n" + good(443),
-			ports: []int{80, 443}, bad: []badRecord{{2, "longer than 500 bytes"}}},
+			Ports: []int{443}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: `sport "http"`}, {Line: 3, Reason: `saddr "192.0.2.\xff" is not an IP address`}, {Line: 4, Reason: `success "yes"`},
+				{Line: 5, Reason: "no timestamp"}, {Line: 6, Reason: `timestamp-ts "soon"`}, {Line: 7, Reason: "quoted field is not closed"}}},
+		{Name: "csv without header", Input: "192.0.2.1,80\n", Fatal: "line 1: the first line is neither"},
+		{Name: "csv without sport", Input: "saddr,timestamp-ts\n192.0.2.1,100\n", Fatal: "line 1: the file has no sport field"},
+		{Name: "json invalid UTF-8", Input: good(80) + `{"saddr": "192.0.2.1", "sport": 81, "classification": "synack` + "\xff" + `", "timestamp-ts": 100}` + "\n" + good(443),
+			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "not valid UTF-8"}}},
+		{Name: "json truncated", Input: good(80) + good(443)[:30], Ports: []int{80}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "invalid JSON: the record ends inside a string (byte 30)"}}},
+		{Name: "json wrong types", Input: `{"saddr": "192.0.2.1", "sport": "80", "timestamp-ts": 100}` + "\n" + `{"saddr": "192.0.2.1", "sport": 81, "success": 2, "timestamp-ts": 100}` + "\n" + good(443),
+			Ports: []int{443}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: `"sport" must be a number (byte 32)`}, {Line: 2, Reason: `"success" must be 1, 0, true or false (byte 47)`}}},
+		{Name: "json missing saddr", Input: `{"sport": 80, "timestamp-ts": 100}` + "\n" + good(443), Ports: []int{443}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: `saddr "" is not an IP address`}}},
+		{Name: "json missing sport", Input: good(80) + `{"saddr": "192.0.2.1", "timestamp-ts": 100}` + "\n" + good(443),
+			Ports: []int{80}, Fatal: "zmap: line 2: the file has no sport field, so the scanned port is unknown: pass --port"},
+		{Name: "json missing time", Input: good(80) + `{"saddr": "192.0.2.1", "sport": 81}` + "\n", Ports: []int{80}, Fatal: "line 2: the file has no timestamp"},
+		{Name: "json deeply nested", Input: good(80) + `{"saddr": "192.0.2.1", "x": ` + strings.Repeat("[", 65) + strings.Repeat("]", 65) + "}\n" + good(443),
+			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "deeper than 64 levels"}}},
+		{Name: "enormous line", Opts: zmap.Options{MaxLineBytes: 500}, Input: good(80) + `{"saddr": "` + strings.Repeat("1", 100_000) + "\"}\n" + good(443),
+			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "longer than 500 bytes"}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			obs, bad, err := portolan.ReadAll(zmap.NewReader(strings.NewReader(tc.input), tc.opts))
-			var ports []int
-			for _, o := range obs {
-				ports = append(ports, o.Port)
-			}
-			if diff := cmp.Diff(tc.ports, ports); diff != "" {
-				t.Errorf("ports (-want +got):\n%s", diff)
-			}
-			if len(bad) != len(tc.bad) {
-				t.Errorf("record errors %v, want %v", bad, tc.bad)
-			} else {
-				for i, b := range bad {
-					if b.Line != tc.bad[i].line || !strings.Contains(b.Reason, tc.bad[i].reason) || b.Offset < 0 {
-						t.Errorf("record error %d: %v, want line %d: …%s…", i, b, tc.bad[i].line, tc.bad[i].reason)
-					}
-				}
-			}
-			var pe *zmap.ParseError
-			switch {
-			case tc.fatal == "" && err != nil:
-				t.Errorf("unexpected error: %v", err)
-			case tc.fatal != "" && (!errors.As(err, &pe) || !strings.Contains(err.Error(), tc.fatal)):
-				t.Errorf("error %v, want a *zmap.ParseError containing %q", err, tc.fatal)
-			}
-		})
-	}
+	ingesttest.RunBadInput(t, zmap.NewReader, cases, func(t *testing.T, _ string, err error) {
+		var pe *zmap.ParseError
+		if !errors.As(err, &pe) {
+			t.Errorf("error %T, want *zmap.ParseError", err)
+		}
+	})
 }
 
 func TestReadError(t *testing.T) {
-	boom := errors.New("disk on fire")
-	r := zmap.NewReader(io.MultiReader(strings.NewReader(csvHeader+"192.0.2.1,192.0.2.9,80,4000,synack,1,0,,100,\n"), iotest.ErrReader(boom)), zmap.Options{})
-	obs, bad, err := portolan.ReadAll(r)
-	if !errors.Is(err, boom) || len(bad) != 0 || len(obs) != 1 {
-		t.Errorf("observations %v, record errors %v, error %v; want port 80 then %v", obs, bad, err, boom)
-	}
+	ingesttest.CheckReadError(t, zmap.NewReader, zmap.Options{}, csvHeader+"192.0.2.1,192.0.2.9,80,4000,synack,1,0,,100,\n", []int{80})
 }
 
 func TestSniff(t *testing.T) {
 	for _, tc := range goldenCases {
-		if !zmap.Sniff(readFile(t, tc.file)) {
+		if !zmap.Sniff(ingesttest.ReadTestdata(t, tc.file)) {
 			t.Errorf("Sniff(%s) = false", tc.file)
 		}
 	}
@@ -315,11 +223,7 @@ func TestSniff(t *testing.T) {
 
 func FuzzReader(f *testing.F) {
 	for _, tc := range goldenCases {
-		b, err := os.ReadFile(filepath.Join("testdata", tc.file))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+		f.Add(ingesttest.ReadTestdata(f, tc.file))
 	}
 	f.Add([]byte("\"saddr\",\"sport\",\"timestamp-ts\"\n\"1.2.3.4\",\"\"\"5\",\"6\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -351,7 +255,7 @@ func FuzzReader(f *testing.F) {
 // benchInput is about 1 MiB of answers from many ports, in the sample's
 // layout.
 func benchInput(b *testing.B, name string) []byte {
-	data := readFile(b, name)
+	data := ingesttest.ReadTestdata(b, name)
 	var header []byte
 	if strings.HasSuffix(name, ".csv") {
 		i := bytes.IndexByte(data, '\n') + 1
@@ -369,20 +273,7 @@ func BenchmarkReader(b *testing.B) {
 	for _, name := range []string{"zmap_443_csv_allfields.csv", "zmap_18022_json_allfields.jsonl"} {
 		data := benchInput(b, name)
 		b.Run(name, func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			for b.Loop() {
-				r := zmap.NewReader(bytes.NewReader(data), zmap.Options{})
-				for {
-					_, err := r.Read()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
+			ingesttest.BenchRead(b, data, zmap.NewReader, zmap.Options{})
 		})
 	}
 }
@@ -390,15 +281,5 @@ func BenchmarkReader(b *testing.B) {
 // BenchmarkDecodeAny is the yardstick: encoding/json decoding the same JSON
 // lines into any.
 func BenchmarkDecodeAny(b *testing.B) {
-	data := benchInput(b, "zmap_18022_json_allfields.jsonl")
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		for line := range bytes.Lines(data) {
-			var v any
-			if err := json.Unmarshal(line, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	ingesttest.BenchDecodeAny(b, benchInput(b, "zmap_18022_json_allfields.jsonl"))
 }
