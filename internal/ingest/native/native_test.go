@@ -5,10 +5,13 @@ package native_test
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"portolan"
@@ -104,14 +107,88 @@ func TestRejectsBadRecordsAndKeepsTheRest(t *testing.T) {
 }
 
 // TestInvalidUTF8InAJSONString checks that a byte that is not UTF-8 inside a
-// JSON string does not reject the record: encoding/json turns it into U+FFFD.
+// JSON string rejects the record, with its reason, and keeps the others:
+// JSON must be UTF-8, and decoding the byte as U+FFFD, as encoding/json
+// did, would silently alter the banner.
 func TestInvalidUTF8InAJSONString(t *testing.T) {
-	obs, bad := readAll(t, "{\"host\":\"192.0.2.1\",\"port\":80,\"status\":\"open\",\"scannedAt\":\"2026-01-01T00:00:00Z\",\"source\":\"x\",\"banner\":\"a\xffb\"}")
-	if len(bad) != 0 || len(obs) != 1 {
-		t.Fatalf("bad %v", bad)
+	good := `{"host":"192.0.2.1","port":80,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`
+	obs, bad := readAll(t, good+"\n{\"host\":\"192.0.2.1\",\"port\":80,\"status\":\"open\",\"scannedAt\":\"2026-01-01T00:00:00Z\",\"source\":\"x\",\"banner\":\"a\xffb\"}\n"+good)
+	if len(obs) != 2 || len(bad) != 1 {
+		t.Fatalf("%d observations, rejections %v", len(obs), bad)
 	}
-	if obs[0].Banner != "a\uFFFDb" {
-		t.Errorf("banner %q", obs[0].Banner)
+	if bad[0].Line != 2 || !strings.Contains(bad[0].Reason, "not valid UTF-8") {
+		t.Errorf("rejection %q at line %d; want line 2, not valid UTF-8", bad[0].Reason, bad[0].Line)
+	}
+}
+
+// TestPosition checks that Position gives the line, and its offset, of
+// the observation Read returned last, past blank and rejected lines.
+func TestPosition(t *testing.T) {
+	good := `{"host":"192.0.2.1","port":80,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`
+	input := good + "\n\n  \r\n{\n" + good + "\r\n"
+	r := native.NewReader(strings.NewReader(input), 0)
+	if line, off := r.Position(); line != 0 || off != -1 {
+		t.Errorf("before reading: %d %d", line, off)
+	}
+	want := []struct {
+		line int
+		off  int64
+	}{{1, 0}, {5, int64(len(good)) + 8}}
+	for _, w := range want {
+		o, err := r.Read()
+		for err != nil {
+			if _, ok := err.(*portolan.InputError); !ok {
+				t.Fatal(err)
+			}
+			o, err = r.Read()
+		}
+		if line, off := r.Position(); o == nil || line != w.line || off != w.off {
+			t.Errorf("observation at line %d, byte %d; want %d, %d", line, off, w.line, w.off)
+		}
+	}
+	if _, err := r.Read(); err != io.EOF {
+		t.Errorf("at the end: %v", err)
+	}
+}
+
+// TestLineLimit checks that the limit bounds a line without its line
+// ending.
+func TestLineLimit(t *testing.T) {
+	line := `{"host":"192.0.2.1","port":80,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`
+	for _, end := range []string{"", "\n", "\r\n"} {
+		if obs, bad, err := portolan.ReadAll(native.NewReader(strings.NewReader(line+end), len(line))); err != nil || len(obs) != 1 || len(bad) != 0 {
+			t.Errorf("line of the limit ending %q: %d observations, %v, %v", end, len(obs), bad, err)
+		}
+		obs, bad, err := portolan.ReadAll(native.NewReader(strings.NewReader(line+"\n"+line+end), len(line)-1))
+		if err != nil || len(obs) != 0 || len(bad) != 2 || !strings.Contains(bad[1].Reason, fmt.Sprintf("longer than %d bytes", len(line)-1)) {
+			t.Errorf("lines over the limit ending %q: %d observations, %v, %v", end, len(obs), bad, err)
+		}
+	}
+}
+
+// TestStrayBracket checks that a "}" or "]" after the object rejects the
+// line: encoding/json's Decoder.More let them through.
+func TestStrayBracket(t *testing.T) {
+	good := `{"host":"192.0.2.1","port":80,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}`
+	_, bad := readAll(t, good+"}\n"+good+" ]\n")
+	if len(bad) != 2 || !strings.Contains(bad[0].Reason, `'}' after the object`) || !strings.Contains(bad[1].Reason, `']' after the object`) {
+		t.Errorf("rejections %v", bad)
+	}
+}
+
+// TestReadError checks that an error of the underlying reader ends the
+// input, with the offset where it failed, and is returned again.
+func TestReadError(t *testing.T) {
+	good := `{"host":"192.0.2.1","port":80,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}` + "\n"
+	boom := errors.New("boom")
+	r := native.NewReader(io.MultiReader(strings.NewReader(good), iotest.ErrReader(boom)), 0)
+	if _, err := r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := r.Read(); !errors.Is(err, boom) || !strings.Contains(err.Error(), fmt.Sprintf("byte %d", len(good))) {
+			t.Errorf("error %v", err)
+		}
 	}
 }
 
@@ -122,16 +199,22 @@ func TestLastLineWithoutNewline(t *testing.T) {
 	}
 }
 
+// FuzzReader checks that the reader neither fails nor loops on any input,
+// and that it reads it as the encoding/json reader it replaced did, with
+// the differences made on purpose (reference_test.go).
 func FuzzReader(f *testing.F) {
 	data, _ := os.ReadFile("testdata/lab.ndjson")
 	f.Add(data)
 	f.Add([]byte(`{"host":"1.2.3.4","port":1,"status":"open","scannedAt":"2026-01-01T00:00:00Z","source":"x"}` + "\n{\n"))
+	for _, line := range referenceLines {
+		f.Add([]byte(line + "\n"))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := native.NewReader(bytes.NewReader(in), 1024)
 		for i := 0; ; i++ {
 			o, err := r.Read()
 			if err == io.EOF {
-				return
+				break
 			}
 			if i > len(in)+1 {
 				t.Fatal("more records than lines")
@@ -140,5 +223,6 @@ func FuzzReader(f *testing.F) {
 				o.Normalize()
 			}
 		}
+		compareWithReference(t, in, 1024)
 	})
 }
