@@ -190,7 +190,8 @@ func TestBannerPatternsAreCheap(t *testing.T) {
 }
 
 func TestDefaultIsParsedOnce(t *testing.T) {
-	if fingerprint.Default() != fingerprint.Default() {
+	first, second := fingerprint.Default(), fingerprint.Default()
+	if first != second {
 		t.Error("Default returned two different *Rules")
 	}
 }
