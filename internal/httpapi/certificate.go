@@ -9,16 +9,6 @@ import (
 	"portolan/internal/odata"
 )
 
-// sslCertificateType is microsoft.graph.security.sslCertificate, properties
-// in the order of the documented examples (which also carry an undeclared
-// sslVersion that Portolan does not invent, graph-api.md Q5). relatedHosts is
-// served as its own path, not as a selectable member.
-var sslCertificateType = &odata.EntityType{
-	Name: "microsoft.graph.security.sslCertificate",
-	Properties: []string{"id", "firstSeenDateTime", "lastSeenDateTime", "fingerprint", "expirationDateTime",
-		"issueDateTime", "sha1", "serialNumber", "subject", "issuer"},
-}
-
 // Bits of sslCertificateType.Properties.
 const (
 	cID = iota
@@ -192,12 +182,6 @@ func (s *Server) listRelatedHosts(w http.ResponseWriter, r *http.Request, rt rou
 			return appendHostMembers(b, true, h, mask)
 		},
 	})
-}
-
-// hostSSLCertificateType is microsoft.graph.security.hostSslCertificate.
-var hostSSLCertificateType = &odata.EntityType{
-	Name:       "microsoft.graph.security.hostSslCertificate",
-	Properties: []string{"id", "firstSeenDateTime", "lastSeenDateTime", "ports", "host", "sslCertificate"},
 }
 
 // Bits of hostSSLCertificateType.Properties.

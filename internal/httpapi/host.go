@@ -9,18 +9,6 @@ import (
 	"portolan/internal/odata"
 )
 
-// hostType is the abstract microsoft.graph.security.host with the
-// properties of both subtypes: a $select may name any of them, and each
-// entity writes those its concrete type has (ipAddress: countryOrRegion,
-// netblock, autonomousSystem, hostingProvider; hostname: registrar,
-// registrant). Portolan has no WHOIS or geolocation data, so those are null,
-// as in the documented relatedHosts example (graph-api.md E10).
-var hostType = &odata.EntityType{
-	Name: "microsoft.graph.security.host",
-	Properties: []string{"id", "firstSeenDateTime", "lastSeenDateTime",
-		"countryOrRegion", "netblock", "autonomousSystem", "hostingProvider", "registrar", "registrant"},
-}
-
 // Bits of hostType.Properties.
 const (
 	hID = iota
@@ -104,12 +92,6 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request, rt route) error
 		return appendHostMembers(b, false, h, mask)
 	})
 	return nil
-}
-
-// hostComponentType is microsoft.graph.security.hostComponent.
-var hostComponentType = &odata.EntityType{
-	Name:       "microsoft.graph.security.hostComponent",
-	Properties: []string{"id", "firstSeenDateTime", "lastSeenDateTime", "name", "version", "category", "host"},
 }
 
 // Bits of hostComponentType.Properties.

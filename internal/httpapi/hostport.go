@@ -11,15 +11,6 @@ import (
 	"portolan/internal/odata"
 )
 
-// hostPortType is microsoft.graph.security.hostPort as $select and $expand
-// see it; the property order is the documented member order.
-var hostPortType = &odata.EntityType{
-	Name: "microsoft.graph.security.hostPort",
-	Properties: []string{"id", "port", "firstSeenDateTime", "lastSeenDateTime", "lastScanDateTime",
-		"timesObserved", "status", "protocol", "banners", "services", "mostRecentSslCertificate", "host"},
-	Expandable: map[string]*odata.EntityType{"mostRecentSslCertificate": sslCertificateType},
-}
-
 // Bits of hostPortType.Properties.
 const (
 	hpID = iota

@@ -70,29 +70,100 @@ const (
 	MaxSkip = 1<<31 - 1
 )
 
-// EntityType describes what $select and $expand may name on the entities a
-// request returns.
+// EntityType describes a Graph entity or complex type as the query options
+// see it: its properties in serialisation order, with their types and what
+// each may be used for. It is the one description $select, $expand,
+// $filter and $orderby are checked against.
 type EntityType struct {
 	// Name is the qualified type name used in messages
 	// ("microsoft.graph.security.hostPort").
 	Name string
-	// Properties are the selectable properties, structural and navigation,
-	// in the order they are serialised. At most 64.
-	Properties []string
+	// Properties are the properties, structural and navigation, in the
+	// order they are serialised. At most 64.
+	Properties []Property
 	// Expandable maps the navigation properties that $expand accepts to the
 	// type of their target, against which a nested $select is checked.
 	Expandable map[string]*EntityType
 }
 
+// Kind is the kind of value a property holds.
+type Kind uint8
+
+// The kinds of property values.
+const (
+	KindString Kind = iota + 1
+	KindInt32
+	KindDateTime
+	KindBoolean
+	// KindEnum values are strings from Property.Members.
+	KindEnum
+	// KindComplex and KindEntity values are structured; Property.Type
+	// describes them. KindEntity is a navigation property.
+	KindComplex
+	KindEntity
+)
+
+// String names the kind as messages show it.
+func (k Kind) String() string {
+	switch k {
+	case KindString:
+		return "Edm.String"
+	case KindInt32:
+		return "Edm.Int32"
+	case KindDateTime:
+		return "Edm.DateTimeOffset"
+	case KindBoolean:
+		return "Edm.Boolean"
+	case KindEnum:
+		return "enum"
+	case KindComplex:
+		return "complex"
+	case KindEntity:
+		return "entity"
+	}
+	return "unknown"
+}
+
+// Property is one property of an EntityType.
+type Property struct {
+	// Name is the property's name as serialised.
+	Name string
+	// Kind is the kind of its values (of its items for a collection).
+	Kind Kind
+	// Collection is set for a collection-valued property.
+	Collection bool
+	// Type describes the values of a KindComplex or KindEntity property.
+	Type *EntityType
+	// Members are the values of a KindEnum property.
+	Members []string
+	// Filterable says that $filter may use the property; for a structured
+	// property, that $filter may follow a path or lambda through it.
+	Filterable bool
+	// Sortable says that $orderby may use the property (a single-valued
+	// primitive, or a single-valued path ending in one).
+	Sortable bool
+	// Version says that ordering comparisons treat the string as a
+	// software version (runs of digits compare as numbers).
+	Version bool
+}
+
 // Index returns the position of the property named name (compared
 // case-insensitively, as Graph does) or -1.
 func (t *EntityType) Index(name string) int {
-	for i, p := range t.Properties {
-		if strings.EqualFold(p, name) {
+	for i := range t.Properties {
+		if strings.EqualFold(t.Properties[i].Name, name) {
 			return i
 		}
 	}
 	return -1
+}
+
+// Property returns the property named name (case-insensitively) or nil.
+func (t *EntityType) Property(name string) *Property {
+	if i := t.Index(name); i >= 0 {
+		return &t.Properties[i]
+	}
+	return nil
 }
 
 // All is the mask that selects every property of t.

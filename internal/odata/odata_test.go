@@ -14,14 +14,24 @@ import (
 
 var certType = &odata.EntityType{
 	Name:       "microsoft.graph.security.sslCertificate",
-	Properties: []string{"id", "sha1", "subject"},
+	Properties: props("id", "sha1", "subject"),
 }
 
 var portType = &odata.EntityType{
 	Name: "microsoft.graph.security.hostPort",
-	Properties: []string{"id", "port", "firstSeenDateTime", "lastSeenDateTime", "lastScanDateTime",
-		"timesObserved", "status", "protocol", "banners", "services", "mostRecentSslCertificate", "host"},
+	Properties: props("id", "port", "firstSeenDateTime", "lastSeenDateTime", "lastScanDateTime",
+		"timesObserved", "status", "protocol", "banners", "services", "mostRecentSslCertificate", "host"),
 	Expandable: map[string]*odata.EntityType{"mostRecentSslCertificate": certType},
+}
+
+// props describes string properties with the given names: $select and
+// $expand look at names only.
+func props(names ...string) []odata.Property {
+	out := make([]odata.Property, len(names))
+	for i, n := range names {
+		out[i] = odata.Property{Name: n, Kind: odata.KindString}
+	}
+	return out
 }
 
 var portsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Expand, Type: portType}

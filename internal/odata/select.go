@@ -36,7 +36,7 @@ func parseSelect(value string, base int, option string, t *EntityType) (*Selecti
 				return nil, &SyntaxError{Option: option, Pos: base + pos, Msg: noProperty(item, t)}
 			}
 			if sel.Mask&(1<<i) == 0 && !(len(sel.Names) == 1 && sel.Names[0] == "*") {
-				sel.Names = append(sel.Names, t.Properties[i])
+				sel.Names = append(sel.Names, t.Properties[i].Name)
 			}
 			sel.Mask |= 1 << i
 		}
@@ -134,7 +134,7 @@ func expandItem(name string, pos int, nested string, nestedPos int, t *EntityTyp
 	if i < 0 {
 		return ExpandItem{}, &SyntaxError{Option: option, Pos: pos, Msg: noProperty(name, t)}
 	}
-	canonical := t.Properties[i]
+	canonical := t.Properties[i].Name
 	target, ok := t.Expandable[canonical]
 	if !ok {
 		return ExpandItem{}, &SyntaxError{Option: option, Pos: pos, Msg: "Query option '$expand' is not supported for property '" + canonical + "' on type '" + t.Name + "'" + expandableList(t) + "."}
@@ -180,8 +180,8 @@ func expandableList(t *EntityType) string {
 	}
 	var names []string
 	for _, p := range t.Properties { // stable order
-		if _, ok := t.Expandable[p]; ok {
-			names = append(names, "'"+p+"'")
+		if _, ok := t.Expandable[p.Name]; ok {
+			names = append(names, "'"+p.Name+"'")
 		}
 	}
 	return "; only " + strings.Join(names, ", ") + " can be expanded"
