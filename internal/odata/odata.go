@@ -11,6 +11,8 @@ package odata
 
 import (
 	"net/url"
+
+	"portolan"
 	"strconv"
 	"strings"
 )
@@ -28,6 +30,8 @@ const (
 	Expand
 	Search
 	SkipToken
+	Filter
+	OrderBy
 )
 
 // Paging is the set of options every paged collection supports.
@@ -42,6 +46,8 @@ var optionNames = map[Option]string{
 	Expand:    "$expand",
 	Search:    "$search",
 	SkipToken: "$skiptoken",
+	Filter:    "$filter",
+	OrderBy:   "$orderby",
 }
 
 // byName maps the lower-cased name (with its '$') to the option. Options
@@ -50,7 +56,7 @@ var optionNames = map[Option]string{
 var byName = map[string]Option{
 	"$count": Count, "$skip": Skip, "$top": Top, "$select": Select,
 	"$expand": Expand, "$search": Search, "$skiptoken": SkipToken,
-	"$filter": 0, "$orderby": 0, "$format": 0, "$apply": 0, "$compute": 0,
+	"$filter": Filter, "$orderby": OrderBy, "$format": 0, "$apply": 0, "$compute": 0,
 	"$levels": 0, "$index": 0, "$schemaversion": 0, "$deltatoken": 0, "$id": 0,
 }
 
@@ -201,6 +207,10 @@ type Query struct {
 	Search *SearchTerm
 	// SkipToken is the opaque $skiptoken, "" when absent.
 	SkipToken string
+	// Filter is the checked $filter, nil when absent.
+	Filter portolan.Expr
+	// OrderBy are the $orderby keys, nil when absent.
+	OrderBy []portolan.OrderKey
 	// Options are the options as they arrived, in order, so that a next
 	// link can repeat them verbatim.
 	Options []RawOption
@@ -341,6 +351,18 @@ func (q *Query) set(opt Option, value string, spec *Spec) error {
 			return invalidValue(opt, value, 0, "it must not be empty")
 		}
 		q.SkipToken = value
+	case Filter:
+		e, err := ParseFilter(value, spec.Type)
+		if err != nil {
+			return err
+		}
+		q.Filter = e
+	case OrderBy:
+		keys, err := ParseOrderBy(value, spec.Type)
+		if err != nil {
+			return err
+		}
+		q.OrderBy = keys
 	case Select:
 		sel, err := parseSelect(value, 0, "$select", spec.Type)
 		if err != nil {
