@@ -3,6 +3,7 @@
 package portolan
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"time"
@@ -438,4 +439,38 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// SearchQuery selects, orders and pages the items of an estate-wide
+// collection (search-and-changes.md §1–3).
+type SearchQuery struct {
+	// Filter is the checked $filter; nil selects every item.
+	Filter Expr
+	// OrderBy are the $orderby keys; the item's key ends every ordering.
+	OrderBy []OrderKey
+	// After is the opaque keyset position of a previous page's Next.
+	After string
+	// Skip skips this many items after After.
+	Skip int
+	// Top is the page size; 0 means no limit.
+	Top int
+	// Count asks for the number of matching items (ignoring After, Skip
+	// and Top); otherwise Page.Total is -1.
+	Count bool
+}
+
+// Page is one page of a search.
+type Page[T any] struct {
+	Items []T
+	// Total is the number of matching items, -1 when not asked for.
+	Total int
+	// Next is the keyset position after the last item, "" on the last page.
+	Next string
+}
+
+// SearchService answers estate-wide queries.
+type SearchService interface {
+	// SearchHostPorts returns a page of the hostPort records that match.
+	// EINVALID when the query uses what the store cannot answer.
+	SearchHostPorts(ctx context.Context, q SearchQuery) (Page[*HostPort], error)
 }

@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package sqlfilter translates the typed expression tree of a search
+// (portolan.Expr, portolan.OrderKey) into SQL for the stores: a WHERE
+// clause, an ORDER BY and a keyset condition, with every value a bound
+// parameter, never text spliced into the statement. What differs between
+// SQLite and PostgreSQL (placeholders, case folding, the version and address
+// functions) is a Dialect; what a collection's paths are in a store's tables
+// is a Schema, which each store writes next to its SQL.
+//
+// Semantics follow portolan.Evaluate, which the stores' property tests hold
+// them to: a predicate on a null value is SQL NULL, which WHERE, AND and OR
+// treat as false; NOT is written NOT COALESCE(p, false) so that it stays
+// two-valued as OData's logic is.
+package sqlfilter
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"portolan"
+)
+
+// Dialect is what the SQL of one database needs.
+type Dialect struct {
+	// Placeholder is the placeholder of the n-th parameter (from 1).
+	Placeholder func(n int) string
+	// FoldEqual is SQL true when the text of col equals the parameter
+	// (already ASCII-lower-cased) ignoring ASCII case.
+	FoldEqual func(col, param string) string
+	// FoldLike is col LIKE param ignoring ASCII case, with '\' escaping.
+	FoldLike func(col, param string) string
+	// Binary wraps a text column so that < and > compare bytes.
+	Binary func(col string) string
+	// Time is the parameter value of an instant.
+	Time func(time.Time) any
+	// FromTime reads back a scanned time column value (for cursors).
+	FromTime func(v any) (time.Time, bool)
+	// VersionKey is SQL computing portolan.VersionKey of a text column.
+	VersionKey func(col string) string
+	// InSubnet is SQL true when the text column col is an address inside
+	// prefix; it adds its parameters with p.
+	InSubnet func(col string, prefix netip.Prefix, p *Builder) string
+	// False is the boolean constant false.
+	False string
+	// NoLimit is the LIMIT that does not limit (an OFFSET needs one on
+	// SQLite).
+	NoLimit string
+}
+
+// Column is how a path reads in SQL.
+type Column struct {
+	// SQL is the expression; in a collection's columns "{a}" stands for the
+	// alias of the collection's table.
+	SQL string
+	// Enum maps enum members to the stored values (status to its rank).
+	Enum map[string]any
+	// Order is the expression $orderby sorts by, when it is not SQL (an
+	// enum sorts in the order of its members).
+	Order string
+	// Key, for a computed id, returns the condition that selects the item
+	// with that id (false when it cannot be an id).
+	Key func(id string, p *Builder) string
+}
+
+// Collection is a collection-valued path, for any and all.
+type Collection struct {
+	// From is the table with "{a}" for its alias ("port_components {a}").
+	From string
+	// Join ties an element to the item ("{a}.host = hp.host AND ...").
+	Join string
+	// Columns are the element's paths; "" is the element itself for a
+	// collection of primitives.
+	Columns map[string]Column
+}
+
+// Schema maps the paths of one collection to one store's tables.
+type Schema struct {
+	// Columns are the single-valued paths ("port", "host/id").
+	Columns map[string]Column
+	// Collections are the collection-valued paths ("services").
+	Collections map[string]Collection
+	// Aliases is SQL selecting the addresses a hostname covers, given the
+	// placeholder of the (lower-case) name.
+	Aliases func(param string) string
+	// Tiebreak are the item's key columns, which end every ordering.
+	Tiebreak []string
+}
+
+// Builder accumulates SQL parameters.
+type Builder struct {
+	Dialect *Dialect
+	Args    []any
+	aliases int
+}
+
+// Param adds a parameter and returns its placeholder.
+func (b *Builder) Param(v any) string {
+	b.Args = append(b.Args, v)
+	return b.Dialect.Placeholder(len(b.Args))
+}
+
+func unsupported(what string) error {
+	return portolan.Errorf(portolan.EINVALID, "Unsupported query: %s.", what)
+}
+
+// scopeVar is a lambda variable: the alias of its table and its collection.
+type scopeVar struct {
+	name  string
+	alias string
+	coll  *Collection
+	outer *scopeVar
+}
+
+func (v *scopeVar) lookup(name string) *scopeVar {
+	for ; v != nil; v = v.outer {
+		if v.name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Where translates e to a boolean SQL expression over the schema's tables.
+func (b *Builder) Where(e portolan.Expr, s *Schema) (string, error) {
+	return b.expr(e, s, nil)
+}
+
+func (b *Builder) expr(e portolan.Expr, s *Schema, vars *scopeVar) (string, error) {
+	switch e := e.(type) {
+	case *portolan.Logical:
+		l, err := b.expr(e.Left, s, vars)
+		if err != nil {
+			return "", err
+		}
+		r, err := b.expr(e.Right, s, vars)
+		if err != nil {
+			return "", err
+		}
+		op := " AND "
+		if e.Or {
+			op = " OR "
+		}
+		return "(" + l + op + r + ")", nil
+	case *portolan.Not:
+		x, err := b.expr(e.Expr, s, vars)
+		if err != nil {
+			return "", err
+		}
+		return "NOT COALESCE(" + x + ", " + b.Dialect.False + ")", nil
+	case *portolan.Compare:
+		return b.compare(e, s, vars)
+	case *portolan.In:
+		var parts []string
+		for _, v := range e.Values {
+			p, err := b.compare(&portolan.Compare{Op: portolan.OpEq, Path: e.Path, Value: v}, s, vars)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, p)
+		}
+		return "(" + strings.Join(parts, " OR ") + ")", nil
+	case *portolan.Match:
+		col, err := b.column(e.Path, s, vars)
+		if err != nil {
+			return "", err
+		}
+		if col.Key != nil || col.Enum != nil {
+			return "", unsupported("'" + e.Path.String() + "' with startswith, endswith or contains")
+		}
+		pattern := escapeLike(portolan.FoldASCII(e.Arg))
+		switch e.Func {
+		case portolan.StartsWith:
+			pattern += "%"
+		case portolan.EndsWith:
+			pattern = "%" + pattern
+		default:
+			pattern = "%" + pattern + "%"
+		}
+		return b.Dialect.FoldLike(col.SQL, b.Param(pattern)), nil
+	case *portolan.InSubnet:
+		col, err := b.column(e.Path, s, vars)
+		if err != nil {
+			return "", err
+		}
+		return b.Dialect.InSubnet(col.SQL, e.Prefix, b), nil
+	case *portolan.Lambda:
+		return b.lambda(e, s, vars)
+	}
+	return "", unsupported("this expression")
+}
+
+// escapeLike escapes the LIKE wildcards of s with '\'.
+func escapeLike(s string) string {
+	if !strings.ContainsAny(s, `\%_`) {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+func (b *Builder) lambda(e *portolan.Lambda, s *Schema, vars *scopeVar) (string, error) {
+	if e.Collection.Var != "" {
+		return "", unsupported("a lambda over a collection of a range variable")
+	}
+	coll, ok := s.Collections[e.Collection.Name]
+	if !ok {
+		return "", unsupported("any or all over '" + e.Collection.Name + "'")
+	}
+	b.aliases++
+	alias := "l" + strconv.Itoa(b.aliases)
+	from := strings.ReplaceAll(coll.From, "{a}", alias)
+	join := strings.ReplaceAll(coll.Join, "{a}", alias)
+	if e.Body == nil {
+		return "EXISTS (SELECT 1 FROM " + from + " WHERE " + join + ")", nil
+	}
+	inner := &scopeVar{name: e.Var, alias: alias, coll: &coll, outer: vars}
+	body, err := b.expr(e.Body, s, inner)
+	if err != nil {
+		return "", err
+	}
+	if e.All {
+		return "NOT EXISTS (SELECT 1 FROM " + from + " WHERE " + join + " AND NOT COALESCE(" + body + ", " + b.Dialect.False + "))", nil
+	}
+	return "EXISTS (SELECT 1 FROM " + from + " WHERE " + join + " AND " + body + ")", nil
+}
+
+// column resolves a path to its column.
+func (b *Builder) column(p portolan.Path, s *Schema, vars *scopeVar) (Column, error) {
+	if p.Var != "" {
+		v := vars.lookup(p.Var)
+		if v == nil {
+			return Column{}, unsupported("the range variable '" + p.Var + "' outside its lambda")
+		}
+		col, ok := v.coll.Columns[p.Name]
+		if !ok {
+			return Column{}, unsupported("filtering on '" + p.String() + "'")
+		}
+		col.SQL = strings.ReplaceAll(col.SQL, "{a}", v.alias)
+		col.Order = strings.ReplaceAll(col.Order, "{a}", v.alias)
+		return col, nil
+	}
+	col, ok := s.Columns[p.Name]
+	if !ok {
+		return Column{}, unsupported("filtering on '" + p.Name + "'")
+	}
+	return col, nil
+}
+
+var sqlOps = [...]string{portolan.OpEq: "=", portolan.OpNe: "<>", portolan.OpLt: "<", portolan.OpLe: "<=", portolan.OpGt: ">", portolan.OpGe: ">="}
+
+// compare translates one comparison; the result is NULL (false) where the
+// column is null, except for eq null and ne, as in portolan.Evaluate.
+func (b *Builder) compare(e *portolan.Compare, s *Schema, vars *scopeVar) (string, error) {
+	col, err := b.column(e.Path, s, vars)
+	if err != nil {
+		return "", err
+	}
+	v := e.Value
+	if v.Null {
+		if e.Op == portolan.OpEq {
+			return col.SQL + " IS NULL", nil
+		}
+		return col.SQL + " IS NOT NULL", nil
+	}
+	var pos string // the positive comparison, for eq; ne is its complement
+	switch {
+	case col.Key != nil:
+		pos = col.Key(v.Str, b)
+	case e.Path.HostID && (e.Op == portolan.OpEq || e.Op == portolan.OpNe):
+		name := portolan.FoldASCII(v.Str)
+		pos = "(" + b.Dialect.FoldEqual(col.SQL, b.Param(name)) + " OR " + col.SQL + " IN (" + s.Aliases(b.Param(name)) + "))"
+	case col.Enum != nil:
+		stored, ok := col.Enum[v.Str]
+		if !ok {
+			pos = b.Dialect.False
+		} else {
+			pos = col.SQL + " = " + b.Param(stored)
+		}
+	case v.Kind == portolan.ValueString && (e.Op == portolan.OpEq || e.Op == portolan.OpNe):
+		pos = b.Dialect.FoldEqual(col.SQL, b.Param(portolan.FoldASCII(v.Str)))
+	case v.Kind == portolan.ValueString && e.Path.Version:
+		if v.Str == "" {
+			return b.Dialect.False, nil
+		}
+		return "(" + col.SQL + " <> '' AND " + b.Dialect.VersionKey(col.SQL) + " " + sqlOps[e.Op] + " " + b.Param(portolan.VersionKey(v.Str)) + ")", nil
+	case v.Kind == portolan.ValueString:
+		return b.Dialect.Binary(col.SQL) + " " + sqlOps[e.Op] + " " + b.Param(v.Str), nil
+	default:
+		return col.SQL + " " + sqlOps[e.Op] + " " + b.Param(b.literal(v)), nil
+	}
+	if e.Op == portolan.OpEq {
+		return pos, nil
+	}
+	if e.Op != portolan.OpNe {
+		return "", unsupported("'" + e.Op.String() + "' on '" + e.Path.String() + "'")
+	}
+	return "(" + col.SQL + " IS NULL OR NOT COALESCE(" + pos + ", " + b.Dialect.False + "))", nil
+}
+
+func (b *Builder) literal(v portolan.Value) any {
+	switch v.Kind {
+	case portolan.ValueInt:
+		return v.Int
+	case portolan.ValueTime:
+		return b.Dialect.Time(v.Time)
+	case portolan.ValueBool:
+		return v.Bool
+	}
+	return v.Str
+}
+
+// Order is a translated $orderby: the ORDER BY clause and the expressions
+// a page query selects so that its last row gives the next keyset
+// position.
+type Order struct {
+	// Exprs are the sort expressions, keys first, then the tiebreak.
+	Exprs []string
+	desc  []bool
+	kinds []portolan.ValueKind
+}
+
+// OrderBy translates keys, ending with the schema's tiebreak columns.
+// Nulls sort first ascending and last descending on both databases.
+func (b *Builder) OrderBy(keys []portolan.OrderKey, s *Schema) (*Order, error) {
+	o := &Order{}
+	for _, k := range keys {
+		col, err := b.column(k.Path, s, nil)
+		if err != nil {
+			return nil, err
+		}
+		expr := col.SQL
+		kind := k.Path.Kind
+		switch {
+		case col.Order != "":
+			expr = col.Order
+			kind = portolan.ValueInt
+		case col.Key != nil:
+			return nil, unsupported("ordering by '" + k.Path.String() + "'")
+		case k.Path.Version:
+			expr = b.Dialect.VersionKey(col.SQL)
+			kind = portolan.ValueStructured // bytes
+		case kind == portolan.ValueString || kind == portolan.ValueEnum:
+			expr = b.Dialect.Binary(col.SQL)
+		}
+		o.Exprs = append(o.Exprs, expr)
+		o.desc = append(o.desc, k.Desc)
+		o.kinds = append(o.kinds, kind)
+	}
+	for _, t := range s.Tiebreak {
+		o.Exprs = append(o.Exprs, t)
+		o.desc = append(o.desc, false)
+		o.kinds = append(o.kinds, 0) // checked by the store's own scan
+	}
+	return o, nil
+}
+
+// Clause is the ORDER BY clause (without the keywords).
+func (o *Order) Clause() string {
+	parts := make([]string, len(o.Exprs))
+	for i, e := range o.Exprs {
+		if o.desc[i] {
+			parts[i] = e + " DESC NULLS LAST"
+		} else {
+			parts[i] = e + " ASC NULLS FIRST"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// After is the condition selecting the rows after the keyset position pos
+// (the values of o.Exprs in the last row of the previous page). A position
+// that does not fit the ordering is EINVALID.
+func (b *Builder) After(o *Order, pos []any) (string, error) {
+	if len(pos) != len(o.Exprs) {
+		return "", invalidToken()
+	}
+	var ors []string
+	for i := range o.Exprs {
+		var ands []string
+		for j := 0; j < i; j++ {
+			if pos[j] == nil {
+				ands = append(ands, o.Exprs[j]+" IS NULL")
+			} else {
+				ands = append(ands, o.Exprs[j]+" = "+b.Param(pos[j]))
+			}
+		}
+		switch {
+		case pos[i] == nil && !o.desc[i]:
+			ands = append(ands, o.Exprs[i]+" IS NOT NULL")
+		case pos[i] == nil:
+			continue // nothing sorts after null descending
+		case o.desc[i]:
+			ands = append(ands, "("+o.Exprs[i]+" < "+b.Param(pos[i])+" OR "+o.Exprs[i]+" IS NULL)")
+		default:
+			ands = append(ands, o.Exprs[i]+" > "+b.Param(pos[i]))
+		}
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	if len(ors) == 0 {
+		return b.Dialect.False, nil
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", nil
+}
+
+func invalidToken() error {
+	return portolan.Errorf(portolan.EINVALID, "The $skiptoken is not valid for this query; follow the @odata.nextLink as returned.")
+}
+
+// cursorValue is one value of an encoded keyset position.
+type cursorValue struct {
+	S *string `json:"s,omitempty"`
+	I *int64  `json:"i,omitempty"`
+	B []byte  `json:"b,omitempty"`
+	T *string `json:"t,omitempty"`
+}
+
+// EncodeCursor encodes the keyset position of a row (the values scanned
+// for o.Exprs) as an opaque token. The HTTP layer signs it, so that a
+// position a client sends back is one a store made.
+func (d *Dialect) EncodeCursor(values []any) string {
+	out := make([]*cursorValue, len(values))
+	for i, v := range values {
+		switch v := v.(type) {
+		case nil:
+		case string:
+			out[i] = &cursorValue{S: &v}
+		case int64:
+			out[i] = &cursorValue{I: &v}
+		case bool:
+			n := int64(0)
+			if v {
+				n = 1
+			}
+			out[i] = &cursorValue{I: &n}
+		case []byte:
+			out[i] = &cursorValue{B: append([]byte{}, v...)}
+			if len(v) == 0 {
+				s := ""
+				out[i] = &cursorValue{S: &s, B: nil}
+			}
+		case time.Time:
+			s := v.UTC().Format(time.RFC3339Nano)
+			out[i] = &cursorValue{T: &s}
+		default:
+			s := fmt.Sprint(v)
+			out[i] = &cursorValue{S: &s}
+		}
+	}
+	data, _ := json.Marshal(out)
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+// DecodeCursor decodes a token of EncodeCursor into parameter values; a
+// token that is not one is EINVALID.
+func (d *Dialect) DecodeCursor(token string) ([]any, error) {
+	data, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return nil, invalidToken()
+	}
+	var in []*cursorValue
+	if err := json.Unmarshal(data, &in); err != nil || len(in) == 0 || len(in) > 16 {
+		return nil, invalidToken()
+	}
+	out := make([]any, len(in))
+	for i, v := range in {
+		switch {
+		case v == nil:
+		case v.S != nil:
+			out[i] = *v.S
+		case v.I != nil:
+			out[i] = *v.I
+		case v.B != nil:
+			out[i] = v.B
+		case v.T != nil:
+			t, err := time.Parse(time.RFC3339Nano, *v.T)
+			if err != nil {
+				return nil, invalidToken()
+			}
+			out[i] = d.Time(t)
+		default:
+			return nil, invalidToken()
+		}
+	}
+	return out, nil
+}
+
+// Plan is the SQL of one page of a search and of its count.
+type Plan struct {
+	// PageSQL selects the values of Order.Exprs of the page's rows, in
+	// order, one row more than the page so that the store knows whether a
+	// next page exists.
+	PageSQL  string
+	PageArgs []any
+	// CountSQL counts the matching rows; "" when no count was asked for.
+	CountSQL  string
+	CountArgs []any
+	// Keys is how many of the selected values (the last ones) are the
+	// tiebreak columns, the item's key.
+	Keys    int
+	dialect *Dialect
+}
+
+// NewPlan plans q over from (a table with its alias) where base holds (the
+// condition every item meets, "" for none).
+func NewPlan(d *Dialect, s *Schema, from, base string, q portolan.SearchQuery) (*Plan, error) {
+	var conds []string
+	if base != "" {
+		conds = append(conds, base)
+	}
+	countBuilder := &Builder{Dialect: d}
+	b := &Builder{Dialect: d}
+	if q.Filter != nil {
+		w, err := b.Where(q.Filter, s)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, w)
+	}
+	plan := &Plan{Keys: len(s.Tiebreak), dialect: d}
+	if q.Count {
+		// The same translation against a builder of its own, so that the
+		// count's placeholders number from 1.
+		countConds := conds
+		if q.Filter != nil {
+			w, err := countBuilder.Where(q.Filter, s)
+			if err != nil {
+				return nil, err
+			}
+			countConds = append(append([]string{}, conds[:len(conds)-1]...), w)
+		}
+		plan.CountSQL = "SELECT count(*) FROM " + from + where(countConds)
+		plan.CountArgs = countBuilder.Args
+	}
+	order, err := b.OrderBy(q.OrderBy, s)
+	if err != nil {
+		return nil, err
+	}
+	if q.After != "" {
+		pos, err := d.DecodeCursor(q.After)
+		if err != nil {
+			return nil, err
+		}
+		after, err := b.After(order, pos)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, after)
+	}
+	sql := "SELECT " + strings.Join(order.Exprs, ", ") + " FROM " + from + where(conds) + " ORDER BY " + order.Clause()
+	if q.Top > 0 {
+		sql += " LIMIT " + b.Param(int64(q.Top)+1)
+	} else {
+		sql += " LIMIT " + d.NoLimit
+	}
+	if q.Skip > 0 {
+		sql += " OFFSET " + b.Param(int64(q.Skip))
+	}
+	plan.PageSQL, plan.PageArgs = sql, b.Args
+	return plan, nil
+}
+
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// Next returns the token of the position after a row whose selected values
+// are values.
+func (p *Plan) Next(values []any) string { return p.dialect.EncodeCursor(values) }

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"portolan"
+)
+
+// RunSearch is the property test of estate-wide search: random valid
+// expressions and orderings, run by the store (through its SQL) and by
+// portolan.Evaluate over the same records, must select the same items in
+// the same order, page after page, with exact counts. The store must
+// implement portolan.SearchService.
+func RunSearch(t *testing.T, open OpenFunc) {
+	ctx := context.Background()
+	store := mustOpen(t, open)
+	search, ok := store.(portolan.SearchService)
+	if !ok {
+		t.Fatalf("%T does not implement portolan.SearchService", store)
+	}
+	rng := rand.New(rand.NewPCG(11, 29))
+	obs := RandomObservations(rng, 600)
+	for _, batch := range Shuffled(rng, obs, 0.1, 200) {
+		mustImport(t, store, batch)
+	}
+	records := allHostPorts(t, store)
+	if len(records) < 20 {
+		t.Fatalf("only %d records: the world is too small to test search", len(records))
+	}
+	world := newSearchWorld(obs, records)
+
+	selective := 0
+	const queries = 300
+	for i := 0; i < queries; i++ {
+		q := portolan.SearchQuery{Filter: world.randomExpr(rng, 0), Count: true, Top: 1 + rng.IntN(40)}
+		if rng.IntN(2) == 0 {
+			q.OrderBy = world.randomOrder(rng)
+		}
+		want := world.expect(q)
+		got, total := walk(t, ctx, search, q)
+		if total != len(want) || !slices.Equal(got, want) {
+			t.Fatalf("query %d: filter %s orderby %s (top %d):\n got %d items (count %d): %v\nwant %d items: %v",
+				i, describe(q.Filter), describeOrder(q.OrderBy), q.Top, len(got), total, short(got), len(want), short(want))
+		}
+		if len(want) > 0 && len(want) < len(records) {
+			selective++
+		}
+	}
+	// Expressions that select all or nothing prove little.
+	if selective < queries/3 {
+		t.Fatalf("only %d of %d queries selected some but not all of %d records", selective, queries, len(records))
+	}
+	t.Logf("%d records, %d of %d queries selective", len(records), selective, queries)
+}
+
+// walk follows a query's pages to the end and returns the ids in order and
+// the count of the first page.
+func walk(t *testing.T, ctx context.Context, s portolan.SearchService, q portolan.SearchQuery) ([]string, int) {
+	t.Helper()
+	var ids []string
+	total := -2
+	for pages := 0; ; pages++ {
+		page, err := s.SearchHostPorts(ctx, q)
+		if err != nil {
+			t.Fatalf("filter %s orderby %s: %v", describe(q.Filter), describeOrder(q.OrderBy), err)
+		}
+		if total == -2 {
+			total = page.Total
+		} else if page.Total != total {
+			t.Fatalf("count changed between pages: %d then %d", total, page.Total)
+		}
+		if q.Top > 0 && len(page.Items) > q.Top {
+			t.Fatalf("page of %d items for top %d", len(page.Items), q.Top)
+		}
+		for _, hp := range page.Items {
+			ids = append(ids, hp.ID)
+		}
+		if page.Next == "" {
+			return ids, total
+		}
+		if len(page.Items) == 0 || pages > 10000 {
+			t.Fatalf("a next page after an empty page")
+		}
+		q.After = page.Next
+	}
+}
+
+func short(ids []string) []string {
+	if len(ids) > 8 {
+		return append(ids[:8:8], "…")
+	}
+	return ids
+}
+
+// allHostPorts reads every record through the per-host reads, which the
+// conformance suite checks against the reference.
+func allHostPorts(t *testing.T, s portolan.Store) []*portolan.HostPort {
+	t.Helper()
+	var out []*portolan.HostPort
+	for _, h := range randomHosts {
+		ports, _, err := s.FindHostPorts(context.Background(), portolan.HostPortFilter{Host: h})
+		if portolan.ErrorCode(err) == portolan.ENOTFOUND {
+			continue
+		}
+		must(t, err)
+		out = append(out, ports...)
+	}
+	return out
+}
+
+// searchWorld holds the records and the values expressions draw from.
+type searchWorld struct {
+	records []*portolan.HostPort
+	aliases map[string][]string // hostname -> addresses
+	times   []time.Time
+}
+
+func newSearchWorld(obs []*portolan.Observation, records []*portolan.HostPort) *searchWorld {
+	w := &searchWorld{records: records, aliases: map[string][]string{}}
+	for _, o := range obs {
+		for _, n := range o.Hostnames {
+			if !slices.Contains(w.aliases[n], o.Host) {
+				w.aliases[n] = append(w.aliases[n], o.Host)
+			}
+		}
+	}
+	for _, hp := range records {
+		w.times = append(w.times, hp.FirstSeenDateTime, hp.LastSeenDateTime, hp.LastScanDateTime)
+	}
+	return w
+}
+
+// hostPortRecord is a hostPort as portolan.Evaluate reads it.
+type hostPortRecord struct {
+	hp *portolan.HostPort
+	w  *searchWorld
+}
+
+func str(s string) portolan.Value { return portolan.Value{Kind: portolan.ValueString, Str: s} }
+
+func tm(t time.Time) portolan.Value {
+	if t.IsZero() {
+		return portolan.Value{Kind: portolan.ValueTime, Null: true}
+	}
+	return portolan.Value{Kind: portolan.ValueTime, Time: t}
+}
+
+func integer(n int) portolan.Value { return portolan.Value{Kind: portolan.ValueInt, Int: int64(n)} }
+
+func (r hostPortRecord) Value(path string) portolan.Value {
+	hp := r.hp
+	switch path {
+	case "id":
+		return str(hp.ID)
+	case "port":
+		return integer(hp.Port)
+	case "firstSeenDateTime":
+		return tm(hp.FirstSeenDateTime)
+	case "lastSeenDateTime":
+		return tm(hp.LastSeenDateTime)
+	case "lastScanDateTime":
+		return tm(hp.LastScanDateTime)
+	case "timesObserved":
+		return integer(hp.TimesObserved)
+	case "status":
+		return portolan.Value{Kind: portolan.ValueEnum, Str: string(hp.Status)}
+	case "protocol":
+		return portolan.Value{Kind: portolan.ValueEnum, Str: string(hp.Protocol)}
+	case "host/id":
+		return str(hp.Host)
+	case "mostRecentSslCertificate":
+		return portolan.Value{Kind: portolan.ValueStructured, Null: hp.MostRecentSSLCertificateID == ""}
+	}
+	panic("no path " + path)
+}
+
+func (r hostPortRecord) Elements(path string) []portolan.Record {
+	var out []portolan.Record
+	switch path {
+	case "services":
+		for i := range r.hp.Services {
+			out = append(out, serviceRecord{&r.hp.Services[i]})
+		}
+	case "banners":
+		for i := range r.hp.Banners {
+			out = append(out, bannerRecord{&r.hp.Banners[i]})
+		}
+	default:
+		panic("no collection " + path)
+	}
+	return out
+}
+
+func (r hostPortRecord) HostIDs(id string) []string {
+	return append([]string{id}, r.w.aliases[id]...)
+}
+
+type serviceRecord struct{ s *portolan.HostPortComponent }
+
+func (r serviceRecord) Value(path string) portolan.Value {
+	switch path {
+	case "component/name":
+		return str(r.s.Component.Name)
+	case "component/version":
+		return str(r.s.Component.Version)
+	case "component/category":
+		return str(r.s.Component.Category)
+	case "firstSeenDateTime":
+		return tm(r.s.FirstSeenDateTime)
+	case "lastSeenDateTime":
+		return tm(r.s.LastSeenDateTime)
+	case "isRecent":
+		return portolan.Value{Kind: portolan.ValueBool, Bool: r.s.IsRecent}
+	}
+	panic("no service path " + path)
+}
+func (serviceRecord) Elements(string) []portolan.Record { return nil }
+func (serviceRecord) HostIDs(id string) []string      { return []string{id} }
+
+type bannerRecord struct{ b *portolan.HostPortBanner }
+
+func (r bannerRecord) Value(path string) portolan.Value {
+	switch path {
+	case "banner":
+		return str(r.b.Banner)
+	case "scanProtocol":
+		return str(r.b.ScanProtocol)
+	case "firstSeenDateTime":
+		return tm(r.b.FirstSeenDateTime)
+	case "lastSeenDateTime":
+		return tm(r.b.LastSeenDateTime)
+	case "timesObserved":
+		return integer(r.b.TimesObserved)
+	}
+	panic("no banner path " + path)
+}
+func (bannerRecord) Elements(string) []portolan.Record { return nil }
+func (bannerRecord) HostIDs(id string) []string      { return []string{id} }
+
+func path(name string, kind portolan.ValueKind) portolan.Path {
+	return portolan.Path{Name: name, Kind: kind}
+}
+
+// randomExpr draws an expression over hostPort.
+func (w *searchWorld) randomExpr(rng *rand.Rand, depth int) portolan.Expr {
+	if depth < 3 {
+		switch rng.IntN(8) {
+		case 0:
+			return &portolan.Logical{Left: w.randomExpr(rng, depth+1), Right: w.randomExpr(rng, depth+1)}
+		case 1:
+			return &portolan.Logical{Or: true, Left: w.randomExpr(rng, depth+1), Right: w.randomExpr(rng, depth+1)}
+		case 2:
+			return &portolan.Not{Expr: w.randomExpr(rng, depth+1)}
+		}
+	}
+	ops := []portolan.CompareOp{portolan.OpEq, portolan.OpNe, portolan.OpLt, portolan.OpLe, portolan.OpGt, portolan.OpGe}
+	op := ops[rng.IntN(len(ops))]
+	eqne := ops[rng.IntN(2)]
+	hp := w.records[rng.IntN(len(w.records))]
+	switch rng.IntN(14) {
+	case 0:
+		return &portolan.Compare{Op: op, Path: path("port", portolan.ValueInt), Value: integer(randomPorts[rng.IntN(len(randomPorts))] + rng.IntN(3) - 1)}
+	case 1:
+		var vs []portolan.Value
+		for i := rng.IntN(4); i >= 0; i-- {
+			vs = append(vs, integer(randomPorts[rng.IntN(len(randomPorts))]))
+		}
+		return &portolan.In{Path: path("port", portolan.ValueInt), Values: vs}
+	case 2:
+		names := []string{"firstSeenDateTime", "lastSeenDateTime", "lastScanDateTime"}
+		t := w.times[rng.IntN(len(w.times))].Add(time.Duration(rng.IntN(3)-1) * time.Second)
+		return &portolan.Compare{Op: op, Path: path(names[rng.IntN(3)], portolan.ValueTime), Value: tm(t)}
+	case 3:
+		return &portolan.Compare{Op: op, Path: path("timesObserved", portolan.ValueInt), Value: integer(rng.IntN(6))}
+	case 4:
+		st := []string{"open", "closed", "filtered"}[rng.IntN(3)]
+		return &portolan.Compare{Op: eqne, Path: path("status", portolan.ValueEnum), Value: portolan.Value{Kind: portolan.ValueEnum, Str: st}}
+	case 5:
+		return &portolan.Compare{Op: eqne, Path: path("protocol", portolan.ValueEnum), Value: portolan.Value{Kind: portolan.ValueEnum, Str: []string{"tcp", "udp"}[rng.IntN(2)]}}
+	case 6:
+		ids := append(AllHosts(), "SCAN.example.TEST", "192.0.2.99")
+		p := path("host/id", portolan.ValueString)
+		p.HostID = true
+		if rng.IntN(3) == 0 {
+			return &portolan.In{Path: p, Values: []portolan.Value{str(ids[rng.IntN(len(ids))]), str(ids[rng.IntN(len(ids))])}}
+		}
+		return &portolan.Compare{Op: eqne, Path: p, Value: str(ids[rng.IntN(len(ids))])}
+	case 7:
+		p := path("host/id", portolan.ValueString)
+		p.HostID = true
+		prefixes := []string{"192.0.2.0/24", "192.0.2.2/32", "198.51.0.0/16", "2001:db8::/32", "2001:db8::2:0/112", "0.0.0.0/0", "::/0"}
+		return &portolan.InSubnet{Path: p, Prefix: netip.MustParsePrefix(prefixes[rng.IntN(len(prefixes))])}
+	case 8:
+		return &portolan.Compare{Op: eqne, Path: path("mostRecentSslCertificate", portolan.ValueStructured), Value: portolan.Value{Kind: portolan.ValueStructured, Null: true}}
+	case 9:
+		return &portolan.Compare{Op: eqne, Path: path("id", portolan.ValueString), Value: str(hp.ID)}
+	case 10, 11:
+		return &portolan.Lambda{All: rng.IntN(3) == 0, Collection: path("services", portolan.ValueStructured), Var: "s", Body: w.serviceExpr(rng)}
+	case 12:
+		return &portolan.Lambda{All: rng.IntN(3) == 0, Collection: path("banners", portolan.ValueStructured), Var: "b", Body: w.bannerExpr(rng)}
+	default:
+		fns := []portolan.MatchFunc{portolan.StartsWith, portolan.EndsWith, portolan.Contains}
+		args := []string{"192.", ".test", "2001", "EXAMPLE", "0.2.1", "db8::", "_", "%"}
+		p := path("host/id", portolan.ValueString)
+		p.HostID = true
+		return &portolan.Match{Func: fns[rng.IntN(3)], Path: p, Arg: args[rng.IntN(len(args))]}
+	}
+}
+
+func (w *searchWorld) serviceExpr(rng *rand.Rand) portolan.Expr {
+	v := func(name string, kind portolan.ValueKind) portolan.Path {
+		return portolan.Path{Var: "s", Name: name, Kind: kind}
+	}
+	ops := []portolan.CompareOp{portolan.OpEq, portolan.OpNe, portolan.OpLt, portolan.OpLe, portolan.OpGt, portolan.OpGe}
+	c := components[rng.IntN(len(components))]
+	switch rng.IntN(6) {
+	case 0:
+		name := c.Name
+		if rng.IntN(2) == 0 {
+			name = strings.ToUpper(name)
+		}
+		return &portolan.Compare{Op: ops[rng.IntN(2)], Path: v("component/name", portolan.ValueString), Value: str(name)}
+	case 1:
+		p := v("component/version", portolan.ValueString)
+		p.Version = true
+		versions := []string{"1.20", "1.22.1", "1.9", "9.3", "9.2p1", "", "2"}
+		return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: p, Value: str(versions[rng.IntN(len(versions))])}
+	case 2:
+		return &portolan.Logical{
+			Left:  &portolan.Compare{Op: portolan.OpEq, Path: v("component/name", portolan.ValueString), Value: str(c.Name)},
+			Right: w.serviceExpr(rng),
+		}
+	case 3:
+		return &portolan.Compare{Op: ops[rng.IntN(2)], Path: v("isRecent", portolan.ValueBool), Value: portolan.Value{Kind: portolan.ValueBool, Bool: rng.IntN(2) == 0}}
+	case 4:
+		return &portolan.Match{Func: portolan.MatchFunc(1 + rng.IntN(3)), Path: v("component/category", portolan.ValueString), Arg: []string{"server", "Mail", "system"}[rng.IntN(3)]}
+	default:
+		return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: v("lastSeenDateTime", portolan.ValueTime), Value: tm(w.times[rng.IntN(len(w.times))])}
+	}
+}
+
+func (w *searchWorld) bannerExpr(rng *rand.Rand) portolan.Expr {
+	v := func(name string, kind portolan.ValueKind) portolan.Path {
+		return portolan.Path{Var: "b", Name: name, Kind: kind}
+	}
+	switch rng.IntN(4) {
+	case 0:
+		return &portolan.Match{Func: portolan.MatchFunc(1 + rng.IntN(3)), Path: v("banner", portolan.ValueString), Arg: []string{"openssh_9", "SSH-2.0", "nginx", "<volatile>", "\r\n", "vsftpd 3.0.5)"}[rng.IntN(6)]}
+	case 1:
+		return &portolan.Compare{Op: portolan.OpEq, Path: v("scanProtocol", portolan.ValueString), Value: str([]string{"ssh", "TLS", "http_raw", ""}[rng.IntN(4)])}
+	case 2:
+		return &portolan.Compare{Op: portolan.OpGe, Path: v("timesObserved", portolan.ValueInt), Value: integer(1 + rng.IntN(3))}
+	default:
+		return &portolan.Compare{Op: portolan.OpLt, Path: v("banner", portolan.ValueString), Value: str("SSH-2.0-OpenSSH_9")}
+	}
+}
+
+func (w *searchWorld) randomOrder(rng *rand.Rand) []portolan.OrderKey {
+	candidates := []portolan.Path{
+		path("port", portolan.ValueInt), path("lastSeenDateTime", portolan.ValueTime), path("firstSeenDateTime", portolan.ValueTime),
+		path("timesObserved", portolan.ValueInt), path("status", portolan.ValueEnum), path("protocol", portolan.ValueEnum),
+		{Name: "host/id", Kind: portolan.ValueString, HostID: true},
+	}
+	rng.Shuffle(len(candidates), func(i, j int) { candidates[i], candidates[j] = candidates[j], candidates[i] })
+	var keys []portolan.OrderKey
+	for i := 0; i < 1+rng.IntN(3); i++ {
+		keys = append(keys, portolan.OrderKey{Path: candidates[i], Desc: rng.IntN(2) == 0})
+	}
+	return keys
+}
+
+// enumOrder is the position of an enum member in its type, which $orderby
+// sorts by.
+var enumOrder = map[string]int{"open": 0, "filtered": 1, "closed": 2, "tcp": 0, "udp": 1}
+
+// compareForOrder orders two values as $orderby does, nulls first.
+func compareForOrder(a, b portolan.Value) int {
+	switch {
+	case a.Null && b.Null:
+		return 0
+	case a.Null:
+		return -1
+	case b.Null:
+		return 1
+	}
+	switch a.Kind {
+	case portolan.ValueInt:
+		return int(a.Int - b.Int)
+	case portolan.ValueTime:
+		return a.Time.Compare(b.Time)
+	case portolan.ValueEnum:
+		return enumOrder[a.Str] - enumOrder[b.Str]
+	}
+	return strings.Compare(a.Str, b.Str)
+}
+
+// expect is what the query must return: the matching records in order.
+func (w *searchWorld) expect(q portolan.SearchQuery) []string {
+	var match []*portolan.HostPort
+	for _, hp := range w.records {
+		if q.Filter == nil || portolan.Evaluate(q.Filter, hostPortRecord{hp, w}) {
+			match = append(match, hp)
+		}
+	}
+	slices.SortFunc(match, func(a, b *portolan.HostPort) int {
+		for _, k := range q.OrderBy {
+			c := compareForOrder(hostPortRecord{a, w}.Value(k.Path.Name), hostPortRecord{b, w}.Value(k.Path.Name))
+			if k.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		if c := strings.Compare(a.Host, b.Host); c != 0 {
+			return c
+		}
+		if a.Port != b.Port {
+			return a.Port - b.Port
+		}
+		return strings.Compare(string(a.Protocol), string(b.Protocol))
+	})
+	ids := make([]string, len(match))
+	for i, hp := range match {
+		ids[i] = hp.ID
+	}
+	return ids
+}
+
+// describe renders an expression for a failure message.
+func describe(e portolan.Expr) string {
+	var b bytes.Buffer
+	var walk func(portolan.Expr)
+	walk = func(e portolan.Expr) {
+		switch e := e.(type) {
+		case nil:
+			b.WriteString("(none)")
+		case *portolan.Logical:
+			b.WriteString("(")
+			walk(e.Left)
+			if e.Or {
+				b.WriteString(" or ")
+			} else {
+				b.WriteString(" and ")
+			}
+			walk(e.Right)
+			b.WriteString(")")
+		case *portolan.Not:
+			b.WriteString("not ")
+			walk(e.Expr)
+		case *portolan.Compare:
+			fmt.Fprintf(&b, "%s %s %+v", e.Path, e.Op, e.Value)
+		case *portolan.In:
+			fmt.Fprintf(&b, "%s in %+v", e.Path, e.Values)
+		case *portolan.Match:
+			fmt.Fprintf(&b, "match%d(%s, %q)", e.Func, e.Path, e.Arg)
+		case *portolan.InSubnet:
+			fmt.Fprintf(&b, "inSubnet(%s, %s)", e.Path, e.Prefix)
+		case *portolan.Lambda:
+			fmt.Fprintf(&b, "%s/any[all=%v](%s: ", e.Collection, e.All, e.Var)
+			walk(e.Body)
+			b.WriteString(")")
+		}
+	}
+	walk(e)
+	return b.String()
+}
+
+func describeOrder(keys []portolan.OrderKey) string {
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s desc=%v", k.Path, k.Desc))
+	}
+	return strings.Join(parts, ",")
+}
