@@ -225,7 +225,7 @@ func (r serviceRecord) Value(path string) portolan.Value {
 	panic("no service path " + path)
 }
 func (serviceRecord) Elements(string) []portolan.Record { return nil }
-func (serviceRecord) HostIDs(id string) []string      { return []string{id} }
+func (serviceRecord) HostIDs(id string) []string        { return []string{id} }
 
 type bannerRecord struct{ b *portolan.HostPortBanner }
 
@@ -245,7 +245,7 @@ func (r bannerRecord) Value(path string) portolan.Value {
 	panic("no banner path " + path)
 }
 func (bannerRecord) Elements(string) []portolan.Record { return nil }
-func (bannerRecord) HostIDs(id string) []string      { return []string{id} }
+func (bannerRecord) HostIDs(id string) []string        { return []string{id} }
 
 func path(name string, kind portolan.ValueKind) portolan.Path {
 	return portolan.Path{Name: name, Kind: kind}
