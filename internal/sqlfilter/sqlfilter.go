@@ -430,8 +430,9 @@ func (d *Dialect) EncodeCursor(values []any) string {
 		case nil:
 		case string:
 			out[i] = &cursorValue{S: &v}
-		case int64:
-			out[i] = &cursorValue{I: &v}
+		case int64, int32, int16, int:
+			n, _ := asInt64(v)
+			out[i] = &cursorValue{I: &n}
 		case bool:
 			n := int64(0)
 			if v {

@@ -84,109 +84,51 @@ var dialect = &sqlfilter.Dialect{
 	NoLimit: "-1",
 }
 
-// hostPortSchema maps the paths of hostPort to host_ports (alias hp) and the
-// tables of its banners and services.
-var hostPortSchema = &sqlfilter.Schema{
-	Columns: map[string]sqlfilter.Column{
-		"id": {SQL: "hp.host", Key: func(id string, b *sqlfilter.Builder) string {
-			host, protocol, port, ok := portolan.ParseHostPortID(id)
-			if !ok {
-				return "0"
-			}
-			return "(hp.host = " + b.Param(host) + " AND hp.port = " + b.Param(int64(port)) + " AND hp.protocol = " + b.Param(string(protocol)) + ")"
-		}},
-		"port":                     {SQL: "hp.port"},
-		"firstSeenDateTime":        {SQL: "hp.first_seen"},
-		"lastSeenDateTime":         {SQL: "hp.last_seen"},
-		"lastScanDateTime":         {SQL: "hp.last_scan"},
-		"timesObserved":            {SQL: "hp.times_observed"},
-		"status":                   {SQL: "hp.status_rank", Enum: statusRanks, Order: "(3 - hp.status_rank)"},
-		"protocol":                 {SQL: "hp.protocol", Enum: map[string]any{"tcp": "tcp", "udp": "udp"}},
-		"mostRecentSslCertificate": {SQL: "hp.cert_sha1"},
-		"host":                     {SQL: "hp.host"},
-		"host/id":                  {SQL: "hp.host"},
-	},
-	Collections: map[string]sqlfilter.Collection{
-		"services": {
-			From: "port_components {a}",
-			Join: "{a}.host = hp.host AND {a}.port = hp.port AND {a}.protocol = hp.protocol",
-			Columns: map[string]sqlfilter.Column{
-				"component/name":     {SQL: "{a}.name"},
-				"component/version":  {SQL: "{a}.version"},
-				"component/category": {SQL: "{a}.category"},
-				"component/host/id":  {SQL: "{a}.host"},
-				"firstSeenDateTime":  {SQL: "{a}.first_seen"},
-				"lastSeenDateTime":   {SQL: "{a}.last_seen"},
-				// portolan.IsRecentComponent: at or after the newest banner,
-				// or without banners within RecentWindow of the last scan.
-				"isRecent": {SQL: fmt.Sprintf("({a}.last_seen >= COALESCE((SELECT max(rb.last_seen) FROM banners rb WHERE rb.host = hp.host AND rb.port = hp.port AND rb.protocol = hp.protocol), hp.last_scan - %d))", int64(portolan.RecentWindow/time.Second))},
-			},
-		},
-		"banners": {
-			From: "banners {a}",
-			Join: "{a}.host = hp.host AND {a}.port = hp.port AND {a}.protocol = hp.protocol",
-			Columns: map[string]sqlfilter.Column{
-				"banner":            {SQL: "{a}.banner"},
-				"scanProtocol":      {SQL: "{a}.scan_protocol"},
-				"firstSeenDateTime": {SQL: "{a}.first_seen"},
-				"lastSeenDateTime":  {SQL: "{a}.last_seen"},
-				"timesObserved":     {SQL: "{a}.times_observed"},
-			},
-		},
-	},
-	Aliases:  func(param string) string { return "SELECT address FROM host_aliases WHERE name = " + param },
-	Tiebreak: []string{"hp.host", "hp.port", "hp.protocol"},
-}
+// hostPortSchema maps the paths of hostPort to the tables.
+var hostPortSchema = sqlfilter.HostPortSchema(sqlfilter.Tables{
+	RecentSince: fmt.Sprintf("hp.last_scan - %d", int64(portolan.RecentWindow/time.Second)),
+	AliasName:   "name",
+})
 
-// statusRanks are the stored values of the hostPortStatus members.
-var statusRanks = map[string]any{
-	string(portolan.StatusOpen):     int64(portolan.StatusOpen.Rank()),
-	string(portolan.StatusFiltered): int64(portolan.StatusFiltered.Rank()),
-	string(portolan.StatusClosed):   int64(portolan.StatusClosed.Rank()),
-}
-
-// SearchHostPorts implements portolan.SearchService: one query for the
-// page's keys in order, one for their records, and one for the count.
+// SearchHostPorts implements portolan.SearchService.
 func (db *DB) SearchHostPorts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostPort], error) {
-	page := portolan.Page[*portolan.HostPort]{Items: []*portolan.HostPort{}, Total: -1}
-	plan, err := sqlfilter.NewPlan(dialect, hostPortSchema, "host_ports hp", "hp.first_seen IS NOT NULL", q)
-	if err != nil {
-		return page, err
+	return sqlfilter.SearchHostPorts(ctx, dialect, hostPortSchema, searchRunner{db}, q)
+}
+
+// searchRunner runs the SQL of a search on the read connections; the
+// statements vary with every filter, so they are not kept prepared.
+type searchRunner struct{ db *DB }
+
+func (r searchRunner) Count(ctx context.Context, q string, args []any) (int, error) {
+	var n int
+	if err := r.db.read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, r.db.storeError("count", err)
 	}
-	if plan.CountSQL != "" {
-		if err := db.read.QueryRowContext(ctx, plan.CountSQL, plan.CountArgs...).Scan(&page.Total); err != nil {
-			return page, db.storeError("count ports", err)
-		}
-	}
-	rows, err := db.read.QueryContext(ctx, plan.PageSQL, plan.PageArgs...)
+	return n, nil
+}
+
+func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int) ([][]any, error) {
+	rows, err := r.db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		return page, db.storeError("search ports", err)
+		return nil, r.db.storeError("search", err)
 	}
 	defer rows.Close()
-	var keys [][]any
+	var out [][]any
 	for rows.Next() {
-		values := make([]any, len(hostPortSchema.Tiebreak)+len(q.OrderBy))
-		ptrs := make([]any, len(values))
+		values := make([]any, width)
+		ptrs := make([]any, width)
 		for i := range values {
 			ptrs[i] = &values[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return page, db.storeError("search ports", err)
+			return nil, r.db.storeError("search", err)
 		}
-		keys = append(keys, values)
+		out = append(out, values)
 	}
-	if err := rows.Err(); err != nil {
-		return page, db.storeError("search ports", err)
-	}
-	rows.Close()
-	if q.Top > 0 && len(keys) > q.Top {
-		keys = keys[:q.Top]
-		page.Next = plan.Next(keys[len(keys)-1])
-	}
-	if len(keys) == 0 {
-		return page, nil
-	}
-	// The records of the page, by key, in the page's order.
+	return out, r.db.storeError("search", rows.Err())
+}
+
+func (r searchRunner) HostPorts(ctx context.Context, keys []sqlfilter.PortKey) ([]*portolan.HostPort, error) {
 	var in strings.Builder
 	args := make([]any, 0, 3*len(keys))
 	for i, k := range keys {
@@ -194,24 +136,7 @@ func (db *DB) SearchHostPorts(ctx context.Context, q portolan.SearchQuery) (port
 			in.WriteString(", ")
 		}
 		in.WriteString("(?, ?, ?)")
-		args = append(args, k[len(k)-3:]...)
+		args = append(args, k.Host, k.Port, string(k.Protocol))
 	}
-	records, err := db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE (host, port, protocol) IN (VALUES "+in.String()+")", args...)
-	if err != nil {
-		return page, err
-	}
-	byID := make(map[string]*portolan.HostPort, len(records))
-	for _, hp := range records {
-		byID[hp.ID] = hp
-	}
-	for _, k := range keys {
-		n := len(k)
-		host, _ := k[n-3].(string)
-		port, _ := k[n-2].(int64)
-		protocol, _ := k[n-1].(string)
-		if hp := byID[portolan.HostPortID(host, portolan.Protocol(protocol), int(port))]; hp != nil {
-			page.Items = append(page.Items, hp)
-		}
-	}
-	return page, nil
+	return r.db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE (host, port, protocol) IN (VALUES "+in.String()+")", args...)
 }

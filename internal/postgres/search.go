@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package postgres
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"portolan"
+	"portolan/internal/sqlfilter"
+)
+
+var dialect = &sqlfilter.Dialect{
+	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+	// Under the "C" collation lower() folds ASCII letters only, which is
+	// the rule (portolan.FoldASCII), and LIKE compares bytes.
+	FoldEqual: func(col, param string) string { return "lower(" + col + ` COLLATE "C") = ` + param },
+	FoldLike:  func(col, param string) string { return "lower(" + col + ` COLLATE "C") LIKE ` + param + ` ESCAPE '\'` },
+	Binary:    func(col string) string { return "(" + col + ` COLLATE "C")` },
+	Time:      func(t time.Time) any { return t },
+	VersionKey: func(col string) string {
+		return "portolan_version_key(" + col + ")"
+	},
+	InSubnet: func(col string, p netip.Prefix, b *sqlfilter.Builder) string {
+		return "portolan_addr(" + col + ") <<= " + b.Param(p.String()) + "::inet"
+	},
+	False:   "false",
+	NoLimit: "ALL",
+}
+
+// hostPortSchema maps the paths of hostPort to the tables.
+var hostPortSchema = sqlfilter.HostPortSchema(sqlfilter.Tables{
+	RecentSince: "hp.last_scan - make_interval(secs => " + strconv.FormatInt(int64(portolan.RecentWindow/time.Second), 10) + ")",
+	AliasName:   "host",
+})
+
+// SearchHostPorts implements portolan.SearchService.
+func (db *DB) SearchHostPorts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostPort], error) {
+	return sqlfilter.SearchHostPorts(ctx, dialect, hostPortSchema, searchRunner{db}, q)
+}
+
+// searchRunner runs the SQL of a search on the pool.
+type searchRunner struct{ db *DB }
+
+func (r searchRunner) Count(ctx context.Context, q string, args []any) (int, error) {
+	var n int
+	if err := r.db.pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+		return 0, storeError("count", err)
+	}
+	return n, nil
+}
+
+func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int) ([][]any, error) {
+	rows, err := r.db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, storeError("search", err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		values, err := rows.Values()
+		if err != nil {
+			return nil, storeError("search", err)
+		}
+		out = append(out, values)
+	}
+	return out, storeError("search", rows.Err())
+}
+
+func (r searchRunner) HostPorts(ctx context.Context, keys []sqlfilter.PortKey) ([]*portolan.HostPort, error) {
+	hosts := make([]string, len(keys))
+	ports := make([]int32, len(keys))
+	protocols := make([]string, len(keys))
+	for i, k := range keys {
+		hosts[i], ports[i], protocols[i] = k.Host, int32(k.Port), string(k.Protocol)
+	}
+	return r.db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE (host, port, protocol) IN (SELECT * FROM unnest($1::text[], $2::integer[], $3::text[]))", hosts, ports, protocols)
+}
