@@ -452,7 +452,8 @@ type SearchQuery struct {
 	After string
 	// Skip skips this many items after After.
 	Skip int
-	// Top is the page size; 0 means no limit.
+	// Top is the page size; 0 means no limit, and a negative Top asks for
+	// the count alone.
 	Top int
 	// Count asks for the number of matching items (ignoring After, Skip
 	// and Top); otherwise Page.Total is -1.

@@ -50,6 +50,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 		return s.getCertificate(w, r, rt)
 	case routeRelatedHosts:
 		return s.listRelatedHosts(w, r, rt)
+	case routeHostPortsAll:
+		if s.search != nil {
+			return s.listAllHostPorts(w, r, rt)
+		}
+	case routeHostPortsAllCount:
+		if s.search != nil {
+			return s.countAllHostPorts(w, r, rt)
+		}
 	}
 	return notFound(r.URL.EscapedPath())
 }

@@ -28,7 +28,7 @@ const (
 )
 
 var (
-	hostPortsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Expand, Type: hostPortType}
+	hostPortsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Expand | odata.Filter | odata.OrderBy, Type: hostPortType}
 	hostPortSpec  = &odata.Spec{Allowed: odata.Select | odata.Expand, Type: hostPortType}
 	noOptions     = &odata.Spec{}
 )
@@ -203,6 +203,9 @@ func (s *Server) listHostPorts(w http.ResponseWriter, r *http.Request, rt route)
 	if err != nil {
 		return err
 	}
+	if q.Filter != nil || q.OrderBy != nil {
+		return s.searchHostPortsOf(w, r, rt, q, host)
+	}
 	tokenPath := "hosts/" + host + "/ports"
 	filter := portolan.HostPortFilter{Host: host, Offset: q.Skip, Limit: q.Top + 1, Count: q.Count}
 	if q.SkipToken != "" {
@@ -234,12 +237,24 @@ func (s *Server) listHostPorts(w http.ResponseWriter, r *http.Request, rt route)
 
 // countHostPorts serves hosts/{id}/ports/$count as a bare number.
 func (s *Server) countHostPorts(w http.ResponseWriter, r *http.Request, rt route) error {
-	if _, err := parseQuery(r, noOptions); err != nil {
+	q, err := parseQuery(r, countHostPortsSpec)
+	if err != nil {
 		return err
 	}
 	host, err := hostKey(rt.key)
 	if err != nil {
 		return err
+	}
+	if q.Filter != nil {
+		if err := s.searchable(r, q, host); err != nil {
+			return err
+		}
+		page, err := s.search.SearchHostPorts(r.Context(), portolan.SearchQuery{Filter: hostScope(host, q.Filter), Count: true, Top: -1})
+		if err != nil {
+			return err
+		}
+		s.writeBody(w, r, headerText, strconv.AppendInt(nil, int64(page.Total), 10))
+		return nil
 	}
 	_, total, err := s.hostPorts.FindHostPorts(r.Context(), portolan.HostPortFilter{Host: host, Limit: 1, Count: true})
 	if err != nil {

@@ -14,21 +14,23 @@ type routeKind int
 
 // The endpoints. Comments give the path below {root}/security/threatIntelligence.
 const (
-	routeMetadata       routeKind = iota + 1 // {root}/$metadata
-	routeHost                                // hosts/{id}
-	routeHostPorts                           // hosts/{id}/ports
-	routeHostPortsCount                      // hosts/{id}/ports/$count
-	routeHostHostPort                        // hosts/{id}/ports/{hostPortId}
-	routeHostComponents                      // hosts/{id}/components
-	routeHostSSLCerts                        // hosts/{id}/sslCertificates
-	routeHostPort                            // hostPorts/{id}
-	routeHostPortHost                        // hostPorts/{id}/host
-	routeHostPortCert                        // hostPorts/{id}/mostRecentSslCertificate
-	routeHostComponent                       // hostComponents/{id}
-	routeHostSSLCert                         // hostSslCertificates/{id}
-	routeSSLCerts                            // sslCertificates (with $search)
-	routeSSLCert                             // sslCertificates/{id}
-	routeRelatedHosts                        // sslCertificates/{id}/relatedHosts
+	routeMetadata          routeKind = iota + 1 // {root}/$metadata
+	routeHost                                   // hosts/{id}
+	routeHostPorts                              // hosts/{id}/ports
+	routeHostPortsCount                         // hosts/{id}/ports/$count
+	routeHostHostPort                           // hosts/{id}/ports/{hostPortId}
+	routeHostComponents                         // hosts/{id}/components
+	routeHostSSLCerts                           // hosts/{id}/sslCertificates
+	routeHostPort                               // hostPorts/{id}
+	routeHostPortHost                           // hostPorts/{id}/host
+	routeHostPortCert                           // hostPorts/{id}/mostRecentSslCertificate
+	routeHostComponent                          // hostComponents/{id}
+	routeHostSSLCert                            // hostSslCertificates/{id}
+	routeSSLCerts                               // sslCertificates (with $search)
+	routeSSLCert                                // sslCertificates/{id}
+	routeRelatedHosts                           // sslCertificates/{id}/relatedHosts
+	routeHostPortsAll                           // hostPorts (search-and-changes.md §1)
+	routeHostPortsAllCount                      // hostPorts/$count
 )
 
 // route is a parsed request path.
@@ -124,8 +126,13 @@ func parseRoute(escapedPath string) (route, error) {
 			rt.kind = routeHostSSLCerts
 		}
 	case isName(set, "hostPorts"):
-		if len(segs) < 2 {
-			return rt, notFound(escapedPath)
+		if len(segs) == 1 {
+			rt.kind = routeHostPortsAll
+			break
+		}
+		if len(segs) == 2 && isName(segs[1], "$count") {
+			rt.kind = routeHostPortsAllCount
+			break
 		}
 		rt.key = segs[1].text
 		switch {

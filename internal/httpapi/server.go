@@ -33,6 +33,10 @@ type Config struct {
 	HostPorts    portolan.HostPortService
 	Hosts        portolan.HostService
 	Certificates portolan.SSLCertificateService
+	// Search answers the estate-wide collections and $filter; when nil,
+	// HostPorts is used if it implements portolan.SearchService (a store
+	// does), and otherwise those collections are not served.
+	Search portolan.SearchService
 
 	// Verifier checks the bearer token of every API request.
 	Verifier portolan.TokenVerifier
@@ -67,6 +71,7 @@ type Server struct {
 	hostPorts    portolan.HostPortService
 	hosts        portolan.HostService
 	certificates portolan.SSLCertificateService
+	search       portolan.SearchService
 	verifier     portolan.TokenVerifier
 	tokenKey     []byte
 	trustProto   bool
@@ -100,6 +105,10 @@ func New(cfg Config) (*Server, error) {
 		now:          cfg.Now,
 		metadata:     []byte(metadataXML),
 		generation:   cfg.Generation,
+		search:       cfg.Search,
+	}
+	if s.search == nil {
+		s.search, _ = cfg.HostPorts.(portolan.SearchService)
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -107,7 +107,7 @@ type Runner interface {
 
 // SearchHostPorts runs q over a store's hostPort tables: one query for the
 // page's keys in order, one (the store's) for their records, one for the
-// count when asked.
+// count when asked. A negative q.Top asks for the count alone.
 func SearchHostPorts(ctx context.Context, d *Dialect, s *Schema, run Runner, q portolan.SearchQuery) (portolan.Page[*portolan.HostPort], error) {
 	page := portolan.Page[*portolan.HostPort]{Items: []*portolan.HostPort{}, Total: -1}
 	plan, err := NewPlan(d, s, "host_ports hp", "hp.first_seen IS NOT NULL", q)
@@ -118,6 +118,9 @@ func SearchHostPorts(ctx context.Context, d *Dialect, s *Schema, run Runner, q p
 		if page.Total, err = run.Count(ctx, plan.CountSQL, plan.CountArgs); err != nil {
 			return page, err
 		}
+	}
+	if q.Top < 0 {
+		return page, nil // the count alone
 	}
 	rows, err := run.Rows(ctx, plan.PageSQL, plan.PageArgs, len(q.OrderBy)+len(s.Tiebreak))
 	if err != nil {

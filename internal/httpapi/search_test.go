@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"portolan"
+	"portolan/internal/httpapi"
+	"portolan/internal/sqlite"
+)
+
+// searchServer is a Server over a real SQLite store holding a small,
+// hand-made estate: the answers below are worked out from it by hand.
+func searchServer(t *testing.T) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "search.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
+	nginx := func(v string) []portolan.Component {
+		return []portolan.Component{{Name: "nginx", Version: v, Category: "Server"}}
+	}
+	obs := []*portolan.Observation{
+		{Host: "10.20.1.5", Port: 443, Status: portolan.StatusOpen, ScannedAt: day(1), Source: "nmap", Components: nginx("1.18.0"), Hostnames: []string{"www.example.test"}},
+		{Host: "10.20.1.5", Port: 22, Status: portolan.StatusOpen, ScannedAt: day(1), Source: "nmap", Banner: "SSH-2.0-OpenSSH_7.4", ScanProtocol: "ssh"},
+		{Host: "10.20.1.5", Port: 22, Status: portolan.StatusClosed, ScannedAt: day(3), Source: "nmap"},
+		{Host: "10.30.0.9", Port: 443, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "nmap", Components: nginx("1.24.0")},
+		{Host: "10.30.0.9", Port: 3389, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "masscan"},
+		{Host: "192.0.2.7", Port: 80, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "nmap", Components: nginx("1.9.15")},
+		{Host: "192.0.2.7", Port: 53, Protocol: portolan.UDP, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "nmap"},
+		{Host: "2001:db8::5", Port: 22, Status: portolan.StatusOpen, ScannedAt: day(3), Source: "nmap", Banner: "SSH-2.0-OpenSSH_9.6", ScanProtocol: "ssh"},
+	}
+	for _, o := range obs {
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ImportObservations(ctx, obs); err != nil {
+		t.Fatal(err)
+	}
+	return newServer(t, newFixture(), func(c *httpapi.Config) {
+		c.HostPorts, c.Hosts, c.Certificates, c.Search = db, db, db, db
+	})
+}
+
+// portIDs lists "host:port/protocol" of the items of a page.
+func portIDs(t *testing.T, body []byte) []string {
+	t.Helper()
+	var page struct {
+		Value []struct {
+			Port     int    `json:"port"`
+			Protocol string `json:"protocol"`
+			Host     struct {
+				ID string `json:"id"`
+			} `json:"host"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	out := []string{}
+	for _, v := range page.Value {
+		out = append(out, v.Host.ID+":"+strconv.Itoa(v.Port)+"/"+v.Protocol)
+	}
+	return out
+}
+
+func TestSearchHostPorts(t *testing.T) {
+	s := searchServer(t)
+	for _, c := range []struct{ query, want string }{
+		{"", "10.20.1.5:22/tcp 10.20.1.5:443/tcp 10.30.0.9:443/tcp 10.30.0.9:3389/tcp 192.0.2.7:53/udp 192.0.2.7:80/tcp 2001:db8::5:22/tcp"},
+		{"$filter=services/any(s: s/component/name eq 'NGINX' and s/component/version lt '1.20')", "10.20.1.5:443/tcp 192.0.2.7:80/tcp"},
+		{"$filter=port eq 3389 and portolan.inSubnet(host/id, '10.20.0.0/15')", ""},
+		{"$filter=port eq 3389 and portolan.inSubnet(host/id, '10.0.0.0/8')", "10.30.0.9:3389/tcp"},
+		{"$filter=portolan.inSubnet(host/id, '2001:db8::/32')", "2001:db8::5:22/tcp"},
+		{"$filter=firstSeenDateTime ge 2026-11-02T00:00:00Z&$orderby=port desc", "10.30.0.9:3389/tcp 10.30.0.9:443/tcp 192.0.2.7:80/tcp 192.0.2.7:53/udp 2001:db8::5:22/tcp"},
+		{"$filter=banners/any(b: contains(b/banner, 'openssh_7'))", "10.20.1.5:22/tcp"},
+		{"$filter=status eq 'closed'", "10.20.1.5:22/tcp"},
+		{"$filter=host/id eq 'www.example.test'", "10.20.1.5:22/tcp 10.20.1.5:443/tcp"},
+		{"$filter=protocol eq 'udp' or mostRecentSslCertificate ne null", "192.0.2.7:53/udp"},
+		{"$filter=not (port in (22, 443))&$orderby=host/id desc", "192.0.2.7:53/udp 192.0.2.7:80/tcp 10.30.0.9:3389/tcp"},
+	} {
+		w := s.get(t, "hostPorts?"+escapeQuery(c.query))
+		wantStatus(t, w, http.StatusOK)
+		if got := strings.Join(portIDs(t, w.Body.Bytes()), " "); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.query, got, c.want)
+		}
+	}
+	// The same on the other root, and on a host's ports (hostname aliases
+	// included, the list's own order).
+	w := s.get(t, "/v1.0/security/threatIntelligence/hosts/www.example.test/ports?"+escapeQuery("$filter=port ge 22&$orderby=port desc"))
+	wantStatus(t, w, http.StatusOK)
+	if got := strings.Join(portIDs(t, w.Body.Bytes()), " "); got != "10.20.1.5:443/tcp 10.20.1.5:22/tcp" {
+		t.Errorf("hosts/{name}/ports: %s", got)
+	}
+	if !strings.Contains(w.Body.String(), `"@odata.context":"http://example.com/v1.0/$metadata#security/threatIntelligence/hosts('www.example.test')/ports"`) {
+		t.Errorf("context: %s", w.Body)
+	}
+	w = s.get(t, "hosts/unknown.example.test/ports?"+escapeQuery("$filter=port eq 22"))
+	wantStatus(t, w, http.StatusNotFound)
+}
+
+func TestSearchCountAndPaging(t *testing.T) {
+	s := searchServer(t)
+	w := s.get(t, "hostPorts/$count?"+escapeQuery("$filter=port eq 22 or port eq 443"))
+	wantStatus(t, w, http.StatusOK)
+	if got := w.Body.String(); got != "4" {
+		t.Errorf("$count = %q, want 4", got)
+	}
+	w = s.get(t, "hosts/10.20.1.5/ports/$count?"+escapeQuery("$filter=status eq 'open'"))
+	wantStatus(t, w, http.StatusOK)
+	if got := w.Body.String(); got != "1" {
+		t.Errorf("hosts/{id}/ports/$count = %q, want 1", got)
+	}
+
+	// A $top=2 walk ordered by lastSeen desc meets every item once, in
+	// order, with the exact count on every page.
+	var walked []string
+	next := "hostPorts?" + escapeQuery("$filter=port ne 53&$orderby=lastSeenDateTime desc&$top=2&$count=true")
+	for pages := 0; next != ""; pages++ {
+		w := s.get(t, next)
+		wantStatus(t, w, http.StatusOK)
+		body := decode(t, w.Body.Bytes())
+		if body["@odata.count"].(json.Number).String() != "6" {
+			t.Fatalf("page %d: count %v", pages, body["@odata.count"])
+		}
+		walked = append(walked, portIDs(t, w.Body.Bytes())...)
+		next, _ = body["@odata.nextLink"].(string)
+		if pages > 5 {
+			t.Fatal("too many pages")
+		}
+	}
+	// Ties on lastSeen fall back on host, port, protocol.
+	want := []string{"2001:db8::5:22/tcp", "10.30.0.9:443/tcp", "10.30.0.9:3389/tcp", "192.0.2.7:80/tcp", "10.20.1.5:22/tcp", "10.20.1.5:443/tcp"}
+	if !slices.Equal(walked, want) {
+		t.Errorf("walk:\n got %v\nwant %v", walked, want)
+	}
+
+	// A token is bound to its filter and ordering.
+	w = s.get(t, "hostPorts?"+escapeQuery("$orderby=port&$top=1"))
+	link := decode(t, w.Body.Bytes())["@odata.nextLink"].(string)
+	u, _ := url.Parse(link)
+	token := u.Query().Get("$skiptoken")
+	w = s.get(t, "hostPorts?"+escapeQuery("$orderby=port desc&$top=1")+"&$skiptoken="+token)
+	wantError(t, w, http.StatusBadRequest, "BadRequest", "The $skiptoken is not valid for this request; follow @odata.nextLink as returned.")
+}
+
+func TestSearchErrors(t *testing.T) {
+	s := searchServer(t)
+	for _, c := range []struct{ query, message string }{
+		{"$filter=port eq", "Invalid filter clause: expected a property or a value but found the end of the filter at position 7."},
+		{"$filter=colour eq 'red'", "Could not find a property named 'colour' on type 'microsoft.graph.security.hostPort'."},
+		{"$filter=host/countryOrRegion eq 'FR'", "Unsupported query: filtering on 'countryOrRegion' of type 'microsoft.graph.security.host' is not supported."},
+		{"$filter=startswith(id, 'MTAu')", "Unsupported query: 'id' with startswith, endswith or contains."},
+		{"$orderby=banners", "Unsupported query: ordering by 'banners'."},
+		{"$filter=port eq 1&$filter=port eq 2", "Query option '$filter' was specified more than once, but it must be specified at most once."},
+		{"$search=x", "Query option '$search' is not supported by this request."},
+	} {
+		w := s.get(t, "hostPorts?"+escapeQuery(c.query))
+		wantError(t, w, http.StatusBadRequest, "BadRequest", c.message)
+	}
+}
+
+// escapeQuery percent-encodes the values of a query string written
+// readably (spaces, quotes, slashes).
+func escapeQuery(q string) string {
+	if q == "" {
+		return ""
+	}
+	var parts []string
+	for _, pair := range strings.Split(q, "&") {
+		name, value, _ := strings.Cut(pair, "=")
+		parts = append(parts, name+"="+url.QueryEscape(value))
+	}
+	return strings.Join(parts, "&")
+}
