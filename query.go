@@ -474,4 +474,7 @@ type SearchService interface {
 	// SearchHostPorts returns a page of the hostPort records that match.
 	// EINVALID when the query uses what the store cannot answer.
 	SearchHostPorts(ctx context.Context, q SearchQuery) (Page[*HostPort], error)
+	// SearchHosts returns a page of the hosts that match: every host
+	// hosts/{id} answers, addresses and hostnames.
+	SearchHosts(ctx context.Context, q SearchQuery) (Page[*Host], error)
 }

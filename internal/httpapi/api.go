@@ -58,6 +58,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 		if s.search != nil {
 			return s.countAllHostPorts(w, r, rt)
 		}
+	case routeHostsAll:
+		if s.search != nil {
+			return s.listAllHosts(w, r, rt)
+		}
+	case routeHostsAllCount:
+		if s.search != nil {
+			return s.countAllHosts(w, r, rt)
+		}
 	}
 	return notFound(r.URL.EscapedPath())
 }

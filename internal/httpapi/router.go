@@ -31,6 +31,8 @@ const (
 	routeRelatedHosts                           // sslCertificates/{id}/relatedHosts
 	routeHostPortsAll                           // hostPorts (search-and-changes.md §1)
 	routeHostPortsAllCount                      // hostPorts/$count
+	routeHostsAll                               // hosts
+	routeHostsAllCount                          // hosts/$count
 )
 
 // route is a parsed request path.
@@ -107,8 +109,13 @@ func parseRoute(escapedPath string) (route, error) {
 	set := segs[0]
 	switch {
 	case isName(set, "hosts"):
-		if len(segs) < 2 {
-			return rt, notFound(escapedPath)
+		if len(segs) == 1 {
+			rt.kind = routeHostsAll
+			break
+		}
+		if len(segs) == 2 && isName(segs[1], "$count") {
+			rt.kind = routeHostsAllCount
+			break
 		}
 		rt.key = segs[1].text
 		switch {

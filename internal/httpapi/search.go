@@ -18,6 +18,8 @@ const tokenKindSearch = 3
 var (
 	searchHostPortsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Expand | odata.Filter | odata.OrderBy, Type: hostPortType}
 	countHostPortsSpec  = &odata.Spec{Allowed: odata.Filter, Type: hostPortType}
+	searchHostsSpec     = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Filter | odata.OrderBy, Type: hostType}
+	countHostsSpec      = &odata.Spec{Allowed: odata.Filter, Type: hostType}
 )
 
 // searchTokenPath binds a search's $skiptoken to the collection and to the
@@ -146,4 +148,45 @@ func (s *Server) searchHostPortsOf(w http.ResponseWriter, r *http.Request, rt ro
 		order = hostPortListOrder
 	}
 	return s.servePortSearch(w, r, rt, q, "hosts"+keyLiteral(host)+"/ports", hostScope(host, q.Filter), order)
+}
+
+// listAllHosts serves hosts: every host hosts/{id} answers, addresses and
+// hostnames, with $filter, $orderby, $count and keyset paging.
+func (s *Server) listAllHosts(w http.ResponseWriter, r *http.Request, rt route) error {
+	q, err := parseQuery(r, searchHostsSpec)
+	if err != nil {
+		return err
+	}
+	tokenPath := searchTokenPath("hosts", q)
+	sq, err := s.searchQuery(q, tokenPath)
+	if err != nil {
+		return err
+	}
+	page, err := s.search.SearchHosts(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	var next string
+	if page.Next != "" {
+		next = s.signToken(tokenPath, tokenKindSearch, []byte(page.Next))
+	}
+	mask := q.Mask(hostType)
+	s.writeCollection(w, r, rt, "hosts", q, page.Total, next, len(page.Items), func(b []byte, i int) []byte {
+		return appendHostMembers(b, true, page.Items[i], mask)
+	})
+	return nil
+}
+
+// countAllHosts serves hosts/$count, with $filter.
+func (s *Server) countAllHosts(w http.ResponseWriter, r *http.Request, rt route) error {
+	q, err := parseQuery(r, countHostsSpec)
+	if err != nil {
+		return err
+	}
+	page, err := s.search.SearchHosts(r.Context(), portolan.SearchQuery{Filter: q.Filter, Count: true, Top: -1})
+	if err != nil {
+		return err
+	}
+	s.writeBody(w, r, headerText, strconv.AppendInt(nil, int64(page.Total), 10))
+	return nil
 }

@@ -158,6 +158,35 @@ func TestSearchCountAndPaging(t *testing.T) {
 	wantError(t, w, http.StatusBadRequest, "BadRequest", "The $skiptoken is not valid for this request; follow @odata.nextLink as returned.")
 }
 
+func TestSearchHosts(t *testing.T) {
+	s := searchServer(t)
+	w := s.get(t, "hosts?"+escapeQuery("$filter=portolan.inSubnet(id, '10.0.0.0/8') or endswith(id, '.TEST')&$orderby=firstSeenDateTime desc&$count=true"))
+	wantStatus(t, w, http.StatusOK)
+	var page struct {
+		Count int `json:"@odata.count"`
+		Value []struct {
+			Type string `json:"@odata.type"`
+			ID   string `json:"id"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range page.Value {
+		got = append(got, v.ID+" "+v.Type)
+	}
+	want := []string{"10.30.0.9 #microsoft.graph.security.ipAddress", "10.20.1.5 #microsoft.graph.security.ipAddress", "www.example.test #microsoft.graph.security.hostname"}
+	if page.Count != 3 || !slices.Equal(got, want) {
+		t.Errorf("hosts: count %d\n got %v\nwant %v", page.Count, got, want)
+	}
+	w = s.get(t, "hosts/$count")
+	wantStatus(t, w, http.StatusOK)
+	if w.Body.String() != "5" {
+		t.Errorf("hosts/$count = %s, want 5 (four addresses and one name)", w.Body)
+	}
+}
+
 func TestSearchErrors(t *testing.T) {
 	s := searchServer(t)
 	for _, c := range []struct{ query, message string }{

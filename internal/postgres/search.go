@@ -26,15 +26,30 @@ var dialect = &sqlfilter.Dialect{
 	InSubnet: func(col string, p netip.Prefix, b *sqlfilter.Builder) string {
 		return "portolan_addr(" + col + ") <<= " + b.Param(p.String()) + "::inet"
 	},
+	FromTime: func(v any) (time.Time, bool) {
+		t, ok := v.(time.Time)
+		return t, ok
+	},
 	False:   "false",
 	NoLimit: "ALL",
 }
 
-// hostPortSchema maps the paths of hostPort to the tables.
-var hostPortSchema = sqlfilter.HostPortSchema(sqlfilter.Tables{
+// tables are what this store's tables name differently.
+var tables = sqlfilter.Tables{
 	RecentSince: "hp.last_scan - make_interval(secs => " + strconv.FormatInt(int64(portolan.RecentWindow/time.Second), 10) + ")",
 	AliasName:   "host",
-})
+	HostID:      "host",
+}
+
+var (
+	hostPortSchema = sqlfilter.HostPortSchema(tables)
+	hostSchema     = sqlfilter.HostSchema()
+)
+
+// SearchHosts implements portolan.SearchService.
+func (db *DB) SearchHosts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.Host], error) {
+	return sqlfilter.SearchHosts(ctx, dialect, hostSchema, tables, searchRunner{db}, q)
+}
 
 // SearchHostPorts implements portolan.SearchService.
 func (db *DB) SearchHostPorts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostPort], error) {

@@ -17,6 +17,8 @@ type Tables struct {
 	RecentSince string
 	// AliasName is the column of host_aliases that holds the hostname.
 	AliasName string
+	// HostID is the column of hosts that holds the host id.
+	HostID string
 }
 
 // statusRanks are the stored values (ranks) of the hostPortStatus members.
@@ -105,36 +107,58 @@ type Runner interface {
 	HostPorts(ctx context.Context, keys []PortKey) ([]*portolan.HostPort, error)
 }
 
-// SearchHostPorts runs q over a store's hostPort tables: one query for the
-// page's keys in order, one (the store's) for their records, one for the
-// count when asked. A negative q.Top asks for the count alone.
-func SearchHostPorts(ctx context.Context, d *Dialect, s *Schema, run Runner, q portolan.SearchQuery) (portolan.Page[*portolan.HostPort], error) {
-	page := portolan.Page[*portolan.HostPort]{Items: []*portolan.HostPort{}, Total: -1}
-	plan, err := NewPlan(d, s, "host_ports hp", "hp.first_seen IS NOT NULL", q)
+// Rows is one page of a search as the store's rows: each row holds the
+// values of the ordering (keys, then the schema's tiebreak columns), then
+// those of the extra columns asked for.
+type Rows struct {
+	Rows  [][]any
+	Total int
+	Next  string
+	// Order is how many leading values of a row are the ordering's.
+	Order int
+}
+
+// Search runs q over from (a table or subquery with its alias) where base
+// holds, selecting extra columns after the ordering's: one query for the
+// page and one for the count when asked. A negative q.Top asks for the
+// count alone.
+func Search(ctx context.Context, d *Dialect, s *Schema, run Runner, from, base string, extra []string, q portolan.SearchQuery) (Rows, error) {
+	out := Rows{Total: -1, Order: len(q.OrderBy) + len(s.Tiebreak)}
+	plan, err := NewPlan(d, s, from, base, q, extra)
 	if err != nil {
-		return page, err
+		return out, err
 	}
 	if plan.CountSQL != "" {
-		if page.Total, err = run.Count(ctx, plan.CountSQL, plan.CountArgs); err != nil {
-			return page, err
+		if out.Total, err = run.Count(ctx, plan.CountSQL, plan.CountArgs); err != nil {
+			return out, err
 		}
 	}
 	if q.Top < 0 {
-		return page, nil // the count alone
+		return out, nil // the count alone
 	}
-	rows, err := run.Rows(ctx, plan.PageSQL, plan.PageArgs, len(q.OrderBy)+len(s.Tiebreak))
+	rows, err := run.Rows(ctx, plan.PageSQL, plan.PageArgs, out.Order+len(extra))
 	if err != nil {
-		return page, err
+		return out, err
 	}
 	if q.Top > 0 && len(rows) > q.Top {
 		rows = rows[:q.Top]
-		page.Next = plan.Next(rows[len(rows)-1])
+		out.Next = plan.Next(rows[len(rows)-1][:out.Order])
 	}
-	if len(rows) == 0 {
-		return page, nil
+	out.Rows = rows
+	return out, nil
+}
+
+// SearchHostPorts runs q over a store's hostPort tables: the page's keys in
+// order, then (the store's) query for their records.
+func SearchHostPorts(ctx context.Context, d *Dialect, s *Schema, run Runner, q portolan.SearchQuery) (portolan.Page[*portolan.HostPort], error) {
+	page := portolan.Page[*portolan.HostPort]{Items: []*portolan.HostPort{}, Total: -1}
+	rows, err := Search(ctx, d, s, run, "host_ports hp", "hp.first_seen IS NOT NULL", nil, q)
+	page.Total, page.Next = rows.Total, rows.Next
+	if err != nil || len(rows.Rows) == 0 {
+		return page, err
 	}
-	keys := make([]PortKey, len(rows))
-	for i, r := range rows {
+	keys := make([]PortKey, len(rows.Rows))
+	for i, r := range rows.Rows {
 		n := len(r)
 		host, ok1 := r[n-3].(string)
 		port, ok2 := asInt64(r[n-2])

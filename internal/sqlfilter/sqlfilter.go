@@ -86,7 +86,8 @@ type Schema struct {
 	// Collections are the collection-valued paths ("services").
 	Collections map[string]Collection
 	// Aliases is SQL selecting the addresses a hostname covers, given the
-	// placeholder of the (lower-case) name.
+	// placeholder of the (lower-case) name; nil where a host id stands for
+	// itself only (the hosts collection).
 	Aliases func(param string) string
 	// Tiebreak are the item's key columns, which end every ordering.
 	Tiebreak []string
@@ -272,7 +273,7 @@ func (b *Builder) compare(e *portolan.Compare, s *Schema, vars *scopeVar) (strin
 	switch {
 	case col.Key != nil:
 		pos = col.Key(v.Str, b)
-	case e.Path.HostID && (e.Op == portolan.OpEq || e.Op == portolan.OpNe):
+	case e.Path.HostID && s.Aliases != nil && (e.Op == portolan.OpEq || e.Op == portolan.OpNe):
 		name := portolan.FoldASCII(v.Str)
 		pos = "(" + b.Dialect.FoldEqual(col.SQL, b.Param(name)) + " OR " + col.SQL + " IN (" + s.Aliases(b.Param(name)) + "))"
 	case col.Enum != nil:
@@ -508,8 +509,9 @@ type Plan struct {
 }
 
 // NewPlan plans q over from (a table with its alias) where base holds (the
-// condition every item meets, "" for none).
-func NewPlan(d *Dialect, s *Schema, from, base string, q portolan.SearchQuery) (*Plan, error) {
+// condition every item meets, "" for none); the page query selects the
+// ordering's values, then extra.
+func NewPlan(d *Dialect, s *Schema, from, base string, q portolan.SearchQuery, extra []string) (*Plan, error) {
 	var conds []string
 	if base != "" {
 		conds = append(conds, base)
@@ -553,7 +555,7 @@ func NewPlan(d *Dialect, s *Schema, from, base string, q portolan.SearchQuery) (
 		}
 		conds = append(conds, after)
 	}
-	sql := "SELECT " + strings.Join(order.Exprs, ", ") + " FROM " + from + where(conds) + " ORDER BY " + order.Clause()
+	sql := "SELECT " + strings.Join(append(append([]string{}, order.Exprs...), extra...), ", ") + " FROM " + from + where(conds) + " ORDER BY " + order.Clause()
 	if q.Top > 0 {
 		sql += " LIMIT " + b.Param(int64(q.Top)+1)
 	} else {

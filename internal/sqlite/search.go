@@ -80,15 +80,30 @@ var dialect = &sqlfilter.Dialect{
 		lo, hi := prefixRange(p)
 		return "portolan_addr_key(" + col + ") BETWEEN " + b.Param(lo) + " AND " + b.Param(hi)
 	},
+	FromTime: func(v any) (time.Time, bool) {
+		n, ok := v.(int64)
+		return time.Unix(n, 0), ok
+	},
 	False:   "0",
 	NoLimit: "-1",
 }
 
-// hostPortSchema maps the paths of hostPort to the tables.
-var hostPortSchema = sqlfilter.HostPortSchema(sqlfilter.Tables{
+// tables are what this store's tables name differently.
+var tables = sqlfilter.Tables{
 	RecentSince: fmt.Sprintf("hp.last_scan - %d", int64(portolan.RecentWindow/time.Second)),
 	AliasName:   "name",
-})
+	HostID:      "id",
+}
+
+var (
+	hostPortSchema = sqlfilter.HostPortSchema(tables)
+	hostSchema     = sqlfilter.HostSchema()
+)
+
+// SearchHosts implements portolan.SearchService.
+func (db *DB) SearchHosts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.Host], error) {
+	return sqlfilter.SearchHosts(ctx, dialect, hostSchema, tables, searchRunner{db}, q)
+}
 
 // SearchHostPorts implements portolan.SearchService.
 func (db *DB) SearchHostPorts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostPort], error) {

@@ -61,6 +61,7 @@ func RunSearch(t *testing.T, open OpenFunc) {
 		t.Fatalf("only %d of %d queries selected some but not all of %d records", selective, queries, len(records))
 	}
 	t.Logf("%d records, %d of %d queries selective", len(records), selective, queries)
+	runHostSearch(t, store, search, world, rng)
 }
 
 // walk follows a query's pages to the end and returns the ids in order and
@@ -482,4 +483,106 @@ func describeOrder(keys []portolan.OrderKey) string {
 		parts = append(parts, fmt.Sprintf("%s desc=%v", k.Path, k.Desc))
 	}
 	return strings.Join(parts, ",")
+}
+
+// hostRecord is a host as portolan.Evaluate reads it: in the hosts
+// collection a host id stands for itself only.
+type hostRecord struct{ h *portolan.Host }
+
+func (r hostRecord) Value(path string) portolan.Value {
+	switch path {
+	case "id":
+		return str(r.h.ID)
+	case "firstSeenDateTime":
+		return tm(r.h.FirstSeenDateTime)
+	case "lastSeenDateTime":
+		return tm(r.h.LastSeenDateTime)
+	}
+	panic("no host path " + path)
+}
+func (hostRecord) Elements(string) []portolan.Record { return nil }
+func (hostRecord) HostIDs(id string) []string      { return []string{id} }
+
+// runHostSearch checks the hosts collection the same way: every host
+// hosts/{id} answers, filtered and ordered as portolan.Evaluate says.
+func runHostSearch(t *testing.T, store portolan.Store, search portolan.SearchService, w *searchWorld, rng *rand.Rand) {
+	ctx := context.Background()
+	var hosts []*portolan.Host
+	for _, id := range AllHosts() {
+		h, err := store.FindHostByID(ctx, id)
+		if portolan.ErrorCode(err) == portolan.ENOTFOUND {
+			continue
+		}
+		must(t, err)
+		hosts = append(hosts, h)
+	}
+	idPath := portolan.Path{Name: "id", Kind: portolan.ValueString, HostID: true}
+	for i := 0; i < 100; i++ {
+		var e portolan.Expr
+		ops := []portolan.CompareOp{portolan.OpEq, portolan.OpNe, portolan.OpLt, portolan.OpLe, portolan.OpGt, portolan.OpGe}
+		switch rng.IntN(5) {
+		case 0:
+			e = &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: idPath, Value: str(AllHosts()[rng.IntN(len(AllHosts()))])}
+		case 1:
+			e = &portolan.InSubnet{Path: idPath, Prefix: netip.MustParsePrefix([]string{"192.0.2.0/24", "2001:db8::/32", "0.0.0.0/0"}[rng.IntN(3)])}
+		case 2:
+			e = &portolan.Compare{Op: ops[rng.IntN(2)], Path: path("firstSeenDateTime", portolan.ValueTime), Value: portolan.Value{Kind: portolan.ValueTime, Null: true}}
+		case 3:
+			e = &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: path("lastSeenDateTime", portolan.ValueTime), Value: tm(w.times[rng.IntN(len(w.times))])}
+		default:
+			e = &portolan.Match{Func: portolan.MatchFunc(1 + rng.IntN(3)), Path: idPath, Arg: []string{"EXAMPLE", "192.", "::"}[rng.IntN(3)]}
+		}
+		var order []portolan.OrderKey
+		if rng.IntN(2) == 0 {
+			order = []portolan.OrderKey{{Path: path([]string{"firstSeenDateTime", "lastSeenDateTime", "id"}[rng.IntN(3)], portolan.ValueTime), Desc: rng.IntN(2) == 0}}
+			if order[0].Path.Name == "id" {
+				order[0].Path = idPath
+			}
+		}
+		var want []string
+		var match []*portolan.Host
+		for _, h := range hosts {
+			if portolan.Evaluate(e, hostRecord{h}) {
+				match = append(match, h)
+			}
+		}
+		slices.SortFunc(match, func(a, b *portolan.Host) int {
+			for _, k := range order {
+				c := compareForOrder(hostRecord{a}.Value(k.Path.Name), hostRecord{b}.Value(k.Path.Name))
+				if k.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		for _, h := range match {
+			want = append(want, h.ID)
+		}
+		var got []string
+		q := portolan.SearchQuery{Filter: e, OrderBy: order, Count: true, Top: 1 + rng.IntN(4)}
+		total := -2
+		for {
+			page, err := search.SearchHosts(ctx, q)
+			must(t, err)
+			if total == -2 {
+				total = page.Total
+			}
+			for _, h := range page.Items {
+				got = append(got, h.ID)
+				if i := slices.IndexFunc(hosts, func(x *portolan.Host) bool { return x.ID == h.ID }); i < 0 || *hosts[i] != *h {
+					t.Fatalf("host %s differs from hosts/{id}: %+v", h.ID, h)
+				}
+			}
+			if page.Next == "" {
+				break
+			}
+			q.After = page.Next
+		}
+		if total != len(want) || !slices.Equal(got, want) {
+			t.Fatalf("hosts: filter %s orderby %s:\n got %v (count %d)\nwant %v", describe(e), describeOrder(order), got, total, want)
+		}
+	}
 }
