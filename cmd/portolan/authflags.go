@@ -13,6 +13,7 @@ import (
 
 	"portolan"
 	"portolan/internal/auth"
+	"portolan/internal/cli"
 )
 
 // maxClockSkew bounds --clock-skew: Entra's own libraries allow 5 minutes,
@@ -32,7 +33,7 @@ type authFlags struct {
 }
 
 // addAuthFlags registers --oidc-issuer (env PORTOLAN_OIDC_ISSUER), --audience (PORTOLAN_AUDIENCE), --jwks-file (PORTOLAN_JWKS_FILE), --clock-skew (default 1m), --insecure-no-auth.
-func addAuthFlags(fs *flag.FlagSet, env *Env) *authFlags {
+func addAuthFlags(fs *flag.FlagSet, env *cli.Env) *authFlags {
 	a := &authFlags{}
 	fs.StringVar(&a.oidcIssuer, "oidc-issuer", env.Getenv("PORTOLAN_OIDC_ISSUER"),
 		"trust tokens of this OpenID Connect issuer, exactly as its discovery document spells it, e.g.\n"+
@@ -56,7 +57,7 @@ func addAuthFlags(fs *flag.FlagSet, env *Env) *authFlags {
 // background: pass the server's context, not a start-up timeout.
 func (a *authFlags) Verifier(ctx context.Context, dataDir, addr string, logger *slog.Logger) (portolan.TokenVerifier, error) {
 	if a.clockSkew < 0 || a.clockSkew > maxClockSkew {
-		return nil, fmt.Errorf("--clock-skew %s: must be between 0 and %s: %w", a.clockSkew, maxClockSkew, errUsage)
+		return nil, fmt.Errorf("--clock-skew %s: must be between 0 and %s: %w", a.clockSkew, maxClockSkew, cli.ErrUsage)
 	}
 	opts := auth.Options{ClockSkew: a.clockSkew, Logger: logger}
 	if a.clockSkew == 0 {
@@ -65,7 +66,7 @@ func (a *authFlags) Verifier(ctx context.Context, dataDir, addr string, logger *
 
 	if a.insecure {
 		if a.oidcIssuer != "" || a.jwksFile != "" {
-			return nil, fmt.Errorf("--insecure-no-auth cannot be combined with --oidc-issuer or --jwks-file: %w", errUsage)
+			return nil, fmt.Errorf("--insecure-no-auth cannot be combined with --oidc-issuer or --jwks-file: %w", cli.ErrUsage)
 		}
 		if err := auth.CheckLoopback(addr); err != nil {
 			return nil, err
@@ -79,7 +80,7 @@ func (a *authFlags) Verifier(ctx context.Context, dataDir, addr string, logger *
 		if len(audiences) > 0 {
 			// Most likely a forgotten --oidc-issuer: say so instead of
 			// quietly trusting the local issuer.
-			return nil, fmt.Errorf("--audience applies to --oidc-issuer or --jwks-file; the local issuer's audience is %s: %w", auth.GraphAudience, errUsage)
+			return nil, fmt.Errorf("--audience applies to --oidc-issuer or --jwks-file; the local issuer's audience is %s: %w", auth.GraphAudience, cli.ErrUsage)
 		}
 		l, err := auth.OpenLocalIssuer(dataDir)
 		if err != nil {
@@ -92,7 +93,7 @@ func (a *authFlags) Verifier(ctx context.Context, dataDir, addr string, logger *
 	}
 
 	if a.oidcIssuer == "" {
-		return nil, fmt.Errorf("--jwks-file needs --oidc-issuer, the iss its tokens carry: %w", errUsage)
+		return nil, fmt.Errorf("--jwks-file needs --oidc-issuer, the iss its tokens carry: %w", cli.ErrUsage)
 	}
 	if len(audiences) == 0 {
 		audiences = []string{auth.GraphAudience, auth.GraphApplicationID}

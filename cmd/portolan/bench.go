@@ -24,13 +24,10 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/cli"
 	"portolan/internal/gen"
 	"portolan/internal/ingest"
 )
-
-func init() {
-	register("bench", "Measure ingest and serve next to this machine's limits (parse-only, nginx) and print a Markdown table", runBench)
-}
 
 // The harness is a subcommand of the binary it measures rather than a set of
 // scripts: the data comes from internal/gen in-process, the binary under
@@ -64,7 +61,7 @@ type benchOptions struct {
 	scale                    []int
 }
 
-func runBench(ctx context.Context, env *Env, args []string) error {
+func runBench(ctx context.Context, env *cli.Env, args []string) error {
 	sections := map[string]bool{"ingest": true, "serve": true}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		switch args[0] {
@@ -74,7 +71,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 		case "parse-only":
 			return runBenchParseOnly(ctx, env, args[1:])
 		default:
-			return fmt.Errorf("bench: unknown section %q: want ingest, serve or all: %w", args[0], errUsage)
+			return fmt.Errorf("bench: unknown section %q: want ingest, serve or all: %w", args[0], cli.ErrUsage)
 		}
 		args = args[1:]
 	}
@@ -121,17 +118,17 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("bench: unexpected argument %q: %w", fs.Arg(0), errUsage)
+		return fmt.Errorf("bench: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}
 	var err error
 	if o.conns, err = parseCounts(*conns); err != nil || len(o.conns) == 0 {
-		return fmt.Errorf("bench: --conns %q: want numbers such as 1,16,64: %w", *conns, errUsage)
+		return fmt.Errorf("bench: --conns %q: want numbers such as 1,16,64: %w", *conns, cli.ErrUsage)
 	}
 	if o.scale, err = parseCounts(*scale); err != nil {
-		return fmt.Errorf("bench: --scale %q: want sizes such as 10k,100k,1m: %w", *scale, errUsage)
+		return fmt.Errorf("bench: --scale %q: want sizes such as 10k,100k,1m: %w", *scale, cli.ErrUsage)
 	}
 	if o.ingestHosts < 1 || o.ingestRescans < 1 || o.serveHosts < 0 || o.serveRescans < 1 || o.bigFactor < 0 || o.duration < time.Second {
-		return fmt.Errorf("bench: sizes must be positive and --duration at least 1s: %w", errUsage)
+		return fmt.Errorf("bench: sizes must be positive and --duration at least 1s: %w", cli.ErrUsage)
 	}
 	var command []string
 	fs.Visit(func(f *flag.Flag) {
@@ -155,7 +152,7 @@ Flags:
 
 // bench is one run of the harness.
 type bench struct {
-	env   *Env
+	env   *cli.Env
 	o     benchOptions
 	exe   string
 	dir   string
@@ -163,7 +160,7 @@ type bench struct {
 	procs []*exec.Cmd // long-running children, stopped by close
 }
 
-func newBench(env *Env, o benchOptions) (*bench, error) {
+func newBench(env *cli.Env, o benchOptions) (*bench, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("bench: cannot find the portolan binary to measure: %w", err)
@@ -442,7 +439,7 @@ func (b *bench) ingest(ctx context.Context) (*table, error) {
 
 // runBenchParseOnly is the child of the parse-only baseline: the ingest
 // pipeline of `portolan ingest` with a store that keeps nothing.
-func runBenchParseOnly(ctx context.Context, env *Env, args []string) error {
+func runBenchParseOnly(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("bench parse-only", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	format := fs.String("format", "auto", "input format: "+strings.Join(ingest.FormatNames(), ", "))

@@ -11,17 +11,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"portolan/internal/cli"
 )
 
 // run runs the command in-process, as main would, and returns its output.
 func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	e := &Env{
+	e := &cli.Env{
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
 		Getenv: func(k string) string { return env[k] },
 	}
-	err = Run(context.Background(), e, args)
+	err = program.Run(context.Background(), e, args)
 	return out.String(), errOut.String(), err
 }
 

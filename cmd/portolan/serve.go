@@ -28,13 +28,10 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/cli"
 	"portolan/internal/httpapi"
 	"portolan/internal/ingest"
 )
-
-func init() {
-	register("serve", "Serve the Microsoft Graph threat-intelligence API", runServe)
-}
 
 // demoData are real captures of 127.0.0.1 (shared/samples, described in
 // their README) that `serve --demo` loads, so the quick start has data
@@ -58,7 +55,7 @@ const shutdownTimeout = 10 * time.Second
 // renewed on start when less than a week remains.
 const selfSignedValidity = 825 * 24 * time.Hour
 
-func runServe(ctx context.Context, env *Env, args []string) error {
+func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	stores := addStoreFlags(fs, env)
@@ -96,13 +93,13 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("serve: unexpected argument %q: %w", fs.Arg(0), errUsage)
+		return fmt.Errorf("serve: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
-		return fmt.Errorf("serve: --tls-cert and --tls-key go together: %w", errUsage)
+		return fmt.Errorf("serve: --tls-cert and --tls-key go together: %w", cli.ErrUsage)
 	}
 	if *selfSigned && *tlsCert != "" {
-		return fmt.Errorf("serve: --tls-self-signed excludes --tls-cert and --tls-key: %w", errUsage)
+		return fmt.Errorf("serve: --tls-self-signed excludes --tls-cert and --tls-key: %w", cli.ErrUsage)
 	}
 	dataGiven := false
 	fs.Visit(func(f *flag.Flag) { dataGiven = dataGiven || f.Name == "data" })
@@ -223,7 +220,7 @@ Flags:
 
 // announce prints what a person needs to start: the URL, where the
 // self-signed certificate is, and in demo mode a token and a curl command.
-func announce(env *Env, auths *authFlags, dataDir, base string, demo bool, certFile string, selfSigned bool) error {
+func announce(env *cli.Env, auths *authFlags, dataDir, base string, demo bool, certFile string, selfSigned bool) error {
 	out := env.Stdout
 	fmt.Fprintf(out, "Portolan serves the Graph threat-intelligence API at %s/beta (and %s/v1.0)\n", base, base)
 	cacert := ""
@@ -252,7 +249,7 @@ func announce(env *Env, auths *authFlags, dataDir, base string, demo bool, certF
 // loadDemo ingests the bundled captures whose format this build can read
 // (detected as `portolan ingest` would), so that formats added later are
 // picked up without touching the list.
-func loadDemo(ctx context.Context, env *Env, store portolan.Store) error {
+func loadDemo(ctx context.Context, env *cli.Env, store portolan.Store) error {
 	entries, err := fs.ReadDir(demoData, "demodata")
 	if err != nil {
 		return err

@@ -17,11 +17,12 @@ import (
 
 	"portolan"
 	"portolan/internal/auth"
+	"portolan/internal/cli"
 )
 
-func tokenEnv(vars map[string]string) (*Env, *bytes.Buffer, *bytes.Buffer) {
+func tokenEnv(vars map[string]string) (*cli.Env, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
-	return &Env{
+	return &cli.Env{
 		Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
 		Getenv: func(k string) string { return vars[k] },
 	}, &stdout, &stderr
@@ -40,7 +41,7 @@ func verifyLocal(t *testing.T, dir, tok string) (*portolan.Principal, error) {
 func TestTokenCommand(t *testing.T) {
 	dir := t.TempDir()
 	env, stdout, stderr := tokenEnv(nil)
-	if err := Run(context.Background(), env, []string{"token", "--data", dir}); err != nil {
+	if err := program.Run(context.Background(), env, []string{"token", "--data", dir}); err != nil {
 		t.Fatalf("token: %v\n%s", err, stderr)
 	}
 	tok := strings.TrimSuffix(stdout.String(), "\n")
@@ -87,9 +88,9 @@ func TestTokenCommandFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, stdout, stderr := tokenEnv(nil)
-			err := Run(context.Background(), env, append([]string{"token", "--data", dir}, tt.args...))
+			err := program.Run(context.Background(), env, append([]string{"token", "--data", dir}, tt.args...))
 			if tt.usage {
-				if !errors.Is(err, errUsage) {
+				if !errors.Is(err, cli.ErrUsage) {
 					t.Errorf("got %v, want a usage error", err)
 				}
 				if stdout.Len() != 0 {
@@ -120,7 +121,7 @@ func TestTokenCommandFlags(t *testing.T) {
 func TestTokenCommandDataFromEnv(t *testing.T) {
 	dir := t.TempDir()
 	env, stdout, _ := tokenEnv(map[string]string{"PORTOLAN_DATA": dir})
-	if err := Run(context.Background(), env, []string{"token"}); err != nil {
+	if err := program.Run(context.Background(), env, []string{"token"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := verifyLocal(t, dir, strings.TrimSpace(stdout.String())); err != nil {
@@ -130,7 +131,7 @@ func TestTokenCommandDataFromEnv(t *testing.T) {
 
 func TestTokenCommandHelp(t *testing.T) {
 	env, _, stderr := tokenEnv(nil)
-	if err := Run(context.Background(), env, []string{"token", "-h"}); err != nil {
+	if err := program.Run(context.Background(), env, []string{"token", "-h"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Usage: portolan token", "-scp", "-roles", "-ttl", "-tid", "-data"} {
@@ -233,7 +234,7 @@ func TestTokenAuthFlagsVerifier(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := parseAuthFlags(t, nil, tt.args...)
-			if _, err := a.Verifier(ctx, t.TempDir(), "127.0.0.1:8443", logger); !errors.Is(err, errUsage) {
+			if _, err := a.Verifier(ctx, t.TempDir(), "127.0.0.1:8443", logger); !errors.Is(err, cli.ErrUsage) {
 				t.Errorf("got %v, want a usage error", err)
 			}
 		})
