@@ -21,8 +21,6 @@ var program = cli.Program{
 	Name:  "portolan",
 	Intro: "Portolan charts what internet scanners see on hosts' ports and serves it\nthrough the Microsoft Graph threat-intelligence API.\n",
 	Commands: []cli.Command{
-		{Name: "gen", Summary: "Generate synthetic scan data (native NDJSON or nmap XML) for benchmarks", Run: runGen},
-		{Name: "bench", Summary: "Measure ingest and serve next to this machine's limits (parse-only, nginx) and print a Markdown table", Run: runBench},
 		{Name: "serve", Summary: "Serve the Microsoft Graph threat-intelligence API", Run: runServe},
 		{Name: "ingest", Summary: "Ingest scanner output (nmap XML, native NDJSON, ...) into the store", Run: runIngest},
 		{Name: "token", Summary: "Print a bearer token of the local issuer", Run: runToken},

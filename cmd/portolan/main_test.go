@@ -84,4 +84,25 @@ func TestHelpListsTheCommands(t *testing.T) {
 	if _, errOut, err := run(t, nil, "frobnicate"); err == nil || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: err %v, stderr %s", err, errOut)
 	}
+	// The harness and the generator are cmd/portolan-bench.
+	for _, c := range []string{"bench", "gen"} {
+		if _, _, err := run(t, nil, c); err == nil {
+			t.Errorf("portolan %s still runs", c)
+		}
+	}
+}
+
+// TestRunsNoPrograms keeps the shipped binary from starting other programs
+// (a package manager above all): a security tool installs nothing. Anything
+// that must, such as the benchmark harness, belongs to cmd/portolan-bench.
+func TestRunsNoPrograms(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "os/exec" {
+			t.Errorf("cmd/portolan imports os/exec; it must not start other programs")
+		}
+	}
 }

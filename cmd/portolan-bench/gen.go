@@ -34,15 +34,15 @@ func runGen(ctx context.Context, env *cli.Env, args []string) error {
 	out := fs.String("o", "-", "output file; - for standard output")
 	size := fs.String("size", "", "approximate output size (e.g. 1GB, 500MB); sets --hosts")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: portolan gen [flags]
+		fmt.Fprintf(fs.Output(), `Usage: portolan-bench gen [flags]
 
 Generates synthetic but realistic scan data: IPv4 and IPv6 hosts, some
 with hostnames, ports from the distribution internet scans see, rescans
 in which ports open and close, software is upgraded and certificates
 rotate, banners with volatile headers. The output is deterministic for a
-seed. A file of about 1 GB for the memory check of 'portolan bench ingest':
+seed. A file of about 1 GB for the memory check of 'portolan-bench ingest':
 
-  portolan gen --size 1GB -o big.ndjson
+  portolan-bench gen --size 1GB -o big.ndjson
 
 Flags:
 `)
