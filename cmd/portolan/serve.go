@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/auth"
 	"portolan/internal/cli"
 	"portolan/internal/httpapi"
 	"portolan/internal/ingest"
@@ -118,6 +119,10 @@ Flags:
 		stores.data = dir
 	}
 	dataDir := stores.DataDir()
+	authCfg, err := auths.Config(dataDir)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("serve: data directory: %w", err)
 	}
@@ -150,7 +155,8 @@ Flags:
 	defer ln.Close()
 	// The verifier gets the address actually bound (":0" picks a port) and
 	// the command's context, which bounds its background key refresh.
-	verifier, err := auths.Verifier(ctx, dataDir, ln.Addr().String(), logger)
+	authCfg.ListenAddr, authCfg.Logger = ln.Addr().String(), logger
+	verifier, err := auth.Open(ctx, authCfg)
 	if err != nil {
 		return err
 	}
@@ -194,7 +200,7 @@ Flags:
 	}()
 
 	base := scheme + "://" + printableAddr(ln.Addr())
-	if err := announce(env, auths, dataDir, base, *demo, certFile, *selfSigned); err != nil {
+	if err := announce(env, authCfg, base, *demo, certFile, *selfSigned); err != nil {
 		_ = srv.Close()
 		return err
 	}
@@ -220,7 +226,7 @@ Flags:
 
 // announce prints what a person needs to start: the URL, where the
 // self-signed certificate is, and in demo mode a token and a curl command.
-func announce(env *cli.Env, auths *authFlags, dataDir, base string, demo bool, certFile string, selfSigned bool) error {
+func announce(env *cli.Env, authCfg auth.Config, base string, demo bool, certFile string, selfSigned bool) error {
 	out := env.Stdout
 	fmt.Fprintf(out, "Portolan serves the Graph threat-intelligence API at %s/beta (and %s/v1.0)\n", base, base)
 	cacert := ""
@@ -231,7 +237,7 @@ func announce(env *cli.Env, auths *authFlags, dataDir, base string, demo bool, c
 	if !demo {
 		return nil
 	}
-	token, err := auths.DemoToken(dataDir)
+	token, err := demoToken(authCfg)
 	if err != nil {
 		return err
 	}
@@ -245,6 +251,23 @@ func announce(env *cli.Env, auths *authFlags, dataDir, base string, demo bool, c
 	fmt.Fprintf(out, "Try:\n  curl%s%s %s/beta/security/threatIntelligence/hosts/127.0.0.1/ports\n", cacert, header, base)
 	return nil
 }
+
+// demoToken mints a token (scp ThreatIntelligence.Read.All, ttl 24h) of the
+// local issuer; it returns "" when another trust source is configured,
+// whose tokens serve cannot mint.
+func demoToken(cfg auth.Config) (string, error) {
+	if cfg.Source() != auth.SourceLocal {
+		return "", nil
+	}
+	l, err := auth.OpenLocalIssuer(cfg.DataDir)
+	if err != nil {
+		return "", err
+	}
+	return l.Mint(auth.Claims{Scopes: []string{portolan.PermissionThreatIntelligenceRead}, TTL: demoTokenTTL})
+}
+
+// demoTokenTTL is the lifetime of the token serve --demo prints.
+const demoTokenTTL = 24 * time.Hour
 
 // loadDemo ingests the bundled captures whose format this build can read
 // (detected as `portolan ingest` would), so that formats added later are
