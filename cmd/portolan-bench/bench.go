@@ -71,6 +71,8 @@ func benchSection(section string) func(context.Context, *cli.Env, []string) erro
 	}
 }
 
+// runBench parses the flags of a benchmark run, checks them before any
+// data is generated, and runs the sections asked for.
 func runBench(ctx context.Context, env *cli.Env, section string, args []string) error {
 	sections := map[string]bool{"ingest": true, "serve": true}
 	if section != "all" {
@@ -219,6 +221,7 @@ func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.env.Stderr, "bench: "+format+"\n", args...)
 }
 
+// run measures the sections and prints the tables, the machine first.
 func (b *bench) run(ctx context.Context, sections map[string]bool, command string) error {
 	started := time.Now()
 	loadBefore := loadAverage()
@@ -370,6 +373,8 @@ func (b *bench) writeGenerated(ctx context.Context, file string, cfg gen.Config,
 	return st, nil
 }
 
+// ingest measures `portolan ingest` next to parse-only on the same file,
+// and memory on a bigger one.
 func (b *bench) ingest(ctx context.Context) (*table, error) {
 	small := filepath.Join(b.dir, "ingest."+b.o.format)
 	cfg := gen.Config{Seed: b.o.seed, Hosts: b.o.ingestHosts, Rescans: b.o.ingestRescans}
@@ -491,10 +496,12 @@ type discardStore struct{}
 
 var _ portolan.ObservationService = discardStore{}
 
+// ImportObservations counts the batch and keeps nothing.
 func (discardStore) ImportObservations(_ context.Context, batch []*portolan.Observation) (portolan.ImportResult, error) {
 	return portolan.ImportResult{Observations: len(batch)}, nil
 }
 
+// Rebuild has nothing to replay.
 func (discardStore) Rebuild(context.Context, func(int)) error { return nil }
 
 // ---- serve ----
@@ -508,6 +515,8 @@ type endpoint struct {
 	body  []byte
 }
 
+// serve measures `portolan serve` with wrk next to nginx serving the
+// bytes Portolan answered, then the scale table.
 func (b *bench) serve(ctx context.Context) ([]*table, error) {
 	file := filepath.Join(b.dir, "serve.ndjson")
 	cfg := gen.Config{Seed: b.o.seed, Hosts: b.o.serveHosts, Rescans: b.o.serveRescans, Probe: benchProbe}

@@ -20,6 +20,8 @@ import (
 // host takes.
 const genSampleHosts = 2000
 
+// runGen is `portolan-bench gen`: deterministic synthetic scans, sized by
+// --hosts or --size, for the benchmarks and for anyone who needs a big file.
 func runGen(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)

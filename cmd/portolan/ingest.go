@@ -25,6 +25,8 @@ import (
 // still counts every rejection.
 const maxPrintedRejections = 1000
 
+// runIngest is `portolan ingest`: it reads each input into the store and
+// prints one summary line; rejected records make the exit status 1.
 func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)

@@ -31,6 +31,7 @@ var program = cli.Program{
 
 func main() { program.Main() }
 
+// runVersion is `portolan version`.
 func runVersion(_ context.Context, env *cli.Env, _ []string) error {
 	fmt.Fprintf(env.Stdout, "portolan %s\n", version)
 	return nil

@@ -12,6 +12,8 @@ import (
 	"portolan/internal/cli"
 )
 
+// runRebuild is `portolan rebuild`: it replays the observation log through
+// the current rules, in one transaction of the store.
 func runRebuild(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)

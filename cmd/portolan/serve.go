@@ -72,6 +72,8 @@ type serveConfig struct {
 	trustForwardedProto bool
 }
 
+// runServe is `portolan serve`: read the configuration, then serve it with
+// the log buffered (one write per request would cost as much as the request).
 func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	cfg, err := readServeConfig(env, args)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"portolan/internal/cli"
 )
 
+// runToken is `portolan token`: it mints a token of the local issuer of the
+// data directory, the one serve trusts by default.
 func runToken(_ context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
