@@ -28,5 +28,7 @@ lint:
 golden:
 	go test ./internal/ingest/... -update
 
+# The harness is its own command; it measures the bin/portolan next to it.
 bench: build
-	./bin/portolan bench
+	go build -o bin/portolan-bench ./cmd/portolan-bench
+	./bin/portolan-bench

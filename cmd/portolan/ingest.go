@@ -17,18 +17,17 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"portolan"
+	"portolan/internal/cli"
 	"portolan/internal/ingest"
 )
-
-func init() {
-	register("ingest", "Ingest scanner output (nmap XML, native NDJSON, ...) into the store", runIngest)
-}
 
 // maxPrintedRejections bounds what a badly broken file prints; the summary
 // still counts every rejection.
 const maxPrintedRejections = 1000
 
-func runIngest(ctx context.Context, env *Env, args []string) error {
+// runIngest is `portolan ingest`: it reads each input into the store and
+// prints one summary line; rejected records make the exit status 1.
+func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	stores := addStoreFlags(fs, env)
@@ -56,7 +55,7 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 	files := fs.Args()
 	if len(files) == 0 {
 		fs.Usage()
-		return fmt.Errorf("ingest: no input: name files, or - for standard input: %w", errUsage)
+		return fmt.Errorf("ingest: no input: name files, or - for standard input: %w", cli.ErrUsage)
 	}
 	opts := ingest.Options{Format: *format, Port: *port, ModulePorts: modulePorts}
 	printed := 0
@@ -95,7 +94,7 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if sum.Rejected > 0 {
-		return errSilentExit
+		return cli.ErrSilentExit
 	}
 	return nil
 }
@@ -103,7 +102,7 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 // ingestFiles ingests each named input in turn. An input that cannot be
 // read to its end is reported and the others are still ingested; the error
 // returned then says how many failed.
-func ingestFiles(ctx context.Context, env *Env, in *ingest.Ingester, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool) (ingest.Summary, error) {
+func ingestFiles(ctx context.Context, env *cli.Env, in *ingest.Ingester, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool) (ingest.Summary, error) {
 	var total ingest.Summary
 	failed := 0
 	for _, name := range names {
@@ -120,12 +119,12 @@ func ingestFiles(ctx context.Context, env *Env, in *ingest.Ingester, names []str
 		}
 	}
 	if failed > 0 {
-		return total, fmt.Errorf("%d of %d inputs could not be read to their end: %w", failed, len(names), errSilentExit)
+		return total, fmt.Errorf("%d of %d inputs could not be read to their end: %w", failed, len(names), cli.ErrSilentExit)
 	}
 	return total, nil
 }
 
-func ingestOne(ctx context.Context, env *Env, in *ingest.Ingester, name string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool) (ingest.Summary, error) {
+func ingestOne(ctx context.Context, env *cli.Env, in *ingest.Ingester, name string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool) (ingest.Summary, error) {
 	f, err := open(name)
 	if err != nil {
 		return ingest.Summary{Files: 1}, err
@@ -160,7 +159,7 @@ func ingestOne(ctx context.Context, env *Env, in *ingest.Ingester, name string, 
 	return in.Ingest(ctx, name, f, opts)
 }
 
-func dryRunFiles(ctx context.Context, env *Env, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, onReject func(ingest.Rejection)) error {
+func dryRunFiles(ctx context.Context, env *cli.Env, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, onReject func(ingest.Rejection)) error {
 	var total ingest.Summary
 	failed := 0
 	for _, name := range names {
@@ -184,7 +183,7 @@ func dryRunFiles(ctx context.Context, env *Env, names []string, open func(string
 	}
 	fmt.Fprintf(env.Stdout, "dry run, nothing written: %d files, %d valid observations, %d rejected\n", total.Files, total.Observations, total.Rejected)
 	if failed > 0 || total.Rejected > 0 {
-		return errSilentExit
+		return cli.ErrSilentExit
 	}
 	return nil
 }
@@ -205,7 +204,7 @@ func userMessage(err error) string {
 // ingestPaths ingests named inputs opened by open into store, printing
 // rejections and the summary line like the ingest command; serve --demo
 // loads its bundled captures with it.
-func ingestPaths(ctx context.Context, env *Env, store portolan.Store, names []string, open func(name string) (io.ReadCloser, error)) error {
+func ingestPaths(ctx context.Context, env *cli.Env, store portolan.Store, names []string, open func(name string) (io.ReadCloser, error)) error {
 	in := &ingest.Ingester{Store: store, OnReject: func(r ingest.Rejection) {
 		fmt.Fprintf(env.Stderr, "rejected: %s\n", r)
 	}}

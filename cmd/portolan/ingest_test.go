@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"portolan/internal/cli"
 	"portolan/internal/gen"
 	"portolan/internal/sqlite"
 	"portolan/internal/storetest"
@@ -48,7 +49,7 @@ func TestIngestReportsRejectionsAndExitsNonZero(t *testing.T) {
 {"host":"192.0.2.1","port":80,"status":"opened","scannedAt":"2026-01-01T00:00:00Z","source":"x"}
 `), 0o644)
 	out, errOut, err := run(t, nil, "ingest", "--data", filepath.Join(dir, "d"), bad)
-	if !errors.Is(err, errSilentExit) {
+	if !errors.Is(err, cli.ErrSilentExit) {
 		t.Fatalf("want a non-zero exit, got %v", err)
 	}
 	if !strings.Contains(errOut, "rejected: "+bad+":2: observation 2 (192.0.2.1 port 80) rejected: status \"opened\" is not open, filtered or closed") {
@@ -68,7 +69,7 @@ func TestIngestRefusesUnknownFormats(t *testing.T) {
 		t.Errorf("err %v, stderr %s", err, errOut)
 	}
 	_, errOut, err = run(t, nil, "ingest", "--data", filepath.Join(dir, "d"))
-	if !errors.Is(err, errUsage) || !strings.Contains(errOut, "Usage: portolan ingest") {
+	if !errors.Is(err, cli.ErrUsage) || !strings.Contains(errOut, "Usage: portolan ingest") {
 		t.Errorf("no files: err %v, stderr %s", err, errOut)
 	}
 }
@@ -180,9 +181,9 @@ func TestIngestDrawsAProgressBarOnATerminal(t *testing.T) {
 		bar  bool
 	}{{nil, true}, {[]string{"--no-progress"}, false}} {
 		var out, errOut bytes.Buffer
-		env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, Interactive: true}
+		env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, Interactive: true}
 		args := append(append([]string{"ingest", "--data", filepath.Join(dir, "d")}, c.args...), input)
-		if err := Run(context.Background(), env, args); err != nil {
+		if err := program.Run(context.Background(), env, args); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, errOut.String())
 		}
 		drawn := strings.Contains(errOut.String(), input+": ") && strings.Contains(errOut.String(), "observations (")

@@ -11,17 +11,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"portolan/internal/cli"
 )
 
 // run runs the command in-process, as main would, and returns its output.
 func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	e := &Env{
+	e := &cli.Env{
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
 		Getenv: func(k string) string { return env[k] },
 	}
-	err = Run(context.Background(), e, args)
+	err = program.Run(context.Background(), e, args)
 	return out.String(), errOut.String(), err
 }
 
@@ -81,5 +83,26 @@ func TestHelpListsTheCommands(t *testing.T) {
 	}
 	if _, errOut, err := run(t, nil, "frobnicate"); err == nil || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: err %v, stderr %s", err, errOut)
+	}
+	// The harness and the generator are cmd/portolan-bench.
+	for _, c := range []string{"bench", "gen"} {
+		if _, _, err := run(t, nil, c); err == nil {
+			t.Errorf("portolan %s still runs", c)
+		}
+	}
+}
+
+// TestRunsNoPrograms keeps the shipped binary from starting other programs
+// (a package manager above all): a security tool installs nothing. Anything
+// that must, such as the benchmark harness, belongs to cmd/portolan-bench.
+func TestRunsNoPrograms(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "os/exec" {
+			t.Errorf("cmd/portolan imports os/exec; it must not start other programs")
+		}
 	}
 }

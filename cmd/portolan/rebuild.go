@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"portolan/internal/cli"
 )
 
-func init() {
-	register("rebuild", "Recompute every record from the observation log", runRebuild)
-}
-
-func runRebuild(ctx context.Context, env *Env, args []string) error {
+// runRebuild is `portolan rebuild`: it replays the observation log through
+// the current rules, in one transaction of the store.
+func runRebuild(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	stores := addStoreFlags(fs, env)
@@ -27,7 +27,7 @@ func runRebuild(ctx context.Context, env *Env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("rebuild takes no arguments: %w", errUsage)
+		return fmt.Errorf("rebuild takes no arguments: %w", cli.ErrUsage)
 	}
 	store, err := stores.Open(ctx, slog.New(slog.NewTextHandler(env.Stderr, nil)))
 	if err != nil {

@@ -28,13 +28,11 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/auth"
+	"portolan/internal/cli"
 	"portolan/internal/httpapi"
 	"portolan/internal/ingest"
 )
-
-func init() {
-	register("serve", "Serve the Microsoft Graph threat-intelligence API", runServe)
-}
 
 // demoData are real captures of 127.0.0.1 (shared/samples, described in
 // their README) that `serve --demo` loads, so the quick start has data
@@ -58,23 +56,97 @@ const shutdownTimeout = 10 * time.Second
 // renewed on start when less than a week remains.
 const selfSignedValidity = 825 * 24 * time.Hour
 
-func runServe(ctx context.Context, env *Env, args []string) error {
+// serveConfig is what serve reads from its flags and environment. Nothing
+// in it has been opened yet.
+type serveConfig struct {
+	store *storeFlags
+	auth  auth.Config
+	addr  string
+	// tlsCert and tlsKey serve https with the operator's certificate,
+	// selfSigned with one created in the data directory.
+	tlsCert, tlsKey string
+	selfSigned      bool
+	// demo loads the bundled captures; demoTempData says they go to a
+	// throwaway data directory, since --data was not given.
+	demo, demoTempData  bool
+	trustForwardedProto bool
+}
+
+// runServe is `portolan serve`: read the configuration, then serve it with
+// the log buffered (one write per request would cost as much as the request).
+func runServe(ctx context.Context, env *cli.Env, args []string) error {
+	cfg, err := readServeConfig(env, args)
+	if err != nil {
+		return err
+	}
+	logOut := newLogWriter(env.Stderr)
+	defer logOut.Close()
+	logger := slog.New(slog.NewTextHandler(logOut, nil))
+	cfg.auth.Logger = logger
+	if cfg.demoTempData {
+		// A throwaway store, so the demo never mixes its captures into
+		// real data (PORTOLAN_DATA included); --data keeps it.
+		dir, err := os.MkdirTemp("", "portolan-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.setDataDir(dir)
+	}
+	return serve(ctx, env, cfg, logger)
+}
+
+// serve opens what cfg names and serves until ctx is done.
+func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, logger *slog.Logger) error {
+	files, err := prepareDataDir(cfg)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, env, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	// The verifier gets the address actually bound (":0" picks a port) and
+	// the command's context, which bounds its background key refresh.
+	authCfg := cfg.auth
+	authCfg.ListenAddr = ln.Addr().String()
+	verifier, err := auth.Open(ctx, authCfg)
+	if err != nil {
+		return err
+	}
+	srv, err := newHTTPServer(cfg, files, store, verifier, logger)
+	if err != nil {
+		return err
+	}
+	return listenAndServe(ctx, env, cfg, files, srv, ln, logger)
+}
+
+// readServeConfig parses serve's flags and checks that they go together,
+// so that a mistake is reported before anything is created or opened.
+func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
+	cfg := &serveConfig{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	stores := addStoreFlags(fs, env)
+	cfg.store = addStoreFlags(fs, env)
 	auths := addAuthFlags(fs, env)
 	defaultAddr := env.Getenv("PORTOLAN_ADDR")
 	if defaultAddr == "" {
 		defaultAddr = "127.0.0.1:8080"
 	}
-	addr := fs.String("addr", defaultAddr, "listen address (env PORTOLAN_ADDR)")
-	tlsCert := fs.String("tls-cert", env.Getenv("PORTOLAN_TLS_CERT"), "serve https with this PEM certificate (chain) file; needs --tls-key (env PORTOLAN_TLS_CERT)")
-	tlsKey := fs.String("tls-key", env.Getenv("PORTOLAN_TLS_KEY"), "PEM private key of --tls-cert (env PORTOLAN_TLS_KEY)")
-	selfSigned := fs.Bool("tls-self-signed", false, "serve https with a certificate for 127.0.0.1, ::1 and localhost, created once in the data directory;\n"+
+	fs.StringVar(&cfg.addr, "addr", defaultAddr, "listen address (env PORTOLAN_ADDR)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", env.Getenv("PORTOLAN_TLS_CERT"), "serve https with this PEM certificate (chain) file; needs --tls-key (env PORTOLAN_TLS_CERT)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", env.Getenv("PORTOLAN_TLS_KEY"), "PEM private key of --tls-cert (env PORTOLAN_TLS_KEY)")
+	fs.BoolVar(&cfg.selfSigned, "tls-self-signed", false, "serve https with a certificate for 127.0.0.1, ::1 and localhost, created once in the data directory;\n"+
 		"trust it with NODE_EXTRA_CA_CERTS=<path> or curl --cacert <path> (the path is printed)")
-	demo := fs.Bool("demo", false, "load the bundled sample captures of 127.0.0.1 into the store (a temporary data directory unless\n"+
+	fs.BoolVar(&cfg.demo, "demo", false, "load the bundled sample captures of 127.0.0.1 into the store (a temporary data directory unless\n"+
 		"--data is given) and print a ready token and a curl command")
-	trustProto := fs.Bool("trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
+	fs.BoolVar(&cfg.trustForwardedProto, "trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
 		"reverse proxy that sets that header itself")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: portolan serve [flags]
@@ -92,86 +164,96 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("serve: unexpected argument %q: %w", fs.Arg(0), errUsage)
+		return nil, fmt.Errorf("serve: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}
-	if (*tlsCert == "") != (*tlsKey == "") {
-		return fmt.Errorf("serve: --tls-cert and --tls-key go together: %w", errUsage)
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return nil, fmt.Errorf("serve: --tls-cert and --tls-key go together: %w", cli.ErrUsage)
 	}
-	if *selfSigned && *tlsCert != "" {
-		return fmt.Errorf("serve: --tls-self-signed excludes --tls-cert and --tls-key: %w", errUsage)
+	if cfg.selfSigned && cfg.tlsCert != "" {
+		return nil, fmt.Errorf("serve: --tls-self-signed excludes --tls-cert and --tls-key: %w", cli.ErrUsage)
+	}
+	var err error
+	if cfg.auth, err = auths.Config(cfg.store.DataDir()); err != nil {
+		return nil, err
 	}
 	dataGiven := false
 	fs.Visit(func(f *flag.Flag) { dataGiven = dataGiven || f.Name == "data" })
+	cfg.demoTempData = cfg.demo && !dataGiven
+	return cfg, nil
+}
 
-	logOut := newLogWriter(env.Stderr)
-	defer logOut.Close()
-	logger := slog.New(slog.NewTextHandler(logOut, nil))
-	if *demo && !dataGiven {
-		// A throwaway store, so the demo never mixes its captures into
-		// real data (PORTOLAN_DATA included); --data keeps it.
-		dir, err := os.MkdirTemp("", "portolan-demo-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		stores.data = dir
-	}
-	dataDir := stores.DataDir()
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("serve: data directory: %w", err)
-	}
-	key, err := loadOrCreateKey(filepath.Join(dataDir, skipTokenKeyFile))
-	if err != nil {
-		return err
-	}
-	certFile, keyFile := *tlsCert, *tlsKey
-	if *selfSigned {
-		if certFile, keyFile, err = ensureSelfSigned(filepath.Join(dataDir, tlsDirName), time.Now()); err != nil {
-			return err
-		}
-	}
+// setDataDir points the store and the local issuer at dir together: they
+// must never disagree about where the data lives.
+func (c *serveConfig) setDataDir(dir string) {
+	c.store.data = dir
+	c.auth.DataDir = dir
+}
 
-	store, err := stores.Open(ctx, logger)
-	if err != nil {
-		return err
+// dataFiles is what serve keeps in its data directory, or was given.
+type dataFiles struct {
+	skipTokenKey []byte
+	// certFile and keyFile, when set, serve https: the operator's pair or
+	// the self-signed one.
+	certFile, keyFile string
+}
+
+// prepareDataDir creates the data directory and the $skiptoken key, and the
+// self-signed certificate when asked for.
+func prepareDataDir(cfg *serveConfig) (dataFiles, error) {
+	dir := cfg.store.DataDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return dataFiles{}, fmt.Errorf("serve: data directory: %w", err)
 	}
-	defer store.Close()
-	if *demo {
+	key, err := loadOrCreateKey(filepath.Join(dir, skipTokenKeyFile))
+	if err != nil {
+		return dataFiles{}, err
+	}
+	files := dataFiles{skipTokenKey: key, certFile: cfg.tlsCert, keyFile: cfg.tlsKey}
+	if cfg.selfSigned {
+		if files.certFile, files.keyFile, err = ensureSelfSigned(filepath.Join(dir, tlsDirName), time.Now()); err != nil {
+			return dataFiles{}, err
+		}
+	}
+	return files, nil
+}
+
+// openStore opens the store and, with --demo, loads the bundled captures.
+func openStore(ctx context.Context, env *cli.Env, cfg *serveConfig, logger *slog.Logger) (portolan.Store, error) {
+	store, err := cfg.store.Open(ctx, logger)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.demo {
 		if err := loadDemo(ctx, env, store); err != nil {
-			return err
+			store.Close()
+			return nil, err
 		}
 	}
+	return store, nil
+}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	defer ln.Close()
-	// The verifier gets the address actually bound (":0" picks a port) and
-	// the command's context, which bounds its background key refresh.
-	verifier, err := auths.Verifier(ctx, dataDir, ln.Addr().String(), logger)
-	if err != nil {
-		return err
-	}
-	cfg := httpapi.Config{
+// newHTTPServer builds the API over store, and the http.Server that carries
+// it with timeouts that bound what one slow client can hold.
+func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, verifier portolan.TokenVerifier, logger *slog.Logger) (*http.Server, error) {
+	apiCfg := httpapi.Config{
 		HostPorts:           store,
 		Hosts:               store,
 		Certificates:        store,
 		Verifier:            verifier,
-		SkipTokenKey:        key,
-		TrustForwardedProto: *trustProto,
+		SkipTokenKey:        files.skipTokenKey,
+		TrustForwardedProto: cfg.trustForwardedProto,
 		Logger:              logger,
 	}
 	if ct, ok := store.(portolan.ChangeTracker); ok {
-		cfg.Generation = ct.Generation
+		apiCfg.Generation = ct.Generation
 	}
-	api, err := httpapi.New(cfg)
+	api, err := httpapi.New(apiCfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv := &http.Server{
 		Handler:           api,
@@ -182,26 +264,33 @@ Flags:
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	scheme := "http"
-	if certFile != "" {
-		scheme = "https"
+	if files.certFile != "" {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
+	return srv, nil
+}
+
+// listenAndServe serves srv on ln, prints where, and shuts down gracefully
+// once ctx is done.
+func listenAndServe(ctx context.Context, env *cli.Env, cfg *serveConfig, files dataFiles, srv *http.Server, ln net.Listener, logger *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() {
-		if certFile != "" {
-			served <- srv.ServeTLS(ln, certFile, keyFile)
+		if files.certFile != "" {
+			served <- srv.ServeTLS(ln, files.certFile, files.keyFile)
 		} else {
 			served <- srv.Serve(ln)
 		}
 	}()
-
+	scheme := "http"
+	if files.certFile != "" {
+		scheme = "https"
+	}
 	base := scheme + "://" + printableAddr(ln.Addr())
-	if err := announce(env, auths, dataDir, base, *demo, certFile, *selfSigned); err != nil {
+	if err := announce(env, cfg, base, files.certFile); err != nil {
 		_ = srv.Close()
 		return err
 	}
-	logger.Info("serving", "url", base+"/beta", "tls", certFile != "", "data", dataDir)
+	logger.Info("serving", "url", base+"/beta", "tls", files.certFile != "", "data", cfg.store.DataDir())
 
 	select {
 	case err := <-served:
@@ -209,6 +298,11 @@ Flags:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	return shutdown(srv, served, logger)
+}
+
+// shutdown gives the requests in flight shutdownTimeout to finish.
+func shutdown(srv *http.Server, served <-chan error, logger *slog.Logger) error {
 	logger.Info("shutting down", "timeout", shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
@@ -223,18 +317,18 @@ Flags:
 
 // announce prints what a person needs to start: the URL, where the
 // self-signed certificate is, and in demo mode a token and a curl command.
-func announce(env *Env, auths *authFlags, dataDir, base string, demo bool, certFile string, selfSigned bool) error {
+func announce(env *cli.Env, cfg *serveConfig, base, certFile string) error {
 	out := env.Stdout
 	fmt.Fprintf(out, "Portolan serves the Graph threat-intelligence API at %s/beta (and %s/v1.0)\n", base, base)
 	cacert := ""
-	if selfSigned {
+	if cfg.selfSigned {
 		fmt.Fprintf(out, "TLS certificate (self-signed): %s\n  trust it with NODE_EXTRA_CA_CERTS=%s or curl --cacert %s\n", certFile, certFile, certFile)
 		cacert = " --cacert " + shellQuote(certFile)
 	}
-	if !demo {
+	if !cfg.demo {
 		return nil
 	}
-	token, err := auths.DemoToken(dataDir)
+	token, err := demoToken(cfg.auth)
 	if err != nil {
 		return err
 	}
@@ -249,10 +343,27 @@ func announce(env *Env, auths *authFlags, dataDir, base string, demo bool, certF
 	return nil
 }
 
+// demoToken mints a token (scp ThreatIntelligence.Read.All, ttl 24h) of the
+// local issuer; it returns "" when another trust source is configured,
+// whose tokens serve cannot mint.
+func demoToken(cfg auth.Config) (string, error) {
+	if cfg.Source() != auth.SourceLocal {
+		return "", nil
+	}
+	l, err := auth.OpenLocalIssuer(cfg.DataDir)
+	if err != nil {
+		return "", err
+	}
+	return l.Mint(auth.Claims{Scopes: []string{portolan.PermissionThreatIntelligenceRead}, TTL: demoTokenTTL})
+}
+
+// demoTokenTTL is the lifetime of the token serve --demo prints.
+const demoTokenTTL = 24 * time.Hour
+
 // loadDemo ingests the bundled captures whose format this build can read
 // (detected as `portolan ingest` would), so that formats added later are
 // picked up without touching the list.
-func loadDemo(ctx context.Context, env *Env, store portolan.Store) error {
+func loadDemo(ctx context.Context, env *cli.Env, store portolan.Store) error {
 	entries, err := fs.ReadDir(demoData, "demodata")
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"portolan"
+	"portolan/internal/cli"
 	"portolan/internal/fingerprint"
 	"portolan/internal/postgres"
 	"portolan/internal/sqlite"
@@ -25,7 +26,7 @@ type storeFlags struct {
 // addStoreFlags registers --data (PORTOLAN_DATA, default ./portolan-data) and
 // --store (PORTOLAN_STORE: a postgres:// URL; empty means the embedded
 // store in the data directory).
-func addStoreFlags(fs *flag.FlagSet, env *Env) *storeFlags {
+func addStoreFlags(fs *flag.FlagSet, env *cli.Env) *storeFlags {
 	s := &storeFlags{}
 	data := env.Getenv("PORTOLAN_DATA")
 	if data == "" {

@@ -10,13 +10,12 @@ import (
 
 	"portolan"
 	"portolan/internal/auth"
+	"portolan/internal/cli"
 )
 
-func init() {
-	register("token", "Print a bearer token of the local issuer", runToken)
-}
-
-func runToken(_ context.Context, env *Env, args []string) error {
+// runToken is `portolan token`: it mints a token of the local issuer of the
+// data directory, the one serve trusts by default.
+func runToken(_ context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	stores := addStoreFlags(fs, env)
@@ -51,7 +50,7 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("token: unexpected argument %q: %w", fs.Arg(0), errUsage)
+		return fmt.Errorf("token: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -59,13 +58,13 @@ Flags:
 	claims := auth.Claims{Subject: *sub, TenantID: *tid, Audience: *aud, TTL: *ttl, Scopes: strings.Fields(*scp)}
 	if set["roles"] {
 		if set["scp"] {
-			return fmt.Errorf("token: --scp and --roles exclude each other, as delegated and application tokens do: %w", errUsage)
+			return fmt.Errorf("token: --scp and --roles exclude each other, as delegated and application tokens do: %w", cli.ErrUsage)
 		}
 		claims.Scopes = nil
 		claims.Roles = splitList(*roles)
 	}
 	if *ttl <= 0 || *ttl > auth.MaxTokenTTL {
-		return fmt.Errorf("token: --ttl %s: must be between 1s and %s: %w", *ttl, auth.MaxTokenTTL, errUsage)
+		return fmt.Errorf("token: --ttl %s: must be between 1s and %s: %w", *ttl, auth.MaxTokenTTL, cli.ErrUsage)
 	}
 
 	l, err := auth.OpenLocalIssuer(stores.DataDir())

@@ -5,23 +5,26 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"portolan"
 	"portolan/internal/auth"
+	"portolan/internal/cli"
 )
 
-func tokenEnv(vars map[string]string) (*Env, *bytes.Buffer, *bytes.Buffer) {
+func tokenEnv(vars map[string]string) (*cli.Env, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
-	return &Env{
+	return &cli.Env{
 		Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
 		Getenv: func(k string) string { return vars[k] },
 	}, &stdout, &stderr
@@ -40,7 +43,7 @@ func verifyLocal(t *testing.T, dir, tok string) (*portolan.Principal, error) {
 func TestTokenCommand(t *testing.T) {
 	dir := t.TempDir()
 	env, stdout, stderr := tokenEnv(nil)
-	if err := Run(context.Background(), env, []string{"token", "--data", dir}); err != nil {
+	if err := program.Run(context.Background(), env, []string{"token", "--data", dir}); err != nil {
 		t.Fatalf("token: %v\n%s", err, stderr)
 	}
 	tok := strings.TrimSuffix(stdout.String(), "\n")
@@ -87,9 +90,9 @@ func TestTokenCommandFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, stdout, stderr := tokenEnv(nil)
-			err := Run(context.Background(), env, append([]string{"token", "--data", dir}, tt.args...))
+			err := program.Run(context.Background(), env, append([]string{"token", "--data", dir}, tt.args...))
 			if tt.usage {
-				if !errors.Is(err, errUsage) {
+				if !errors.Is(err, cli.ErrUsage) {
 					t.Errorf("got %v, want a usage error", err)
 				}
 				if stdout.Len() != 0 {
@@ -120,7 +123,7 @@ func TestTokenCommandFlags(t *testing.T) {
 func TestTokenCommandDataFromEnv(t *testing.T) {
 	dir := t.TempDir()
 	env, stdout, _ := tokenEnv(map[string]string{"PORTOLAN_DATA": dir})
-	if err := Run(context.Background(), env, []string{"token"}); err != nil {
+	if err := program.Run(context.Background(), env, []string{"token"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := verifyLocal(t, dir, strings.TrimSpace(stdout.String())); err != nil {
@@ -130,7 +133,7 @@ func TestTokenCommandDataFromEnv(t *testing.T) {
 
 func TestTokenCommandHelp(t *testing.T) {
 	env, _, stderr := tokenEnv(nil)
-	if err := Run(context.Background(), env, []string{"token", "-h"}); err != nil {
+	if err := program.Run(context.Background(), env, []string{"token", "-h"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Usage: portolan token", "-scp", "-roles", "-ttl", "-tid", "-data"} {
@@ -153,89 +156,44 @@ func parseAuthFlags(t *testing.T, vars map[string]string, args ...string) *authF
 	return a
 }
 
-func TestTokenAuthFlagsVerifier(t *testing.T) {
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	ctx := t.Context()
+// The flags and their environment variables map to auth.Config; which
+// combinations are valid is internal/auth's test.
+func TestAuthFlagsConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := parseAuthFlags(t, nil).Config(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(auth.Config{DataDir: dir, ClockSkew: auth.DefaultClockSkew}, cfg, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
 
-	t.Run("local issuer by default", func(t *testing.T) {
-		dir := t.TempDir()
-		a := parseAuthFlags(t, nil)
-		v, err := a.Verifier(ctx, dir, ":8443", logger)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := a.DemoToken(dir)
-		if err != nil || tok == "" {
-			t.Fatalf("DemoToken: %q, %v", tok, err)
-		}
-		if _, err := v.VerifyToken(ctx, tok); err != nil {
-			t.Errorf("demo token refused: %v", err)
-		}
-		if !strings.Contains(logs.String(), "local issuer") {
-			t.Errorf("trust source not logged:\n%s", logs.String())
-		}
-	})
-	t.Run("insecure on loopback", func(t *testing.T) {
-		a := parseAuthFlags(t, nil, "--insecure-no-auth")
-		v, err := a.Verifier(ctx, t.TempDir(), "127.0.0.1:8443", logger)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := v.VerifyToken(ctx, ""); err != nil {
-			t.Error(err)
-		}
-		if tok, _ := a.DemoToken(t.TempDir()); tok != "" {
-			t.Errorf("DemoToken under --insecure-no-auth: %q", tok)
-		}
-	})
-	t.Run("insecure refused off loopback", func(t *testing.T) {
-		for _, addr := range []string{":8443", "0.0.0.0:8443", "10.0.0.1:8443"} {
-			a := parseAuthFlags(t, nil, "--insecure-no-auth")
-			if _, err := a.Verifier(ctx, t.TempDir(), addr, logger); err == nil {
-				t.Errorf("%s accepted", addr)
-			}
-		}
-	})
-	t.Run("JWKS file from the environment", func(t *testing.T) {
-		l, err := auth.OpenLocalIssuer(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "jwks.json")
-		b, err := json.Marshal(l.Keys().Set())
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(path, b, 0o644)
-		a := parseAuthFlags(t, map[string]string{"PORTOLAN_JWKS_FILE": path, "PORTOLAN_OIDC_ISSUER": auth.LocalIssuerName})
-		v, err := a.Verifier(ctx, t.TempDir(), ":8443", logger)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, _ := l.Mint(auth.Claims{Scopes: []string{portolan.PermissionThreatIntelligenceRead}})
-		if _, err := v.VerifyToken(ctx, tok); err != nil {
-			t.Errorf("token refused: %v", err)
-		}
-		if tok, _ := a.DemoToken(t.TempDir()); tok != "" {
-			t.Errorf("DemoToken with a JWKS file: %q", tok)
-		}
-	})
-	for _, tt := range []struct {
-		name string
-		args []string
-	}{
-		{"audience without issuer", []string{"--audience", "api://x"}},
-		{"JWKS file without issuer", []string{"--jwks-file", "x.json"}},
-		{"insecure with an issuer", []string{"--insecure-no-auth", "--oidc-issuer", "https://issuer.test"}},
-		{"negative skew", []string{"--clock-skew", "-1s"}},
-		{"huge skew", []string{"--clock-skew", "1h"}},
+	env := map[string]string{"PORTOLAN_OIDC_ISSUER": "https://issuer.test", "PORTOLAN_AUDIENCE": "api://a, b", "PORTOLAN_JWKS_FILE": "keys.json"}
+	cfg, err = parseAuthFlags(t, env, "--clock-skew", "0").Config(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := auth.Config{OIDCIssuer: "https://issuer.test", Audiences: []string{"api://a", "b"}, JWKSFile: "keys.json", DataDir: dir}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+	cfg, err = parseAuthFlags(t, env, "--oidc-issuer", "https://other.test", "--audience", "c", "--jwks-file", "").Config(dir)
+	if err != nil || cfg.OIDCIssuer != "https://other.test" || !slices.Equal(cfg.Audiences, []string{"c"}) || cfg.Source() != auth.SourceOIDC {
+		t.Errorf("flags over environment: %+v, %v", cfg, err)
+	}
+	if cfg, err := parseAuthFlags(t, nil, "--insecure-no-auth").Config(dir); err != nil || cfg.Source() != auth.SourceNone {
+		t.Errorf("--insecure-no-auth: %+v, %v", cfg, err)
+	}
+
+	for _, args := range [][]string{
+		{"--audience", "api://x"},
+		{"--jwks-file", "x.json"},
+		{"--insecure-no-auth", "--oidc-issuer", "https://issuer.test"},
+		{"--clock-skew", "-1s"},
+		{"--clock-skew", "1h"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			a := parseAuthFlags(t, nil, tt.args...)
-			if _, err := a.Verifier(ctx, t.TempDir(), "127.0.0.1:8443", logger); !errors.Is(err, errUsage) {
-				t.Errorf("got %v, want a usage error", err)
-			}
-		})
+		if _, err := parseAuthFlags(t, nil, args...).Config(dir); cli.ExitCode(err) != 2 {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
 	}
 }

@@ -8,7 +8,10 @@
 // Trust comes from one of three sources: an OpenID Connect issuer (discovery
 // plus a cached JWKS, see NewOIDCVerifier), a static JWKS file
 // (NewJWKSFileVerifier), or the local issuer whose signing key lives in the
-// data directory (OpenLocalIssuer), which is the default.
+// data directory (OpenLocalIssuer), which is the default. A server chooses
+// among them, or none for local experiments, with one Config, and Open
+// builds the verifier: the rules of which settings go together live here,
+// not in the command that reads them.
 //
 // The package is built on github.com/lestrrat-go/jwx/v3 because it is one
 // maintained library for JWS, JWK, JWKS and JWT with an explicit algorithm

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -128,21 +129,23 @@ func TestBenchParseOnly(t *testing.T) {
 	if _, stderr, err := run(t, nil, "gen", "--hosts", "40", "--rescans", "2", "-o", file); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	parsed, _, err := run(t, nil, "bench", "parse-only", file)
+	parsed, _, err := run(t, nil, "parse-only", file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ingested, _, err := run(t, nil, "ingest", "--data", filepath.Join(dir, "data"), file)
+	ingest := exec.Command(filepath.Join(binaries(t), "portolan"), "ingest", "--no-progress", "--data", filepath.Join(dir, "data"), file)
+	ingest.Env = append(os.Environ(), "PORTOLAN_STORE=")
+	ingested, err := ingest.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, i := parsedLine.FindStringSubmatch(parsed), ingestedLine.FindStringSubmatch(ingested)
+	p, i := parsedLine.FindStringSubmatch(parsed), ingestedLine.FindStringSubmatch(string(ingested))
 	if p == nil || i == nil || p[1] != i[1] {
 		t.Errorf("parse-only says %q, ingest %q", parsed, ingested)
 	}
 }
 
-// TestBenchSmoke runs the whole harness, tiny, with the real binary.
+// TestBenchSmoke runs the whole harness, tiny, with the real binaries.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs wrk and nginx for about 15 seconds")
@@ -152,7 +155,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
-	out, err := exec.Command(binary(t), "bench", "--no-install", "--ingest-hosts", "100", "--big", "2", "--serve-hosts", "20",
+	out, err := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "--no-install", "--ingest-hosts", "100", "--big", "2", "--serve-hosts", "20",
 		"--duration", "1s", "--conns", "2", "--scale", "500").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -161,5 +164,27 @@ func TestBenchSmoke(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestBenchIngestSmoke runs the ingest section, tiny, with the real
+// binaries: it needs neither wrk nor nginx, so it always runs, and proves
+// that portolan-bench finds the portolan next to it and its own parse-only.
+func TestBenchIngestSmoke(t *testing.T) {
+	cmd := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "ingest", "--ingest-hosts", "50", "--big", "2")
+	cmd.Env = append(os.Environ(), "PORTOLAN_STORE=")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"`portolan-bench`", "./portolan-bench ingest --big=2 --ingest-hosts=50", "Embedded store: observations/s", "parse only", "Memory flat"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(stderr.String(), "measuring "+filepath.Join(binaries(t), "portolan")+" (portolan ") {
+		t.Errorf("the binary under test is not reported:\n%s", stderr.String())
 	}
 }

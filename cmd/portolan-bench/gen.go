@@ -12,18 +12,17 @@ import (
 	"strings"
 	"time"
 
+	"portolan/internal/cli"
 	"portolan/internal/gen"
 )
-
-func init() {
-	register("gen", "Generate synthetic scan data (native NDJSON or nmap XML) for benchmarks", runGen)
-}
 
 // genSampleHosts is how many hosts --size measures to estimate the bytes a
 // host takes.
 const genSampleHosts = 2000
 
-func runGen(ctx context.Context, env *Env, args []string) error {
+// runGen is `portolan-bench gen`: deterministic synthetic scans, sized by
+// --hosts or --size, for the benchmarks and for anyone who needs a big file.
+func runGen(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	cfg := gen.Config{}
@@ -37,15 +36,15 @@ func runGen(ctx context.Context, env *Env, args []string) error {
 	out := fs.String("o", "-", "output file; - for standard output")
 	size := fs.String("size", "", "approximate output size (e.g. 1GB, 500MB); sets --hosts")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: portolan gen [flags]
+		fmt.Fprintf(fs.Output(), `Usage: portolan-bench gen [flags]
 
 Generates synthetic but realistic scan data: IPv4 and IPv6 hosts, some
 with hostnames, ports from the distribution internet scans see, rescans
 in which ports open and close, software is upgraded and certificates
 rotate, banners with volatile headers. The output is deterministic for a
-seed. A file of about 1 GB for the memory check of 'portolan bench ingest':
+seed. A file of about 1 GB for the memory check of 'portolan-bench ingest':
 
-  portolan gen --size 1GB -o big.ndjson
+  portolan-bench gen --size 1GB -o big.ndjson
 
 Flags:
 `)
@@ -56,15 +55,15 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("gen: unexpected argument %q: %w", fs.Arg(0), errUsage)
+		return fmt.Errorf("gen: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}
 	if cfg.Hosts < 0 || cfg.Rescans < 1 || cfg.BannerRatio <= 0 || cfg.BannerRatio > 1 || cfg.CertificateRatio <= 0 || cfg.CertificateRatio > 1 {
-		return fmt.Errorf("gen: --hosts must be at least 0, --rescans at least 1, --banners and --certificates in (0, 1]: %w", errUsage)
+		return fmt.Errorf("gen: --hosts must be at least 0, --rescans at least 1, --banners and --certificates in (0, 1]: %w", cli.ErrUsage)
 	}
 	if *size != "" {
 		want, err := parseSize(*size)
 		if err != nil {
-			return fmt.Errorf("gen: --size: %v: %w", err, errUsage)
+			return fmt.Errorf("gen: --size: %v: %w", err, cli.ErrUsage)
 		}
 		perHost, err := bytesPerHost(cfg, *format)
 		if err != nil {
@@ -102,7 +101,7 @@ Flags:
 func generate(ctx context.Context, w io.Writer, cfg gen.Config, format string) (gen.Stats, error) {
 	out, err := gen.NewWriter(w, format, cfg)
 	if err != nil {
-		return gen.Stats{}, fmt.Errorf("%v: %w", err, errUsage)
+		return gen.Stats{}, fmt.Errorf("%v: %w", err, cli.ErrUsage)
 	}
 	g := gen.New(cfg)
 	for n := 0; ; n++ {
@@ -129,7 +128,7 @@ func bytesPerHost(cfg gen.Config, format string) (float64, error) {
 	cfg.Hosts = genSampleHosts
 	st, err := gen.WriteAll(io.Discard, gen.New(cfg), format)
 	if err != nil {
-		return 0, fmt.Errorf("%v: %w", err, errUsage)
+		return 0, fmt.Errorf("%v: %w", err, cli.ErrUsage)
 	}
 	return float64(st.Bytes) / genSampleHosts, nil
 }

@@ -24,19 +24,16 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/cli"
 	"portolan/internal/gen"
 	"portolan/internal/ingest"
 )
 
-func init() {
-	register("bench", "Measure ingest and serve next to this machine's limits (parse-only, nginx) and print a Markdown table", runBench)
-}
-
-// The harness is a subcommand of the binary it measures rather than a set of
-// scripts: the data comes from internal/gen in-process, the binary under
-// test is os.Executable (run as child processes, so that peak RSS comes from
-// the kernel's rusage and the server runs as it does in production), and the
-// only outside tools are the load generator and the baseline server.
+// The harness is a Go command rather than a set of scripts: the data comes
+// from internal/gen in-process, the portolan binary under test runs as child
+// processes (so that peak RSS comes from the kernel's rusage and the server
+// runs as it does in production), and the only outside tools are the load
+// generator and the baseline server.
 
 // benchProbe is the address of the generated host with 20 open ports that
 // the serve benchmark requests.
@@ -45,8 +42,9 @@ const benchProbe = "198.51.100.20"
 // benchPortsPath is the request of issue 3: the ports of one host.
 const benchPortsPath = "/beta/security/threatIntelligence/hosts/" + benchProbe + "/ports"
 
-// benchOptions are the flags of `portolan bench`.
+// benchOptions are the flags of `portolan-bench [all|ingest|serve]`.
 type benchOptions struct {
+	portolan  string // the binary under test
 	seed      uint64
 	dir       string
 	keep      bool
@@ -64,23 +62,26 @@ type benchOptions struct {
 	scale                    []int
 }
 
-func runBench(ctx context.Context, env *Env, args []string) error {
+// benchSection is the command that measures section: ingest, serve, or
+// all of them. The three share their flags, so that a run of one section
+// reproduces that part of a full run.
+func benchSection(section string) func(context.Context, *cli.Env, []string) error {
+	return func(ctx context.Context, env *cli.Env, args []string) error {
+		return runBench(ctx, env, section, args)
+	}
+}
+
+// runBench parses the flags of a benchmark run, checks them before any
+// data is generated, and runs the sections asked for.
+func runBench(ctx context.Context, env *cli.Env, section string, args []string) error {
 	sections := map[string]bool{"ingest": true, "serve": true}
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		switch args[0] {
-		case "ingest", "serve":
-			sections = map[string]bool{args[0]: true}
-		case "all":
-		case "parse-only":
-			return runBenchParseOnly(ctx, env, args[1:])
-		default:
-			return fmt.Errorf("bench: unknown section %q: want ingest, serve or all: %w", args[0], errUsage)
-		}
-		args = args[1:]
+	if section != "all" {
+		sections = map[string]bool{section: true}
 	}
 	o := benchOptions{}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet(section, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
+	fs.StringVar(&o.portolan, "portolan", "", "the portolan binary to measure (default: portolan next to portolan-bench, else on PATH)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated data")
 	fs.StringVar(&o.dir, "dir", "", "work directory for data, stores and configuration (default: a temporary directory, removed)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
@@ -88,7 +89,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&o.ingestHosts, "ingest-hosts", 20000, "ingest: hosts of the generated file (about 2.9 ports each)")
 	fs.IntVar(&o.ingestRescans, "ingest-rescans", 5, "ingest: scans of every host")
 	fs.IntVar(&o.bigFactor, "big", 10, "ingest: the memory check ingests a file this many times bigger (0: skip)")
-	fs.StringVar(&o.bigFile, "big-file", "", "ingest: use this file for the memory check instead (e.g. 1 GB from 'portolan gen --size 1GB')")
+	fs.StringVar(&o.bigFile, "big-file", "", "ingest: use this file for the memory check instead (e.g. 1 GB from 'portolan-bench gen --size 1GB')")
 	fs.StringVar(&o.format, "format", gen.FormatNative, "ingest: format of the generated file: "+strings.Join(gen.Formats, ", "))
 	fs.StringVar(&o.store, "store", env.Getenv("PORTOLAN_STORE"), "ingest: also measure this PostgreSQL store (postgres://...; use an empty database) (env PORTOLAN_STORE)")
 	fs.IntVar(&o.serveHosts, "serve-hosts", 3500, "serve: hosts of the store (about 10,000 hostPorts), besides the 20-port host requested")
@@ -97,10 +98,12 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	conns := fs.String("conns", "1,16,64", "serve: concurrent connections to measure")
 	scale := fs.String("scale", "10k,100k", "serve: store sizes in hostPorts for the scale check, e.g. 10k,100k,1m,10m (\"\" to skip)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: portolan bench [ingest|serve|all] [flags]
+		fmt.Fprintf(fs.Output(), `Usage: portolan-bench [ingest|serve|all] [flags]
 
-Generates data, measures this binary and prints a Markdown table in which
-every figure stands next to a baseline measured in the same run:
+Generates data, measures the portolan binary (--portolan; by default the one
+next to portolan-bench, as 'go build -o DIR ./cmd/portolan ./cmd/portolan-bench'
+puts them) and prints a Markdown table in which every figure stands next to
+a baseline measured in the same run:
   ingest  observations/s and peak RSS of 'portolan ingest' (embedded store,
           and PostgreSQL with --store) next to parsing the same file alone;
           peak RSS of a file 10x bigger next to the small one's
@@ -121,21 +124,21 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("bench: unexpected argument %q: %w", fs.Arg(0), errUsage)
+		return fmt.Errorf("bench: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}
 	var err error
 	if o.conns, err = parseCounts(*conns); err != nil || len(o.conns) == 0 {
-		return fmt.Errorf("bench: --conns %q: want numbers such as 1,16,64: %w", *conns, errUsage)
+		return fmt.Errorf("bench: --conns %q: want numbers such as 1,16,64: %w", *conns, cli.ErrUsage)
 	}
 	if o.scale, err = parseCounts(*scale); err != nil {
-		return fmt.Errorf("bench: --scale %q: want sizes such as 10k,100k,1m: %w", *scale, errUsage)
+		return fmt.Errorf("bench: --scale %q: want sizes such as 10k,100k,1m: %w", *scale, cli.ErrUsage)
 	}
 	if o.ingestHosts < 1 || o.ingestRescans < 1 || o.serveHosts < 0 || o.serveRescans < 1 || o.bigFactor < 0 || o.duration < time.Second {
-		return fmt.Errorf("bench: sizes must be positive and --duration at least 1s: %w", errUsage)
+		return fmt.Errorf("bench: sizes must be positive and --duration at least 1s: %w", cli.ErrUsage)
 	}
 	var command []string
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "dir" && f.Name != "keep" && f.Name != "store" {
+		if f.Name != "dir" && f.Name != "keep" && f.Name != "store" && f.Name != "portolan" {
 			command = append(command, "--"+f.Name+"="+f.Value.String())
 		}
 	})
@@ -145,30 +148,42 @@ Flags:
 		}
 	}
 
-	b, err := newBench(env, o)
+	b, err := newBench(ctx, env, o)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	return b.run(ctx, sections, strings.TrimSpace("portolan bench "+strings.Join(command, " ")))
+	return b.run(ctx, sections, strings.TrimSpace("portolan-bench "+strings.Join(command, " ")))
 }
 
 // bench is one run of the harness.
 type bench struct {
-	env   *Env
+	env   *cli.Env
 	o     benchOptions
-	exe   string
+	exe   string // the portolan binary under test
+	self  string // this program, whose parse-only is the ingest baseline
 	dir   string
 	temp  bool
 	procs []*exec.Cmd // long-running children, stopped by close
 }
 
-func newBench(env *Env, o benchOptions) (*bench, error) {
-	exe, err := os.Executable()
+func newBench(ctx context.Context, env *cli.Env, o benchOptions) (*bench, error) {
+	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("bench: cannot find the portolan binary to measure: %w", err)
+		return nil, fmt.Errorf("bench: cannot find portolan-bench itself for the parse-only baseline: %w", err)
 	}
-	b := &bench{env: env, o: o, exe: exe, dir: o.dir}
+	exe, err := findPortolan(o.portolan, self)
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{env: env, o: o, exe: exe, self: self, dir: o.dir}
+	// Say which binary is measured: one left over from an older build
+	// would give figures of the wrong code.
+	if out, err := exec.CommandContext(ctx, exe, "version").Output(); err == nil {
+		b.logf("measuring %s (%s)", exe, strings.TrimSpace(string(out)))
+	} else {
+		return nil, fmt.Errorf("bench: %s version: %w", exe, err)
+	}
 	if b.dir == "" {
 		if b.dir, err = os.MkdirTemp("", "portolan-bench-"); err != nil {
 			return nil, err
@@ -206,6 +221,7 @@ func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.env.Stderr, "bench: "+format+"\n", args...)
 }
 
+// run measures the sections and prints the tables, the machine first.
 func (b *bench) run(ctx context.Context, sections map[string]bool, command string) error {
 	started := time.Now()
 	loadBefore := loadAverage()
@@ -233,7 +249,7 @@ func (b *bench) run(ctx context.Context, sections map[string]bool, command strin
 	}
 	m := machineTable(loadBefore, loadAverage(), tools, time.Since(started))
 	out := b.env.Stdout
-	fmt.Fprintf(out, "Measured with `portolan bench` on %s. Reproduce with:\n\n    go build -o portolan ./cmd/portolan && ./%s\n\n", started.UTC().Format("2006-01-02"), command)
+	fmt.Fprintf(out, "Measured with `portolan-bench` on %s. Reproduce with:\n\n    go build -o . ./cmd/portolan ./cmd/portolan-bench && ./%s\n\n", started.UTC().Format("2006-01-02"), command)
 	m.markdown(out)
 	for _, t := range tables {
 		fmt.Fprintln(out)
@@ -253,11 +269,16 @@ type childRun struct {
 	complaint string
 }
 
-// runChild runs the binary under test with args and measures it. The
-// environment is the bench's own with PORTOLAN_STORE removed, so that a
-// store is only ever chosen by the arguments.
+// runChild runs the binary under test with args and measures it.
 func (b *bench) runChild(ctx context.Context, args ...string) (childRun, error) {
-	cmd := exec.CommandContext(ctx, b.exe, args...)
+	return b.runProgram(ctx, b.exe, args...)
+}
+
+// runProgram runs exe with args and measures it. The environment is the
+// bench's own with PORTOLAN_STORE and PORTOLAN_DATA removed, so that a store
+// is only ever chosen by the arguments.
+func (b *bench) runProgram(ctx context.Context, exe string, args ...string) (childRun, error) {
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = childEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -270,7 +291,7 @@ func (b *bench) runChild(ctx context.Context, args ...string) (childRun, error) 
 		}
 	}
 	if err != nil {
-		return run, fmt.Errorf("portolan %s: %w: %s", strings.Join(args, " "), err, run.complaint)
+		return run, fmt.Errorf("%s %s: %w: %s", filepath.Base(exe), strings.Join(args, " "), err, run.complaint)
 	}
 	return run, nil
 }
@@ -314,10 +335,10 @@ func (b *bench) ingestFile(ctx context.Context, file string, storeArgs ...string
 	return ingestFigures{observations: obs, created: created, run: run}, nil
 }
 
-// parseFile runs `portolan bench parse-only` on file: the same pipeline
+// parseFile runs `portolan-bench parse-only` on file: the same pipeline
 // with a store that discards.
 func (b *bench) parseFile(ctx context.Context, file string) (ingestFigures, error) {
-	run, err := b.runChild(ctx, "bench", "parse-only", "--format", b.o.format, file)
+	run, err := b.runProgram(ctx, b.self, "parse-only", "--format", b.o.format, file)
 	if err != nil {
 		return ingestFigures{}, err
 	}
@@ -352,6 +373,8 @@ func (b *bench) writeGenerated(ctx context.Context, file string, cfg gen.Config,
 	return st, nil
 }
 
+// ingest measures `portolan ingest` next to parse-only on the same file,
+// and memory on a bigger one.
 func (b *bench) ingest(ctx context.Context) (*table, error) {
 	small := filepath.Join(b.dir, "ingest."+b.o.format)
 	cfg := gen.Config{Seed: b.o.seed, Hosts: b.o.ingestHosts, Rescans: b.o.ingestRescans}
@@ -435,15 +458,16 @@ func (b *bench) ingest(ctx context.Context) (*table, error) {
 	}
 	t.notes = append(t.notes,
 		"Each figure is one run of the real binary as a child process: wall time from start to exit (store creation included), peak RSS from the kernel (rusage maxrss).",
-		"Parse only is `portolan bench parse-only`: the same ingest pipeline (read, decode, normalise, check certificates, batch) with a store that discards; the gap to it is the cost of the store.",
-		"The memory check on a 1 GB file: `portolan gen --size 1GB -o big.ndjson && portolan bench ingest --big-file big.ndjson`.")
+		"Parse only is `portolan-bench parse-only`: the same ingest pipeline (read, decode, normalise, check certificates, batch) with a store that discards; the gap to it is the cost of the store.",
+		"The memory check on a 1 GB file: `portolan-bench gen --size 1GB -o big.ndjson && portolan-bench ingest --big-file big.ndjson`.")
 	return t, nil
 }
 
-// runBenchParseOnly is the child of the parse-only baseline: the ingest
-// pipeline of `portolan ingest` with a store that keeps nothing.
-func runBenchParseOnly(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("bench parse-only", flag.ContinueOnError)
+// runParseOnly is the child of the parse-only baseline: the ingest
+// pipeline of `portolan ingest` (internal/ingest, the same code) with a
+// store that keeps nothing.
+func runParseOnly(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("parse-only", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	format := fs.String("format", "auto", "input format: "+strings.Join(ingest.FormatNames(), ", "))
 	if err := fs.Parse(args); err != nil {
@@ -472,10 +496,12 @@ type discardStore struct{}
 
 var _ portolan.ObservationService = discardStore{}
 
+// ImportObservations counts the batch and keeps nothing.
 func (discardStore) ImportObservations(_ context.Context, batch []*portolan.Observation) (portolan.ImportResult, error) {
 	return portolan.ImportResult{Observations: len(batch)}, nil
 }
 
+// Rebuild has nothing to replay.
 func (discardStore) Rebuild(context.Context, func(int)) error { return nil }
 
 // ---- serve ----
@@ -489,6 +515,8 @@ type endpoint struct {
 	body  []byte
 }
 
+// serve measures `portolan serve` with wrk next to nginx serving the
+// bytes Portolan answered, then the scale table.
 func (b *bench) serve(ctx context.Context) ([]*table, error) {
 	file := filepath.Join(b.dir, "serve.ndjson")
 	cfg := gen.Config{Seed: b.o.seed, Hosts: b.o.serveHosts, Rescans: b.o.serveRescans, Probe: benchProbe}
@@ -807,7 +835,7 @@ func (b *bench) startNginx(ctx context.Context, root, contentType string) (strin
 // walks run as there are connections; a walk that ends (no nextLink) starts
 // again at the first page. With "fixed" (nginx) every request is the first
 // page, after the same work on the body.
-const walkScript = `-- Follows @odata.nextLink; written by portolan bench.
+const walkScript = `-- Follows @odata.nextLink; written by portolan-bench.
 local first, fixed
 local queue, head, tail = {}, 1, 0
 
@@ -970,6 +998,28 @@ func lastLine(b []byte) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// findPortolan returns the portolan binary to measure: flagValue when set,
+// else the portolan next to self (where 'go build -o DIR ./cmd/portolan
+// ./cmd/portolan-bench' and 'make bench' put the two), else portolan on
+// PATH. The sibling comes first so that a build of this tree is measured
+// rather than an older installed release.
+func findPortolan(flagValue, self string) (string, error) {
+	if flagValue != "" {
+		if _, err := os.Stat(flagValue); err != nil {
+			return "", fmt.Errorf("bench: --portolan: %w", err)
+		}
+		return filepath.Abs(flagValue)
+	}
+	sibling := filepath.Join(filepath.Dir(self), "portolan")
+	if fi, err := os.Stat(sibling); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		return sibling, nil
+	}
+	if p, err := exec.LookPath("portolan"); err == nil {
+		return filepath.Abs(p)
+	}
+	return "", fmt.Errorf("bench: no portolan binary next to %s or on PATH; build both with 'go build -o DIR ./cmd/portolan ./cmd/portolan-bench', or name one with --portolan: %w", self, cli.ErrUsage)
 }
 
 // findTool looks for a program in PATH and in the sbin directories, which a

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"portolan/internal/cli"
 	"portolan/internal/ingest"
 )
 
@@ -45,7 +46,7 @@ func TestGenCommandRejectsBadFlags(t *testing.T) {
 		{"gen", "--size", "lots"},
 		{"gen", "extra"},
 	} {
-		if _, _, err := run(t, nil, args...); err == nil || exitCode(err) != 2 {
+		if _, _, err := run(t, nil, args...); err == nil || cli.ExitCode(err) != 2 {
 			t.Errorf("%v: err %v, want a usage error", args, err)
 		}
 	}
