@@ -9,17 +9,18 @@ import (
 	"portolan/internal/odata"
 )
 
-// Bits of hostType.Properties.
-const (
-	hID = iota
-	hFirstSeen
-	hLastSeen
-	hCountryOrRegion
-	hNetblock
-	hAutonomousSystem
-	hHostingProvider
-	hRegistrar
-	hRegistrant
+// Mask bits of hostType.Properties, looked up by name so that they
+// follow the description.
+var (
+	hID               = bit(hostType, "id")
+	hFirstSeen        = bit(hostType, "firstSeenDateTime")
+	hLastSeen         = bit(hostType, "lastSeenDateTime")
+	hCountryOrRegion  = bit(hostType, "countryOrRegion")
+	hNetblock         = bit(hostType, "netblock")
+	hAutonomousSystem = bit(hostType, "autonomousSystem")
+	hHostingProvider  = bit(hostType, "hostingProvider")
+	hRegistrar        = bit(hostType, "registrar")
+	hRegistrant       = bit(hostType, "registrant")
 )
 
 var (
@@ -40,33 +41,33 @@ func appendHostMembers(b []byte, first bool, h *portolan.Host, mask uint64) []by
 	} else {
 		b = append(b, `"#microsoft.graph.security.hostname"`...)
 	}
-	if mask&(1<<hID) != 0 {
+	if mask&hID != 0 {
 		b = member(b, &first, `"id":`)
 		b = appendString(b, h.ID)
 	}
-	if mask&(1<<hFirstSeen) != 0 {
+	if mask&hFirstSeen != 0 {
 		b = member(b, &first, `"firstSeenDateTime":`)
 		b = appendTime(b, h.FirstSeenDateTime)
 	}
-	if mask&(1<<hLastSeen) != 0 {
+	if mask&hLastSeen != 0 {
 		b = member(b, &first, `"lastSeenDateTime":`)
 		b = appendTime(b, h.LastSeenDateTime)
 	}
 	if kind == portolan.KindIPAddress {
 		for _, p := range [...]struct {
-			bit    int
+			bit    uint64
 			quoted string
 		}{{hCountryOrRegion, `"countryOrRegion":null`}, {hNetblock, `"netblock":null`},
 			{hAutonomousSystem, `"autonomousSystem":null`}, {hHostingProvider, `"hostingProvider":null`}} {
-			if mask&(1<<p.bit) != 0 {
+			if mask&p.bit != 0 {
 				b = member(b, &first, p.quoted)
 			}
 		}
 	} else {
-		if mask&(1<<hRegistrar) != 0 {
+		if mask&hRegistrar != 0 {
 			b = member(b, &first, `"registrar":null`)
 		}
-		if mask&(1<<hRegistrant) != 0 {
+		if mask&hRegistrant != 0 {
 			b = member(b, &first, `"registrant":null`)
 		}
 	}
@@ -94,15 +95,16 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request, rt route) error
 	return nil
 }
 
-// Bits of hostComponentType.Properties.
-const (
-	hcID = iota
-	hcFirstSeen
-	hcLastSeen
-	hcName
-	hcVersion
-	hcCategory
-	hcHost
+// Mask bits of hostComponentType.Properties, looked up by name so that they
+// follow the description.
+var (
+	hcID        = bit(hostComponentType, "id")
+	hcFirstSeen = bit(hostComponentType, "firstSeenDateTime")
+	hcLastSeen  = bit(hostComponentType, "lastSeenDateTime")
+	hcName      = bit(hostComponentType, "name")
+	hcVersion   = bit(hostComponentType, "version")
+	hcCategory  = bit(hostComponentType, "category")
+	hcHost      = bit(hostComponentType, "host")
 )
 
 var (
@@ -114,32 +116,32 @@ var (
 // examples do: with its @odata.type and an id-only host stub.
 func appendHostComponentMembers(b []byte, first bool, c *portolan.HostComponent, mask uint64) []byte {
 	b = member(b, &first, `"@odata.type":"#microsoft.graph.security.hostComponent"`)
-	if mask&(1<<hcID) != 0 {
+	if mask&hcID != 0 {
 		b = member(b, &first, `"id":`)
 		b = appendString(b, c.ID)
 	}
-	if mask&(1<<hcFirstSeen) != 0 {
+	if mask&hcFirstSeen != 0 {
 		b = member(b, &first, `"firstSeenDateTime":`)
 		b = appendTime(b, c.FirstSeenDateTime)
 	}
-	if mask&(1<<hcLastSeen) != 0 {
+	if mask&hcLastSeen != 0 {
 		b = member(b, &first, `"lastSeenDateTime":`)
 		b = appendTime(b, c.LastSeenDateTime)
 	}
-	if mask&(1<<hcName) != 0 {
+	if mask&hcName != 0 {
 		b = member(b, &first, `"name":`)
 		b = appendString(b, c.Name)
 	}
-	if mask&(1<<hcVersion) != 0 {
+	if mask&hcVersion != 0 {
 		// "" for an unknown version, as hostPort services write it.
 		b = member(b, &first, `"version":`)
 		b = appendString(b, c.Version)
 	}
-	if mask&(1<<hcCategory) != 0 {
+	if mask&hcCategory != 0 {
 		b = member(b, &first, `"category":`)
 		b = appendNullableString(b, c.Category)
 	}
-	if mask&(1<<hcHost) != 0 {
+	if mask&hcHost != 0 {
 		b = member(b, &first, `"host":{"id":`)
 		b = appendString(b, c.Host)
 		b = append(b, '}')
