@@ -30,7 +30,8 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) error {
 // once from the entity descriptions of entity.go: the types reachable from
 // the security singleton with the properties the encoders write, declared
 // where Graph's inheritance declares them (graph-api.md Part B, 2.1–2.11),
-// and the contained collections under security/threatIntelligence. Navigation properties
+// the contained collections under security/threatIntelligence, and the
+// capabilities a client reads before querying them. Navigation properties
 // and collections Portolan does not serve (whois, passive DNS, trackers,
 // ...) are left out rather than promised.
 var metadataDocument = sync.OnceValue(func() []byte {
@@ -107,8 +108,8 @@ func (w *csdlWriter) collect(t *odata.EntityType) {
 	}
 }
 
-// document writes the schemas in metadataOrder and the entity container in
-// microsoft.graph.
+// document writes the schemas in metadataOrder, the entity container in
+// microsoft.graph and the capabilities next to threatIntelligence.
 func (w *csdlWriter) document() []byte {
 	w.b.WriteString(`<?xml version="1.0" encoding="utf-8"?>
 <edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">
@@ -154,6 +155,13 @@ func (w *csdlWriter) closeSchema(ns string) {
         <Singleton Name="security" Type="` + securityType.Name + `" />
       </EntityContainer>
 `)
+	}
+	if ns == namespace(threatIntelligenceType.Name) {
+		for _, p := range threatIntelligenceType.Paths {
+			if p.Collection {
+				w.capabilities(threatIntelligenceType.Name+"/"+p.Name, p.Type)
+			}
+		}
 	}
 	w.b.WriteString("    </Schema>\n")
 }
@@ -227,6 +235,60 @@ func (w *csdlWriter) property(element string, p odata.Property) {
 	w.b.WriteString(" />\n")
 }
 
+// capabilities writes the Org.OData.Capabilities.V1 annotations of the
+// collection at target whose items are of type t, in the form of Graph's
+// own document: what $filter and $orderby may not use comes from the
+// description's Filterable and Sortable flags; $count, $top, $skip and
+// $select are supported on every collection.
+func (w *csdlWriter) capabilities(target string, t *odata.EntityType) {
+	var nonFilterable, nonSortable []string
+	filterable, sortable := false, false
+	for _, p := range slices.Concat(t.Properties, t.Paths) {
+		path := p.Name
+		if p.DeclaredOn != "" && p.DeclaredOn != t.Name {
+			path = p.DeclaredOn + "/" + p.Name // a type cast to the subtype
+		}
+		if p.Filterable {
+			filterable = true
+		} else {
+			nonFilterable = append(nonFilterable, path)
+		}
+		if p.Sortable {
+			sortable = true
+		} else {
+			nonSortable = append(nonSortable, path)
+		}
+	}
+	const term = `        <Annotation Term="Org.OData.Capabilities.V1.`
+	w.b.WriteString(`      <Annotations Target="` + target + `">` + "\n")
+	w.record("CountRestrictions", "Countable", true, "", nil)
+	w.record("FilterRestrictions", "Filterable", filterable, "NonFilterableProperties", nonFilterable)
+	w.record("SelectSupport", "Supported", true, "", nil)
+	w.b.WriteString(term + `SkipSupported" Bool="true" />` + "\n")
+	w.record("SortRestrictions", "Sortable", sortable, "NonSortableProperties", nonSortable)
+	w.b.WriteString(term + `TopSupported" Bool="true" />` + "\n")
+	w.b.WriteString("      </Annotations>\n")
+}
+
+// record writes an annotation whose value is a record of one Boolean and,
+// when paths is not empty, a collection of property paths.
+func (w *csdlWriter) record(term, flag string, value bool, list string, paths []string) {
+	w.b.WriteString(`        <Annotation Term="Org.OData.Capabilities.V1.` + term + `">` + "\n")
+	w.b.WriteString("          <Record>\n")
+	w.b.WriteString(`            <PropertyValue Property="` + flag + `" Bool="` + boolText(value) + `" />` + "\n")
+	if len(paths) > 0 {
+		w.b.WriteString(`            <PropertyValue Property="` + list + `">` + "\n")
+		w.b.WriteString("              <Collection>\n")
+		for _, p := range paths {
+			w.b.WriteString("                <PropertyPath>" + p + "</PropertyPath>\n")
+		}
+		w.b.WriteString("              </Collection>\n")
+		w.b.WriteString("            </PropertyValue>\n")
+	}
+	w.b.WriteString("          </Record>\n")
+	w.b.WriteString("        </Annotation>\n")
+}
+
 // declaredByBase reports whether a base type of t declares the property
 // named name itself.
 func declaredByBase(t *odata.EntityType, name string) bool {
@@ -277,4 +339,11 @@ func qualified(name string) string {
 		panic("httpapi: no schema for " + name)
 	}
 	return alias + "." + shortName(name)
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
 }
