@@ -2,7 +2,10 @@
 
 package httpapi
 
-import "portolan"
+import (
+	"portolan"
+	"portolan/internal/odata"
+)
 
 // AppendHostPortValue exposes the hostPort encoder to the black-box
 // benchmarks: the "value" array of a page, every member, no $select.
@@ -26,3 +29,10 @@ var (
 	AppendString = appendString
 	AppendTime   = appendTime
 )
+
+// DescribedTypes returns the entity descriptions that $metadata declares,
+// by qualified name, for the tests that tie them to the encoders, the CSDL
+// and the spec.
+func DescribedTypes() map[string]*odata.EntityType {
+	return newCSDLWriter().types
+}
