@@ -9,19 +9,20 @@ import (
 	"portolan/internal/odata"
 )
 
-// Mask bits of sslCertificateType.Properties, looked up by name so that they
-// follow the description.
-var (
-	cID           = bit(sslCertificateType, "id")
-	cFirstSeen    = bit(sslCertificateType, "firstSeenDateTime")
-	cLastSeen     = bit(sslCertificateType, "lastSeenDateTime")
-	cFingerprint  = bit(sslCertificateType, "fingerprint")
-	cExpiration   = bit(sslCertificateType, "expirationDateTime")
-	cIssue        = bit(sslCertificateType, "issueDateTime")
-	cSHA1         = bit(sslCertificateType, "sha1")
-	cSerialNumber = bit(sslCertificateType, "serialNumber")
-	cSubject      = bit(sslCertificateType, "subject")
-	cIssuer       = bit(sslCertificateType, "issuer")
+// Bits of sslCertificateType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
+const (
+	cID = iota
+	cFirstSeen
+	cLastSeen
+	cFingerprint
+	cExpiration
+	cIssue
+	cSHA1
+	cSerialNumber
+	cSubject
+	cIssuer
 )
 
 var (
@@ -35,43 +36,43 @@ var (
 
 // appendCertificateMembers writes an sslCertificate.
 func appendCertificateMembers(b []byte, first bool, c *portolan.SSLCertificate, mask uint64) []byte {
-	if mask&cID != 0 {
+	if mask&(1<<cID) != 0 {
 		b = member(b, &first, `"id":`)
 		b = appendString(b, c.ID)
 	}
-	if mask&cFirstSeen != 0 {
+	if mask&(1<<cFirstSeen) != 0 {
 		b = member(b, &first, `"firstSeenDateTime":`)
 		b = appendTime(b, c.FirstSeenDateTime)
 	}
-	if mask&cLastSeen != 0 {
+	if mask&(1<<cLastSeen) != 0 {
 		b = member(b, &first, `"lastSeenDateTime":`)
 		b = appendTime(b, c.LastSeenDateTime)
 	}
-	if mask&cFingerprint != 0 {
+	if mask&(1<<cFingerprint) != 0 {
 		b = member(b, &first, `"fingerprint":`)
 		b = appendNullableString(b, c.Fingerprint)
 	}
-	if mask&cExpiration != 0 {
+	if mask&(1<<cExpiration) != 0 {
 		b = member(b, &first, `"expirationDateTime":`)
 		b = appendTime(b, c.ExpirationDateTime)
 	}
-	if mask&cIssue != 0 {
+	if mask&(1<<cIssue) != 0 {
 		b = member(b, &first, `"issueDateTime":`)
 		b = appendTime(b, c.IssueDateTime)
 	}
-	if mask&cSHA1 != 0 {
+	if mask&(1<<cSHA1) != 0 {
 		b = member(b, &first, `"sha1":`)
 		b = appendNullableString(b, c.SHA1)
 	}
-	if mask&cSerialNumber != 0 {
+	if mask&(1<<cSerialNumber) != 0 {
 		b = member(b, &first, `"serialNumber":`)
 		b = appendNullableString(b, c.SerialNumber)
 	}
-	if mask&cSubject != 0 {
+	if mask&(1<<cSubject) != 0 {
 		b = member(b, &first, `"subject":`)
 		b = appendCertificateEntity(b, &c.Subject)
 	}
-	if mask&cIssuer != 0 {
+	if mask&(1<<cIssuer) != 0 {
 		b = member(b, &first, `"issuer":`)
 		b = appendCertificateEntity(b, &c.Issuer)
 	}
@@ -185,15 +186,16 @@ func (s *Server) listRelatedHosts(w http.ResponseWriter, r *http.Request, rt rou
 	})
 }
 
-// Mask bits of hostSSLCertificateType.Properties, looked up by name so that they
-// follow the description.
-var (
-	hscID          = bit(hostSSLCertificateType, "id")
-	hscFirstSeen   = bit(hostSSLCertificateType, "firstSeenDateTime")
-	hscLastSeen    = bit(hostSSLCertificateType, "lastSeenDateTime")
-	hscPorts       = bit(hostSSLCertificateType, "ports")
-	hscHost        = bit(hostSSLCertificateType, "host")
-	hscCertificate = bit(hostSSLCertificateType, "sslCertificate")
+// Bits of hostSSLCertificateType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
+const (
+	hscID = iota
+	hscFirstSeen
+	hscLastSeen
+	hscPorts
+	hscHost
+	hscCertificate
 )
 
 var (
@@ -205,19 +207,19 @@ var (
 // documented examples do: the host stub with its @odata.type (correctly
 // cased, unlike the example's hostName) and the certificate inline.
 func appendHostSSLCertificateMembers(b []byte, first bool, hc *portolan.HostSSLCertificate, mask uint64) []byte {
-	if mask&hscID != 0 {
+	if mask&(1<<hscID) != 0 {
 		b = member(b, &first, `"id":`)
 		b = appendString(b, hc.ID)
 	}
-	if mask&hscFirstSeen != 0 {
+	if mask&(1<<hscFirstSeen) != 0 {
 		b = member(b, &first, `"firstSeenDateTime":`)
 		b = appendTime(b, hc.FirstSeenDateTime)
 	}
-	if mask&hscLastSeen != 0 {
+	if mask&(1<<hscLastSeen) != 0 {
 		b = member(b, &first, `"lastSeenDateTime":`)
 		b = appendTime(b, hc.LastSeenDateTime)
 	}
-	if mask&hscPorts != 0 {
+	if mask&(1<<hscPorts) != 0 {
 		b = member(b, &first, `"ports":[`)
 		for i, p := range hc.Ports {
 			if i > 0 {
@@ -233,7 +235,7 @@ func appendHostSSLCertificateMembers(b []byte, first bool, hc *portolan.HostSSLC
 		}
 		b = append(b, ']')
 	}
-	if mask&hscHost != 0 {
+	if mask&(1<<hscHost) != 0 {
 		b = member(b, &first, `"host":{"@odata.type":`)
 		if portolan.HostKindOf(hc.Host) == portolan.KindIPAddress {
 			b = append(b, `"#microsoft.graph.security.ipAddress"`...)
@@ -244,7 +246,7 @@ func appendHostSSLCertificateMembers(b []byte, first bool, hc *portolan.HostSSLC
 		b = appendString(b, hc.Host)
 		b = append(b, '}')
 	}
-	if mask&hscCertificate != 0 {
+	if mask&(1<<hscCertificate) != 0 {
 		b = member(b, &first, `"sslCertificate":`)
 		if hc.SSLCertificate == nil {
 			b = append(b, "null"...)

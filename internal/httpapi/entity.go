@@ -8,10 +8,11 @@ import "portolan/internal/odata"
 // properties in serialisation order (the documented member order of
 // graph-api.md), their types and nullability, which are navigations, where
 // Graph's inheritance declares them, and which $filter and $orderby may use.
-// $select masks, $expand, the $filter checker, the encoders' bit masks and
-// $metadata (metadata.go) are derived from these descriptions; the encoders
-// write members in the same order, and entity_test.go ties the encoders'
-// output, the CSDL and the property tables of graph-api.md together.
+// $select masks, $expand, the $filter checker and $metadata (metadata.go)
+// are derived from these descriptions; the encoders write members in the
+// same order with bit constants equal to the properties' indexes, and
+// entity_test.go ties those constants, the encoders' output, the CSDL and
+// the property tables of graph-api.md together.
 
 // Property constructors, to keep the tables below one line per property.
 func prop(name string, kind odata.Kind) odata.Property {
@@ -319,15 +320,4 @@ func init() {
 			}
 		}
 	}
-}
-
-// bit returns the $select mask bit of the property named name of t, so
-// that the encoders' masks follow the description; a name t does not have
-// is a programming error caught when the package loads.
-func bit(t *odata.EntityType, name string) uint64 {
-	i := t.Index(name)
-	if i < 0 || t.Properties[i].Name != name {
-		panic("httpapi: " + t.Name + " has no property " + name)
-	}
-	return 1 << i
 }

@@ -110,6 +110,30 @@ func TestEntityEncodersFollowDescriptions(t *testing.T) {
 	}
 }
 
+// TestSelectBitsFollowDescriptions checks that each of the encoders' bit
+// constants is the index of the property it stands for, and that every
+// property of an encoded entity type has one.
+func TestSelectBitsFollowDescriptions(t *testing.T) {
+	seen := map[*odata.EntityType]map[int]bool{}
+	for _, b := range httpapi.SelectBits {
+		if b.Bit < 0 || b.Bit >= len(b.Type.Properties) || b.Type.Properties[b.Bit].Name != b.Name {
+			t.Errorf("the bit of %s.%s is %d, but the description has it at %d", short(b.Type.Name), b.Name, b.Bit, b.Type.Index(b.Name))
+		}
+		if seen[b.Type] == nil {
+			seen[b.Type] = map[int]bool{}
+		}
+		if seen[b.Type][b.Bit] {
+			t.Errorf("two constants of %s have bit %d", short(b.Type.Name), b.Bit)
+		}
+		seen[b.Type][b.Bit] = true
+	}
+	for typ, bits := range seen {
+		if len(bits) != len(typ.Properties) {
+			t.Errorf("%s has %d properties but %d bit constants", short(typ.Name), len(typ.Properties), len(bits))
+		}
+	}
+}
+
 // checkMembers checks the object n against t: exactly t's members in order
 // (exact), or an in-order subset of them (the id stubs of navigation
 // properties). Complex values are checked exactly, entity values as stubs.

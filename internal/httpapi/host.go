@@ -9,18 +9,19 @@ import (
 	"portolan/internal/odata"
 )
 
-// Mask bits of hostType.Properties, looked up by name so that they
-// follow the description.
-var (
-	hID               = bit(hostType, "id")
-	hFirstSeen        = bit(hostType, "firstSeenDateTime")
-	hLastSeen         = bit(hostType, "lastSeenDateTime")
-	hCountryOrRegion  = bit(hostType, "countryOrRegion")
-	hNetblock         = bit(hostType, "netblock")
-	hAutonomousSystem = bit(hostType, "autonomousSystem")
-	hHostingProvider  = bit(hostType, "hostingProvider")
-	hRegistrar        = bit(hostType, "registrar")
-	hRegistrant       = bit(hostType, "registrant")
+// Bits of hostType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
+const (
+	hID = iota
+	hFirstSeen
+	hLastSeen
+	hCountryOrRegion
+	hNetblock
+	hAutonomousSystem
+	hHostingProvider
+	hRegistrar
+	hRegistrant
 )
 
 var (
@@ -41,33 +42,33 @@ func appendHostMembers(b []byte, first bool, h *portolan.Host, mask uint64) []by
 	} else {
 		b = append(b, `"#microsoft.graph.security.hostname"`...)
 	}
-	if mask&hID != 0 {
+	if mask&(1<<hID) != 0 {
 		b = member(b, &first, `"id":`)
 		b = appendString(b, h.ID)
 	}
-	if mask&hFirstSeen != 0 {
+	if mask&(1<<hFirstSeen) != 0 {
 		b = member(b, &first, `"firstSeenDateTime":`)
 		b = appendTime(b, h.FirstSeenDateTime)
 	}
-	if mask&hLastSeen != 0 {
+	if mask&(1<<hLastSeen) != 0 {
 		b = member(b, &first, `"lastSeenDateTime":`)
 		b = appendTime(b, h.LastSeenDateTime)
 	}
 	if kind == portolan.KindIPAddress {
 		for _, p := range [...]struct {
-			bit    uint64
+			bit    int
 			quoted string
 		}{{hCountryOrRegion, `"countryOrRegion":null`}, {hNetblock, `"netblock":null`},
 			{hAutonomousSystem, `"autonomousSystem":null`}, {hHostingProvider, `"hostingProvider":null`}} {
-			if mask&p.bit != 0 {
+			if mask&(1<<p.bit) != 0 {
 				b = member(b, &first, p.quoted)
 			}
 		}
 	} else {
-		if mask&hRegistrar != 0 {
+		if mask&(1<<hRegistrar) != 0 {
 			b = member(b, &first, `"registrar":null`)
 		}
-		if mask&hRegistrant != 0 {
+		if mask&(1<<hRegistrant) != 0 {
 			b = member(b, &first, `"registrant":null`)
 		}
 	}
@@ -95,16 +96,17 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request, rt route) error
 	return nil
 }
 
-// Mask bits of hostComponentType.Properties, looked up by name so that they
-// follow the description.
-var (
-	hcID        = bit(hostComponentType, "id")
-	hcFirstSeen = bit(hostComponentType, "firstSeenDateTime")
-	hcLastSeen  = bit(hostComponentType, "lastSeenDateTime")
-	hcName      = bit(hostComponentType, "name")
-	hcVersion   = bit(hostComponentType, "version")
-	hcCategory  = bit(hostComponentType, "category")
-	hcHost      = bit(hostComponentType, "host")
+// Bits of hostComponentType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
+const (
+	hcID = iota
+	hcFirstSeen
+	hcLastSeen
+	hcName
+	hcVersion
+	hcCategory
+	hcHost
 )
 
 var (
@@ -116,32 +118,32 @@ var (
 // examples do: with its @odata.type and an id-only host stub.
 func appendHostComponentMembers(b []byte, first bool, c *portolan.HostComponent, mask uint64) []byte {
 	b = member(b, &first, `"@odata.type":"#microsoft.graph.security.hostComponent"`)
-	if mask&hcID != 0 {
+	if mask&(1<<hcID) != 0 {
 		b = member(b, &first, `"id":`)
 		b = appendString(b, c.ID)
 	}
-	if mask&hcFirstSeen != 0 {
+	if mask&(1<<hcFirstSeen) != 0 {
 		b = member(b, &first, `"firstSeenDateTime":`)
 		b = appendTime(b, c.FirstSeenDateTime)
 	}
-	if mask&hcLastSeen != 0 {
+	if mask&(1<<hcLastSeen) != 0 {
 		b = member(b, &first, `"lastSeenDateTime":`)
 		b = appendTime(b, c.LastSeenDateTime)
 	}
-	if mask&hcName != 0 {
+	if mask&(1<<hcName) != 0 {
 		b = member(b, &first, `"name":`)
 		b = appendString(b, c.Name)
 	}
-	if mask&hcVersion != 0 {
+	if mask&(1<<hcVersion) != 0 {
 		// "" for an unknown version, as hostPort services write it.
 		b = member(b, &first, `"version":`)
 		b = appendString(b, c.Version)
 	}
-	if mask&hcCategory != 0 {
+	if mask&(1<<hcCategory) != 0 {
 		b = member(b, &first, `"category":`)
 		b = appendNullableString(b, c.Category)
 	}
-	if mask&hcHost != 0 {
+	if mask&(1<<hcHost) != 0 {
 		b = member(b, &first, `"host":{"id":`)
 		b = appendString(b, c.Host)
 		b = append(b, '}')

@@ -11,21 +11,22 @@ import (
 	"portolan/internal/odata"
 )
 
-// Mask bits of hostPortType.Properties, looked up by name so that they
-// follow the description.
-var (
-	hpID            = bit(hostPortType, "id")
-	hpPort          = bit(hostPortType, "port")
-	hpFirstSeen     = bit(hostPortType, "firstSeenDateTime")
-	hpLastSeen      = bit(hostPortType, "lastSeenDateTime")
-	hpLastScan      = bit(hostPortType, "lastScanDateTime")
-	hpTimesObserved = bit(hostPortType, "timesObserved")
-	hpStatus        = bit(hostPortType, "status")
-	hpProtocol      = bit(hostPortType, "protocol")
-	hpBanners       = bit(hostPortType, "banners")
-	hpServices      = bit(hostPortType, "services")
-	hpCertificate   = bit(hostPortType, "mostRecentSslCertificate")
-	hpHost          = bit(hostPortType, "host")
+// Bits of hostPortType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
+const (
+	hpID = iota
+	hpPort
+	hpFirstSeen
+	hpLastSeen
+	hpLastScan
+	hpTimesObserved
+	hpStatus
+	hpProtocol
+	hpBanners
+	hpServices
+	hpCertificate
+	hpHost
 )
 
 var (
@@ -75,39 +76,39 @@ func (s *Server) newPortView(ctx context.Context, q *odata.Query, ports []*porto
 // of the documented example; an expanded certificate is written in full.
 func appendHostPortMembers(b []byte, first bool, hp *portolan.HostPort, v *portView) []byte {
 	m := v.mask
-	if m&hpID != 0 {
+	if m&(1<<hpID) != 0 {
 		b = member(b, &first, `"id":`)
 		b = appendString(b, hp.ID)
 	}
-	if m&hpPort != 0 {
+	if m&(1<<hpPort) != 0 {
 		b = member(b, &first, `"port":`)
 		b = appendInt(b, hp.Port)
 	}
-	if m&hpFirstSeen != 0 {
+	if m&(1<<hpFirstSeen) != 0 {
 		b = member(b, &first, `"firstSeenDateTime":`)
 		b = appendTime(b, hp.FirstSeenDateTime)
 	}
-	if m&hpLastSeen != 0 {
+	if m&(1<<hpLastSeen) != 0 {
 		b = member(b, &first, `"lastSeenDateTime":`)
 		b = appendTime(b, hp.LastSeenDateTime)
 	}
-	if m&hpLastScan != 0 {
+	if m&(1<<hpLastScan) != 0 {
 		b = member(b, &first, `"lastScanDateTime":`)
 		b = appendTime(b, hp.LastScanDateTime)
 	}
-	if m&hpTimesObserved != 0 {
+	if m&(1<<hpTimesObserved) != 0 {
 		b = member(b, &first, `"timesObserved":`)
 		b = appendInt(b, hp.TimesObserved)
 	}
-	if m&hpStatus != 0 {
+	if m&(1<<hpStatus) != 0 {
 		b = member(b, &first, `"status":`)
 		b = appendNullableString(b, string(hp.Status))
 	}
-	if m&hpProtocol != 0 {
+	if m&(1<<hpProtocol) != 0 {
 		b = member(b, &first, `"protocol":`)
 		b = appendNullableString(b, string(hp.Protocol))
 	}
-	if m&hpBanners != 0 {
+	if m&(1<<hpBanners) != 0 {
 		b = member(b, &first, `"banners":[`)
 		for i := range hp.Banners {
 			bn := &hp.Banners[i]
@@ -128,7 +129,7 @@ func appendHostPortMembers(b []byte, first bool, hp *portolan.HostPort, v *portV
 		}
 		b = append(b, ']')
 	}
-	if m&hpServices != 0 {
+	if m&(1<<hpServices) != 0 {
 		b = member(b, &first, `"services":[`)
 		for i := range hp.Services {
 			sv := &hp.Services[i]
@@ -158,7 +159,7 @@ func appendHostPortMembers(b []byte, first bool, hp *portolan.HostPort, v *portV
 		}
 		b = append(b, ']')
 	}
-	if m&hpCertificate != 0 || v.cert != nil {
+	if m&(1<<hpCertificate) != 0 || v.cert != nil {
 		b = member(b, &first, `"mostRecentSslCertificate":`)
 		id := hp.MostRecentSSLCertificateID
 		switch {
@@ -178,7 +179,7 @@ func appendHostPortMembers(b []byte, first bool, hp *portolan.HostPort, v *portV
 			b = append(b, '}')
 		}
 	}
-	if m&hpHost != 0 {
+	if m&(1<<hpHost) != 0 {
 		b = member(b, &first, `"host":{"id":`)
 		b = appendString(b, hp.Host)
 		b = append(b, '}')
