@@ -9,7 +9,9 @@ import (
 	"portolan/internal/odata"
 )
 
-// Bits of sslCertificateType.Properties.
+// Bits of sslCertificateType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
 const (
 	cID = iota
 	cFirstSeen
@@ -184,7 +186,9 @@ func (s *Server) listRelatedHosts(w http.ResponseWriter, r *http.Request, rt rou
 	})
 }
 
-// Bits of hostSSLCertificateType.Properties.
+// Bits of hostSSLCertificateType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
 const (
 	hscID = iota
 	hscFirstSeen

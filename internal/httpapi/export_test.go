@@ -2,7 +2,10 @@
 
 package httpapi
 
-import "portolan"
+import (
+	"portolan"
+	"portolan/internal/odata"
+)
 
 // AppendHostPortValue exposes the hostPort encoder to the black-box
 // benchmarks: the "value" array of a page, every member, no $select.
@@ -26,3 +29,49 @@ var (
 	AppendString = appendString
 	AppendTime   = appendTime
 )
+
+// DescribedTypes returns the entity descriptions that $metadata declares,
+// by qualified name, for the tests that tie them to the encoders, the CSDL
+// and the spec.
+func DescribedTypes() map[string]*odata.EntityType {
+	return newCSDLWriter().types
+}
+
+// SelectBit is one of the encoders' bit constants with the property it
+// stands for.
+type SelectBit struct {
+	Type *odata.EntityType
+	Bit  int
+	Name string
+}
+
+// SelectBits are all the encoders' bit constants, for the test that checks
+// them against the descriptions.
+var SelectBits = []SelectBit{
+	{hostPortType, hpID, "id"}, {hostPortType, hpPort, "port"},
+	{hostPortType, hpFirstSeen, "firstSeenDateTime"}, {hostPortType, hpLastSeen, "lastSeenDateTime"},
+	{hostPortType, hpLastScan, "lastScanDateTime"}, {hostPortType, hpTimesObserved, "timesObserved"},
+	{hostPortType, hpStatus, "status"}, {hostPortType, hpProtocol, "protocol"},
+	{hostPortType, hpBanners, "banners"}, {hostPortType, hpServices, "services"},
+	{hostPortType, hpCertificate, "mostRecentSslCertificate"}, {hostPortType, hpHost, "host"},
+
+	{hostType, hID, "id"}, {hostType, hFirstSeen, "firstSeenDateTime"}, {hostType, hLastSeen, "lastSeenDateTime"},
+	{hostType, hCountryOrRegion, "countryOrRegion"}, {hostType, hNetblock, "netblock"},
+	{hostType, hAutonomousSystem, "autonomousSystem"}, {hostType, hHostingProvider, "hostingProvider"},
+	{hostType, hRegistrar, "registrar"}, {hostType, hRegistrant, "registrant"},
+
+	{hostComponentType, hcID, "id"}, {hostComponentType, hcFirstSeen, "firstSeenDateTime"},
+	{hostComponentType, hcLastSeen, "lastSeenDateTime"}, {hostComponentType, hcName, "name"},
+	{hostComponentType, hcVersion, "version"}, {hostComponentType, hcCategory, "category"},
+	{hostComponentType, hcHost, "host"},
+
+	{sslCertificateType, cID, "id"}, {sslCertificateType, cFirstSeen, "firstSeenDateTime"},
+	{sslCertificateType, cLastSeen, "lastSeenDateTime"}, {sslCertificateType, cFingerprint, "fingerprint"},
+	{sslCertificateType, cExpiration, "expirationDateTime"}, {sslCertificateType, cIssue, "issueDateTime"},
+	{sslCertificateType, cSHA1, "sha1"}, {sslCertificateType, cSerialNumber, "serialNumber"},
+	{sslCertificateType, cSubject, "subject"}, {sslCertificateType, cIssuer, "issuer"},
+
+	{hostSSLCertificateType, hscID, "id"}, {hostSSLCertificateType, hscFirstSeen, "firstSeenDateTime"},
+	{hostSSLCertificateType, hscLastSeen, "lastSeenDateTime"}, {hostSSLCertificateType, hscPorts, "ports"},
+	{hostSSLCertificateType, hscHost, "host"}, {hostSSLCertificateType, hscCertificate, "sslCertificate"},
+}

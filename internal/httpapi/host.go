@@ -9,7 +9,9 @@ import (
 	"portolan/internal/odata"
 )
 
-// Bits of hostType.Properties.
+// Bits of hostType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
 const (
 	hID = iota
 	hFirstSeen
@@ -94,7 +96,9 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request, rt route) error
 	return nil
 }
 
-// Bits of hostComponentType.Properties.
+// Bits of hostComponentType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
 const (
 	hcID = iota
 	hcFirstSeen

@@ -11,7 +11,9 @@ import (
 	"portolan/internal/odata"
 )
 
-// Bits of hostPortType.Properties.
+// Bits of hostPortType.Properties: the index of each property in the
+// description, a constant so that the encoder tests an immediate;
+// entity_test.go checks each against its property's name.
 const (
 	hpID = iota
 	hpPort

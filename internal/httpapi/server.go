@@ -103,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 		trustProto:   cfg.TrustForwardedProto,
 		logger:       cfg.Logger,
 		now:          cfg.Now,
-		metadata:     []byte(metadataXML),
+		metadata:     metadataDocument(),
 		generation:   cfg.Generation,
 		search:       cfg.Search,
 	}

@@ -90,6 +90,25 @@ type EntityType struct {
 	// Expandable maps the navigation properties that $expand accepts to the
 	// type of their target, against which a nested $select is checked.
 	Expandable map[string]*EntityType
+
+	// The fields below describe the type for $metadata; the query options
+	// do not read them.
+
+	// BaseType is the entity type this one derives from, nil for a complex
+	// type and for the root of the hierarchy (microsoft.graph.entity).
+	// Properties still lists what a base type declares, since it is
+	// serialised; $metadata declares each property on the first type of
+	// the chain that lists it.
+	BaseType *EntityType
+	// Abstract marks a type that is never returned as such (host is
+	// always a hostname or an ipAddress).
+	Abstract bool
+	// Complex marks a complex type: structured, without key or identity.
+	Complex bool
+	// Paths are the navigation properties reached only as a path of their
+	// own (hosts/{id}/ports), never written as members: $metadata declares
+	// them, while $select, $expand, $filter and $orderby do not see them.
+	Paths []Property
 }
 
 // Kind is the kind of value a property holds.
@@ -151,6 +170,24 @@ type Property struct {
 	// Version says that ordering comparisons treat the string as a
 	// software version (runs of digits compare as numbers).
 	Version bool
+
+	// The fields below describe the property for $metadata.
+
+	// NonNullable says that the value is never null (CSDL
+	// Nullable="false"); the zero value is nullable, as in CSDL.
+	NonNullable bool
+	// EnumName is the qualified name of the enumeration type of a KindEnum
+	// property ("microsoft.graph.security.hostPortStatus"); its members
+	// are Members, valued 0, 1, ... in that order.
+	EnumName string
+	// DeclaredOn is the qualified name of the derived type that declares
+	// the property, when the EntityType lists it on behalf of its subtypes
+	// (countryOrRegion of an ipAddress on host); "" when the type itself or
+	// one of its base types declares it.
+	DeclaredOn string
+	// Contained marks a navigation property whose targets exist only
+	// through it (CSDL ContainsTarget="true").
+	Contained bool
 }
 
 // Index returns the position of the property named name (compared
