@@ -260,8 +260,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 		if err == io.EOF {
 			break
 		}
-		var ie *portolan.InputError
-		if errors.As(err, &ie) {
+		if ie := portolan.RecordError(err); ie != nil {
 			reject(Rejection{Line: ie.Line, Offset: ie.Offset, Reason: ie.Reason})
 			continue
 		}

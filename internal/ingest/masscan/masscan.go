@@ -167,7 +167,7 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 			r.agg.add(&rec)
 			continue
 		}
-		if ie, ok := err.(*portolan.InputError); ok {
+		if ie := portolan.RecordError(err); ie != nil {
 			return nil, ie
 		}
 		r.finish(err)

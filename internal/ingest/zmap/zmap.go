@@ -140,7 +140,7 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 			r.agg.add(&a)
 			continue
 		}
-		if ie, ok := err.(*portolan.InputError); ok {
+		if ie := portolan.RecordError(err); ie != nil {
 			return nil, ie
 		}
 		r.drained = true
