@@ -59,7 +59,7 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	opts := ingest.Options{Format: *format, Port: *port, ModulePorts: modulePorts}
 	printed := 0
-	onReject := func(r ingest.Rejection) {
+	onReject := func(r *portolan.InputError) {
 		printed++
 		if printed <= maxPrintedRejections {
 			fmt.Fprintf(env.Stderr, "rejected: %s\n", r)
@@ -159,7 +159,7 @@ func ingestOne(ctx context.Context, env *cli.Env, in *ingest.Ingester, name stri
 	return in.Ingest(ctx, name, f, opts)
 }
 
-func dryRunFiles(ctx context.Context, env *cli.Env, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, onReject func(ingest.Rejection)) error {
+func dryRunFiles(ctx context.Context, env *cli.Env, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, onReject func(*portolan.InputError)) error {
 	var total ingest.Summary
 	failed := 0
 	for _, name := range names {
@@ -205,7 +205,7 @@ func userMessage(err error) string {
 // rejections and the summary line like the ingest command; serve --demo
 // loads its bundled captures with it.
 func ingestPaths(ctx context.Context, env *cli.Env, store portolan.Store, names []string, open func(name string) (io.ReadCloser, error)) error {
-	in := &ingest.Ingester{Store: store, OnReject: func(r ingest.Rejection) {
+	in := &ingest.Ingester{Store: store, OnReject: func(r *portolan.InputError) {
 		fmt.Fprintf(env.Stderr, "rejected: %s\n", r)
 	}}
 	sum, err := ingestFiles(ctx, env, in, names, open, ingest.Options{}, false)

@@ -46,25 +46,6 @@ type Options struct {
 	BatchSize int
 }
 
-// Rejection is one record, or part of one, that was not ingested.
-type Rejection struct {
-	File   string
-	Line   int
-	Offset int64
-	Reason string
-}
-
-// String renders "file:line: reason" (or "file: byte N: reason").
-func (r Rejection) String() string {
-	switch {
-	case r.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Reason)
-	case r.Offset >= 0:
-		return fmt.Sprintf("%s: byte %d: %s", r.File, r.Offset, r.Reason)
-	}
-	return fmt.Sprintf("%s: %s", r.File, r.Reason)
-}
-
 // Summary counts what an ingestion did.
 type Summary struct {
 	Files int
@@ -93,8 +74,10 @@ func (s Summary) String() string {
 // Ingester runs ingestions into one store.
 type Ingester struct {
 	Store portolan.ObservationService
-	// OnReject is called for every rejection (nil: ignored, still counted).
-	OnReject func(Rejection)
+	// OnReject is called for every record, or part of one, that was not
+	// ingested, with its File set, so that it reads "file:line: reason"
+	// (nil: ignored, still counted). It may keep the error.
+	OnReject func(*portolan.InputError)
 	// OnRetry is called before a batch is retried because the store was
 	// unavailable (nil: retried silently).
 	OnRetry func(err error, attempt int, wait time.Duration)
@@ -191,7 +174,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
-	reject := func(rj Rejection) {
+	reject := func(rj *portolan.InputError) {
 		rj.File = name
 		sum.Rejected++
 		if in.OnReject != nil {
@@ -260,9 +243,10 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 		if err == io.EOF {
 			break
 		}
-		var ie *portolan.InputError
-		if errors.As(err, &ie) {
-			reject(Rejection{Line: ie.Line, Offset: ie.Offset, Reason: ie.Reason})
+		if ie := portolan.RecordError(err); ie != nil {
+			// A copy: the reader's error is its own.
+			rj := *ie
+			reject(&rj)
 			continue
 		}
 		if err != nil {
@@ -270,20 +254,22 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 			break
 		}
 		read++
-		pos := Rejection{Offset: -1}
+		// Normalisation rejects what no reader could: the observation is
+		// reported where the reader says it started, if it can tell.
+		line, off := 0, int64(-1)
 		if p, ok := reader.(positioner); ok {
-			pos.Line, pos.Offset = p.Position()
+			line, off = p.Position()
 		}
 		if err := o.Normalize(); err != nil {
-			pos.Reason = fmt.Sprintf("observation %d (%s port %d) rejected: %s", read, portolan.CleanText(o.Host, 80), o.Port, portolan.ErrorMessage(err))
-			reject(pos)
+			reject(&portolan.InputError{Line: line, Offset: off,
+				Reason: fmt.Sprintf("observation %d (%s port %d) rejected: %s", read, portolan.CleanText(o.Host, 80), o.Port, portolan.ErrorMessage(err))})
 			continue
 		}
 		if len(o.Certificate) > 0 {
 			if err := checked.check(o.Certificate); err != nil {
 				// The certificate goes; the port's observation stays.
-				pos.Reason = fmt.Sprintf("certificate of %s port %d rejected, observation kept: %s", o.Host, o.Port, portolan.ErrorMessage(err))
-				reject(pos)
+				reject(&portolan.InputError{Line: line, Offset: off,
+					Reason: fmt.Sprintf("certificate of %s port %d rejected, observation kept: %s", o.Host, o.Port, portolan.ErrorMessage(err))})
 				o.Certificate = nil
 			}
 		}
@@ -311,7 +297,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 // DryRun reads an input like Ingest but writes nothing: it returns how many
 // valid observations it holds per host and port ("host tcp/443"), with the
 // summary of what was rejected.
-func DryRun(ctx context.Context, name string, r io.Reader, opts Options, onReject func(Rejection)) (map[string]int, Summary, error) {
+func DryRun(ctx context.Context, name string, r io.Reader, opts Options, onReject func(*portolan.InputError)) (map[string]int, Summary, error) {
 	counts := map[string]int{}
 	counter := &countingStore{counts: counts}
 	in := &Ingester{Store: counter, OnReject: onReject}

@@ -117,7 +117,7 @@ func TestRejectionsCarryFileLineAndReason(t *testing.T) {
 	}, "\n")
 	db := openStore(t)
 	var got []string
-	in := &ingest.Ingester{Store: db, OnReject: func(r ingest.Rejection) { got = append(got, r.String()) }}
+	in := &ingest.Ingester{Store: db, OnReject: func(r *portolan.InputError) { got = append(got, r.Error()) }}
 	sum, err := in.Ingest(context.Background(), "scan.ndjson", strings.NewReader(input), ingest.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -296,5 +296,5 @@ func wrapReadError(err error, off int64) error {
 
 // inputError returns the record error for the record at line and off.
 func inputError(line int, off int64, format string, args ...any) *portolan.InputError {
-	return &portolan.InputError{Line: line, Offset: off, Reason: fmt.Sprintf(format, args...)}
+	return &portolan.InputError{Source: Source, Line: line, Offset: off, Reason: fmt.Sprintf(format, args...)}
 }

@@ -90,20 +90,20 @@ func TestBadInput(t *testing.T) {
 
 		// -oX
 		{Name: "xml entity declaration", Input: "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n <!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n]>\n<nmaprun scanner=\"masscan\">&lol2;</nmaprun>\n",
-			Fatal: "line 5: XML entity declarations are refused"},
+			Fatal: "line 2: XML entity declarations are refused"},
 		{Name: "xml truncated inside a record", Input: xHead + xOpen80 + xOpen443[:60],
 			Ports: []int{80}, Bad: []ingesttest.BadRecord{{Line: 4, Reason: "ends inside this record"}}},
 		{Name: "xml interrupted scan", Input: xHead + xOpen80 + xOpen443,
 			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 5, Reason: "ends before the XML document does"}}},
 		{Name: "xml deeply nested", Input: xHead + xOpen80 + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + xOpen443 + xTail,
-			Ports: []int{80}, Fatal: "line 4: XML nests deeper than 64 levels"},
+			Ports: []int{80}, Fatal: "line 4: elements are nested more than 64 deep"},
 		{Name: "xml invalid UTF-8", Input: xHead + xOpen80 + "<host endtime=\"1\"><address addr=\"\xff\"/></host>\n" + xOpen443 + xTail,
 			Ports: []int{80}, Fatal: "line 4: XML syntax error: invalid UTF-8"},
 		{Name: "xml syntax error", Input: xHead + xOpen80 + "<host endtime=1></host>\n" + xOpen443 + xTail,
 			Ports: []int{80}, Fatal: "line 4: XML syntax error"},
 		{Name: "xml enormous token", Opts: masscan.Options{MaxLineBytes: 1000},
 			Input: xHead + xOpen80 + `<host endtime="1"><address addr="` + strings.Repeat("1", 5000) + `"/></host>` + "\n" + xOpen443 + xTail,
-			Ports: []int{80}, Fatal: "longer than 1000 bytes"},
+			Ports: []int{80}, Fatal: "line 4: an XML token starting here is larger than 1000 bytes"},
 		{Name: "xml enormous host", Opts: masscan.Options{MaxLineBytes: 1000},
 			Input: xHead + xOpen80 + `<host endtime="1"><address addr="192.0.2.9"/><ports>` + strings.Repeat(`<port protocol="tcp" portid="1"><state state="open"/></port>`, 100) + "</ports></host>\n" + xOpen443 + xTail,
 			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 4, Reason: "longer than 1000 bytes"}}},
@@ -118,9 +118,9 @@ func TestBadInput(t *testing.T) {
 			Fatal: "ISO-8859-1"},
 	}
 	ingesttest.RunBadInput(t, masscan.NewReader, cases, func(t *testing.T, fatal string, err error) {
-		var pe *masscan.ParseError
-		if !errors.As(err, &pe) && !strings.Contains(fatal, "read") {
-			t.Errorf("error %T, want *masscan.ParseError", err)
+		var ie *portolan.InputError
+		if (!errors.As(err, &ie) || !ie.Fatal) && !strings.Contains(fatal, "read") {
+			t.Errorf("error %T, want a fatal *portolan.InputError", err)
 		}
 	})
 }

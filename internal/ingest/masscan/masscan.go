@@ -48,7 +48,6 @@ package masscan
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 
 	"portolan"
@@ -65,28 +64,6 @@ const (
 	FormatNDJSON = "ndjson"
 	FormatList   = "list"
 )
-
-// ParseError is a problem that stops the reading of the whole input: XML that
-// is malformed, declares entities, nests too deeply or holds an oversized
-// token (XML cannot be resynchronised after a bad record as lines can), or
-// an unknown Options.Format. Line is 1-based (0 when unknown); Offset is the
-// byte offset where the problem starts (-1 when unknown).
-type ParseError struct {
-	Line   int
-	Offset int64
-	Msg    string
-}
-
-// Error implements the error interface.
-func (e *ParseError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("masscan: line %d: %s", e.Line, e.Msg)
-	}
-	if e.Offset >= 0 {
-		return fmt.Sprintf("masscan: byte %d: %s", e.Offset, e.Msg)
-	}
-	return "masscan: " + e.Msg
-}
 
 const (
 	// DefaultMaxLineBytes is the longest line read when Options leaves the
@@ -131,7 +108,8 @@ var _ portolan.ObservationReader = (*Reader)(nil)
 
 // source yields the records of one format. next returns a record, a
 // *portolan.InputError for a record that cannot be used, io.EOF, or an
-// error that ends the input.
+// error that ends the input (a *portolan.InputError with Fatal set, or the
+// underlying reader's error wrapped).
 type source interface {
 	next() (record, error)
 }
@@ -149,8 +127,11 @@ func NewReader(r io.Reader, opts Options) *Reader {
 
 // Read returns the next observation; io.EOF at the end; a
 // *portolan.InputError for a record that cannot be used, after which the
-// caller reads on; and a *ParseError, or the underlying reader's error
-// wrapped, when the input cannot be read further. Observations come only
+// caller reads on; and a *portolan.InputError with Fatal set, or the
+// underlying reader's error wrapped, when the input cannot be read further:
+// XML that is malformed, declares entities, nests too deeply or holds an
+// oversized token (XML cannot be resynchronised after a bad record as lines
+// can), or an unknown Options.Format. Observations come only
 // after the whole input has been read (see the package documentation);
 // when reading stops on an error, the observations of the records read until
 // then are returned first, then the error.
@@ -167,7 +148,7 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 			r.agg.add(&rec)
 			continue
 		}
-		if ie, ok := err.(*portolan.InputError); ok {
+		if ie := portolan.RecordError(err); ie != nil {
 			return nil, ie
 		}
 		r.finish(err)
@@ -215,7 +196,7 @@ func (r *Reader) start() error {
 	case FormatList:
 		r.src = newListSource(r.br, r.opts)
 	default:
-		return &ParseError{Offset: -1, Msg: "unknown format " + quote(format) + ": use xml, json, ndjson or list"}
+		return &portolan.InputError{Source: Source, Offset: -1, Reason: "unknown format " + quote(format) + ": use xml, json, ndjson or list", Fatal: true}
 	}
 	return nil
 }

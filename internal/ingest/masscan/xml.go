@@ -4,11 +4,10 @@ package masscan
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/xml"
-	"errors"
-	"fmt"
 	"io"
+
+	"portolan/internal/ingest/scan"
 )
 
 // xmlSource reads -oX (out-xml.c), nmap's layout with one port per <host>:
@@ -19,14 +18,13 @@ import (
 //	  <service name="ssh" banner="SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10"></service></port>
 //	</ports></host>
 //
-// It walks the tokens itself instead of decoding whole elements, so that it
-// can bound nesting and sizes as it goes; it takes only the attributes
-// below and ignores every other element.
+// It walks the tokens of a scan.XMLGuard, which bounds entity declarations,
+// nesting and token sizes, instead of decoding whole elements, so that a
+// <host> is never held whole: it takes only the attributes below and ignores
+// every other element.
 type xmlSource struct {
-	in    *budgetReader
-	dec   *xml.Decoder
+	g     *scan.XMLGuard
 	opts  Options
-	depth int
 	start string   // <nmaprun start>: the time of a host without endtime
 	host  *hostXML // the <host> being read, nil outside one
 	queue []sourceItem
@@ -61,59 +59,8 @@ type portXML struct {
 	banners  bool   // a <service> element was present
 }
 
-// errTokenTooLong stops encoding/xml when one token outgrows the limit:
-// the decoder buffers a whole token (a start tag with its attributes, or a
-// run of text) before returning it.
-var errTokenTooLong = errors.New("token too long")
-
-// budgetReader is the decoder's byte source. It fails once the current
-// token has read limit bytes, and records the underlying reader's errors so
-// that they can be told apart from XML errors.
-type budgetReader struct {
-	br      *bufio.Reader
-	n, mark int64 // bytes read; n when the current token began
-	limit   int64
-	err     error // the last error of br other than io.EOF
-}
-
-// ReadByte implements io.ByteReader, which encoding/xml uses when present.
-func (b *budgetReader) ReadByte() (byte, error) {
-	if b.n-b.mark >= b.limit {
-		return 0, errTokenTooLong
-	}
-	c, err := b.br.ReadByte()
-	if err != nil {
-		if err != io.EOF {
-			b.err = err
-		}
-		return 0, err
-	}
-	b.n++
-	return c, nil
-}
-
-// Read implements io.Reader under the same budget.
-func (b *budgetReader) Read(p []byte) (int, error) {
-	room := b.limit - (b.n - b.mark)
-	if room <= 0 {
-		return 0, errTokenTooLong
-	}
-	if int64(len(p)) > room {
-		p = p[:room]
-	}
-	n, err := b.br.Read(p)
-	b.n += int64(n)
-	if err != nil && err != io.EOF {
-		b.err = err
-	}
-	return n, err
-}
-
 func newXMLSource(br *bufio.Reader, opts Options) *xmlSource {
-	in := &budgetReader{br: br, limit: int64(opts.MaxLineBytes)}
-	dec := xml.NewDecoder(in)
-	dec.Strict = true
-	return &xmlSource{in: in, dec: dec, opts: opts}
+	return &xmlSource{g: scan.NewXMLGuard(Source, br, opts.MaxDepth, opts.MaxLineBytes), opts: opts}
 }
 
 func (s *xmlSource) next() (record, error) {
@@ -131,39 +78,24 @@ func (s *xmlSource) next() (record, error) {
 // step consumes one token. Every call consumes input or ends the source, so
 // next always makes progress.
 func (s *xmlSource) step() {
-	s.in.mark = s.in.n
-	off := s.dec.InputOffset()
-	tok, err := s.dec.Token()
+	tok, err := s.g.Token()
 	if err == io.EOF {
 		s.done = true
 		return
 	}
 	if err != nil {
-		s.fail(err, off)
+		s.fail(err)
 		return
 	}
 	switch t := tok.(type) {
 	case xml.StartElement:
-		s.depth++
-		if s.depth > s.opts.MaxDepth {
-			s.fatal(off, fmt.Sprintf("XML nests deeper than %d levels", s.opts.MaxDepth))
-			return
-		}
-		s.startElement(t, off)
+		s.startElement(t)
 	case xml.EndElement:
-		s.depth--
 		if t.Name.Local == "host" && s.host != nil {
 			s.endHost()
 		}
-	case xml.Directive:
-		// encoding/xml does not expand declared entities, but refusing them
-		// outright keeps a billion-laughs file from ever reaching a parser
-		// that does, and says clearly why the file was rejected.
-		if bytes.Contains(t, []byte("ENTITY")) {
-			s.fatal(off, "XML entity declarations are refused (a billion-laughs file expands a few bytes into gigabytes)")
-		}
 	}
-	if s.host != nil && !s.host.tooLong && s.dec.InputOffset()-s.host.off > int64(s.opts.MaxLineBytes) {
+	if s.host != nil && !s.host.tooLong && s.g.InputOffset()-s.host.off > int64(s.opts.MaxLineBytes) {
 		// A <host> with endless ports would grow without bound; stop
 		// collecting it and report it at </host>.
 		s.host.tooLong = true
@@ -171,12 +103,12 @@ func (s *xmlSource) step() {
 	}
 }
 
-func (s *xmlSource) startElement(t xml.StartElement, off int64) {
+func (s *xmlSource) startElement(t xml.StartElement) {
 	switch t.Name.Local {
 	case "nmaprun":
 		s.start = attr(t, "start")
 	case "host":
-		line, _ := s.dec.InputPos()
+		line, off := s.g.Pos()
 		s.host = &hostXML{line: line, off: off, endtime: attr(t, "endtime"), starttime: attr(t, "starttime")}
 	}
 	h := s.host
@@ -189,7 +121,7 @@ func (s *xmlSource) startElement(t xml.StartElement, off int64) {
 			h.addr = attr(t, "addr")
 		}
 	case "port":
-		line, _ := s.dec.InputPos()
+		line, _ := s.g.Pos()
 		h.ports = append(h.ports, portXML{line: line, protocol: attr(t, "protocol"), portid: attr(t, "portid")})
 	case "state":
 		if n := len(h.ports); n > 0 {
@@ -251,39 +183,21 @@ func (s *xmlSource) endHost() {
 	}
 }
 
-// fail turns a decoder error into the source's last item.
-func (s *xmlSource) fail(err error, off int64) {
-	var se *xml.SyntaxError
-	switch {
-	case errors.Is(err, errTokenTooLong):
-		s.fatal(off, fmt.Sprintf("an XML token is longer than %d bytes", s.opts.MaxLineBytes))
-	case s.in.err != nil:
-		s.queue = append(s.queue, sourceItem{err: wrapReadError(s.in.err, s.in.n)})
-		s.done = true
-	case errors.As(err, &se) && se.Msg == "unexpected EOF":
-		// A scan that was interrupted, or a file cut short: the records
-		// before are intact, so report the loss as a record error.
-		if h := s.host; h != nil {
-			s.queue = append(s.queue, sourceItem{err: inputError(h.line, h.off, "the input ends inside this record (truncated)")})
-		} else {
-			s.queue = append(s.queue, sourceItem{err: inputError(se.Line, off, "the input ends before the XML document does (truncated)")})
-		}
-		s.done = true
-	case errors.As(err, &se):
-		s.queue = append(s.queue, sourceItem{err: &ParseError{Line: se.Line, Offset: off, Msg: "XML syntax error: " + se.Msg}})
-		s.done = true
-	default:
-		// Errors encoding/xml raises without a position, such as a
-		// declared encoding other than UTF-8.
-		s.fatal(off, err.Error())
-	}
-}
-
-// fatal ends the source with a *ParseError at the decoder's position.
-func (s *xmlSource) fatal(off int64, msg string) {
-	line, _ := s.dec.InputPos()
-	s.queue = append(s.queue, sourceItem{err: &ParseError{Line: line, Offset: off, Msg: msg}})
+// fail turns an error of the token stream into the source's last item.
+func (s *xmlSource) fail(err error) {
 	s.done = true
+	if !s.g.Truncated(err) {
+		s.queue = append(s.queue, sourceItem{err: s.g.Fatal(err)})
+		return
+	}
+	// A scan that was interrupted, or a file cut short: the records before
+	// are intact, so report the loss as a record error.
+	if h := s.host; h != nil {
+		s.queue = append(s.queue, sourceItem{err: inputError(h.line, h.off, "the input ends inside this record (truncated)")})
+	} else {
+		line, off := s.g.Pos()
+		s.queue = append(s.queue, sourceItem{err: inputError(line, off, "the input ends before the XML document does (truncated)")})
+	}
 }
 
 // attr returns the value of the attribute name of t, or "".

@@ -166,9 +166,8 @@ func readResults(in []byte, maxLine int) ([]refResult, error) {
 		if err == io.EOF {
 			return out, nil
 		}
-		var ie *portolan.InputError
-		switch {
-		case errors.As(err, &ie):
+		switch ie := portolan.RecordError(err); {
+		case ie != nil:
 			out = append(out, refResult{line: ie.Line, reason: ie.Reason})
 		case err != nil:
 			return out, err

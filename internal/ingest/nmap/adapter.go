@@ -31,8 +31,9 @@ func (res portResult) reject(reason string) portResult {
 	return portResult{err: inputError(res.at, reason), at: res.at}
 }
 
+// inputError rejects the record at at, and reading goes on.
 func inputError(at position, reason string) *portolan.InputError {
-	return &portolan.InputError{Line: at.line, Offset: at.offset, Reason: reason}
+	return &portolan.InputError{Source: source, Line: at.line, Offset: at.offset, Reason: reason}
 }
 
 // runTimes are the instants of an <nmaprun> that hosts fall back on

@@ -46,7 +46,7 @@ func BenchmarkReader(b *testing.B) {
 				if err == io.EOF {
 					break
 				}
-				if _, ok := err.(*portolan.InputError); err != nil && !ok {
+				if err != nil && portolan.RecordError(err) == nil {
 					b.Fatal(err)
 				}
 				n++

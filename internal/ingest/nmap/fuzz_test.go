@@ -4,7 +4,6 @@ package nmap_test
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"path/filepath"
 	"testing"
@@ -37,14 +36,14 @@ func FuzzReader(f *testing.F) {
 				t.Fatalf("%d results from %d bytes: the reader does not end", i, len(data))
 			}
 			o, err := r.Read()
-			var ie *portolan.InputError
+			ie := portolan.RecordError(err)
 			switch {
 			case err == nil:
 				if o == nil || o.Source != "nmap" || o.Port < 0 || o.Port > 65535 || o.Status.Rank() == 0 ||
 					(o.Protocol != portolan.TCP && o.Protocol != portolan.UDP) || o.ScannedAt.IsZero() {
 					t.Fatalf("invalid observation %+v", o)
 				}
-			case errors.As(err, &ie):
+			case ie != nil:
 				if o != nil || ie.Line < 1 || ie.Offset < 0 || ie.Offset > int64(len(data)) || ie.Reason == "" {
 					t.Fatalf("invalid InputError %#v", ie)
 				}

@@ -6,52 +6,31 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 
 	"portolan"
+	"portolan/internal/ingest/scan"
 )
 
-// Limits that keep a hostile or broken file from exhausting memory or the
-// stack. nmap's own output stays far below each of them.
+// Limits that keep a hostile or broken file from exhausting memory. The
+// XML itself is bounded by scan.XMLGuard with its default limits: nesting
+// (real output nests about ten deep, nmaprun/host/ports/port/script/table/
+// …/elem), and the bytes of one token or, since Reader decodes a whole
+// <host> into memory, of one <host>.
 const (
-	// maxDepth is how deeply elements may nest. Real output nests about
-	// ten deep (nmaprun/host/ports/port/script/table/…/elem); encoding/xml
-	// itself keeps a stack entry per open element without a limit.
-	maxDepth = 64
-	// maxRecordBytes caps one <host> element, and any one token outside a
-	// host, since encoding/xml buffers a whole token (and we a whole host)
-	// before returning it.
-	maxRecordBytes = 16 << 20
 	// maxPendingBytes and maxPendingPorts cap the hosts held back until
 	// <runstats> gives the scan's finish time (see Reader.pending).
 	maxPendingBytes = 16 << 20
 	maxPendingPorts = 10000
 )
 
-// ParseError is a problem that stops the reading of the whole input:
-// malformed or truncated XML, a construct this reader refuses, or input that
-// is not nmap XML. Line is 1-based; Offset is the byte offset where reading
-// stopped or where the offending construct starts.
-type ParseError struct {
-	Line   int
-	Offset int64
-	Msg    string
-}
-
-// Error implements the error interface.
-func (e *ParseError) Error() string {
-	return fmt.Sprintf("nmap: line %d: %s", e.Line, e.Msg)
-}
-
 // Reader is a streaming reader of nmap -oX output; it implements
 // portolan.ObservationReader. It is not safe for concurrent use.
 type Reader struct {
-	in    *limitedReader
-	raw   *xml.Decoder // tokenises the bytes; knows positions
-	guard *tokenGuard  // sits between raw and dec, enforcing the limits
-	dec   *xml.Decoder // decodes hosts from the guarded tokens
+	guard *scan.XMLGuard // tokenises and bounds the bytes; knows positions
+	ports *portMarker    // sits between guard and dec, noting where ports start
+	dec   *xml.Decoder   // decodes hosts from the guarded tokens
 
 	sawRun bool     // an <nmaprun> element was opened
 	run    runTimes // the instants of the current <nmaprun>
@@ -74,16 +53,16 @@ var _ portolan.ObservationReader = (*Reader)(nil)
 
 // NewReader returns a streaming reader of nmap -oX output.
 func NewReader(r io.Reader) *Reader {
-	in := &limitedReader{r: bufio.NewReader(r), limit: maxRecordBytes}
-	raw := xml.NewDecoder(in)
-	guard := &tokenGuard{d: raw}
-	return &Reader{in: in, raw: raw, guard: guard, dec: xml.NewTokenDecoder(guard)}
+	guard := scan.NewXMLGuard(source, bufio.NewReader(r), 0, 0)
+	ports := &portMarker{guard: guard}
+	return &Reader{guard: guard, ports: ports, dec: xml.NewTokenDecoder(ports)}
 }
 
 // Read returns the next observation; io.EOF at the end of the input; a
 // *portolan.InputError for a port that cannot be used, after which the
-// caller reads on; and a *ParseError (or, when the underlying reader fails,
-// that error wrapped) when the input cannot be read further. Observations
+// caller reads on; and a *portolan.InputError with Fatal set (or, when the
+// underlying reader fails, that error wrapped) when the input cannot be
+// read further. Observations
 // are as nmap described them; the caller normalises them. The observations
 // of one host share one Hostnames slice, which must be treated as read-only.
 func (r *Reader) Read() (*portolan.Observation, error) {
@@ -109,20 +88,19 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 // it yields or setting r.err. Every token consumes input, so Read always
 // makes progress.
 func (r *Reader) step() {
-	r.in.limit = r.in.n + maxRecordBytes
 	tok, err := r.dec.Token()
 	if err == io.EOF {
 		r.endOfInput()
 		return
 	}
 	if err != nil {
-		r.fail(err, r.guard.pos(), "an XML token")
+		r.fail(err)
 		return
 	}
 	switch t := tok.(type) {
 	case xml.StartElement:
 		// The guard has pushed t: depth 1 is the root.
-		switch depth := len(r.guard.stack); {
+		switch depth := len(r.guard.Open()); {
 		case depth == 1:
 			r.beginRun(t)
 		case depth == 2 && t.Name.Local == "host":
@@ -131,7 +109,7 @@ func (r *Reader) step() {
 			r.readRunstats(t)
 		}
 	case xml.EndElement:
-		if len(r.guard.stack) == 0 {
+		if len(r.guard.Open()) == 0 {
 			r.endRun()
 		}
 	}
@@ -140,14 +118,13 @@ func (r *Reader) step() {
 // beginRun checks the root element and notes the scan's start time.
 func (r *Reader) beginRun(start xml.StartElement) {
 	if start.Name.Local != "nmaprun" {
-		p := r.guard.pos()
-		r.err = &ParseError{Line: p.line, Offset: p.offset,
-			Msg: fmt.Sprintf("the root element is <%s>, not <nmaprun>: this is not nmap XML output", portolan.CleanText(start.Name.Local, 64))}
+		r.err = fatalError(r.pos(),
+			fmt.Sprintf("the root element is <%s>, not <nmaprun>: this is not nmap XML output", portolan.CleanText(start.Name.Local, 64)))
 		return
 	}
 	var run nmapRun
 	if err := decodeAttrs(start, &run); err != nil {
-		r.fail(err, r.guard.pos(), "<nmaprun>")
+		r.fail(err)
 		return
 	}
 	r.sawRun = true
@@ -157,22 +134,24 @@ func (r *Reader) beginRun(start xml.StartElement) {
 
 // readHost decodes one <host> and queues its ports.
 func (r *Reader) readHost(start xml.StartElement) {
-	at := r.guard.pos()
-	r.guard.ports = r.guard.ports[:0]
-	r.in.limit = at.offset + maxRecordBytes
+	at := r.pos()
+	r.ports.at = r.ports.at[:0]
+	// The whole host is decoded into memory: bound it as one record.
+	r.guard.Hold()
+	defer r.guard.Release()
 	var h nmapHost
 	if err := r.dec.DecodeElement(&h, &start); err != nil {
-		r.fail(err, at, "the <host> element")
+		r.fail(err)
 		return
 	}
-	results, waiting := adaptHost(&h, &r.run, at, r.guard.ports)
+	results, waiting := adaptHost(&h, &r.run, at, r.ports.at)
 	if !waiting {
 		r.queue = append(r.queue, results...)
 		return
 	}
 	// Hold the host's ports for <runstats>, or reject them all if holding
 	// them would go past the budget: a host is kept or refused whole.
-	size := r.in.n - at.offset
+	size := r.guard.InputOffset() - at.offset
 	ports := 0
 	for _, res := range results {
 		if res.obs != nil {
@@ -199,11 +178,11 @@ func (r *Reader) readHost(start xml.StartElement) {
 
 // readRunstats decodes <runstats> and gives the held ports their scannedAt.
 func (r *Reader) readRunstats(start xml.StartElement) {
-	at := r.guard.pos()
-	r.in.limit = at.offset + maxRecordBytes
+	r.guard.Hold()
+	defer r.guard.Release()
 	var rs nmapRunstats
 	if err := r.dec.DecodeElement(&rs, &start); err != nil {
-		r.fail(err, at, "the <runstats> element")
+		r.fail(err)
 		return
 	}
 	if rs.Finished.Time == "" {
@@ -233,34 +212,17 @@ func (r *Reader) endRun() {
 // the decoder reports the end only after the root closed, and endRun ran.
 func (r *Reader) endOfInput() {
 	if !r.sawRun {
-		p := r.guard.pos()
-		r.err = &ParseError{Line: p.line, Offset: p.offset, Msg: "no <nmaprun> element: this is not nmap XML output"}
+		r.err = fatalError(r.pos(), "no <nmaprun> element: this is not nmap XML output")
 		return
 	}
 	r.err = io.EOF
 }
 
-// fail stops reading with err, said in terms of where it happened. what names
-// the record being read when it grew past maxRecordBytes, at is its start.
-// Ports held for a finish time are returned as InputErrors first, so that the
-// caller learns what was lost.
-func (r *Reader) fail(err error, at position, what string) {
-	var pe *ParseError
-	var se *xml.SyntaxError
-	switch {
-	case errors.As(err, &pe):
-		r.err = pe
-	case errors.As(err, &se):
-		r.err = &ParseError{Line: se.Line, Offset: r.raw.InputOffset(), Msg: se.Msg}
-	case errors.Is(err, errRecordTooLarge):
-		r.err = &ParseError{Line: at.line, Offset: at.offset,
-			Msg: fmt.Sprintf("%s starting here is larger than %d MiB", what, maxRecordBytes>>20)}
-	default:
-		// A failing underlying reader, or an XML declaration naming an
-		// encoding other than UTF-8, which nmap never writes.
-		line, _ := r.raw.InputPos()
-		r.err = fmt.Errorf("nmap: line %d: %w", line, err)
-	}
+// fail stops reading with err, an error of the token stream, which the
+// guard says in terms of where it happened. Ports held for a finish time are
+// returned as InputErrors first, so that the caller learns what was lost.
+func (r *Reader) fail(err error) {
+	r.err = r.guard.Fatal(err)
 	r.rejectPending("times cannot be determined: the host has no endtime and the input broke off before <runstats><finished time>")
 }
 
@@ -282,93 +244,37 @@ type position struct {
 	offset int64
 }
 
-// tokenGuard is the xml.TokenReader between the byte-level decoder and the
-// one that decodes hosts, so that every token, including those DecodeElement
-// reads or skips, passes its checks: nesting depth, and no entity
-// declarations. It also notes where each <host><ports><port> starts, which
+// pos returns where the last token read starts.
+func (r *Reader) pos() position {
+	line, off := r.guard.Pos()
+	return position{line: line, offset: off}
+}
+
+// fatalError is the error that ends the input at at: the input is not nmap
+// XML.
+func fatalError(at position, reason string) *portolan.InputError {
+	return &portolan.InputError{Source: source, Line: at.line, Offset: at.offset, Reason: reason, Fatal: true}
+}
+
+// portMarker is the xml.TokenReader between the guard and the decoder that
+// decodes hosts: it notes where each <host><ports><port> starts, which
 // DecodeElement cannot tell, so that an InputError names the port's line.
-type tokenGuard struct {
-	d     *xml.Decoder
-	stack []string   // local names of the open elements
-	line  int        // where the last token returned starts
-	off   int64      //
-	ports []position // starts of the <port> elements of the host being read
+type portMarker struct {
+	guard *scan.XMLGuard
+	at    []position // starts of the <port> elements of the host being read
 }
 
-// Token returns the next token of the underlying decoder, which checks
-// well-formedness (matching tags, known entities) with line numbers.
-func (g *tokenGuard) Token() (xml.Token, error) {
-	g.line, _ = g.d.InputPos()
-	g.off = g.d.InputOffset()
-	tok, err := g.d.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case xml.StartElement:
-		if len(g.stack) >= maxDepth {
-			return nil, &ParseError{Line: g.line, Offset: g.off,
-				Msg: fmt.Sprintf("elements are nested more than %d deep", maxDepth)}
-		}
-		if t.Name.Local == "port" && len(g.stack) == 3 && g.stack[1] == "host" && g.stack[2] == "ports" {
-			g.ports = append(g.ports, g.pos())
-		}
-		g.stack = append(g.stack, t.Name.Local)
-	case xml.EndElement:
-		if len(g.stack) > 0 {
-			g.stack = g.stack[:len(g.stack)-1]
-		}
-	case xml.Directive:
-		// encoding/xml expands no declared entity, but a DTD that
-		// declares some is either an attack (billion laughs) or not
-		// nmap's output, which has a bare <!DOCTYPE nmaprun>.
-		if bytes.Contains(t, []byte("<!ENTITY")) {
-			return nil, &ParseError{Line: g.line, Offset: g.off,
-				Msg: "XML entity declarations are refused (billion-laughs protection)"}
+// Token implements xml.TokenReader.
+func (m *portMarker) Token() (xml.Token, error) {
+	tok, err := m.guard.Token()
+	if t, ok := tok.(xml.StartElement); ok && t.Name.Local == "port" {
+		// The guard has pushed the port: nmaprun/host/ports/port.
+		if open := m.guard.Open(); len(open) == 4 && open[1] == "host" && open[2] == "ports" {
+			line, off := m.guard.Pos()
+			m.at = append(m.at, position{line: line, offset: off})
 		}
 	}
-	return tok, nil
-}
-
-func (g *tokenGuard) pos() position { return position{line: g.line, offset: g.off} }
-
-// errRecordTooLarge is what limitedReader returns past its limit; Reader
-// turns it into a ParseError naming the record.
-var errRecordTooLarge = errors.New("record too large")
-
-// limitedReader counts the bytes the decoder consumes and refuses to go past
-// limit, which the Reader moves forward before each token or record. It is
-// an io.ByteReader, so encoding/xml reads from it byte by byte and the count
-// is exact.
-type limitedReader struct {
-	r     *bufio.Reader
-	n     int64 // bytes consumed so far
-	limit int64 // n may not exceed it
-}
-
-// ReadByte implements io.ByteReader.
-func (l *limitedReader) ReadByte() (byte, error) {
-	if l.n >= l.limit {
-		return 0, errRecordTooLarge
-	}
-	b, err := l.r.ReadByte()
-	if err == nil {
-		l.n++
-	}
-	return b, err
-}
-
-// Read implements io.Reader, which xml.NewDecoder's signature asks for.
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n >= l.limit {
-		return 0, errRecordTooLarge
-	}
-	if rest := l.limit - l.n; int64(len(p)) > rest {
-		p = p[:rest]
-	}
-	n, err := l.r.Read(p)
-	l.n += int64(n)
-	return n, err
+	return tok, err
 }
 
 // decodeAttrs fills v, a struct mirroring an element's attributes, from a

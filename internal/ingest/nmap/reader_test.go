@@ -134,7 +134,7 @@ func TestRead(t *testing.T) {
 </ports></host>
 </nmaprun>`,
 			want: result{Bad: []string{
-				"line 4: 192.0.2.1 port 80/tcp: times cannot be determined: the host has no endtime and the scan has no <runstats><finished time>",
+				"nmap: line 4: 192.0.2.1 port 80/tcp: times cannot be determined: the host has no endtime and the scan has no <runstats><finished time>",
 			}},
 		},
 		{
@@ -146,7 +146,7 @@ func TestRead(t *testing.T) {
 <runstats><finished time="soon"/></runstats>
 </nmaprun>`,
 			want: result{Bad: []string{
-				`line 3: 192.0.2.1 port 80/tcp: times cannot be determined: the host has no endtime and finished time soon is not a number of Unix seconds`,
+				`nmap: line 3: 192.0.2.1 port 80/tcp: times cannot be determined: the host has no endtime and finished time soon is not a number of Unix seconds`,
 			}},
 		},
 		{
@@ -156,7 +156,7 @@ func TestRead(t *testing.T) {
 <port protocol="tcp" portid="80"><state state="open" reason="syn-ack" reason_ttl="64"/></port>
 </ports></host>`),
 			want: result{Bad: []string{
-				"line 6: 192.0.2.1 port 80/tcp: times cannot be determined: host endtime -5 is not a number of Unix seconds",
+				"nmap: line 6: 192.0.2.1 port 80/tcp: times cannot be determined: host endtime -5 is not a number of Unix seconds",
 			}},
 		},
 		{
@@ -183,7 +183,7 @@ func TestRead(t *testing.T) {
 			input: run(`<host starttime="1795780010" endtime="1795780020"><status state="up" reason="arp-response"/>
 <address addr="00:11:22:33:44:55" addrtype="mac"/>
 <ports><port protocol="tcp" portid="22"><state state="open" reason="syn-ack" reason_ttl="64"/></port></ports></host>`),
-			want: result{Bad: []string{"line 6: host port 22/tcp: the host has no ipv4 or ipv6 address"}},
+			want: result{Bad: []string{"nmap: line 6: host port 22/tcp: the host has no ipv4 or ipv6 address"}},
 		},
 		{
 			name: "a down host and extraports give nothing",
@@ -203,7 +203,7 @@ func TestRead(t *testing.T) {
 ` + host + `<ports><port protocol="tcp" portid="8080"><state state="closed" reason="reset" reason_ttl="64"/></port></ports></host>`),
 			want: result{
 				Obs: []*portolan.Observation{obs(443, portolan.TCP, portolan.StatusOpen), obs(8080, portolan.TCP, portolan.StatusClosed)},
-				Bad: []string{`line 6: 192.0.2.1 port 80/tcp: state unfiltered is not open, closed or filtered`},
+				Bad: []string{`nmap: line 6: 192.0.2.1 port 80/tcp: state unfiltered is not open, closed or filtered`},
 			},
 		},
 		{
@@ -218,10 +218,10 @@ func TestRead(t *testing.T) {
 			want: result{
 				Obs: []*portolan.Observation{obs(0, portolan.TCP, portolan.StatusOpen)},
 				Bad: []string{
-					"line 6: 192.0.2.1 port 2905/sctp: protocol sctp is not supported (only tcp and udp)",
-					"line 7: 192.0.2.1 port 6/ip: protocol ip is not supported (only tcp and udp)",
-					"line 8: 192.0.2.1 port 65536/tcp: portid 65536 is not a port number",
-					"line 9: 192.0.2.1 port http/tcp: portid http is not a port number",
+					"nmap: line 6: 192.0.2.1 port 2905/sctp: protocol sctp is not supported (only tcp and udp)",
+					"nmap: line 7: 192.0.2.1 port 6/ip: protocol ip is not supported (only tcp and udp)",
+					"nmap: line 8: 192.0.2.1 port 65536/tcp: portid 65536 is not a port number",
+					"nmap: line 9: 192.0.2.1 port http/tcp: portid http is not a port number",
 				},
 			},
 		},
@@ -230,19 +230,19 @@ func TestRead(t *testing.T) {
 			input: run(host + `<ports>
 <port protocol="tcp" portid="1"><state state="open&#xa;line 1: forged" reason="x" reason_ttl="0"/></port>
 </ports></host>`),
-			want: result{Bad: []string{`line 6: 192.0.2.1 port 1/tcp: state "open\nline 1: forged" is not open, closed or filtered`}},
+			want: result{Bad: []string{`nmap: line 6: 192.0.2.1 port 1/tcp: state "open\nline 1: forged" is not open, closed or filtered`}},
 		},
 		{
 			name: "a PEM with no certificate is an InputError",
 			input: run(host + `<ports>
 <port protocol="tcp" portid="443"><state state="open" reason="syn-ack" reason_ttl="64"/><script id="ssl-cert" output="x"><elem key="pem">-----BEGIN PRIVATE KEY-----&#xa;AAAA&#xa;-----END PRIVATE KEY-----&#xa;</elem></script></port>
 </ports></host>`),
-			want: result{Bad: []string{"line 6: 192.0.2.1 port 443/tcp: ssl-cert pem: certificate is PEM but holds no CERTIFICATE block"}},
+			want: result{Bad: []string{"nmap: line 6: 192.0.2.1 port 443/tcp: ssl-cert pem: certificate is PEM but holds no CERTIFICATE block"}},
 		},
 		{
 			name:  "entity declarations are refused",
 			input: "<?xml version=\"1.0\"?>\n<!DOCTYPE nmaprun [\n<!ENTITY lol \"lol\">\n<!ENTITY lol2 \"&lol;&lol;&lol;\">\n]>\n<nmaprun scanner=\"nmap\">&lol2;</nmaprun>",
-			want:  result{Err: "nmap: line 2: XML entity declarations are refused (billion-laughs protection)"},
+			want:  result{Err: "nmap: line 2: XML entity declarations are refused (a billion-laughs file expands a few bytes into gigabytes)"},
 		},
 		{
 			name:  "excessive depth",
@@ -256,7 +256,7 @@ func TestRead(t *testing.T) {
 			input: truncated[:strings.Index(truncated, `portid="80"`)],
 			want: result{
 				Obs: []*portolan.Observation{obs(22, portolan.TCP, portolan.StatusOpen)},
-				Err: "nmap: line 7: unexpected EOF",
+				Err: "nmap: line 7: XML syntax error: unexpected EOF",
 			},
 		},
 		{
@@ -267,19 +267,19 @@ func TestRead(t *testing.T) {
 </ports></host>
 `,
 			want: result{
-				Bad: []string{"line 3: 192.0.2.1 port 80/tcp: times cannot be determined: the host has no endtime and the input broke off before <runstats><finished time>"},
-				Err: "nmap: line 5: unexpected EOF",
+				Bad: []string{"nmap: line 3: 192.0.2.1 port 80/tcp: times cannot be determined: the host has no endtime and the input broke off before <runstats><finished time>"},
+				Err: "nmap: line 5: XML syntax error: unexpected EOF",
 			},
 		},
 		{
 			name:  "mismatched tags",
 			input: run(host + "<ports></host>"),
-			want:  result{Err: "nmap: line 5: element <ports> closed by </host>"},
+			want:  result{Err: "nmap: line 5: XML syntax error: element <ports> closed by </host>"},
 		},
 		{
 			name:  "undefined entity",
 			input: run(host + "&nbsp;</host>"),
-			want:  result{Err: "nmap: line 5: invalid character entity &nbsp;"},
+			want:  result{Err: "nmap: line 5: XML syntax error: invalid character entity &nbsp;"},
 		},
 		{
 			name:  "another root element",
@@ -307,7 +307,7 @@ func TestRead(t *testing.T) {
 	}
 }
 
-// TestReadPositions checks the offsets of InputErrors and ParseErrors, which
+// TestReadPositions checks the offsets of record and fatal InputErrors, which
 // the line-based cases above do not show.
 func TestReadPositions(t *testing.T) {
 	input := run(host + `<ports>
@@ -332,12 +332,12 @@ func TestReadPositions(t *testing.T) {
 	input = "<nmaprun>\n<!DOCTYPE x [<!ENTITY a 'b'>]>"
 	r = nmap.NewReader(strings.NewReader(input))
 	_, err = r.Read()
-	var pe *nmap.ParseError
-	if !errors.As(err, &pe) {
-		t.Fatalf("Read: %v, want a ParseError", err)
+	var pe *portolan.InputError
+	if !errors.As(err, &pe) || !pe.Fatal {
+		t.Fatalf("Read: %v, want a fatal InputError", err)
 	}
 	if pe.Line != 2 || !strings.HasPrefix(input[pe.Offset:], "<!DOCTYPE") {
-		t.Errorf("ParseError at line %d offset %d, want line 2 at <!DOCTYPE", pe.Line, pe.Offset)
+		t.Errorf("fatal InputError at line %d offset %d, want line 2 at <!DOCTYPE", pe.Line, pe.Offset)
 	}
 	if _, again := r.Read(); again != err {
 		t.Errorf("Read after a fatal error: %v, want the same error", again)
@@ -394,7 +394,7 @@ func TestReadPendingBudget(t *testing.T) {
 	if len(res.Bad) != 10001 {
 		t.Fatalf("%d InputErrors, want 10001", len(res.Bad))
 	}
-	want := "line 5: 192.0.2.1 port 0/tcp: times cannot be determined: the host has no endtime, and too many ports (over 10000, or 16 MiB of XML) already wait for <runstats><finished time>"
+	want := "nmap: line 5: 192.0.2.1 port 0/tcp: times cannot be determined: the host has no endtime, and too many ports (over 10000, or 16 MiB of XML) already wait for <runstats><finished time>"
 	if res.Bad[0] != want {
 		t.Errorf("first InputError:\n got %s\nwant %s", res.Bad[0], want)
 	}

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Package scan holds the input plumbing the line-oriented scanner readers
-// (masscan, zgrab2, zmap, shodan) share: a line splitter with bounded
-// memory, the helpers their Sniff functions use to read the keys of a JSON
-// object cut anywhere, Decoder, a small validating pull decoder for one
-// JSON record, and Records, the record loop of a JSON-lines reader. Adapters
-// do not import each other (style.md §1); this is the one helper package
-// they may all import, and it imports only the standard library and the
-// domain package, portolan (itself standard library only), for its
-// InputError.
+// Package scan holds the input plumbing the scanner readers share: a line
+// splitter with bounded memory, the helpers their Sniff functions use to
+// read the keys of a JSON object cut anywhere, Decoder, a small validating
+// pull decoder for one JSON record, Records, the record loop of a JSON-lines
+// reader, and XMLGuard, the bounds of every XML reader (nmap, masscan -oX).
+// Adapters do not import each other (style.md §1); this is the one helper
+// package they may all import, and it imports only the standard library and
+// the domain package, portolan (itself standard library only), for its
+// InputError, the one positioned error of every reader.
 package scan
 
 import (

@@ -17,7 +17,7 @@ import (
 // observation, or a record an aggregator takes) and record errors, returned
 // by Read in the order they were queued. It is not safe for concurrent use.
 type Records[T any] struct {
-	name  string // the format, which prefixes read errors
+	name  string // the format: the Source of record errors, the prefix of read errors
 	lr    *LineReader
 	dec   Decoder
 	fn    LineFunc[T]
@@ -46,8 +46,8 @@ const maxKeptQueue = 256
 
 // NewRecords returns the Records of the lines of lr, which fn decodes with
 // a Decoder nesting at most maxDepth deep (0 means DefaultMaxDepth). name,
-// the format ("shodan"), prefixes the errors of the underlying reader:
-// "shodan: read at byte N: …". Nothing is read before the first Read.
+// the format ("shodan"), is the Source of the record errors and prefixes the
+// errors of the underlying reader: "shodan: read at byte N: …". Nothing is read before the first Read.
 func NewRecords[T any](name string, lr *LineReader, maxDepth int, fn LineFunc[T]) *Records[T] {
 	rs := &Records[T]{name: name, lr: lr, dec: Decoder{MaxDepth: maxDepth}, fn: fn}
 	rs.queue = rs.one[:0] // most lines yield one result: no allocation for them
@@ -90,7 +90,7 @@ func (rs *Records[T]) Emit(v T) {
 // LineFunc.
 func (rs *Records[T]) Reject(format string, args ...any) {
 	rs.queue = append(rs.queue, result[T]{err: &portolan.InputError{
-		Line: rs.lr.Line(), Offset: rs.lr.Offset(), Reason: fmt.Sprintf(format, args...),
+		Source: rs.name, Line: rs.lr.Line(), Offset: rs.lr.Offset(), Reason: fmt.Sprintf(format, args...),
 	}})
 }
 

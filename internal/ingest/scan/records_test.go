@@ -56,9 +56,8 @@ func readRecords(rs *scan.Records[string]) ([]string, error) {
 	var got []string
 	for {
 		v, err := rs.Read()
-		var ie *portolan.InputError
-		switch {
-		case errors.As(err, &ie):
+		switch ie := portolan.RecordError(err); {
+		case ie != nil:
 			got = append(got, fmt.Sprintf("%d@%d:%s", ie.Line, ie.Offset, ie.Reason))
 		case err != nil:
 			return got, err

@@ -251,7 +251,7 @@ func FuzzReader(f *testing.F) {
 			if err == io.EOF {
 				return
 			}
-			if ie, ok := err.(*portolan.InputError); ok {
+			if ie := portolan.RecordError(err); ie != nil {
 				if ie.Line <= 0 {
 					t.Fatalf("record error without a line: %v", ie)
 				}

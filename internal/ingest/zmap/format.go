@@ -163,12 +163,12 @@ func (r *Reader) next() (answer, error) {
 
 // bad returns a record error for the current line.
 func (r *Reader) bad(format string, args ...any) *portolan.InputError {
-	return &portolan.InputError{Line: r.lr.Line(), Offset: r.lr.Offset(), Reason: fmt.Sprintf(format, args...)}
+	return &portolan.InputError{Source: Source, Line: r.lr.Line(), Offset: r.lr.Offset(), Reason: fmt.Sprintf(format, args...)}
 }
 
-// fatal returns a *ParseError for the current line.
-func (r *Reader) fatal(msg string) *ParseError {
-	return &ParseError{Line: r.lr.Line(), Offset: r.lr.Offset(), Msg: msg}
+// fatal returns the error that ends the input at the current line.
+func (r *Reader) fatal(msg string) *portolan.InputError {
+	return &portolan.InputError{Source: Source, Line: r.lr.Line(), Offset: r.lr.Offset(), Reason: msg, Fatal: true}
 }
 
 // Messages of the fatal errors, in the words of the command line.

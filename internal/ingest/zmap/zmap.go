@@ -33,7 +33,6 @@ package zmap
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"time"
 
@@ -43,27 +42,6 @@ import (
 
 // Source is the Observation.Source of everything this package reads.
 const Source = "zmap"
-
-// ParseError is a problem that stops the reading of the whole input: a file
-// whose port or times cannot be known (see Options), or a CSV without a
-// header row. Line is 1-based (0 when unknown); Offset is the byte offset of
-// the line (-1 when unknown).
-type ParseError struct {
-	Line   int
-	Offset int64
-	Msg    string
-}
-
-// Error implements the error interface.
-func (e *ParseError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("zmap: line %d: %s", e.Line, e.Msg)
-	}
-	if e.Offset >= 0 {
-		return fmt.Sprintf("zmap: byte %d: %s", e.Offset, e.Msg)
-	}
-	return "zmap: " + e.Msg
-}
 
 const (
 	// DefaultMaxLineBytes is the longest line read when Options leaves the
@@ -128,8 +106,10 @@ func NewReader(r io.Reader, opts Options) *Reader {
 
 // Read returns the next observation; io.EOF at the end; a
 // *portolan.InputError for a line that cannot be used, after which the
-// caller reads on; and a *ParseError, or the underlying reader's error
-// wrapped, when the input cannot be read further. Observations come only
+// caller reads on; and a *portolan.InputError with Fatal set, or the
+// underlying reader's error wrapped, when the input cannot be read further:
+// a file whose port or times cannot be known (see Options), or a CSV
+// without a header row. Observations come only
 // after the whole input has been read (see the package documentation); when
 // reading stops on an error, the observations of the lines read until then
 // are returned first, then the error.
@@ -140,7 +120,7 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 			r.agg.add(&a)
 			continue
 		}
-		if ie, ok := err.(*portolan.InputError); ok {
+		if ie := portolan.RecordError(err); ie != nil {
 			return nil, ie
 		}
 		r.drained = true

@@ -91,8 +91,8 @@ func TestDefaultOutputNeedsPort(t *testing.T) {
 		{zmap.Options{Port: 80}, "zmap: line 1: the file has no timestamp-ts or timestamp-str field"},
 	} {
 		obs, bad, err := portolan.ReadAll(zmap.NewReader(bytes.NewReader(data), tc.opts))
-		var pe *zmap.ParseError
-		if len(obs) != 0 || len(bad) != 0 || !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), tc.want) {
+		var pe *portolan.InputError
+		if len(obs) != 0 || len(bad) != 0 || !errors.As(err, &pe) || !pe.Fatal || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%+v: observations %v, record errors %v, error %v; want %q", tc.opts, obs, bad, err, tc.want)
 		}
 	}
@@ -182,9 +182,9 @@ func TestBadInput(t *testing.T) {
 			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "longer than 500 bytes"}}},
 	}
 	ingesttest.RunBadInput(t, zmap.NewReader, cases, func(t *testing.T, _ string, err error) {
-		var pe *zmap.ParseError
-		if !errors.As(err, &pe) {
-			t.Errorf("error %T, want *zmap.ParseError", err)
+		var pe *portolan.InputError
+		if !errors.As(err, &pe) || !pe.Fatal {
+			t.Errorf("error %T, want a fatal *portolan.InputError", err)
 		}
 	})
 }
@@ -236,7 +236,7 @@ func FuzzReader(f *testing.F) {
 			if err == io.EOF {
 				return
 			}
-			if ie, ok := err.(*portolan.InputError); ok {
+			if ie := portolan.RecordError(err); ie != nil {
 				if ie.Line <= 0 {
 					t.Fatalf("record error without a line: %v", ie)
 				}

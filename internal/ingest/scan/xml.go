@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package scan
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+
+	"portolan"
+)
+
+// XMLGuard is the one place where XML input is bounded: every XML reader
+// takes its tokens from one, directly or through an xml.Decoder made with
+// xml.NewTokenDecoder, so that each token, including those DecodeElement
+// reads or skips, passes the same three checks:
+//
+//   - no entity declarations: encoding/xml expands no declared entity, but
+//     a DTD that declares some is either a billion-laughs attack or not a
+//     scanner's output (nmap and masscan write a bare <!DOCTYPE nmaprun> or
+//     none), and refusing it says clearly why the file was rejected;
+//   - nesting at most maxDepth deep: encoding/xml keeps a stack entry per
+//     open element without a limit;
+//   - at most maxBytes per token, or per held record (see Hold):
+//     encoding/xml buffers a whole token (a start tag with its attributes, a
+//     run of text, a comment) before returning it.
+//
+// A refusal is an *portolan.InputError with Fatal set, since XML cannot be
+// resynchronised after it. Fatal turns every other error of the token
+// stream into the same form. XMLGuard also knows where each token starts,
+// for the readers' record errors. It is not safe for concurrent use.
+type XMLGuard struct {
+	source   string // the format, for Observation.Source and error prefixes
+	in       budgetReader
+	dec      *xml.Decoder
+	maxDepth int
+	maxBytes int64
+
+	open []string // local names of the open elements, outermost first
+	line int      // where the last token returned starts
+	off  int64    //
+	err  error    // sticky: the refusal Token returned
+
+	held     string // the element Hold made one record, "" when none
+	heldLine int    // where it starts
+	heldOff  int64  //
+}
+
+// NewXMLGuard returns the guard of the XML document br holds, for the
+// reader of source ("nmap"), which names it in errors. maxDepth and maxBytes
+// are the limits; 0 means DefaultMaxDepth and DefaultMaxLineBytes.
+func NewXMLGuard(source string, br *bufio.Reader, maxDepth, maxBytes int) *XMLGuard {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxLineBytes
+	}
+	g := &XMLGuard{source: source, in: budgetReader{br: br}, maxDepth: maxDepth, maxBytes: int64(maxBytes)}
+	// budgetReader is an io.ByteReader, so encoding/xml reads from it byte
+	// by byte, without a buffer of its own: the budget is exact.
+	g.dec = xml.NewDecoder(&g.in)
+	return g
+}
+
+// Token implements xml.TokenReader: it returns the next token of the
+// document, checked for well-formedness (matching tags, known entities) by
+// encoding/xml and for the limits by g. Its errors are the decoder's and
+// the underlying reader's, and *portolan.InputError refusals; Fatal turns
+// any of them into what the reader returns. After a refusal, Token returns
+// it again.
+func (g *XMLGuard) Token() (xml.Token, error) {
+	if g.err != nil {
+		return nil, g.err
+	}
+	g.line, _ = g.dec.InputPos()
+	g.off = g.dec.InputOffset()
+	if g.held == "" {
+		// Each token outside a held record gets a fresh budget.
+		g.in.limit = g.in.n + g.maxBytes
+	}
+	tok, err := g.dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		if len(g.open) >= g.maxDepth {
+			return nil, g.refuse(fmt.Sprintf("elements are nested more than %d deep", g.maxDepth))
+		}
+		g.open = append(g.open, t.Name.Local)
+	case xml.EndElement:
+		// The decoder has checked that it closes the innermost element.
+		if n := len(g.open); n > 0 {
+			g.open = g.open[:n-1]
+		}
+	case xml.Directive:
+		// Any mention counts, also outside a DOCTYPE, where encoding/xml
+		// accepts a bare <!ENTITY …> as well.
+		if bytes.Contains(t, []byte("ENTITY")) {
+			return nil, g.refuse("XML entity declarations are refused (a billion-laughs file expands a few bytes into gigabytes)")
+		}
+	}
+	return tok, nil
+}
+
+// refuse makes the sticky refusal of the token that starts at g's position.
+func (g *XMLGuard) refuse(reason string) error {
+	g.err = g.fatalAt(g.line, g.off, reason)
+	return g.err
+}
+
+func (g *XMLGuard) fatalAt(line int, off int64, reason string) *portolan.InputError {
+	return &portolan.InputError{Source: g.source, Line: line, Offset: off, Reason: reason, Fatal: true}
+}
+
+// Open returns the local names of the open elements, outermost first, the
+// last one being that of the last start tag Token returned if it is still
+// open. The slice is g's: it is valid until the next Token, read-only.
+func (g *XMLGuard) Open() []string { return g.open }
+
+// Pos returns where the last token Token returned starts: its 1-based line
+// and byte offset, for the errors of the record it opens.
+func (g *XMLGuard) Pos() (line int, offset int64) { return g.line, g.off }
+
+// InputOffset returns the byte offset just after the last token returned.
+func (g *XMLGuard) InputOffset() int64 { return g.dec.InputOffset() }
+
+// Hold makes the element whose start tag Token returned last one record for
+// the byte budget until Release: all its tokens together may read at most
+// maxBytes from its start, instead of each token as much. A reader that
+// decodes a whole element into memory (xml.Decoder.DecodeElement) holds it,
+// so that its memory stays bounded by one record.
+func (g *XMLGuard) Hold() {
+	if len(g.open) > 0 {
+		g.held = g.open[len(g.open)-1]
+	}
+	g.heldLine, g.heldOff = g.line, g.off
+	g.in.limit = g.off + g.maxBytes
+}
+
+// Release ends Hold: the tokens that follow get a budget each again.
+func (g *XMLGuard) Release() { g.held = "" }
+
+// Truncated reports whether err, an error of Token, says that the input
+// ended inside the document: a scan interrupted, or a file cut short, after
+// which the records before are intact.
+func (g *XMLGuard) Truncated(err error) bool {
+	var se *xml.SyntaxError
+	return g.in.err == nil && errors.As(err, &se) && se.Msg == "unexpected EOF"
+}
+
+// errTooLarge is what budgetReader returns past its limit, stopping
+// encoding/xml; Fatal says which token or record it was.
+var errTooLarge = errors.New("XML token too large")
+
+// Fatal returns the error that ends the input for err, an error Token
+// returned, directly or through a decoder that reads from g: an
+// *portolan.InputError with Fatal set at the position of the problem, or,
+// when the underlying reader failed, its error wrapped with the byte offset
+// ("nmap: read at byte N: …"), as the line readers wrap theirs.
+func (g *XMLGuard) Fatal(err error) error {
+	var ie *portolan.InputError
+	var se *xml.SyntaxError
+	switch {
+	case errors.As(err, &ie):
+		return ie
+	case errors.Is(err, errTooLarge) && g.held != "":
+		return g.fatalAt(g.heldLine, g.heldOff, fmt.Sprintf("the <%s> element starting here is larger than %s", portolan.CleanText(g.held, 64), size(g.maxBytes)))
+	case errors.Is(err, errTooLarge):
+		return g.fatalAt(g.line, g.off, "an XML token starting here is larger than "+size(g.maxBytes))
+	case g.in.err != nil:
+		return fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.n, g.in.err)
+	case errors.As(err, &se):
+		// se.Line is where the decoder stopped, so the offset is too.
+		return g.fatalAt(se.Line, g.dec.InputOffset(), "XML syntax error: "+se.Msg)
+	default:
+		// Errors encoding/xml raises without a position, such as a declared
+		// encoding other than UTF-8, which scanners never write.
+		line, _ := g.dec.InputPos()
+		return g.fatalAt(line, g.dec.InputOffset(), err.Error())
+	}
+}
+
+// size says n bytes the way a person reads a limit: "16 MiB", "1000 bytes".
+func size(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// budgetReader is an XMLGuard's byte source. It counts the bytes consumed,
+// refuses to go past limit, which the guard moves forward before each token
+// or record, and records the underlying reader's errors so that they can be
+// told apart from XML errors.
+type budgetReader struct {
+	br    *bufio.Reader
+	n     int64 // bytes consumed so far
+	limit int64 // n may not pass it
+	err   error // the underlying reader's last error other than io.EOF
+}
+
+// ReadByte implements io.ByteReader, which encoding/xml uses when present.
+func (b *budgetReader) ReadByte() (byte, error) {
+	if b.n >= b.limit {
+		return 0, errTooLarge
+	}
+	c, err := b.br.ReadByte()
+	if err != nil {
+		if err != io.EOF {
+			b.err = err
+		}
+		return 0, err
+	}
+	b.n++
+	return c, nil
+}
+
+// Read implements io.Reader, which xml.NewDecoder's signature asks for,
+// under the same budget.
+func (b *budgetReader) Read(p []byte) (int, error) {
+	room := b.limit - b.n
+	if room <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.br.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
