@@ -146,3 +146,10 @@ func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// IsTerminal reports whether w is a terminal, for output meant for people
+// (a table) rather than for programs (JSON lines).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
+}
