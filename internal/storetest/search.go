@@ -501,7 +501,7 @@ func (r hostRecord) Value(path string) portolan.Value {
 	panic("no host path " + path)
 }
 func (hostRecord) Elements(string) []portolan.Record { return nil }
-func (hostRecord) HostIDs(id string) []string      { return []string{id} }
+func (hostRecord) HostIDs(id string) []string        { return []string{id} }
 
 // runHostSearch checks the hosts collection the same way: every host
 // hosts/{id} answers, filtered and ordered as portolan.Evaluate says.
