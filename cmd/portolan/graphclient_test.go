@@ -80,6 +80,11 @@ type e2eGraphClientSummary struct {
 		Code       string `json:"code"`
 		RequestID  string `json:"requestId"`
 	} `json:"notFound"`
+	Search struct {
+		Filter     string `json:"filter"`
+		OdataCount int    `json:"odataCount"`
+		Ports      []int  `json:"ports"`
+	} `json:"search"`
 	Requests struct {
 		Total         int  `json:"total"`
 		AllHTTPS      bool `json:"allHttps"`
@@ -90,8 +95,9 @@ type e2eGraphClientSummary struct {
 // TestGraphJavaScriptClient is issue 3, item 9: the npm package
 // @microsoft/microsoft-graph-client, as pinned in test/graphclient, against
 // the real binary over its self-signed TLS listener ($select, $expand,
-// $top, $count, PageIterator, hostPorts/{id} with a percent-encoded id, and
-// a 404 as GraphError).
+// $top, $count, PageIterator, hostPorts/{id} with a percent-encoded id, a
+// 404 as GraphError) and issue 11, item 7 (hostPorts with .filter(),
+// .orderby() and .count(true) walked by a PageIterator).
 func TestGraphJavaScriptClient(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -216,6 +222,15 @@ func TestGraphJavaScriptClient(t *testing.T) {
 	}
 	if sum.NotFound.StatusCode != 404 || sum.NotFound.Code != "ResourceNotFound" || sum.NotFound.RequestID == "" {
 		t.Errorf("unknown host: GraphError %+v, want statusCode 404, code ResourceNotFound and a request id", sum.NotFound)
+	}
+	var openPorts []int
+	for i := len(want) - 1; i >= 0; i-- {
+		if want[i].Status == "open" {
+			openPorts = append(openPorts, want[i].Port)
+		}
+	}
+	if sum.Search.OdataCount != len(openPorts) || fmt.Sprint(sum.Search.Ports) != fmt.Sprint(openPorts) {
+		t.Errorf("hostPorts?$filter=%s&$orderby=port desc: count %d, walked %v; want the open ports %v", sum.Search.Filter, sum.Search.OdataCount, sum.Search.Ports, openPorts)
 	}
 	if !sum.Requests.AllHTTPS || !sum.Requests.AllAuthorized || sum.Requests.Total < 5+len(want) {
 		t.Errorf("requests: %+v", sum.Requests)

@@ -300,6 +300,41 @@ async function main() {
 		fail(`hosts/${unknown}/ports: succeeded with ${show(body)}, want 404`);
 	});
 
+	// 7. Search the estate: hostPorts with .filter(), .orderby() and
+	// .count(true), walked with a PageIterator over pages of one.
+	await step(summary, "search", async () => {
+		const filter = "status eq 'open' and port ge 1";
+		const first = await client.api("/security/threatIntelligence/hostPorts").filter(filter).orderby("port desc").count(true).top(1).get();
+		checkCollection(first, "hostPorts $filter");
+		const count = first["@odata.count"];
+		check(Number.isInteger(count) && count > 0, `hostPorts $filter: @odata.count ${show(count)}`);
+		const seen = [];
+		const before = requests.length;
+		const it = new PageIterator(client, first, (item) => {
+			seen.push(item);
+			return true;
+		});
+		await it.iterate();
+		check(it.isComplete(), "search: the PageIterator did not complete");
+		check(seen.length === count, `search: walked ${seen.length} items, @odata.count is ${count}`);
+		for (let i = 0; i < seen.length; i++) {
+			check(seen[i].status === "open", `search: item ${show(seen[i].id)} has status ${show(seen[i].status)}`);
+			check(i === 0 || seen[i - 1].port >= seen[i].port, `search: ports not in descending order: ${show(seen.map((p) => p.port))}`);
+		}
+		for (const r of requests.slice(before)) {
+			const q = new URL(r.url).searchParams;
+			check(r.status === 200 && q.get("$filter") === filter && q.get("$orderby") === "port desc" && q.get("$skiptoken"), `search: next page ${r.url} answered ${r.status} or lost $filter, $orderby or $skiptoken`);
+		}
+		// A bad filter is a GraphError 400 naming the position.
+		try {
+			await client.api("/security/threatIntelligence/hostPorts").filter("port eq").get();
+		} catch (err) {
+			check(err instanceof GraphError && err.statusCode === 400 && /position 7/.test(err.message), `search: a bad filter gave ${describeError(err)}`);
+			return { filter, odataCount: count, ports: seen.map((p) => p.port), pages: 1 + requests.slice(before).length - 1 };
+		}
+		fail("search: a bad filter was accepted");
+	});
+
 	// Every request went to the server over https and carried the token.
 	await step(summary, "requests", async () => {
 		for (const r of requests) {
