@@ -15,7 +15,6 @@ import (
 
 	"portolan"
 	"portolan/internal/gen"
-	"portolan/internal/merge"
 	"portolan/internal/postgres"
 	"portolan/internal/storetest"
 )
@@ -198,7 +197,7 @@ func TestConcurrentIngesters(t *testing.T) {
 			if !bytes.Equal(want, got) {
 				t.Fatalf("concurrent ingest differs from sequential ingest:\n%s", firstDifference(want, got))
 			}
-			ref := merge.NewMemoryStore(nil)
+			ref := storetest.NewMemoryStore(nil)
 			if _, err := ref.ImportObservations(ctx, obs); err != nil {
 				t.Fatal(err)
 			}
@@ -249,7 +248,7 @@ func TestRebuildWithRules(t *testing.T) {
 	if err := tagged.Rebuild(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	ref := merge.NewMemoryStore(bannerTagger{})
+	ref := storetest.NewMemoryStore(bannerTagger{})
 	ref.ImportObservations(ctx, obs)
 	want, _ := storetest.Dump(ctx, ref, hosts)
 	got, err := storetest.Dump(ctx, tagged, hosts)
@@ -295,7 +294,7 @@ func TestLargeBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := merge.NewMemoryStore(nil)
+	ref := storetest.NewMemoryStore(nil)
 	refRes, _ := ref.ImportObservations(ctx, obs)
 	if res != refRes {
 		t.Errorf("import counted %+v, the reference %+v", res, refRes)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package storetest is the conformance suite every portolan.Store must pass.
-// It compares the store with merge.MemoryStore, the reference implementation
-// of intelligence.md, on random observations ingested in random order, with
+// It compares the store with MemoryStore fed the same observations sorted in
+// one pass, on random observations ingested in random order, with
 // duplicates and in random batch sizes, and checks the read contract (paging,
 // counts, not-found errors). A store's tests call Run with a function that
 // opens a fresh, empty store.
@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"portolan"
-	"portolan/internal/merge"
 )
 
 // OpenFunc returns a new empty store that recognises components with r. The
@@ -77,9 +76,9 @@ func mustDump(t *testing.T, s portolan.Store) []byte {
 }
 
 // reference returns the memory store fed obs sorted, in one pass.
-func reference(t *testing.T, obs []*portolan.Observation) (*merge.MemoryStore, portolan.ImportResult) {
+func reference(t *testing.T, obs []*portolan.Observation) (*MemoryStore, portolan.ImportResult) {
 	t.Helper()
-	ref := merge.NewMemoryStore(nil)
+	ref := NewMemoryStore(nil)
 	res := mustImport(t, ref, SortedByTime(obs))
 	return ref, res
 }
