@@ -17,7 +17,7 @@ import (
 // holds each case the oracle is meant to exercise, so that a change to the
 // generator cannot quietly make the oracle test less.
 func TestRandomHistoriesHoldEveryCase(t *testing.T) {
-	obs := storetest.RandomObservations(rand.New(rand.NewPCG(1, 2026)), 250)
+	obs := storetest.RandomObservations(rand.New(rand.NewPCG(1, 2026)), storetest.OracleObservations)
 	type key struct {
 		host  string
 		proto portolan.Protocol
