@@ -3,15 +3,15 @@
 // Package naive is the oracle of the store conformance suite: a
 // portolan.Store that keeps the list of observations and, on every read,
 // recomputes the records it is asked for from that whole list, with the
-// rules of spec/intelligence.md written out again from the page.
+// rules of intelligence.md written out again from the page.
 //
 // It is deliberately slow and plain. Every field is a loop over all
 // observations: a min, a max, a count or a filter, exactly as the contract
 // words it. It shares no code with the incremental merge (internal/merge,
 // the stores' SQL): it imports only the standard library and the domain
 // package, and from the domain only types, the id formats of
-// portolan.go and the certificate parser (naive_test.go enforces the
-// imports). A rule written wrong in the merge therefore cannot pass here
+// portolan.go, the certificate parser and the certificate search terms
+// (naive_test.go enforces the imports). A rule written wrong in the merge therefore cannot pass here
 // by being run twice.
 package naive
 
