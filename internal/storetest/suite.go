@@ -17,7 +17,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -107,7 +109,8 @@ func assertSameDump(t *testing.T, want, got []byte) {
 }
 
 // Oracle sizes: NaiveOracle compares OracleSeeds random histories of
-// OracleObservations observations each.
+// OracleObservations observations each. PORTOLAN_ORACLE_SEEDS=n runs n
+// seeds instead, for a longer hunt.
 const (
 	OracleSeeds        = 16
 	OracleObservations = 250
@@ -117,7 +120,11 @@ const (
 // the same history shuffled, with duplicates, in random batch sizes, and
 // wants the same dump, byte for byte; after a rebuild too, for some seeds.
 func testNaiveOracle(t *testing.T, open OpenFunc) {
-	for seed := uint64(1); seed <= OracleSeeds; seed++ {
+	seeds := uint64(OracleSeeds)
+	if n, err := strconv.ParseUint(os.Getenv("PORTOLAN_ORACLE_SEEDS"), 10, 64); err == nil && n > 0 {
+		seeds = n
+	}
+	for seed := uint64(1); seed <= seeds; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel() // a database store waits on round trips, not CPU
 			rng := rand.New(rand.NewPCG(seed, 2026))
