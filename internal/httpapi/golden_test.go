@@ -22,8 +22,8 @@ import (
 
 	"portolan"
 	"portolan/internal/httpapi"
-	"portolan/internal/merge"
 	"portolan/internal/mock"
+	"portolan/internal/storetest"
 )
 
 // documentedListPorts is the response body of the documented example of
@@ -188,7 +188,7 @@ func testCertificate(t *testing.T) []byte {
 // texts (cut to one string in the documentation). The component ids of the
 // example are opaque too; Portolan's are checked against its own rule.
 func TestDocumentedExampleFromObservations(t *testing.T) {
-	store := merge.NewMemoryStore(nil)
+	store := storetest.NewMemoryStore(nil)
 	obs := seedObservations(t)
 	if _, err := store.ImportObservations(context.Background(), obs); err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ func TestDocumentedExampleFromObservations(t *testing.T) {
 // TestMemoryStorePagesThroughAHost walks the paging of the real merge store
 // with $top=1 to the end, as the end-to-end test will do with the binary.
 func TestMemoryStorePagesThroughAHost(t *testing.T) {
-	store := merge.NewMemoryStore(nil)
+	store := storetest.NewMemoryStore(nil)
 	var obs []*portolan.Observation
 	for _, p := range []int{443, 22, 80, 8080} {
 		for _, proto := range []portolan.Protocol{portolan.TCP, portolan.UDP} {

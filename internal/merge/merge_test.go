@@ -9,6 +9,7 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
+	"portolan/internal/storetest"
 )
 
 func TestHostPortIDReproducesTheDocumentedSampleKey(t *testing.T) {
@@ -25,7 +26,7 @@ func TestHostPortIDReproducesTheDocumentedSampleKey(t *testing.T) {
 // 00:54:13 is not.
 func TestSeedIsRecent(t *testing.T) {
 	day := func(h, m, s int) time.Time { return time.Date(2023, 7, 18, h, m, s, 0, time.UTC) }
-	store := merge.NewMemoryStore(nil)
+	store := storetest.NewMemoryStore(nil)
 	obs := []*portolan.Observation{
 		{Host: "85.13.139.18", Port: 443, Status: portolan.StatusOpen, SeenAt: day(15, 31, 57), ScannedAt: day(15, 32, 10), Source: "native", ScanProtocol: "http_raw", Banner: "HTTP/1.1 302 Found\r\n"},
 		{Host: "85.13.139.18", Port: 443, Status: portolan.StatusOpen, SeenAt: day(22, 13, 54), ScannedAt: day(22, 14, 0), Source: "native", Components: []portolan.Component{{Name: "scaffolding on HTTPServer2", Category: "Server"}}},

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"portolan"
-	"portolan/internal/merge"
 	"portolan/internal/storetest"
 )
 
@@ -156,7 +155,7 @@ func TestConnectionLoss(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
 	obs := storetest.RandomObservations(rand.New(rand.NewPCG(31, 31)), 3000)
-	ref := merge.NewMemoryStore(nil)
+	ref := storetest.NewMemoryStore(nil)
 	if _, err := ref.ImportObservations(ctx, obs); err != nil {
 		t.Fatal(err)
 	}

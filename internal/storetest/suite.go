@@ -1,24 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package storetest is the conformance suite every portolan.Store must pass.
-// It compares the store with merge.MemoryStore, the reference implementation
-// of intelligence.md, on random observations ingested in random order, with
-// duplicates and in random batch sizes, and checks the read contract (paging,
-// counts, not-found errors). A store's tests call Run with a function that
+// Its oracle is the naive reference of package naive, which recomputes every
+// record from the whole list of observations and shares no code with the
+// merge: on many random histories, ingested in random order, with
+// duplicates and in random batch sizes, the store must render the same
+// bytes (NaiveOracle). The other cases compare the store with MemoryStore
+// fed the same observations sorted in one pass, and check the read contract
+// (paging, counts, not-found errors). A store's tests call Run with a function that
 // opens a fresh, empty store.
 package storetest
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"portolan"
-	"portolan/internal/merge"
+	"portolan/internal/storetest/naive"
 )
 
 // OpenFunc returns a new empty store that recognises components with r. The
@@ -33,6 +41,7 @@ func Run(t *testing.T, open OpenFunc) {
 		name string
 		fn   func(*testing.T, OpenFunc)
 	}{
+		{"NaiveOracle", testNaiveOracle},
 		{"OrderIndependence", testOrderIndependence},
 		{"OneLargeBatch", testOneLargeBatch},
 		{"ReimportIsNoOp", testReimportIsNoOp},
@@ -77,9 +86,9 @@ func mustDump(t *testing.T, s portolan.Store) []byte {
 }
 
 // reference returns the memory store fed obs sorted, in one pass.
-func reference(t *testing.T, obs []*portolan.Observation) (*merge.MemoryStore, portolan.ImportResult) {
+func reference(t *testing.T, obs []*portolan.Observation) (*MemoryStore, portolan.ImportResult) {
 	t.Helper()
-	ref := merge.NewMemoryStore(nil)
+	ref := NewMemoryStore(nil)
 	res := mustImport(t, ref, SortedByTime(obs))
 	return ref, res
 }
@@ -97,6 +106,108 @@ func assertSameDump(t *testing.T, want, got []byte) {
 		}
 	}
 	t.Fatalf("records differ from the reference: dump lengths %d and %d lines", len(wl), len(gl))
+}
+
+// Oracle sizes: NaiveOracle compares OracleSeeds random histories of
+// OracleObservations observations each. PORTOLAN_ORACLE_SEEDS=n runs n
+// seeds instead, for a longer hunt.
+const (
+	OracleSeeds        = 16
+	OracleObservations = 250
+)
+
+// testNaiveOracle feeds the naive reference a random history and the store
+// the same history shuffled, with duplicates, in random batch sizes, and
+// wants the same dump, byte for byte; after a rebuild too, for some seeds.
+func testNaiveOracle(t *testing.T, open OpenFunc) {
+	seeds := uint64(OracleSeeds)
+	if n, err := strconv.ParseUint(os.Getenv("PORTOLAN_ORACLE_SEEDS"), 10, 64); err == nil && n > 0 {
+		seeds = n
+	}
+	for seed := uint64(1); seed <= seeds; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel() // a database store waits on round trips, not CPU
+			rng := rand.New(rand.NewPCG(seed, 2026))
+			obs := RandomObservations(rng, OracleObservations)
+			oracle := naive.New(nil)
+			records := mustImport(t, oracle, obs).Created
+			want := mustDump(t, oracle)
+
+			s := mustOpen(t, open)
+			var total portolan.ImportResult
+			offered := 0
+			for _, b := range Shuffled(rng, obs, 0.25, 1+rng.IntN(80)) {
+				offered += len(b)
+				total.Add(mustImport(t, s, b))
+			}
+			got := mustDump(t, s)
+			if !bytes.Equal(want, got) {
+				t.Fatalf("the store disagrees with the naive reference:\n%s", explainDifference(want, got, obs))
+			}
+			if total.Observations != offered || total.Duplicates != offered-len(obs) || total.Created != records {
+				t.Errorf("offered %d (%d distinct) making %d records: counted %+v", offered, len(obs), records, total)
+			}
+			if seed%4 == 0 {
+				if err := s.Rebuild(context.Background(), nil); err != nil {
+					t.Fatalf("rebuild: %v", err)
+				}
+				if got := mustDump(t, s); !bytes.Equal(want, got) {
+					t.Fatalf("after a rebuild, the store disagrees with the naive reference:\n%s", explainDifference(want, got, obs))
+				}
+			}
+		})
+	}
+}
+
+// explainDifference shows where two dumps first differ and the
+// observations behind that part of the dump: those of the nearest hostPort
+// record above the line, or else of the dumped host.
+func explainDifference(want, got []byte, obs []*portolan.Observation) string {
+	wl, gl := bytes.Split(want, []byte("\n")), bytes.Split(got, []byte("\n"))
+	i := 0
+	for i < len(wl) && i < len(gl) && bytes.Equal(wl[i], gl[i]) {
+		i++
+	}
+	var b strings.Builder
+	if i == len(wl) || i == len(gl) {
+		fmt.Fprintf(&b, "dump lengths %d and %d lines\n", len(wl), len(gl))
+		i = min(len(wl), len(gl)) - 1
+	} else {
+		fmt.Fprintf(&b, "dump line %d:\nwant: %s\n got: %s\n", i+1, wl[i], gl[i])
+	}
+	fmt.Fprintf(&b, "context (want):\n%s\n", bytes.Join(wl[max(0, i-12):min(len(wl), i+3)], []byte("\n")))
+	match := func(o *portolan.Observation) bool { return false }
+	for j := i; j >= 0; j-- {
+		line := strings.TrimSpace(string(wl[j]))
+		id, ok := strings.CutPrefix(line, `"id": "`)
+		if !ok {
+			continue
+		}
+		id = strings.TrimSuffix(strings.TrimSuffix(id, ","), `"`)
+		if host, proto, port, ok := portolan.ParseHostPortID(id); ok {
+			fmt.Fprintf(&b, "observations of %s %s/%d:\n", host, proto, port)
+			match = func(o *portolan.Observation) bool { return o.Host == host && o.Protocol == proto && o.Port == port }
+			break
+		}
+		if strings.HasPrefix(string(wl[j]), `    "id"`) { // a dumped host
+			fmt.Fprintf(&b, "observations of or naming %s:\n", id)
+			match = func(o *portolan.Observation) bool { return o.Host == id || slices.Contains(o.Hostnames, id) }
+			break
+		}
+	}
+	for _, o := range SortedByTime(obs) {
+		if match(o) {
+			c := *o
+			c.Certificate = nil // shown by its SHA-1 rather than its DER
+			line, _ := json.Marshal(&c)
+			fmt.Fprintf(&b, "%s", line)
+			if len(o.Certificate) > 0 {
+				fmt.Fprintf(&b, " certificate sha1 %s", portolan.CertificateDigest(o.Certificate))
+			}
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
 
 func testOrderIndependence(t *testing.T, open OpenFunc) {

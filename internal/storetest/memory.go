@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package merge
+package storetest
 
 import (
 	"context"
@@ -9,21 +9,26 @@ import (
 	"sync"
 
 	"portolan"
+	"portolan/internal/merge"
 )
 
-// MemoryStore is a portolan.Store held in memory. It is the reference the
-// store conformance suite compares every real store with, and the store of
-// handler tests; it is not meant for production data.
+// MemoryStore is a portolan.Store held in memory that runs the incremental
+// merge of internal/merge (Delta, PortDelta.Merge) without a database. It
+// lives in the test tree because nothing in production needs it: it is the
+// store of handler tests and the suite's check that the merge itself is
+// order-independent. It is not an oracle of the rules: it runs the same
+// merge code as the real stores, so the suite compares every store (this
+// one included) with the naive reference of internal/storetest/naive.
 type MemoryStore struct {
 	recognize portolan.Recognizer
 
 	mu      sync.RWMutex
 	log     []*portolan.Observation
 	seen    map[[16]byte]struct{}
-	ports   map[PortKey]*PortDelta
+	ports   map[merge.PortKey]*merge.PortDelta
 	hosts   map[string]*portolan.Span
-	aliases map[AliasKey]*portolan.Span
-	certs   map[string]*Certificate
+	aliases map[merge.AliasKey]*portolan.Span
+	certs   map[string]*merge.Certificate
 }
 
 var _ portolan.Store = (*MemoryStore)(nil)
@@ -37,10 +42,10 @@ func NewMemoryStore(r portolan.Recognizer) *MemoryStore {
 }
 
 func (s *MemoryStore) reset() {
-	s.ports = make(map[PortKey]*PortDelta)
+	s.ports = make(map[merge.PortKey]*merge.PortDelta)
 	s.hosts = make(map[string]*portolan.Span)
-	s.aliases = make(map[AliasKey]*portolan.Span)
-	s.certs = make(map[string]*Certificate)
+	s.aliases = make(map[merge.AliasKey]*portolan.Span)
+	s.certs = make(map[string]*merge.Certificate)
 }
 
 // Close does nothing.
@@ -51,7 +56,7 @@ func (s *MemoryStore) ImportObservations(ctx context.Context, batch []*portolan.
 	res := portolan.ImportResult{Observations: len(batch)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := NewDelta()
+	d := merge.NewDelta()
 	for _, o := range batch {
 		id := o.Identity()
 		if _, dup := s.seen[id]; dup {
@@ -69,11 +74,11 @@ func (s *MemoryStore) ImportObservations(ctx context.Context, batch []*portolan.
 }
 
 // apply merges d into the state and counts created and updated records.
-func (s *MemoryStore) apply(d *Delta) (created, updated int) {
+func (s *MemoryStore) apply(d *merge.Delta) (created, updated int) {
 	for k, pd := range d.Ports {
 		cur := s.ports[k]
 		if cur == nil {
-			cur = &PortDelta{}
+			cur = &merge.PortDelta{}
 			s.ports[k] = cur
 		}
 		existed := cur.IsRecord()
@@ -100,7 +105,7 @@ func (s *MemoryStore) Rebuild(ctx context.Context, progress func(int)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reset()
-	d := NewDelta()
+	d := merge.NewDelta()
 	for i, o := range s.log {
 		d.Add(o, s.recognize)
 		if progress != nil && (i+1)%10000 == 0 {
@@ -137,7 +142,7 @@ func (s *MemoryStore) FindHostPorts(ctx context.Context, f portolan.HostPortFilt
 	if !ok {
 		return nil, 0, hostNotFound(f.Host)
 	}
-	var keys []PortKey
+	var keys []merge.PortKey
 	for _, h := range members {
 		for k, p := range s.ports {
 			if k.Host == h && p.IsRecord() {
@@ -162,7 +167,25 @@ func (s *MemoryStore) FindHostPorts(ctx context.Context, f portolan.HostPortFilt
 	return out, total, nil
 }
 
-func hostPortKey(k PortKey) portolan.HostPortKey {
+// mergeSpans widens into's spans by from's, key by key. (internal/merge has
+// the same helper unexported; the apply step of a store is not one of its
+// rules, so the memory store keeps its own.)
+func mergeSpans[K comparable](into, from map[K]*portolan.Span) map[K]*portolan.Span {
+	for k, sp := range from {
+		if into == nil {
+			into = make(map[K]*portolan.Span, len(from))
+		}
+		mine := into[k]
+		if mine == nil {
+			mine = &portolan.Span{}
+			into[k] = mine
+		}
+		mine.Union(*sp)
+	}
+	return into
+}
+
+func hostPortKey(k merge.PortKey) portolan.HostPortKey {
 	return portolan.HostPortKey{Port: k.Port, Protocol: k.Protocol, Host: k.Host}
 }
 

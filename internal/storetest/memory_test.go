@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package merge_test
+package storetest_test
 
 import (
 	"testing"
 
 	"portolan"
-	"portolan/internal/merge"
 	"portolan/internal/storetest"
 )
 
@@ -16,6 +15,6 @@ import (
 // sorted single pass).
 func TestMemoryStoreConformance(t *testing.T) {
 	storetest.Run(t, func(t testing.TB, r portolan.Recognizer) portolan.Store {
-		return merge.NewMemoryStore(r)
+		return storetest.NewMemoryStore(r)
 	})
 }
