@@ -293,6 +293,10 @@ func (b *Builder) compare(e *portolan.Compare, s *Schema, vars *scopeVar) (strin
 	case v.Kind == portolan.ValueString:
 		return b.Dialect.Binary(col.SQL) + " " + sqlOps[e.Op] + " " + b.Param(v.Str), nil
 	default:
+		if e.Op == portolan.OpNe {
+			// null ne x is true, as in portolan.Evaluate.
+			return "(" + col.SQL + " IS NULL OR " + col.SQL + " <> " + b.Param(b.literal(v)) + ")", nil
+		}
 		return col.SQL + " " + sqlOps[e.Op] + " " + b.Param(b.literal(v)), nil
 	}
 	if e.Op == portolan.OpEq {
