@@ -12,11 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"portolan"
+	"portolan/internal/merge"
 )
-
-func certNotFound(id string) error {
-	return portolan.Errorf(portolan.ENOTFOUND, "SslCertificate '%s' was not found.", id)
-}
 
 // certificates loads the certificates satisfying cond (whose arguments are
 // args), ordered by id.
@@ -56,14 +53,14 @@ func (db *DB) certificates(ctx context.Context, cond string, args []any, f porto
 func (db *DB) FindSSLCertificateByID(ctx context.Context, id string) (*portolan.SSLCertificate, error) {
 	sha, ok := portolan.ParseSSLCertificateID(id)
 	if !ok {
-		return nil, certNotFound(id)
+		return nil, merge.SSLCertificateNotFound(id)
 	}
 	certs, _, err := db.certificates(ctx, "sha1 = $1", []any{sha}, portolan.ListFilter{})
 	if err != nil {
 		return nil, err
 	}
 	if len(certs) == 0 {
-		return nil, certNotFound(id)
+		return nil, merge.SSLCertificateNotFound(id)
 	}
 	return certs[0], nil
 }
@@ -81,14 +78,14 @@ func (db *DB) SearchSSLCertificates(ctx context.Context, q portolan.CertificateS
 func (db *DB) FindRelatedHosts(ctx context.Context, certID string, f portolan.ListFilter) ([]*portolan.Host, int, error) {
 	sha, ok := portolan.ParseSSLCertificateID(certID)
 	if !ok {
-		return nil, 0, certNotFound(certID)
+		return nil, 0, merge.SSLCertificateNotFound(certID)
 	}
 	var known bool
 	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM certificates WHERE sha1 = $1)`, sha).Scan(&known); err != nil {
 		return nil, 0, storeError("find certificate", err)
 	}
 	if !known {
-		return nil, 0, certNotFound(certID)
+		return nil, 0, merge.SSLCertificateNotFound(certID)
 	}
 	cond := "sha1 = $1"
 	args := []any{sha}
@@ -181,7 +178,7 @@ func (db *DB) FindHostSSLCertificates(ctx context.Context, host string, f portol
 		return nil, 0, err
 	}
 	if !ok {
-		return nil, 0, hostNotFound(host)
+		return nil, 0, merge.HostNotFound(host)
 	}
 	all, err := db.hostCertificates(ctx, members, "")
 	if err != nil {
@@ -203,5 +200,5 @@ func (db *DB) FindHostSSLCertificateByID(ctx context.Context, id string) (*porto
 			return certs[0], nil
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostSslCertificate '%s' was not found.", id)
+	return nil, merge.HostSSLCertificateNotFound(id)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"portolan"
+	"portolan/internal/merge"
 )
 
 // hostSpans is the query of host entities: a name's first/last seen spans
@@ -45,7 +46,7 @@ func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, erro
 	if h := hosts[id]; h != nil {
 		return h, nil
 	}
-	return nil, hostNotFound(id)
+	return nil, merge.HostNotFound(id)
 }
 
 // hostComponents aggregates the hostComponent entities of the given hosts
@@ -78,7 +79,7 @@ func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.Li
 		return nil, 0, err
 	}
 	if !ok {
-		return nil, 0, hostNotFound(host)
+		return nil, 0, merge.HostNotFound(host)
 	}
 	all, err := db.hostComponents(ctx, members)
 	if err != nil {
@@ -125,5 +126,5 @@ func (db *DB) FindHostComponentByID(ctx context.Context, id string) (*portolan.H
 			}
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostComponent '%s' was not found.", id)
+	return nil, merge.HostComponentNotFound(id)
 }

@@ -42,10 +42,6 @@ func (db *DB) hostMembers(ctx context.Context, id string) ([]string, bool, error
 	return members, found, nil
 }
 
-func hostNotFound(id string) error {
-	return portolan.Errorf(portolan.ENOTFOUND, "Host '%s' was not found.", id)
-}
-
 // pageClause appends LIMIT and OFFSET (none when both are zero) and their
 // arguments.
 func pageClause(q string, args []any, limit, offset int) (string, []any) {
@@ -70,7 +66,7 @@ func (db *DB) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 		return nil, 0, err
 	}
 	if !ok {
-		return nil, 0, hostNotFound(f.Host)
+		return nil, 0, merge.HostNotFound(f.Host)
 	}
 	where := "host = ANY($1) AND first_seen IS NOT NULL"
 	args := []any{members}
@@ -116,7 +112,7 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 		hp.Protocol = portolan.Protocol(proto)
 		hp.ID = portolan.HostPortID(hp.Host, hp.Protocol, hp.Port)
 		hp.FirstSeenDateTime, hp.LastSeenDateTime, hp.LastScanDateTime = utc(first), utc(last), scan.UTC()
-		hp.Status = portolan.StatusFromRank(rank)
+		hp.Status = merge.StatusOfRank(rank)
 		if cert != nil {
 			hp.MostRecentSSLCertificateID = portolan.SSLCertificateID(*cert)
 		}
@@ -186,5 +182,5 @@ func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPo
 			return ports[0], nil
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostPort '%s' was not found.", id)
+	return nil, merge.HostPortNotFound(id)
 }

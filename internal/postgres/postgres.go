@@ -27,7 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"portolan"
-	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -46,7 +46,7 @@ type DB struct {
 	staged sync.Map // *pgx.Conn → struct{}
 
 	// certs caches parsed certificates, which never change.
-	certs merge.CertificateCache
+	certs sqlstore.CertificateCache
 
 	// mostlyNew tells whether the last import found most of its batch new,
 	// in which case the next one builds its delta speculatively.

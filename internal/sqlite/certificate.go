@@ -12,13 +12,6 @@ import (
 	"portolan/internal/merge"
 )
 
-// certCache keeps the parsed certificates of every DB of the process.
-var certCache merge.CertificateCache
-
-func certNotFound(id string) error {
-	return portolan.Errorf(portolan.ENOTFOUND, "SslCertificate '%s' was not found.", id)
-}
-
 // certificates loads the certificates whose SHA-1 satisfy cond, ordered by id.
 func (db *DB) certificates(ctx context.Context, cond string, args []any, f portolan.ListFilter) ([]*portolan.SSLCertificate, int, error) {
 	total := -1
@@ -46,7 +39,7 @@ func (db *DB) certificates(ctx context.Context, cond string, args []any, f porto
 		if err := rows.Scan(&sha, &der, &first, &last); err != nil {
 			return nil, 0, db.storeError("read certificate", err)
 		}
-		c, err := certCache.Parse(sha, der)
+		c, err := db.certs.Parse(sha, der)
 		if err != nil {
 			return nil, 0, db.storeError("parse stored certificate", err)
 		}
@@ -60,14 +53,14 @@ func (db *DB) certificates(ctx context.Context, cond string, args []any, f porto
 func (db *DB) FindSSLCertificateByID(ctx context.Context, id string) (*portolan.SSLCertificate, error) {
 	sha, ok := portolan.ParseSSLCertificateID(id)
 	if !ok {
-		return nil, certNotFound(id)
+		return nil, merge.SSLCertificateNotFound(id)
 	}
 	certs, _, err := db.certificates(ctx, "sha1 = ?", []any{sha}, portolan.ListFilter{})
 	if err != nil {
 		return nil, err
 	}
 	if len(certs) == 0 {
-		return nil, certNotFound(id)
+		return nil, merge.SSLCertificateNotFound(id)
 	}
 	return certs[0], nil
 }
@@ -85,14 +78,14 @@ func (db *DB) SearchSSLCertificates(ctx context.Context, q portolan.CertificateS
 func (db *DB) FindRelatedHosts(ctx context.Context, certID string, f portolan.ListFilter) ([]*portolan.Host, int, error) {
 	sha, ok := portolan.ParseSSLCertificateID(certID)
 	if !ok {
-		return nil, 0, certNotFound(certID)
+		return nil, 0, merge.SSLCertificateNotFound(certID)
 	}
 	var known bool
 	if err := db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM certificates WHERE sha1 = ?)`, sha).Scan(&known); err != nil {
 		return nil, 0, db.storeError("find certificate", err)
 	}
 	if !known {
-		return nil, 0, certNotFound(certID)
+		return nil, 0, merge.SSLCertificateNotFound(certID)
 	}
 	cond := "sha1 = ?"
 	args := []any{sha}
@@ -165,7 +158,7 @@ func (db *DB) hostCertificates(ctx context.Context, hosts []string, sha string) 
 			if cur != nil {
 				cur.FirstSeenDateTime, cur.LastSeenDateTime = span.First, span.Last
 			}
-			cert, err := certCache.Parse(sha1, der)
+			cert, err := db.certs.Parse(sha1, der)
 			if err != nil {
 				return nil, db.storeError("parse stored certificate", err)
 			}
@@ -197,7 +190,7 @@ func (db *DB) FindHostSSLCertificates(ctx context.Context, host string, f portol
 		return nil, 0, err
 	}
 	if !ok {
-		return nil, 0, hostNotFound(host)
+		return nil, 0, merge.HostNotFound(host)
 	}
 	all, err := db.hostCertificates(ctx, members, "")
 	if err != nil {
@@ -231,5 +224,5 @@ func (db *DB) FindHostSSLCertificateByID(ctx context.Context, id string) (*porto
 			return certs[0], nil
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostSslCertificate '%s' was not found.", id)
+	return nil, merge.HostSSLCertificateNotFound(id)
 }

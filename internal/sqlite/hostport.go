@@ -43,10 +43,6 @@ func (db *DB) hostMembers(ctx context.Context, id string) ([]string, bool, error
 	return members, found, db.storeError("find host", rows.Err())
 }
 
-func hostNotFound(id string) error {
-	return portolan.Errorf(portolan.ENOTFOUND, "Host '%s' was not found.", id)
-}
-
 // inList returns "?, ?, ?" for n arguments.
 func inList(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
@@ -93,7 +89,7 @@ func (db *DB) findHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 		if members, ok, err = db.hostMembers(ctx, f.Host); err != nil {
 			return nil, 0, err
 		} else if !ok {
-			return nil, 0, hostNotFound(f.Host)
+			return nil, 0, merge.HostNotFound(f.Host)
 		}
 		checked = true
 	}
@@ -121,7 +117,7 @@ func (db *DB) findHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 			return nil, 0, db.storeError("find host", err)
 		}
 		if !known {
-			return nil, 0, hostNotFound(f.Host)
+			return nil, 0, merge.HostNotFound(f.Host)
 		}
 	}
 	return ports, total, nil
@@ -161,7 +157,7 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 		hp.Protocol = portolan.Protocol(proto)
 		hp.ID = portolan.HostPortID(hp.Host, hp.Protocol, hp.Port)
 		hp.FirstSeenDateTime, hp.LastSeenDateTime, hp.LastScanDateTime = unixTime(first), unixTime(last), unixTime(scan)
-		hp.Status = portolan.StatusFromRank(rank)
+		hp.Status = merge.StatusOfRank(rank)
 		if cert.Valid {
 			hp.MostRecentSSLCertificateID = portolan.SSLCertificateID(cert.String)
 		}
@@ -247,5 +243,5 @@ func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPo
 			return ports[0], nil
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostPort '%s' was not found.", id)
+	return nil, merge.HostPortNotFound(id)
 }

@@ -5,7 +5,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"slices"
@@ -211,20 +210,16 @@ func nullString(s string) any {
 	return s
 }
 
-// bannerDigest keys a banner group: (normalised text, scan protocol).
-func bannerDigest(k merge.BannerKey) []byte {
-	h := sha256.New()
-	h.Write([]byte(k.ScanProtocol))
-	h.Write([]byte{0})
-	h.Write([]byte(k.Text))
-	return h.Sum(nil)[:16]
-}
-
 // The upserts. In an upsert's SET, bare column names are the stored values
 // and excluded.* the new ones; SQLite's two-argument min and max return
 // NULL when an argument is NULL, hence the coalesce where a side may be
 // NULL. Every expression is a min, a max, a set union or a lexicographic
 // max, so applying deltas in any order gives the same rows.
+//
+// Two of them restate a rule of internal/merge in SQL, because the stored
+// candidate is only known inside the upsert: status_rank is
+// merge.StatusWins and cert_seen/cert_sha1 are merge.CertificateWins
+// (storetest.RunRules checks that they agree).
 const (
 	upsertHostPorts = `ON CONFLICT (host, port, protocol) DO UPDATE SET
 		first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen),
@@ -301,7 +296,7 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 			instantsFromSet(p.OpenInstants), len(p.OpenInstants), p.StatusAt.Unix(), p.StatusRank, nullTime(p.CertSeen), nullString(p.CertSHA1))
 		for _, bk := range sortedBannerKeys(p.Banners) {
 			bd := p.Banners[bk]
-			banners = append(banners, k.Host, k.Port, proto, bannerDigest(bk), bk.Text, bk.ScanProtocol,
+			banners = append(banners, k.Host, k.Port, proto, bk.Digest(), bk.Text, bk.ScanProtocol,
 				bd.Span.First.Unix(), bd.Span.Last.Unix(), instantsFromSet(bd.Instants), len(bd.Instants))
 		}
 		for _, c := range sortedComponents(p.Components) {

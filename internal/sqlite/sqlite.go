@@ -27,6 +27,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"portolan"
+	"portolan/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -49,6 +50,9 @@ type DB struct {
 	nStmts    atomic.Int32
 
 	cache readCache
+
+	// certs caches this store's parsed certificates.
+	certs sqlstore.CertificateCache
 }
 
 const maxReadStmts = 512
