@@ -13,6 +13,7 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 // hostSpans is the query of host entities: a name's first/last seen spans
@@ -85,27 +86,8 @@ func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.Li
 	if err != nil {
 		return nil, 0, err
 	}
-	items, total := pageByID(all, f, func(c *portolan.HostComponent) string { return c.ID })
+	items, total := sqlstore.PageByID(all, f, func(c *portolan.HostComponent) string { return c.ID })
 	return items, total, nil
-}
-
-// pageByID cuts a page out of items sorted by id.
-func pageByID[T any](all []T, f portolan.ListFilter, id func(T) string) ([]T, int) {
-	total := -1
-	if f.Count {
-		total = len(all)
-	}
-	if f.AfterID != "" {
-		i := sort.Search(len(all), func(i int) bool { return id(all[i]) > f.AfterID })
-		all = all[i:]
-	}
-	if f.Offset > 0 {
-		all = all[min(f.Offset, len(all)):]
-	}
-	if f.Limit > 0 && f.Limit < len(all) {
-		all = all[:f.Limit]
-	}
-	return all, total
 }
 
 // FindHostComponentByID implements portolan.HostService. The id is base64

@@ -40,8 +40,9 @@ type DB struct {
 	// import (read-only connections never pay for them) and gone with it.
 	staged sync.Map // *pgx.Conn → struct{}
 
-	// certs caches parsed certificates, which never change.
-	certs sqlstore.CertificateCache
+	// Certificates serves the certificate reads, with this store's cache
+	// of parsed certificates.
+	sqlstore.Certificates
 
 	// mostlyNew tells whether the last import found most of its batch new,
 	// in which case the next one builds its delta speculatively.
@@ -74,6 +75,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "portolan"
 	}
 	db := &DB{recognize: opts.Recognizer}
+	db.Certificates.Dialect = readDialect{db}
 	if db.recognize == nil {
 		db.recognize = portolan.ScannerComponents{}
 	}

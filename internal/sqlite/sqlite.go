@@ -47,8 +47,9 @@ type DB struct {
 
 	cache readCache
 
-	// certs caches this store's parsed certificates.
-	certs sqlstore.CertificateCache
+	// Certificates serves the certificate reads, with this store's cache
+	// of parsed certificates.
+	sqlstore.Certificates
 }
 
 const maxReadStmts = 512
@@ -131,6 +132,7 @@ func OpenDir(ctx context.Context, dir string, opts Options) (*DB, error) {
 // refuses a database whose schema is newer than this binary.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{path: path, recognize: opts.Recognizer}
+	db.Certificates.Dialect = readDialect{db}
 	if db.recognize == nil {
 		db.recognize = portolan.ScannerComponents{}
 	}
