@@ -75,12 +75,9 @@ func (db *DB) hostComponents(ctx context.Context, hosts []string) ([]*portolan.H
 // FindHostComponents implements portolan.HostService. A host has few
 // components, so the page is cut in memory.
 func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	members, ok, err := db.hostMembers(ctx, host)
+	members, err := sqlstore.HostMembers(ctx, readDialect{db}, host)
 	if err != nil {
 		return nil, 0, err
-	}
-	if !ok {
-		return nil, 0, merge.HostNotFound(host)
 	}
 	all, err := db.hostComponents(ctx, members)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 // utc returns a nullable instant read from the database in UTC (pgx returns
@@ -172,15 +173,8 @@ func (db *DB) queryRows(ctx context.Context, q string, args ...any) pgx.Rows {
 // FindHostPortByID implements portolan.HostPortService. The id holds the
 // key, host included, so the lookup is one primary-key read (one shard).
 func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPort, error) {
-	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
-		ports, err := db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = $1 AND port = $2 AND protocol = $3 AND first_seen IS NOT NULL",
+	return sqlstore.HostPortByID(ctx, id, func(ctx context.Context, host string, protocol portolan.Protocol, port int) ([]*portolan.HostPort, error) {
+		return db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = $1 AND port = $2 AND protocol = $3 AND first_seen IS NOT NULL",
 			host, port, string(protocol))
-		if err != nil {
-			return nil, err
-		}
-		if len(ports) == 1 {
-			return ports[0], nil
-		}
-	}
-	return nil, merge.HostPortNotFound(id)
+	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 // FindHostByID implements portolan.HostService. A name's first/last seen
@@ -30,12 +31,9 @@ func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, erro
 
 // FindHostComponents implements portolan.HostService.
 func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	members, ok, err := db.hostMembers(ctx, host)
+	members, err := sqlstore.HostMembers(ctx, readDialect{db}, host)
 	if err != nil {
 		return nil, 0, err
-	}
-	if !ok {
-		return nil, 0, merge.HostNotFound(host)
 	}
 	return db.queryComponents(ctx, "host IN ("+inList(len(members))+")", anys(members), f)
 }

@@ -10,6 +10,7 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 // unixTime is a nullable Unix time column.
@@ -233,15 +234,8 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 
 // FindHostPortByID implements portolan.HostPortService.
 func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPort, error) {
-	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
-		ports, err := db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
+	return sqlstore.HostPortByID(ctx, id, func(ctx context.Context, host string, protocol portolan.Protocol, port int) ([]*portolan.HostPort, error) {
+		return db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
 			host, port, string(protocol))
-		if err != nil {
-			return nil, err
-		}
-		if len(ports) == 1 {
-			return ports[0], nil
-		}
-	}
-	return nil, merge.HostPortNotFound(id)
+	})
 }

@@ -174,12 +174,9 @@ func (c *Certificates) hostCertificates(ctx context.Context, hosts []string, sha
 // FindHostSSLCertificates implements portolan.SSLCertificateService. A host
 // holds few certificates, so the page is cut in memory.
 func (c *Certificates) FindHostSSLCertificates(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostSSLCertificate, int, error) {
-	members, ok, err := c.Dialect.Members(ctx, host)
+	members, err := HostMembers(ctx, c.Dialect, host)
 	if err != nil {
 		return nil, 0, err
-	}
-	if !ok {
-		return nil, 0, merge.HostNotFound(host)
 	}
 	all, err := c.hostCertificates(ctx, members, "")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/merge"
 )
 
 // Dialect is what a store gives the shared reads. The reads' SQL is written
@@ -72,4 +73,34 @@ func PageByID[T any](all []T, f portolan.ListFilter, id func(T) string) ([]T, in
 		all = all[:f.Limit]
 	}
 	return all, total
+}
+
+// HostMembers returns the host ids host covers (itself and, for a name,
+// the addresses it aliases), or merge.HostNotFound when it was never
+// observed.
+func HostMembers(ctx context.Context, d Dialect, host string) ([]string, error) {
+	members, ok, err := d.Members(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, merge.HostNotFound(host)
+	}
+	return members, nil
+}
+
+// HostPortByID reads the record of a hostPort id with read, which returns
+// the record of (host, protocol, port) if there is one. An id that is not
+// canonical, or names no record, is merge.HostPortNotFound.
+func HostPortByID(ctx context.Context, id string, read func(ctx context.Context, host string, protocol portolan.Protocol, port int) ([]*portolan.HostPort, error)) (*portolan.HostPort, error) {
+	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
+		ports, err := read(ctx, host, protocol, port)
+		if err != nil {
+			return nil, err
+		}
+		if len(ports) == 1 {
+			return ports[0], nil
+		}
+	}
+	return nil, merge.HostPortNotFound(id)
 }
