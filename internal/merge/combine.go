@@ -5,7 +5,11 @@ package merge
 import "portolan"
 
 // Merge folds o into p. It is commutative and associative, which is what
-// makes ingest order irrelevant.
+// makes ingest order irrelevant. The stores restate it column by column in
+// their upserts (internal/sqlite/observation.go upsertHostPorts and
+// upsertBanners, internal/postgres/observation.go mergePorts and
+// mergeBanners): min and max of the spans, union of the instant sets, and
+// StatusWins and CertificateWins for the candidates.
 func (p *PortDelta) Merge(o *PortDelta) {
 	p.Open.Union(o.Open)
 	if len(o.OpenInstants) > 0 && p.OpenInstants == nil {

@@ -7,6 +7,22 @@
 // commutatively with what a store already holds; stores apply a Delta with
 // upserts and the records come out the same whatever the order, batching or
 // repetition of the input.
+//
+// This package is the one home of those rules; where to find each:
+//
+//   - status of a port: status.go (StatusRank, StatusWins)
+//   - mostRecentSslCertificate: certificate.go (CertificateWins)
+//   - banner grouping, normalisation and digest: banner.go
+//   - isRecent: recent.go
+//   - ordering of ports, banners and services: order.go
+//   - hostname aliases: alias.go (PortOfHost)
+//   - the not-found error of each entity: notfound.go
+//   - first/last seen, timesObserved, lastScan: Delta.Add and PortDelta.Merge
+//
+// A store that restates a rule in SQL (to apply it inside an upsert) is
+// named in the rule's doc comment, and storetest.RunRules proves the two
+// agree. Only PortOfHost reads anything, and only through the
+// portolan.HostPortService it is given.
 package merge
 
 import (
@@ -25,7 +41,8 @@ type PortKey struct {
 // ID is the record's Graph id.
 func (k PortKey) ID() string { return portolan.HostPortID(k.Host, k.Protocol, k.Port) }
 
-// BannerKey groups banners: the normalised text and the scan protocol.
+// BannerKey groups banners (intelligence.md §4): the text after
+// NormalizeBanner and the scan protocol. The stores key it by Digest.
 type BannerKey struct {
 	Text         string
 	ScanProtocol string
