@@ -41,25 +41,11 @@ type HostPortBanner struct {
 type HostPortComponent struct {
 	FirstSeenDateTime time.Time `json:"firstSeenDateTime"`
 	LastSeenDateTime  time.Time `json:"lastSeenDateTime"`
-	IsRecent          bool      `json:"isRecent"`
+	// IsRecent is Defender TI's isRecent, computed by merge.IsRecent.
+	IsRecent bool `json:"isRecent"`
 	// ComponentID is the id of the hostComponent it stands for.
 	ComponentID string    `json:"componentId"`
 	Component   Component `json:"component"`
-}
-
-// RecentWindow is how far before a port's last scan a component counts as
-// recent when the port has no banners (Defender TI's two days).
-const RecentWindow = 48 * time.Hour
-
-// IsRecentComponent applies Defender TI's isRecent rule (intelligence.md §5):
-// recent when the component was last seen at or after the newest banner's
-// lastSeen; without banners (newestBanner zero), when it was last seen within
-// RecentWindow before the port's last scan.
-func IsRecentComponent(componentLastSeen, newestBanner, lastScan time.Time) bool {
-	if !newestBanner.IsZero() {
-		return !componentLastSeen.Before(newestBanner)
-	}
-	return !componentLastSeen.Before(lastScan.Add(-RecentWindow))
 }
 
 // HostPortKey is the keyset position of a hostPort in a host's port list,
@@ -71,7 +57,8 @@ type HostPortKey struct {
 	Host     string
 }
 
-// Less orders keys as the port list does.
+// Less orders keys as the port list does (intelligence.md §8; the stores'
+// SQL mirrors it, see internal/merge/order.go).
 func (k HostPortKey) Less(o HostPortKey) bool {
 	if k.Port != o.Port {
 		return k.Port < o.Port

@@ -78,7 +78,7 @@ func (o *Observation) Normalize() error {
 	default:
 		return Errorf(EINVALID, "protocol %q is neither tcp nor udp", o.Protocol)
 	}
-	if o.Status.Rank() == 0 {
+	if !o.Status.Valid() {
 		return Errorf(EINVALID, "status %q is not open, filtered or closed", o.Status)
 	}
 	if o.ScannedAt.IsZero() {

@@ -26,31 +26,10 @@ const (
 	StatusClosed   HostPortStatus = "closed"
 )
 
-// Rank orders statuses for the tie rule of intelligence.md §3: on equal
-// scannedAt, open beats filtered beats closed. Unknown statuses rank 0.
-func (s HostPortStatus) Rank() int {
-	switch s {
-	case StatusOpen:
-		return 3
-	case StatusFiltered:
-		return 2
-	case StatusClosed:
-		return 1
-	}
-	return 0
-}
-
-// StatusFromRank is the inverse of Rank.
-func StatusFromRank(rank int) HostPortStatus {
-	switch rank {
-	case 3:
-		return StatusOpen
-	case 2:
-		return StatusFiltered
-	case 1:
-		return StatusClosed
-	}
-	return ""
+// Valid reports whether s is one of the three statuses a scanner reports.
+// Which status a port takes is internal/merge's rule (merge.StatusWins).
+func (s HostPortStatus) Valid() bool {
+	return s == StatusOpen || s == StatusFiltered || s == StatusClosed
 }
 
 // Protocol is the transport protocol of a port (Graph's hostPortProtocol).

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"portolan"
+	"portolan/internal/merge"
 	"portolan/internal/odata"
 )
 
@@ -298,45 +299,12 @@ func (s *Server) getHostHostPort(w http.ResponseWriter, r *http.Request, rt rout
 	if err != nil {
 		return err
 	}
-	if hp.Host != host {
-		if ok, err := s.portOfAlias(r.Context(), host, hp); err != nil {
-			return err
-		} else if !ok {
-			return portolan.Errorf(portolan.ENOTFOUND, "Host '%s' has no port with id '%s'.", host, clipText(rt.key2))
-		}
+	if ok, err := merge.PortOfHost(r.Context(), s.hostPorts, host, hp); err != nil {
+		return err
+	} else if !ok {
+		return merge.PortOfHostNotFound(host, clipText(rt.key2))
 	}
 	return s.writeHostPort(w, r, rt, "hosts"+keyLiteral(host)+"/ports", q, hp)
-}
-
-// portOfAlias reports whether hp is listed among the ports of the hostname
-// host. It walks the host's port list from just before hp's position, so it
-// costs one lookup.
-func (s *Server) portOfAlias(ctx context.Context, host string, hp *portolan.HostPort) (bool, error) {
-	if portolan.HostKindOf(host) != portolan.KindHostname {
-		return false, nil
-	}
-	// The list is ordered by (port, protocol, host); starting after
-	// (port, protocol, "") puts hp's own port first.
-	after := portolan.HostPortKey{Port: hp.Port, Protocol: hp.Protocol}
-	const batch = 100
-	for {
-		page, _, err := s.hostPorts.FindHostPorts(ctx, portolan.HostPortFilter{Host: host, After: &after, Limit: batch})
-		if err != nil {
-			return false, err
-		}
-		for _, p := range page {
-			if p.ID == hp.ID {
-				return true, nil
-			}
-			if p.Port != hp.Port || p.Protocol != hp.Protocol {
-				return false, nil
-			}
-		}
-		if len(page) < batch {
-			return false, nil
-		}
-		after = page[len(page)-1].Key()
-	}
 }
 
 func (s *Server) writeHostPort(w http.ResponseWriter, r *http.Request, rt route, contextPath string, q *odata.Query, hp *portolan.HostPort) error {

@@ -3,6 +3,7 @@
 package merge
 
 import (
+	"crypto/sha256"
 	"strings"
 
 	"portolan"
@@ -137,4 +138,17 @@ func normalizeHTTPHead(s string, statusLine bool) string {
 		b.WriteString(s[start:])
 	}
 	return b.String()
+}
+
+// Digest keys a banner group in the stores: the first 16 bytes of the
+// SHA-256 of the scan protocol, a NUL and the normalised text. Both stores
+// store it (the digest column of banners and, in PostgreSQL,
+// banner_instants) and compute it only here, so that one banner has one key
+// whichever store holds it. It is stored: changing it needs a rebuild.
+func (k BannerKey) Digest() []byte {
+	h := sha256.New()
+	h.Write([]byte(k.ScanProtocol))
+	h.Write([]byte{0})
+	h.Write([]byte(k.Text))
+	return h.Sum(nil)[:16]
 }

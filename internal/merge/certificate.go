@@ -2,40 +2,15 @@
 
 package merge
 
-import (
-	"sync"
+import "time"
 
-	"portolan"
-)
-
-// CertificateCache keeps parsed certificates by SHA-1 for the stores' reads:
-// a certificate never changes, and parsing its DER costs more than the rest
-// of a read. It starts over when it holds maxParsedCertificates.
-type CertificateCache struct {
-	mu sync.Mutex
-	m  map[string]*portolan.SSLCertificate
-}
-
-const maxParsedCertificates = 10000
-
-// Parse returns a copy of the certificate of der (whose SHA-1 is sha), which
-// the caller may fill (first/last seen).
-func (c *CertificateCache) Parse(sha string, der []byte) (*portolan.SSLCertificate, error) {
-	c.mu.Lock()
-	p := c.m[sha]
-	c.mu.Unlock()
-	if p == nil {
-		var err error
-		if p, err = portolan.ParseCertificate(der); err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		if c.m == nil || len(c.m) >= maxParsedCertificates {
-			c.m = make(map[string]*portolan.SSLCertificate)
-		}
-		c.m[sha] = p
-		c.mu.Unlock()
-	}
-	out := *p
-	return &out, nil
+// CertificateWins is the mostRecentSslCertificate rule (intelligence.md §3):
+// among open observations that carried a certificate, the one with the
+// greatest seenAt, ties broken by the greater SHA-1 hex. It reports whether
+// the candidate (seen, sha1) replaces the held one (an empty heldSHA1 means
+// none is held). The SQL that mirrors it is the cert_seen/cert_sha1
+// expressions of upsertHostPorts in internal/sqlite/observation.go and of
+// mergePorts in internal/postgres/observation.go.
+func CertificateWins(seen time.Time, sha1 string, heldSeen time.Time, heldSHA1 string) bool {
+	return sha1 != "" && (heldSHA1 == "" || seen.After(heldSeen) || (seen.Equal(heldSeen) && sha1 > heldSHA1))
 }

@@ -5,7 +5,11 @@ package merge
 import "portolan"
 
 // Merge folds o into p. It is commutative and associative, which is what
-// makes ingest order irrelevant.
+// makes ingest order irrelevant. The stores restate it column by column in
+// their upserts (internal/sqlite/observation.go upsertHostPorts and
+// upsertBanners, internal/postgres/observation.go mergePorts and
+// mergeBanners): min and max of the spans, union of the instant sets, and
+// StatusWins and CertificateWins for the candidates.
 func (p *PortDelta) Merge(o *PortDelta) {
 	p.Open.Union(o.Open)
 	if len(o.OpenInstants) > 0 && p.OpenInstants == nil {
@@ -17,10 +21,10 @@ func (p *PortDelta) Merge(o *PortDelta) {
 	if o.LastScan.After(p.LastScan) {
 		p.LastScan = o.LastScan
 	}
-	if o.StatusAt.After(p.StatusAt) || (o.StatusAt.Equal(p.StatusAt) && o.StatusRank > p.StatusRank) {
+	if StatusWins(o.StatusAt, o.StatusRank, p.StatusAt, p.StatusRank) {
 		p.StatusAt, p.StatusRank = o.StatusAt, o.StatusRank
 	}
-	if o.CertSHA1 != "" && (o.CertSeen.After(p.CertSeen) || (o.CertSeen.Equal(p.CertSeen) && o.CertSHA1 > p.CertSHA1)) {
+	if CertificateWins(o.CertSeen, o.CertSHA1, p.CertSeen, p.CertSHA1) {
 		p.CertSeen, p.CertSHA1 = o.CertSeen, o.CertSHA1
 	}
 	for k, b := range o.Banners {
@@ -71,7 +75,7 @@ func (p *PortDelta) HostPort(key PortKey) *portolan.HostPort {
 		LastSeenDateTime:           p.Open.Last,
 		LastScanDateTime:           p.LastScan,
 		TimesObserved:              len(p.OpenInstants),
-		Status:                     portolan.StatusFromRank(p.StatusRank),
+		Status:                     StatusOfRank(p.StatusRank),
 		MostRecentSSLCertificateID: "",
 	}
 	if p.CertSHA1 != "" {

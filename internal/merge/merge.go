@@ -7,10 +7,25 @@
 // commutatively with what a store already holds; stores apply a Delta with
 // upserts and the records come out the same whatever the order, batching or
 // repetition of the input.
+//
+// This package is the one home of those rules; where to find each:
+//
+//   - status of a port: status.go (StatusRank, StatusWins)
+//   - mostRecentSslCertificate: certificate.go (CertificateWins)
+//   - banner grouping, normalisation and digest: banner.go
+//   - isRecent: recent.go
+//   - ordering of ports, banners and services: order.go
+//   - hostname aliases: alias.go (PortOfHost)
+//   - the not-found error of each entity: notfound.go
+//   - first/last seen, timesObserved, lastScan: Delta.Add and PortDelta.Merge
+//
+// A store that restates a rule in SQL (to apply it inside an upsert) is
+// named in the rule's doc comment, and storetest.RunRules proves the two
+// agree. Only PortOfHost reads anything, and only through the
+// portolan.HostPortService it is given.
 package merge
 
 import (
-	"sort"
 	"time"
 
 	"portolan"
@@ -26,7 +41,8 @@ type PortKey struct {
 // ID is the record's Graph id.
 func (k PortKey) ID() string { return portolan.HostPortID(k.Host, k.Protocol, k.Port) }
 
-// BannerKey groups banners: the normalised text and the scan protocol.
+// BannerKey groups banners (intelligence.md §4): the text after
+// NormalizeBanner and the scan protocol. The stores key it by Digest.
 type BannerKey struct {
 	Text         string
 	ScanProtocol string
@@ -64,11 +80,13 @@ type PortDelta struct {
 	OpenInstants map[int64]struct{}
 	// LastScan is the greatest scannedAt of any observation.
 	LastScan time.Time
-	// Status is the status candidate: greatest (scannedAt, rank).
+	// StatusAt and StatusRank are the status candidate: greatest
+	// (scannedAt, rank), see StatusWins.
 	StatusAt   time.Time
 	StatusRank int
 	// CertSeen and CertSHA1 are the mostRecentSslCertificate candidate:
-	// greatest (seenAt, sha1) among open observations with a certificate.
+	// greatest (seenAt, sha1) among open observations with a certificate,
+	// see CertificateWins.
 	CertSeen time.Time
 	CertSHA1 string
 	// Banners, Components and CertificatePorts are over open observations.
@@ -112,8 +130,7 @@ func (d *Delta) Add(o *portolan.Observation, recognize portolan.Recognizer) {
 	if o.ScannedAt.After(p.LastScan) {
 		p.LastScan = o.ScannedAt
 	}
-	rank := o.Status.Rank()
-	if o.ScannedAt.After(p.StatusAt) || (o.ScannedAt.Equal(p.StatusAt) && rank > p.StatusRank) {
+	if rank := StatusRank(o.Status); StatusWins(o.ScannedAt, rank, p.StatusAt, p.StatusRank) {
 		p.StatusAt, p.StatusRank = o.ScannedAt, rank
 	}
 	for _, name := range o.Hostnames {
@@ -177,7 +194,7 @@ func (d *Delta) Add(o *portolan.Observation, recognize portolan.Recognizer) {
 			cert = &Certificate{DER: o.Certificate, Parsed: parsed}
 			d.Certificates[sha] = cert
 		}
-		if seen.After(p.CertSeen) || (seen.Equal(p.CertSeen) && sha > p.CertSHA1) {
+		if CertificateWins(seen, sha, p.CertSeen, p.CertSHA1) {
 			p.CertSeen, p.CertSHA1 = seen, sha
 		}
 		if p.Certificates == nil {
@@ -190,31 +207,6 @@ func (d *Delta) Add(o *portolan.Observation, recognize portolan.Recognizer) {
 		}
 		s.Extend(seen)
 	}
-}
-
-// SortBanners orders banners newest first: lastSeenDateTime descending, ties
-// by banner text, then scan protocol, ascending (intelligence.md §8).
-func SortBanners(b []portolan.HostPortBanner) {
-	sort.Slice(b, func(i, j int) bool {
-		if !b[i].LastSeenDateTime.Equal(b[j].LastSeenDateTime) {
-			return b[i].LastSeenDateTime.After(b[j].LastSeenDateTime)
-		}
-		if b[i].Banner != b[j].Banner {
-			return b[i].Banner < b[j].Banner
-		}
-		return b[i].ScanProtocol < b[j].ScanProtocol
-	})
-}
-
-// SortServices orders services newest first: lastSeenDateTime descending,
-// ties by component name, version, category ascending.
-func SortServices(s []portolan.HostPortComponent) {
-	sort.Slice(s, func(i, j int) bool {
-		if !s[i].LastSeenDateTime.Equal(s[j].LastSeenDateTime) {
-			return s[i].LastSeenDateTime.After(s[j].LastSeenDateTime)
-		}
-		return s[i].Component.Less(s[j].Component)
-	})
 }
 
 // Finish completes a hostPort assembled by a store from its parts: it sorts
@@ -230,7 +222,7 @@ func Finish(hp *portolan.HostPort) {
 	}
 	for i := range hp.Services {
 		s := &hp.Services[i]
-		s.IsRecent = portolan.IsRecentComponent(s.LastSeenDateTime, newestBanner, hp.LastScanDateTime)
+		s.IsRecent = IsRecent(s.LastSeenDateTime, newestBanner, hp.LastScanDateTime)
 		s.ComponentID = portolan.HostComponentID(hp.Host, s.Component)
 	}
 	SortServices(hp.Services)

@@ -67,7 +67,7 @@ func TestIsRecentWithoutBanners(t *testing.T) {
 		{scan.Add(-48*time.Hour - time.Second), false},
 	}
 	for _, c := range cases {
-		if got := portolan.IsRecentComponent(c.seen, time.Time{}, scan); got != c.want {
+		if got := merge.IsRecent(c.seen, time.Time{}, scan); got != c.want {
 			t.Errorf("seen %v, last scan %v: got %v", c.seen, scan, got)
 		}
 	}

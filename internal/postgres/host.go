@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"portolan"
+	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 // hostSpans is the query of host entities: a name's first/last seen spans
@@ -45,7 +47,7 @@ func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, erro
 	if h := hosts[id]; h != nil {
 		return h, nil
 	}
-	return nil, hostNotFound(id)
+	return nil, merge.HostNotFound(id)
 }
 
 // hostComponents aggregates the hostComponent entities of the given hosts
@@ -73,38 +75,16 @@ func (db *DB) hostComponents(ctx context.Context, hosts []string) ([]*portolan.H
 // FindHostComponents implements portolan.HostService. A host has few
 // components, so the page is cut in memory.
 func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	members, ok, err := db.hostMembers(ctx, host)
+	members, err := sqlstore.HostMembers(ctx, readDialect{db}, host)
 	if err != nil {
 		return nil, 0, err
-	}
-	if !ok {
-		return nil, 0, hostNotFound(host)
 	}
 	all, err := db.hostComponents(ctx, members)
 	if err != nil {
 		return nil, 0, err
 	}
-	items, total := pageByID(all, f, func(c *portolan.HostComponent) string { return c.ID })
+	items, total := sqlstore.PageByID(all, f, func(c *portolan.HostComponent) string { return c.ID })
 	return items, total, nil
-}
-
-// pageByID cuts a page out of items sorted by id.
-func pageByID[T any](all []T, f portolan.ListFilter, id func(T) string) ([]T, int) {
-	total := -1
-	if f.Count {
-		total = len(all)
-	}
-	if f.AfterID != "" {
-		i := sort.Search(len(all), func(i int) bool { return id(all[i]) > f.AfterID })
-		all = all[i:]
-	}
-	if f.Offset > 0 {
-		all = all[min(f.Offset, len(all)):]
-	}
-	if f.Limit > 0 && f.Limit < len(all) {
-		all = all[:f.Limit]
-	}
-	return all, total
 }
 
 // FindHostComponentByID implements portolan.HostService. The id is base64
@@ -125,5 +105,5 @@ func (db *DB) FindHostComponentByID(ctx context.Context, id string) (*portolan.H
 			}
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostComponent '%s' was not found.", id)
+	return nil, merge.HostComponentNotFound(id)
 }

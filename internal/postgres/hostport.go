@@ -11,6 +11,7 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 // utc returns a nullable instant read from the database in UTC (pgx returns
@@ -42,10 +43,6 @@ func (db *DB) hostMembers(ctx context.Context, id string) ([]string, bool, error
 	return members, found, nil
 }
 
-func hostNotFound(id string) error {
-	return portolan.Errorf(portolan.ENOTFOUND, "Host '%s' was not found.", id)
-}
-
 // pageClause appends LIMIT and OFFSET (none when both are zero) and their
 // arguments.
 func pageClause(q string, args []any, limit, offset int) (string, []any) {
@@ -70,7 +67,7 @@ func (db *DB) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 		return nil, 0, err
 	}
 	if !ok {
-		return nil, 0, hostNotFound(f.Host)
+		return nil, 0, merge.HostNotFound(f.Host)
 	}
 	where := "host = ANY($1) AND first_seen IS NOT NULL"
 	args := []any{members}
@@ -116,7 +113,7 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 		hp.Protocol = portolan.Protocol(proto)
 		hp.ID = portolan.HostPortID(hp.Host, hp.Protocol, hp.Port)
 		hp.FirstSeenDateTime, hp.LastSeenDateTime, hp.LastScanDateTime = utc(first), utc(last), scan.UTC()
-		hp.Status = portolan.StatusFromRank(rank)
+		hp.Status = merge.StatusOfRank(rank)
 		if cert != nil {
 			hp.MostRecentSSLCertificateID = portolan.SSLCertificateID(*cert)
 		}
@@ -176,15 +173,8 @@ func (db *DB) queryRows(ctx context.Context, q string, args ...any) pgx.Rows {
 // FindHostPortByID implements portolan.HostPortService. The id holds the
 // key, host included, so the lookup is one primary-key read (one shard).
 func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPort, error) {
-	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
-		ports, err := db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = $1 AND port = $2 AND protocol = $3 AND first_seen IS NOT NULL",
+	return sqlstore.HostPortByID(ctx, id, func(ctx context.Context, host string, protocol portolan.Protocol, port int) ([]*portolan.HostPort, error) {
+		return db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = $1 AND port = $2 AND protocol = $3 AND first_seen IS NOT NULL",
 			host, port, string(protocol))
-		if err != nil {
-			return nil, err
-		}
-		if len(ports) == 1 {
-			return ports[0], nil
-		}
-	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostPort '%s' was not found.", id)
+	})
 }

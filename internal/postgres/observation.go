@@ -5,7 +5,6 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	mathrand "math/rand/v2"
 	"sync"
@@ -331,6 +330,9 @@ const (
 	// upserts the ports. created_batch marks the import that turned a row
 	// into a record (its first open observation), which is how the import
 	// tells created records from updated ones, as the embedded store does.
+	// status_rank restates merge.StatusWins and cert_seen/cert_sha1
+	// merge.CertificateWins, as row comparisons (storetest.RunRules checks
+	// that they agree).
 	// The final sort makes the instants CTE run to completion before the
 	// first port row is locked.
 	mergePorts = `WITH added AS (
@@ -429,16 +431,6 @@ func nullTime(t time.Time) any {
 	return t
 }
 
-// bannerDigest keys a banner group: (normalised text, scan protocol). It is
-// the embedded store's digest, so that the two stores agree on keys.
-func bannerDigest(k merge.BannerKey) []byte {
-	h := sha256.New()
-	h.Write([]byte(k.ScanProtocol))
-	h.Write([]byte{0})
-	h.Write([]byte(k.Text))
-	return h.Sum(nil)[:16]
-}
-
 // staged is a delta as rows of the staging tables.
 type staged map[string][][]any
 
@@ -475,7 +467,7 @@ func stageDelta(d *merge.Delta) staged {
 			s.add("stage_port_instants", k.Host, k.Port, proto, time.Unix(t, 0).UTC())
 		}
 		for bk, bd := range p.Banners {
-			digest := bannerDigest(bk)
+			digest := bk.Digest()
 			s.add("stage_banners", k.Host, k.Port, proto, digest, bk.Text, bk.ScanProtocol, bd.Span.First, bd.Span.Last)
 			for t := range bd.Instants {
 				s.add("stage_banner_instants", k.Host, k.Port, proto, digest, time.Unix(t, 0).UTC())

@@ -15,11 +15,6 @@ import (
 	"embed"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -27,7 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"portolan"
-	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -45,8 +40,9 @@ type DB struct {
 	// import (read-only connections never pay for them) and gone with it.
 	staged sync.Map // *pgx.Conn → struct{}
 
-	// certs caches parsed certificates, which never change.
-	certs merge.CertificateCache
+	// Certificates serves the certificate reads, with this store's cache
+	// of parsed certificates.
+	sqlstore.Certificates
 
 	// mostlyNew tells whether the last import found most of its batch new,
 	// in which case the next one builds its delta speculatively.
@@ -79,6 +75,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "portolan"
 	}
 	db := &DB{recognize: opts.Recognizer}
+	db.Certificates.Dialect = readDialect{db}
 	if db.recognize == nil {
 		db.recognize = portolan.ScannerComponents{}
 	}
@@ -126,55 +123,42 @@ func (db *DB) migrate(ctx context.Context) error {
 	// back to the pool (a dead connection releases it on the server).
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
 
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	return sqlstore.Migrate(ctx, migrationFS, pgMigrator{conn.Conn()}, func(current, latest int) error {
+		return portolan.Errorf(portolan.EINVALID, "The PostgreSQL schema %s has version %d, newer than this binary knows (%d); use a newer portolan.", *schema, current, latest)
+	})
+}
+
+// pgMigrator is the PostgreSQL side of sqlstore.Migrator, on the
+// connection that holds the migration lock.
+type pgMigrator struct{ conn *pgx.Conn }
+
+// SchemaVersion implements sqlstore.Migrator.
+func (m pgMigrator) SchemaVersion(ctx context.Context) (int, error) {
+	if _, err := m.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer PRIMARY KEY,
 		name       text NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return storeError("create schema_migrations", err)
+		return 0, storeError("create schema_migrations", err)
 	}
 	var current int
-	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return storeError("read schema version", err)
+	if err := m.conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return 0, storeError("read schema version", err)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
+	return current, nil
+}
+
+// Apply implements sqlstore.Migrator.
+func (m pgMigrator) Apply(ctx context.Context, mig sqlstore.Migration) error {
+	err := pgx.BeginFunc(ctx, m.conn, func(tx pgx.Tx) error {
+		// No arguments: pgx sends the file with the simple protocol,
+		// which runs several statements.
+		if _, err := tx.Exec(ctx, mig.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", mig.Name, err)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, mig.Version, mig.Name)
 		return err
-	}
-	sort.Strings(names)
-	latest := 0
-	for _, name := range names {
-		v, err := migrationVersion(name)
-		if err != nil {
-			return err
-		}
-		latest = max(latest, v)
-	}
-	if current > latest {
-		return portolan.Errorf(portolan.EINVALID, "The PostgreSQL schema %s has version %d, newer than this binary knows (%d); use a newer portolan.", *schema, current, latest)
-	}
-	for _, name := range names {
-		v, _ := migrationVersion(name)
-		if v <= current {
-			continue
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			// No arguments: pgx sends the file with the simple protocol,
-			// which runs several statements.
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", path.Base(name), err)
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, v, path.Base(name))
-			return err
-		})
-		if err != nil {
-			return storeError("migrate", err)
-		}
-	}
-	return nil
+	})
+	return storeError("migrate", err)
 }
 
 // migrationLockKey is the advisory lock key of a schema's migrations, so
@@ -183,14 +167,4 @@ func migrationLockKey(schema string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("portolan migrations " + schema))
 	return int64(h.Sum64())
-}
-
-func migrationVersion(name string) (int, error) {
-	base := path.Base(name)
-	num, _, ok := strings.Cut(base, "_")
-	v, err := strconv.Atoi(num)
-	if !ok || err != nil {
-		return 0, fmt.Errorf("postgres: migration %s is not named NNNN_name.sql", base)
-	}
-	return v, nil
 }

@@ -20,16 +20,22 @@ import (
 	"portolan/internal/storetest/naive"
 )
 
-func TestConformance(t *testing.T) {
-	base := testURL(t)
-	storetest.Run(t, func(t testing.TB, r portolan.Recognizer) portolan.Store {
+// openTest returns an OpenFunc giving each store a fresh schema.
+func openTest(base string) storetest.OpenFunc {
+	return func(t testing.TB, r portolan.Recognizer) portolan.Store {
 		db, err := postgres.Open(context.Background(), newSchema(t, base), postgres.Options{Recognizer: r})
 		if err != nil {
 			t.Fatalf("open: %v", err)
 		}
 		return db
-	})
+	}
 }
+
+func TestConformance(t *testing.T) { storetest.Run(t, openTest(testURL(t))) }
+
+// TestRuleConformance proves that the SQL restating internal/merge's rules
+// agrees with them.
+func TestRuleConformance(t *testing.T) { storetest.RunRules(t, openTest(testURL(t))) }
 
 // TestOpenMigrations starts four processes' worth of stores on one empty
 // schema at once: the advisory lock lets one migrate and the others find

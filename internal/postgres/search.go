@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/merge"
 	"portolan/internal/sqlfilter"
 )
 
@@ -36,7 +37,7 @@ var dialect = &sqlfilter.Dialect{
 
 // tables are what this store's tables name differently.
 var tables = sqlfilter.Tables{
-	RecentSince: "hp.last_scan - make_interval(secs => " + strconv.FormatInt(int64(portolan.RecentWindow/time.Second), 10) + ")",
+	RecentSince: "hp.last_scan - make_interval(secs => " + strconv.FormatInt(int64(merge.RecentWindow/time.Second), 10) + ")",
 	AliasName:   "host",
 	HostID:      "host",
 }

@@ -7,13 +7,15 @@ import (
 	"fmt"
 
 	"portolan"
+	"portolan/internal/merge"
 )
 
 // Tables are the few things in which the stores' tables of hostPort records
 // differ; the tables and columns are otherwise the same (host_ports as hp,
 // banners, port_components, host_aliases).
 type Tables struct {
-	// RecentSince is SQL for the instant RecentWindow before hp.last_scan.
+	// RecentSince is SQL for the instant merge.RecentWindow before
+	// hp.last_scan.
 	RecentSince string
 	// AliasName is the column of host_aliases that holds the hostname.
 	AliasName string
@@ -21,11 +23,12 @@ type Tables struct {
 	HostID string
 }
 
-// statusRanks are the stored values (ranks) of the hostPortStatus members.
+// statusRanks are the stored values (merge.StatusRank) of the
+// hostPortStatus members.
 var statusRanks = map[string]any{
-	string(portolan.StatusOpen):     int64(portolan.StatusOpen.Rank()),
-	string(portolan.StatusFiltered): int64(portolan.StatusFiltered.Rank()),
-	string(portolan.StatusClosed):   int64(portolan.StatusClosed.Rank()),
+	string(portolan.StatusOpen):     int64(merge.StatusRank(portolan.StatusOpen)),
+	string(portolan.StatusFiltered): int64(merge.StatusRank(portolan.StatusFiltered)),
+	string(portolan.StatusClosed):   int64(merge.StatusRank(portolan.StatusClosed)),
 }
 
 // HostPortSchema maps the paths of hostPort to the stores' tables.
@@ -63,9 +66,9 @@ func HostPortSchema(t Tables) *Schema {
 					"component/host/id":  {SQL: "{a}.host"},
 					"firstSeenDateTime":  {SQL: "{a}.first_seen"},
 					"lastSeenDateTime":   {SQL: "{a}.last_seen"},
-					// portolan.IsRecentComponent: at or after the newest
-					// banner's lastSeen or, without banners, within
-					// RecentWindow before the last scan.
+					// merge.IsRecent restated in SQL: at or after the
+					// newest banner's lastSeen or, without banners, within
+					// merge.RecentWindow before the last scan.
 					"isRecent": {SQL: "({a}.last_seen >= COALESCE((SELECT max(rb.last_seen) FROM banners rb WHERE rb.host = hp.host AND rb.port = hp.port AND rb.protocol = hp.protocol), " + t.RecentSince + "))"},
 				},
 			},

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"portolan"
+	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 // FindHostByID implements portolan.HostService. A name's first/last seen
@@ -22,19 +24,16 @@ func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, erro
 		return nil, db.storeError("find host", err)
 	}
 	if n == 0 {
-		return nil, hostNotFound(id)
+		return nil, merge.HostNotFound(id)
 	}
 	return &portolan.Host{ID: id, Kind: portolan.HostKindOf(id), FirstSeenDateTime: unixTime(first), LastSeenDateTime: unixTime(last)}, nil
 }
 
 // FindHostComponents implements portolan.HostService.
 func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	members, ok, err := db.hostMembers(ctx, host)
+	members, err := sqlstore.HostMembers(ctx, readDialect{db}, host)
 	if err != nil {
 		return nil, 0, err
-	}
-	if !ok {
-		return nil, 0, hostNotFound(host)
 	}
 	return db.queryComponents(ctx, "host IN ("+inList(len(members))+")", anys(members), f)
 }
@@ -77,7 +76,7 @@ func (db *DB) FindHostComponentByID(ctx context.Context, id string) (*portolan.H
 		return nil, err
 	}
 	if len(comps) == 0 {
-		return nil, portolan.Errorf(portolan.ENOTFOUND, "HostComponent '%s' was not found.", id)
+		return nil, merge.HostComponentNotFound(id)
 	}
 	return comps[0], nil
 }

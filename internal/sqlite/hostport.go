@@ -10,6 +10,7 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
+	"portolan/internal/sqlstore"
 )
 
 // unixTime is a nullable Unix time column.
@@ -41,10 +42,6 @@ func (db *DB) hostMembers(ctx context.Context, id string) ([]string, bool, error
 		}
 	}
 	return members, found, db.storeError("find host", rows.Err())
-}
-
-func hostNotFound(id string) error {
-	return portolan.Errorf(portolan.ENOTFOUND, "Host '%s' was not found.", id)
 }
 
 // inList returns "?, ?, ?" for n arguments.
@@ -93,7 +90,7 @@ func (db *DB) findHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 		if members, ok, err = db.hostMembers(ctx, f.Host); err != nil {
 			return nil, 0, err
 		} else if !ok {
-			return nil, 0, hostNotFound(f.Host)
+			return nil, 0, merge.HostNotFound(f.Host)
 		}
 		checked = true
 	}
@@ -121,7 +118,7 @@ func (db *DB) findHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 			return nil, 0, db.storeError("find host", err)
 		}
 		if !known {
-			return nil, 0, hostNotFound(f.Host)
+			return nil, 0, merge.HostNotFound(f.Host)
 		}
 	}
 	return ports, total, nil
@@ -161,7 +158,7 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 		hp.Protocol = portolan.Protocol(proto)
 		hp.ID = portolan.HostPortID(hp.Host, hp.Protocol, hp.Port)
 		hp.FirstSeenDateTime, hp.LastSeenDateTime, hp.LastScanDateTime = unixTime(first), unixTime(last), unixTime(scan)
-		hp.Status = portolan.StatusFromRank(rank)
+		hp.Status = merge.StatusOfRank(rank)
 		if cert.Valid {
 			hp.MostRecentSSLCertificateID = portolan.SSLCertificateID(cert.String)
 		}
@@ -237,15 +234,8 @@ func (db *DB) queryHostPorts(ctx context.Context, q string, args ...any) ([]*por
 
 // FindHostPortByID implements portolan.HostPortService.
 func (db *DB) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPort, error) {
-	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
-		ports, err := db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
+	return sqlstore.HostPortByID(ctx, id, func(ctx context.Context, host string, protocol portolan.Protocol, port int) ([]*portolan.HostPort, error) {
+		return db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
 			host, port, string(protocol))
-		if err != nil {
-			return nil, err
-		}
-		if len(ports) == 1 {
-			return ports[0], nil
-		}
-	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostPort '%s' was not found.", id)
+	})
 }

@@ -4,8 +4,8 @@ package sqlite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"slices"
@@ -211,20 +211,16 @@ func nullString(s string) any {
 	return s
 }
 
-// bannerDigest keys a banner group: (normalised text, scan protocol).
-func bannerDigest(k merge.BannerKey) []byte {
-	h := sha256.New()
-	h.Write([]byte(k.ScanProtocol))
-	h.Write([]byte{0})
-	h.Write([]byte(k.Text))
-	return h.Sum(nil)[:16]
-}
-
 // The upserts. In an upsert's SET, bare column names are the stored values
 // and excluded.* the new ones; SQLite's two-argument min and max return
 // NULL when an argument is NULL, hence the coalesce where a side may be
 // NULL. Every expression is a min, a max, a set union or a lexicographic
 // max, so applying deltas in any order gives the same rows.
+//
+// Two of them restate a rule of internal/merge in SQL, because the stored
+// candidate is only known inside the upsert: status_rank is
+// merge.StatusWins and cert_seen/cert_sha1 are merge.CertificateWins
+// (storetest.RunRules checks that they agree).
 const (
 	upsertHostPorts = `ON CONFLICT (host, port, protocol) DO UPDATE SET
 		first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen),
@@ -299,12 +295,12 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		proto := string(k.Protocol)
 		ports = append(ports, k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last), p.LastScan.Unix(),
 			instantsFromSet(p.OpenInstants), len(p.OpenInstants), p.StatusAt.Unix(), p.StatusRank, nullTime(p.CertSeen), nullString(p.CertSHA1))
-		for _, bk := range sortedBannerKeys(p.Banners) {
+		for _, bk := range sortedKeys(p.Banners, compareBannerKeys) {
 			bd := p.Banners[bk]
-			banners = append(banners, k.Host, k.Port, proto, bannerDigest(bk), bk.Text, bk.ScanProtocol,
+			banners = append(banners, k.Host, k.Port, proto, bk.Digest(), bk.Text, bk.ScanProtocol,
 				bd.Span.First.Unix(), bd.Span.Last.Unix(), instantsFromSet(bd.Instants), len(bd.Instants))
 		}
-		for _, c := range sortedComponents(p.Components) {
+		for _, c := range sortedKeys(p.Components, compareComponents) {
 			sp := p.Components[c]
 			comps = append(comps, k.Host, k.Port, proto, c.Name, c.Version, c.Category, sp.First.Unix(), sp.Last.Unix())
 			hc := hostComps[k.Host]
@@ -352,7 +348,7 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		sp := d.Hosts[id]
 		hosts = append(hosts, id, nullTime(sp.First), nullTime(sp.Last))
 	}
-	for _, a := range sortedAliases(d.Aliases) {
+	for _, a := range sortedKeys(d.Aliases, compareAliases) {
 		sp := d.Aliases[a]
 		aliases = append(aliases, a.Name, a.Address, nullTime(sp.First), nullTime(sp.Last))
 	}
@@ -369,7 +365,7 @@ func (w *writer) applyHostComponents(hostComps map[string]map[portolan.Component
 	var args []any
 	for _, host := range sortedStrings(hostComps) {
 		comps := hostComps[host]
-		for _, c := range sortedComponents(comps) {
+		for _, c := range sortedKeys(comps, compareComponents) {
 			sp := comps[c]
 			args = append(args, host, c.Name, c.Version, c.Category, portolan.HostComponentID(host, c), sp.First.Unix(), sp.Last.Unix())
 		}
@@ -423,58 +419,30 @@ func comparePortKeys(a, b merge.PortKey) int {
 	return strings.Compare(string(a.Protocol), string(b.Protocol))
 }
 
-func sortedStrings[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys returns the keys of m in cmp's order. The writer sends rows in
+// key order, which keeps SQLite's b-tree pages hot; any fixed order would
+// do, it is not a rule of the records.
+func sortedKeys[K comparable, V any](m map[K]V, cmp func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, cmp)
 	return keys
 }
 
-func sortedBannerKeys(m map[merge.BannerKey]*merge.BannerDelta) []merge.BannerKey {
-	keys := make([]merge.BannerKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b merge.BannerKey) int {
-		if c := strings.Compare(a.ScanProtocol, b.ScanProtocol); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Text, b.Text)
-	})
-	return keys
+func sortedStrings[V any](m map[string]V) []string { return sortedKeys(m, strings.Compare) }
+
+func compareBannerKeys(a, b merge.BannerKey) int {
+	return cmp.Or(strings.Compare(a.ScanProtocol, b.ScanProtocol), strings.Compare(a.Text, b.Text))
 }
 
-func sortedComponents(m map[portolan.Component]*portolan.Span) []portolan.Component {
-	keys := make([]portolan.Component, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b portolan.Component) int {
-		switch {
-		case a.Less(b):
-			return -1
-		case b.Less(a):
-			return 1
-		}
-		return 0
-	})
-	return keys
+func compareComponents(a, b portolan.Component) int {
+	return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Version, b.Version), strings.Compare(a.Category, b.Category))
 }
 
-func sortedAliases(m map[merge.AliasKey]*portolan.Span) []merge.AliasKey {
-	keys := make([]merge.AliasKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b merge.AliasKey) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Address, b.Address)
-	})
-	return keys
+func compareAliases(a, b merge.AliasKey) int {
+	return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Address, b.Address))
 }
 
 // rebuildChunk is how many logged observations a rebuild folds per delta.

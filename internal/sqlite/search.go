@@ -14,6 +14,7 @@ import (
 	"modernc.org/sqlite"
 
 	"portolan"
+	"portolan/internal/merge"
 	"portolan/internal/sqlfilter"
 )
 
@@ -90,7 +91,7 @@ var dialect = &sqlfilter.Dialect{
 
 // tables are what this store's tables name differently.
 var tables = sqlfilter.Tables{
-	RecentSince: fmt.Sprintf("hp.last_scan - %d", int64(portolan.RecentWindow/time.Second)),
+	RecentSince: fmt.Sprintf("hp.last_scan - %d", int64(merge.RecentWindow/time.Second)),
 	AliasName:   "name",
 	HostID:      "id",
 }

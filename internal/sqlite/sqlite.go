@@ -12,14 +12,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -27,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"portolan"
+	"portolan/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -49,6 +46,10 @@ type DB struct {
 	nStmts    atomic.Int32
 
 	cache readCache
+
+	// Certificates serves the certificate reads, with this store's cache
+	// of parsed certificates.
+	sqlstore.Certificates
 }
 
 const maxReadStmts = 512
@@ -131,6 +132,7 @@ func OpenDir(ctx context.Context, dir string, opts Options) (*DB, error) {
 // refuses a database whose schema is newer than this binary.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{path: path, recognize: opts.Recognizer}
+	db.Certificates.Dialect = readDialect{db}
 	if db.recognize == nil {
 		db.recognize = portolan.ScannerComponents{}
 	}
@@ -175,65 +177,44 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// migrate applies the embedded migrations in order, each in its own
-// transaction, recording them in schema_migrations.
+// migrate applies the embedded migrations (sqlstore.Migrate) on the write
+// connection.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
-		return db.storeError("create schema_migrations", err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	var current int
-	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return db.storeError("read schema version", err)
-	}
-	latest := 0
-	for _, name := range names {
-		v, err := migrationVersion(name)
-		if err != nil {
-			return err
-		}
-		latest = max(latest, v)
-		if v <= current {
-			continue
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		tx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
-			return db.storeError("begin migration", err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, v, filepath.Base(name)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlite: record migration %s: %w", name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return db.storeError("commit migration", err)
-		}
-	}
-	if current > latest {
+	return sqlstore.Migrate(ctx, migrationFS, sqliteMigrator{db}, func(current, latest int) error {
 		return portolan.Errorf(portolan.EINVALID, "The database %s has schema version %d, newer than this binary knows (%d); use a newer portolan.", db.path, current, latest)
-	}
-	return nil
+	})
 }
 
-func migrationVersion(name string) (int, error) {
-	base := filepath.Base(name)
-	num, _, ok := strings.Cut(base, "_")
-	v, err := strconv.Atoi(num)
-	if !ok || err != nil {
-		return 0, fmt.Errorf("sqlite: migration %s is not named NNNN_name.sql", base)
+// sqliteMigrator is the SQLite side of sqlstore.Migrator.
+type sqliteMigrator struct{ db *DB }
+
+// SchemaVersion implements sqlstore.Migrator.
+func (m sqliteMigrator) SchemaVersion(ctx context.Context) (int, error) {
+	if _, err := m.db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		return 0, m.db.storeError("create schema_migrations", err)
 	}
-	return v, nil
+	var current int
+	if err := m.db.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return 0, m.db.storeError("read schema version", err)
+	}
+	return current, nil
+}
+
+// Apply implements sqlstore.Migrator. modernc's driver runs every
+// statement of a multi-statement Exec without arguments.
+func (m sqliteMigrator) Apply(ctx context.Context, mig sqlstore.Migration) error {
+	tx, err := m.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return m.db.storeError("begin migration", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, mig.SQL); err != nil {
+		return fmt.Errorf("sqlite: migration %s: %w", mig.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, mig.Version, mig.Name); err != nil {
+		return fmt.Errorf("sqlite: record migration %s: %w", mig.Name, err)
+	}
+	return m.db.storeError("commit migration", tx.Commit())
 }
 
 // storeError normalises driver errors once: a busy or locked database

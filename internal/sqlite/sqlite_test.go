@@ -12,12 +12,16 @@ import (
 	"portolan/internal/storetest"
 )
 
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t testing.TB, r portolan.Recognizer) portolan.Store {
-		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sqlite.Options{Recognizer: r})
-		if err != nil {
-			t.Fatalf("open: %v", err)
-		}
-		return db
-	})
+func openTest(t testing.TB, r portolan.Recognizer) portolan.Store {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sqlite.Options{Recognizer: r})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return db
 }
+
+func TestConformance(t *testing.T) { storetest.Run(t, openTest) }
+
+// TestRuleConformance proves that the SQL restating internal/merge's rules
+// agrees with them.
+func TestRuleConformance(t *testing.T) { storetest.RunRules(t, openTest) }

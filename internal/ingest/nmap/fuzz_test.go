@@ -39,7 +39,7 @@ func FuzzReader(f *testing.F) {
 			ie := portolan.RecordError(err)
 			switch {
 			case err == nil:
-				if o == nil || o.Source != "nmap" || o.Port < 0 || o.Port > 65535 || o.Status.Rank() == 0 ||
+				if o == nil || o.Source != "nmap" || o.Port < 0 || o.Port > 65535 || !o.Status.Valid() ||
 					(o.Protocol != portolan.TCP && o.Protocol != portolan.UDP) || o.ScannedAt.IsZero() {
 					t.Fatalf("invalid observation %+v", o)
 				}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"portolan"
+	"portolan/internal/merge"
+)
+
+// Dialect is what a store gives the shared reads. The reads' SQL is written
+// once, with ? placeholders and the column names both schemas share; a
+// dialect runs it (PostgreSQL numbers the placeholders), and says how a
+// column is matched against a list and how a page is cut, which is where
+// the two databases' SQL differs.
+type Dialect interface {
+	// Each runs q and, for every row, scans it into dest and calls fn. An
+	// error comes normalised (the store's storeError, with what).
+	Each(ctx context.Context, what, q string, args []any, dest []any, fn func() error) error
+	// AnyOf returns a condition that column is one of values, and its
+	// arguments.
+	AnyOf(column string, values []string) (string, []any)
+	// Page appends LIMIT and OFFSET (neither when both are 0) to q and
+	// their arguments to args.
+	Page(q string, args []any, limit, offset int) (string, []any)
+	// Members returns the host ids host covers (merge's alias rule) and
+	// whether it was ever observed.
+	Members(ctx context.Context, host string) ([]string, bool, error)
+	// Hosts returns the host entities of ids, in their order, skipping
+	// those never observed.
+	Hosts(ctx context.Context, ids []string) ([]*portolan.Host, error)
+}
+
+// Instant scans a stored instant: Unix seconds (SQLite) or a timestamp
+// (PostgreSQL), NULL as the zero time; always in UTC.
+type Instant struct{ time.Time }
+
+// Scan implements sql.Scanner.
+func (t *Instant) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		t.Time = time.Time{}
+	case int64:
+		t.Time = time.Unix(v, 0).UTC()
+	case time.Time:
+		t.Time = v.UTC()
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T as an instant", src)
+	}
+	return nil
+}
+
+// PageByID cuts a page out of items sorted by id, for lists short enough to
+// be read whole (a host's components and certificates). The total is -1
+// unless f.Count.
+func PageByID[T any](all []T, f portolan.ListFilter, id func(T) string) ([]T, int) {
+	total := -1
+	if f.Count {
+		total = len(all)
+	}
+	if f.AfterID != "" {
+		i := sort.Search(len(all), func(i int) bool { return id(all[i]) > f.AfterID })
+		all = all[i:]
+	}
+	if f.Offset > 0 {
+		all = all[min(f.Offset, len(all)):]
+	}
+	if f.Limit > 0 && f.Limit < len(all) {
+		all = all[:f.Limit]
+	}
+	return all, total
+}
+
+// HostMembers returns the host ids host covers (itself and, for a name,
+// the addresses it aliases), or merge.HostNotFound when it was never
+// observed.
+func HostMembers(ctx context.Context, d Dialect, host string) ([]string, error) {
+	members, ok, err := d.Members(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, merge.HostNotFound(host)
+	}
+	return members, nil
+}
+
+// HostPortByID reads the record of a hostPort id with read, which returns
+// the record of (host, protocol, port) if there is one. An id that is not
+// canonical, or names no record, is merge.HostPortNotFound.
+func HostPortByID(ctx context.Context, id string, read func(ctx context.Context, host string, protocol portolan.Protocol, port int) ([]*portolan.HostPort, error)) (*portolan.HostPort, error) {
+	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
+		ports, err := read(ctx, host, protocol, port)
+		if err != nil {
+			return nil, err
+		}
+		if len(ports) == 1 {
+			return ports[0], nil
+		}
+	}
+	return nil, merge.HostPortNotFound(id)
+}
