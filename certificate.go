@@ -274,3 +274,69 @@ func CertificateSearchTerms(c *SSLCertificate) []CertificateSearch {
 	}
 	return out
 }
+
+// CertificateField is one value of a certificate under its Graph property
+// path ("subject/commonName", "issuer/address/city",
+// "subject/alternateNames"), as sent: what $filter compares.
+type CertificateField struct {
+	Path  string
+	Value string
+}
+
+// CertificateFieldPaths are the single-valued string paths of an
+// sslCertificate that stores keep for $filter; CertificateNamePaths the
+// collection-valued ones.
+var (
+	CertificateFieldPaths = certificateFieldPaths()
+	CertificateNamePaths  = []string{"subject/alternateNames", "issuer/alternateNames"}
+)
+
+func certificateFieldPaths() []string {
+	paths := []string{"fingerprint", "serialNumber"}
+	for _, side := range []string{"subject/", "issuer/"} {
+		for _, p := range entityFieldNames {
+			paths = append(paths, side+p)
+		}
+	}
+	return paths
+}
+
+var entityFieldNames = []string{"commonName", "email", "givenName", "organizationName", "organizationUnitName",
+	"serialNumber", "surname", "address/city", "address/countryOrRegion", "address/postalCode", "address/state", "address/street"}
+
+// CertificateFields returns the non-empty string values of c under their
+// paths (CertificateFieldPaths and CertificateNamePaths), in that order.
+// Empty strings are null and have no field.
+func CertificateFields(c *SSLCertificate) []CertificateField {
+	var out []CertificateField
+	add := func(path, value string) {
+		if value != "" {
+			out = append(out, CertificateField{Path: path, Value: value})
+		}
+	}
+	add("fingerprint", c.Fingerprint)
+	add("serialNumber", c.SerialNumber)
+	for _, side := range []struct {
+		prefix string
+		e      *SSLCertificateEntity
+	}{{"subject/", &c.Subject}, {"issuer/", &c.Issuer}} {
+		e := side.e
+		for i, v := range []string{e.CommonName, e.Email, e.GivenName, e.OrganizationName, e.OrganizationUnitName,
+			e.SerialNumber, e.Surname, e.Address.City, e.Address.CountryOrRegion, e.Address.PostalCode, e.Address.State, e.Address.Street} {
+			add(side.prefix+entityFieldNames[i], v)
+		}
+	}
+	for _, side := range []struct {
+		path  string
+		names []string
+	}{{"subject/alternateNames", c.Subject.AlternateNames}, {"issuer/alternateNames", c.Issuer.AlternateNames}} {
+		seen := map[string]bool{}
+		for _, n := range side.names {
+			if !seen[n] {
+				seen[n] = true
+				add(side.path, n)
+			}
+		}
+	}
+	return out
+}

@@ -477,4 +477,8 @@ type SearchService interface {
 	// SearchHosts returns a page of the hosts that match: every host
 	// hosts/{id} answers, addresses and hostnames.
 	SearchHosts(ctx context.Context, q SearchQuery) (Page[*Host], error)
+	// FilterSSLCertificates returns a page of the certificates that match
+	// (SSLCertificateService.SearchSSLCertificates is $search's field:value
+	// lookup).
+	FilterSSLCertificates(ctx context.Context, q SearchQuery) (Page[*SSLCertificate], error)
 }

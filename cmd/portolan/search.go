@@ -29,8 +29,9 @@ import (
 // searchCollections are the collections `portolan search` reads, with the
 // columns of its table when --select is not given.
 var searchCollections = map[string][]string{
-	"hostPorts": {"host", "port", "status", "product", "lastSeenDateTime", "certificateExpires"},
-	"hosts":     {"id", "kind", "firstSeenDateTime", "lastSeenDateTime"},
+	"hostPorts":       {"host", "port", "status", "product", "lastSeenDateTime", "certificateExpires"},
+	"hosts":           {"id", "kind", "firstSeenDateTime", "lastSeenDateTime"},
+	"sslCertificates": {"sha1", "subject", "issuer", "expirationDateTime", "lastSeenDateTime"},
 }
 
 // runSearch is `portolan search`: an estate-wide $filter against the data
@@ -43,7 +44,7 @@ func runSearch(ctx context.Context, env *cli.Env, args []string) error {
 	stores := addStoreFlags(fs, env)
 	server := fs.String("server", env.Getenv("PORTOLAN_SERVER"), "URL of a running portolan serve (https://host:8443) instead of a local store (env PORTOLAN_SERVER)")
 	token := fs.String("token", "", "bearer token for --server (default: env PORTOLAN_TOKEN)")
-	collection := fs.String("collection", "hostPorts", "what to search: hostPorts or hosts")
+	collection := fs.String("collection", "hostPorts", "what to search: hostPorts, hosts or sslCertificates")
 	selectList := fs.String("select", "", "comma-separated properties to show ($select), e.g. port,status,services")
 	orderBy := fs.String("orderby", "", "ordering ($orderby), e.g. 'lastSeenDateTime desc'")
 	output := fs.String("output", "", "table, json (one JSON object per line) or csv (default: table on a terminal, json otherwise)")
@@ -64,6 +65,7 @@ Examples:
   portolan search "port eq 3389 and portolan.inSubnet(host/id, '10.20.0.0/16')" --output csv
   portolan search "banners/any(b: contains(b/banner, 'vsftpd'))" --server https://portolan:8443 --count
   portolan search --collection hosts "portolan.inSubnet(id, '192.0.2.0/24')"
+  portolan search --collection sslCertificates "expirationDateTime lt 2027-01-01T00:00:00Z" --orderby expirationDateTime
 
 Flags:
 `)
@@ -90,7 +92,7 @@ Flags:
 	}
 	columns, ok := searchCollections[*collection]
 	if !ok {
-		return fmt.Errorf("--collection %q: use hostPorts or hosts: %w", *collection, cli.ErrUsage)
+		return fmt.Errorf("--collection %q: use hostPorts, hosts or sslCertificates: %w", *collection, cli.ErrUsage)
 	}
 	if *pageSize < 1 || *pageSize > 1000 {
 		return fmt.Errorf("--page-size %d: use 1 to 1000: %w", *pageSize, cli.ErrUsage)
@@ -369,6 +371,11 @@ func cell(m map[string]any, column string) string {
 		}
 		sort.Strings(names)
 		return strings.Join(names, ", ")
+	case "subject", "issuer":
+		if e, ok := m[column].(map[string]any); ok {
+			return stringOf(e["commonName"])
+		}
+		return ""
 	case "certificateExpires":
 		if c, ok := m["mostRecentSslCertificate"].(map[string]any); ok {
 			return stringOf(c["expirationDateTime"])

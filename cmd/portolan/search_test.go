@@ -67,6 +67,19 @@ func TestSearchCommandOnTheDataDirectory(t *testing.T) {
 		t.Errorf("table:\n%s (%v)", out, err)
 	}
 
+	out, _, err = run(t, env, "search", "--collection", "sslCertificates", "--output", "csv", "expirationDateTime lt 2028-01-01T00:00:00Z", "--orderby", "expirationDateTime")
+	if err != nil || !strings.HasPrefix(out, "sha1,subject,issuer,expirationDateTime,lastSeenDateTime\n") || !strings.Contains(out, ",2027-11-27T11:53:22Z,") {
+		t.Errorf("certificates expiring before 2028:\n%s (%v)", out, err)
+	}
+	out, _, err = run(t, env, "search", "--collection", "sslCertificates", "--count", "expirationDateTime lt 2027-01-01T00:00:00Z")
+	if err != nil || strings.TrimSpace(out) != "0" {
+		t.Errorf("certificates expiring before 2027: %q (%v)", out, err)
+	}
+	out, _, err = run(t, env, "search", "--count", "mostRecentSslCertificate/expirationDateTime lt 2028-01-01T00:00:00Z")
+	if err != nil || strings.TrimSpace(out) != "2" {
+		t.Errorf("ports whose certificate expires before 2028: %q (%v), want 2 (18443 and 18444)", out, err)
+	}
+
 	// A bad filter is the API's message and exit status 1; a misuse is 2.
 	_, _, err = run(t, env, "search", "port eq")
 	if err == nil || !strings.Contains(err.Error(), "Invalid filter clause: expected a property or a value but found the end of the filter at position 7.") || cli.ExitCode(err) != 1 {

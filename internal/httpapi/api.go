@@ -66,6 +66,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 		if s.search != nil {
 			return s.countAllHosts(w, r, rt)
 		}
+	case routeSSLCertsCount:
+		if s.search != nil {
+			return s.countCertificates(w, r, rt)
+		}
 	}
 	return notFound(r.URL.EscapedPath())
 }

@@ -28,7 +28,7 @@ const (
 var (
 	certificateSpec  = &odata.Spec{Allowed: odata.Select, Type: sslCertificateType}
 	certificatesSpec = &odata.Spec{
-		Allowed:      odata.Paging | odata.Select | odata.Search,
+		Allowed:      odata.Paging | odata.Select | odata.Search | odata.Filter | odata.OrderBy,
 		Type:         sslCertificateType,
 		SearchFields: portolan.SearchableCertificateFields,
 	}
@@ -147,8 +147,11 @@ func (s *Server) searchCertificates(w http.ResponseWriter, r *http.Request, rt r
 		return err
 	}
 	if q.Search == nil {
+		return s.filterCertificates(w, r, rt, q)
+	}
+	if q.Filter != nil || q.OrderBy != nil {
 		return &portolan.Error{Code: portolan.EINVALID, Target: "$search",
-			Message: `Query option '$search' is required to list sslCertificates, for example $search="subject/commonName:contoso.com".`}
+			Message: "Query option '$search' cannot be combined with '$filter' or '$orderby' on sslCertificates; express the search as a $filter, for example $filter=subject/commonName eq 'contoso.com'."}
 	}
 	search := portolan.CertificateSearch{Field: q.Search.Field, Value: q.Search.Value}
 	return serveIDPage(s, w, r, rt, q, idPage[*portolan.SSLCertificate]{

@@ -75,7 +75,7 @@ func TestSearchCertificates(t *testing.T) {
 		{`$search="color:blue"`, `Invalid value '"color:blue"' for query option '$search': 'color' is not a searchable field; use one of ` + strings.Join(portolan.SearchableCertificateFields, ", ") + "."},
 		{`$search="sha1"`, `Invalid value '"sha1"' for query option '$search': it must be "field:value".`},
 		{`$search="sha1:abc`, `Invalid value '"sha1:abc' for query option '$search': the closing quote is missing.`},
-		{`$search="sha1:x"&$orderby=sha1`, "Query option '$orderby' is not supported by this request."},
+		{`$search="sha1:x"&$orderby=sha1`, "Query option '$search' cannot be combined with '$filter' or '$orderby' on sslCertificates; express the search as a $filter, for example $filter=subject/commonName eq 'contoso.com'."},
 		{`$search="sha1:x"&$expand=relatedHosts`, "Query option '$expand' is not supported by this request."},
 		{`$search="sha1:x"&search="sha1:y"`, "Query option '$search' was specified more than once, but it must be specified at most once."},
 	} {

@@ -33,6 +33,7 @@ const (
 	routeHostPortsAllCount                      // hostPorts/$count
 	routeHostsAll                               // hosts
 	routeHostsAllCount                          // hosts/$count
+	routeSSLCertsCount                          // sslCertificates/$count
 )
 
 // route is a parsed request path.
@@ -162,6 +163,8 @@ func parseRoute(escapedPath string) (route, error) {
 		switch {
 		case len(segs) == 1:
 			rt.kind = routeSSLCerts
+		case len(segs) == 2 && isName(segs[1], "$count"):
+			rt.kind = routeSSLCertsCount
 		case len(segs) == 2:
 			rt.kind, rt.key = routeSSLCert, segs[1].text
 		case len(segs) == 3 && isName(segs[2], "relatedHosts"):

@@ -20,6 +20,7 @@ var (
 	countHostPortsSpec  = &odata.Spec{Allowed: odata.Filter, Type: hostPortType}
 	searchHostsSpec     = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Filter | odata.OrderBy, Type: hostType}
 	countHostsSpec      = &odata.Spec{Allowed: odata.Filter, Type: hostType}
+	countCertsSpec      = &odata.Spec{Allowed: odata.Filter, Type: sslCertificateType}
 )
 
 // searchTokenPath binds a search's $skiptoken to the collection and to the
@@ -184,6 +185,47 @@ func (s *Server) countAllHosts(w http.ResponseWriter, r *http.Request, rt route)
 		return err
 	}
 	page, err := s.search.SearchHosts(r.Context(), portolan.SearchQuery{Filter: q.Filter, Count: true, Top: -1})
+	if err != nil {
+		return err
+	}
+	s.writeBody(w, r, headerText, strconv.AppendInt(nil, int64(page.Total), 10))
+	return nil
+}
+
+// filterCertificates serves sslCertificates without $search: every
+// certificate, with $filter, $orderby, $count and keyset paging.
+func (s *Server) filterCertificates(w http.ResponseWriter, r *http.Request, rt route, q *odata.Query) error {
+	if s.search == nil {
+		return &portolan.Error{Code: portolan.EINVALID, Target: "$search",
+			Message: `Query option '$search' is required to list sslCertificates, for example $search="subject/commonName:contoso.com".`}
+	}
+	tokenPath := searchTokenPath("sslCertificates", q)
+	sq, err := s.searchQuery(q, tokenPath)
+	if err != nil {
+		return err
+	}
+	page, err := s.search.FilterSSLCertificates(r.Context(), sq)
+	if err != nil {
+		return err
+	}
+	var next string
+	if page.Next != "" {
+		next = s.signToken(tokenPath, tokenKindSearch, []byte(page.Next))
+	}
+	mask := q.Mask(sslCertificateType)
+	s.writeCollection(w, r, rt, "sslCertificates", q, page.Total, next, len(page.Items), func(b []byte, i int) []byte {
+		return appendCertificateMembers(b, true, page.Items[i], mask)
+	})
+	return nil
+}
+
+// countCertificates serves sslCertificates/$count, with $filter.
+func (s *Server) countCertificates(w http.ResponseWriter, r *http.Request, rt route) error {
+	q, err := parseQuery(r, countCertsSpec)
+	if err != nil {
+		return err
+	}
+	page, err := s.search.FilterSSLCertificates(r.Context(), portolan.SearchQuery{Filter: q.Filter, Count: true, Top: -1})
 	if err != nil {
 		return err
 	}

@@ -187,6 +187,24 @@ func TestSearchHosts(t *testing.T) {
 	}
 }
 
+func TestSearchCertificatesByFilter(t *testing.T) {
+	s := searchServer(t)
+	// The estate of searchServer holds no certificate: every listing is
+	// empty, but answers.
+	for _, q := range []string{"", "$filter=expirationDateTime lt 2027-01-01T00:00:00Z&$orderby=expirationDateTime", "$filter=subject/alternateNames/any(n: endswith(n, '.example.test'))&$count=true"} {
+		w := s.get(t, "sslCertificates?"+escapeQuery(q))
+		wantStatus(t, w, http.StatusOK)
+		if !strings.Contains(w.Body.String(), `"value":[]`) {
+			t.Errorf("%s: %s", q, w.Body)
+		}
+	}
+	w := s.get(t, "sslCertificates/$count")
+	wantStatus(t, w, http.StatusOK)
+	if w.Body.String() != "0" {
+		t.Errorf("sslCertificates/$count = %s", w.Body)
+	}
+}
+
 func TestSearchErrors(t *testing.T) {
 	s := searchServer(t)
 	for _, c := range []struct{ query, message string }{

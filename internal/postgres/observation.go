@@ -247,7 +247,8 @@ var stagingTables = []struct{ name, columns string }{
 		version text COLLATE "C", category text COLLATE "C", first_seen timestamptz, last_seen timestamptz`},
 	{"stage_host_certificates", `host text COLLATE "C", sha1 text COLLATE "C", port integer, first_seen timestamptz, last_seen timestamptz`},
 	{"stage_certificate_terms", `field text COLLATE "C", value text COLLATE "C", sha1 text COLLATE "C"`},
-	{"stage_certificates", `sha1 text COLLATE "C", id text COLLATE "C", der bytea, first_seen timestamptz, last_seen timestamptz`},
+	{"stage_certificates", `sha1 text COLLATE "C", id text COLLATE "C", der bytea, first_seen timestamptz, last_seen timestamptz, not_before timestamptz, not_after timestamptz`},
+	{"stage_certificate_fields", `sha1 text COLLATE "C", field text COLLATE "C", value text`},
 }
 
 // stagingDDL creates every staging table in one round trip.
@@ -261,17 +262,18 @@ var stagingDDL = func() string {
 
 // stagingColumns are the column names of each staging table, for COPY.
 var stagingColumns = map[string][]string{
-	"stage_observations":      {"host", "identity", "data"},
-	"stage_hosts":             {"host", "first_seen", "last_seen"},
-	"stage_aliases":           {"host", "address", "first_seen", "last_seen"},
-	"stage_ports":             {"host", "port", "protocol", "first_seen", "last_seen", "last_scan", "status_at", "status_rank", "cert_seen", "cert_sha1"},
-	"stage_port_instants":     {"host", "port", "protocol", "seen_at"},
-	"stage_banners":           {"host", "port", "protocol", "digest", "banner", "scan_protocol", "first_seen", "last_seen"},
-	"stage_banner_instants":   {"host", "port", "protocol", "digest", "seen_at"},
-	"stage_port_components":   {"host", "port", "protocol", "name", "version", "category", "first_seen", "last_seen"},
-	"stage_host_certificates": {"host", "sha1", "port", "first_seen", "last_seen"},
-	"stage_certificate_terms": {"field", "value", "sha1"},
-	"stage_certificates":      {"sha1", "id", "der", "first_seen", "last_seen"},
+	"stage_observations":       {"host", "identity", "data"},
+	"stage_hosts":              {"host", "first_seen", "last_seen"},
+	"stage_aliases":            {"host", "address", "first_seen", "last_seen"},
+	"stage_ports":              {"host", "port", "protocol", "first_seen", "last_seen", "last_scan", "status_at", "status_rank", "cert_seen", "cert_sha1"},
+	"stage_port_instants":      {"host", "port", "protocol", "seen_at"},
+	"stage_banners":            {"host", "port", "protocol", "digest", "banner", "scan_protocol", "first_seen", "last_seen"},
+	"stage_banner_instants":    {"host", "port", "protocol", "digest", "seen_at"},
+	"stage_port_components":    {"host", "port", "protocol", "name", "version", "category", "first_seen", "last_seen"},
+	"stage_host_certificates":  {"host", "sha1", "port", "first_seen", "last_seen"},
+	"stage_certificate_terms":  {"field", "value", "sha1"},
+	"stage_certificates":       {"sha1", "id", "der", "first_seen", "last_seen", "not_before", "not_after"},
+	"stage_certificate_fields": {"sha1", "field", "value"},
 }
 
 // ensureStaging creates the staging tables on conn once. It runs outside
@@ -415,8 +417,11 @@ const (
 	// mergeCertificates runs last: a popular certificate's row is shared by
 	// every importer, and the later it is locked, the sooner it is
 	// released by the commit.
-	mergeCertificates = `INSERT INTO certificates AS c (sha1, id, der, first_seen, last_seen)
-	SELECT sha1, id, der, first_seen, last_seen FROM pg_temp.stage_certificates ORDER BY sha1
+	mergeCertificateFields = `INSERT INTO certificate_fields (sha1, field, value)
+	SELECT sha1, field, value FROM pg_temp.stage_certificate_fields ORDER BY sha1, field, value
+	ON CONFLICT DO NOTHING`
+	mergeCertificates = `INSERT INTO certificates AS c (sha1, id, der, first_seen, last_seen, not_before, not_after)
+	SELECT sha1, id, der, first_seen, last_seen, not_before, not_after FROM pg_temp.stage_certificates ORDER BY sha1
 	ON CONFLICT (sha1) DO UPDATE SET
 		first_seen = LEAST(c.first_seen, excluded.first_seen),
 		last_seen = GREATEST(c.last_seen, excluded.last_seen)
@@ -486,7 +491,7 @@ func stageDelta(d *merge.Delta) staged {
 	}
 	for sha, sp := range certSpans {
 		c := d.Certificates[sha]
-		s.add("stage_certificates", sha, c.Parsed.ID, c.DER, sp.First, sp.Last)
+		s.add("stage_certificates", sha, c.Parsed.ID, c.DER, sp.First, sp.Last, c.Parsed.IssueDateTime, c.Parsed.ExpirationDateTime)
 	}
 	return s
 }
@@ -535,6 +540,9 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64) (
 			for _, t := range portolan.CertificateSearchTerms(c.Parsed) {
 				s.add("stage_certificate_terms", t.Field, t.Value, sha)
 			}
+			for _, f := range portolan.CertificateFields(c.Parsed) {
+				s.add("stage_certificate_fields", sha, f.Path, f.Value)
+			}
 		}
 	}
 	for _, t := range stagingTables {
@@ -557,6 +565,7 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64) (
 	queue("stage_port_components", mergePortComponents)
 	queue("stage_host_certificates", mergeHostCertificates)
 	queue("stage_certificate_terms", mergeCertificateTerms)
+	queue("stage_certificate_fields", mergeCertificateFields)
 	queue("stage_certificates", mergeCertificates)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, 0, err
@@ -570,7 +579,7 @@ const rebuildChunk = 20000
 
 // recordTables are the tables derived from the log, which a rebuild empties.
 var recordTables = []string{"hosts", "host_aliases", "host_ports", "port_instants", "banners", "banner_instants",
-	"port_components", "host_certificates", "certificates", "certificate_terms"}
+	"port_components", "host_certificates", "certificates", "certificate_terms", "certificate_fields"}
 
 // Rebuild implements portolan.ObservationService: in one transaction it
 // empties the records and replays the log through the current rules. The

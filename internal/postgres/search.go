@@ -45,7 +45,13 @@ var tables = sqlfilter.Tables{
 var (
 	hostPortSchema = sqlfilter.HostPortSchema(tables)
 	hostSchema     = sqlfilter.HostSchema()
+	certSchema     = sqlfilter.CertificateSchema()
 )
+
+// FilterSSLCertificates implements portolan.SearchService.
+func (db *DB) FilterSSLCertificates(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.SSLCertificate], error) {
+	return sqlfilter.SearchCertificates(ctx, dialect, certSchema, searchRunner{db}, q, db.Certificates.ParseCertificate)
+}
 
 // SearchHosts implements portolan.SearchService.
 func (db *DB) SearchHosts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.Host], error) {

@@ -34,7 +34,7 @@ var statusRanks = map[string]any{
 // HostPortSchema maps the paths of hostPort to the stores' tables.
 func HostPortSchema(t Tables) *Schema {
 	port := "{a}.host = hp.host AND {a}.port = hp.port AND {a}.protocol = hp.protocol"
-	return &Schema{
+	s := &Schema{
 		Columns: map[string]Column{
 			"id": {SQL: "hp.host", Key: func(id string, b *Builder) string {
 				host, protocol, port, ok := portolan.ParseHostPortID(id)
@@ -89,6 +89,8 @@ func HostPortSchema(t Tables) *Schema {
 		},
 		Tiebreak: []string{"hp.host", "hp.port", "hp.protocol"},
 	}
+	certificateColumns("mostRecentSslCertificate/", "hp.cert_sha1", s.Columns, s.Collections)
+	return s
 }
 
 // PortKey is the key of a hostPort record.

@@ -393,20 +393,26 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 	if err != nil {
 		return err
 	}
-	var rows, terms []any
+	var rows, terms, fields []any
 	for _, sha := range shas {
 		c, sp := certs[sha], spans[sha]
-		rows = append(rows, sha, c.Parsed.ID, c.DER, sp.First.Unix(), sp.Last.Unix())
+		rows = append(rows, sha, c.Parsed.ID, c.DER, sp.First.Unix(), sp.Last.Unix(), c.Parsed.IssueDateTime.Unix(), c.Parsed.ExpirationDateTime.Unix())
 		if !known[sha] {
 			for _, t := range portolan.CertificateSearchTerms(c.Parsed) {
 				terms = append(terms, t.Field, t.Value, sha)
 			}
+			for _, f := range portolan.CertificateFields(c.Parsed) {
+				fields = append(fields, sha, f.Path, f.Value)
+			}
 		}
 	}
-	if err := w.execRows("upsert certificates", "INSERT INTO certificates (sha1, id, der, first_seen, last_seen)", "ON CONFLICT (sha1) "+upsertSpan, 5, rows); err != nil {
+	if err := w.execRows("upsert certificates", "INSERT INTO certificates (sha1, id, der, first_seen, last_seen, not_before, not_after)", "ON CONFLICT (sha1) "+upsertSpan, 7, rows); err != nil {
 		return err
 	}
-	return w.execRows("index certificates", "INSERT INTO certificate_terms (field, value, sha1)", "ON CONFLICT DO NOTHING", 3, terms)
+	if err := w.execRows("index certificates", "INSERT INTO certificate_terms (field, value, sha1)", "ON CONFLICT DO NOTHING", 3, terms); err != nil {
+		return err
+	}
+	return w.execRows("store certificate fields", "INSERT INTO certificate_fields (sha1, field, value)", "ON CONFLICT DO NOTHING", 3, fields)
 }
 
 func comparePortKeys(a, b merge.PortKey) int {
@@ -460,7 +466,7 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 	w := newWriter(ctx, db, tx)
 	defer w.close()
 	for _, table := range []string{"host_ports", "banners", "port_components",
-		"host_components", "hosts", "host_aliases", "certificates", "certificate_terms", "host_certificates"} {
+		"host_components", "hosts", "host_aliases", "certificates", "certificate_terms", "certificate_fields", "host_certificates"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 			return db.storeError("empty "+table, err)
 		}

@@ -151,6 +151,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.write.Close()
 		return nil, err
 	}
+	if err := db.fillCertificateFields(ctx); err != nil {
+		db.write.Close()
+		return nil, err
+	}
 	if db.read, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

@@ -55,6 +55,12 @@ func (c *Certificates) certificates(ctx context.Context, cond string, args []any
 	return out, total, err
 }
 
+// ParseCertificate returns the certificate of der (whose SHA-1 is sha)
+// through this store's cache; the caller may fill first and last seen.
+func (c *Certificates) ParseCertificate(sha string, der []byte) (*portolan.SSLCertificate, error) {
+	return c.cache.Parse(sha, der)
+}
+
 // FindSSLCertificateByID implements portolan.SSLCertificateService.
 func (c *Certificates) FindSSLCertificateByID(ctx context.Context, id string) (*portolan.SSLCertificate, error) {
 	sha, ok := portolan.ParseSSLCertificateID(id)

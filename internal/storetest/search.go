@@ -38,6 +38,18 @@ func RunSearch(t *testing.T, open OpenFunc) {
 		t.Fatalf("only %d records: the world is too small to test search", len(records))
 	}
 	world := newSearchWorld(obs, records)
+	world.certs = map[string]*portolan.SSLCertificate{}
+	for _, hp := range records {
+		if id := hp.MostRecentSSLCertificateID; id != "" && world.certs[id] == nil {
+			c, err := store.FindSSLCertificateByID(ctx, id)
+			must(t, err)
+			world.certs[id] = c
+			world.times = append(world.times, c.ExpirationDateTime, c.IssueDateTime)
+		}
+	}
+	if len(world.certs) < 2 {
+		t.Fatalf("only %d certificates on records: too few to test certificate paths", len(world.certs))
+	}
 
 	selective := 0
 	const queries = 300
@@ -62,6 +74,7 @@ func RunSearch(t *testing.T, open OpenFunc) {
 	}
 	t.Logf("%d records, %d of %d queries selective", len(records), selective, queries)
 	runHostSearch(t, store, search, world, rng)
+	runCertificateSearch(t, search, world, rng)
 }
 
 // walk follows a query's pages to the end and returns the ids in order and
@@ -127,6 +140,8 @@ func allHostPorts(t *testing.T, s portolan.Store) []*portolan.HostPort {
 
 // searchWorld holds the records and the values expressions draw from.
 type searchWorld struct {
+	// certs are the certificates records name, by id.
+	certs   map[string]*portolan.SSLCertificate
 	records []*portolan.HostPort
 	aliases map[string][]string // hostname -> addresses
 	times   []time.Time
@@ -188,6 +203,13 @@ func (r hostPortRecord) Value(path string) portolan.Value {
 	case "mostRecentSslCertificate":
 		return portolan.Value{Kind: portolan.ValueStructured, Null: hp.MostRecentSSLCertificateID == ""}
 	}
+	if p, ok := strings.CutPrefix(path, "mostRecentSslCertificate/"); ok {
+		c := r.w.certs[hp.MostRecentSSLCertificateID]
+		if c == nil {
+			return portolan.Value{Kind: certKind(p), Null: true}
+		}
+		return certRecord{c}.Value(p)
+	}
 	panic("no path " + path)
 }
 
@@ -201,6 +223,10 @@ func (r hostPortRecord) Elements(path string) []portolan.Record {
 	case "banners":
 		for i := range r.hp.Banners {
 			out = append(out, bannerRecord{&r.hp.Banners[i]})
+		}
+	case "mostRecentSslCertificate/subject/alternateNames", "mostRecentSslCertificate/issuer/alternateNames":
+		if c := r.w.certs[r.hp.MostRecentSSLCertificateID]; c != nil {
+			return certRecord{c}.Elements(strings.TrimPrefix(path, "mostRecentSslCertificate/"))
 		}
 	default:
 		panic("no collection " + path)
@@ -274,7 +300,9 @@ func (w *searchWorld) randomExpr(rng *rand.Rand, depth int) portolan.Expr {
 	op := ops[rng.IntN(len(ops))]
 	eqne := ops[rng.IntN(2)]
 	hp := w.records[rng.IntN(len(w.records))]
-	switch rng.IntN(14) {
+	switch rng.IntN(16) {
+	case 14, 15:
+		return w.randomCertExpr(rng, "mostRecentSslCertificate/")
 	case 0:
 		return &portolan.Compare{Op: op, Path: path("port", portolan.ValueInt), Value: integer(randomPorts[rng.IntN(len(randomPorts))] + rng.IntN(3) - 1)}
 	case 1:
@@ -377,6 +405,7 @@ func (w *searchWorld) randomOrder(rng *rand.Rand) []portolan.OrderKey {
 		path("port", portolan.ValueInt), path("lastSeenDateTime", portolan.ValueTime), path("firstSeenDateTime", portolan.ValueTime),
 		path("timesObserved", portolan.ValueInt), path("status", portolan.ValueEnum), path("protocol", portolan.ValueEnum),
 		{Name: "host/id", Kind: portolan.ValueString, HostID: true},
+		path("mostRecentSslCertificate/expirationDateTime", portolan.ValueTime),
 	}
 	rng.Shuffle(len(candidates), func(i, j int) { candidates[i], candidates[j] = candidates[j], candidates[i] })
 	var keys []portolan.OrderKey
@@ -589,6 +618,162 @@ func runHostSearch(t *testing.T, store portolan.Store, search portolan.SearchSer
 		}
 		if total != len(want) || !slices.Equal(got, want) {
 			t.Fatalf("hosts: filter %s orderby %s:\n got %v (count %d)\nwant %v", describe(e), describeOrder(order), got, total, want)
+		}
+	}
+}
+
+// certRecord is a certificate as portolan.Evaluate reads it.
+type certRecord struct{ c *portolan.SSLCertificate }
+
+// certKind is the kind of a certificate path's values.
+func certKind(path string) portolan.ValueKind {
+	switch path {
+	case "firstSeenDateTime", "lastSeenDateTime", "issueDateTime", "expirationDateTime":
+		return portolan.ValueTime
+	}
+	return portolan.ValueString
+}
+
+func nullable(s string) portolan.Value {
+	if s == "" {
+		return portolan.Value{Kind: portolan.ValueString, Null: true}
+	}
+	return str(s)
+}
+
+func (r certRecord) Value(path string) portolan.Value {
+	c := r.c
+	switch path {
+	case "id":
+		return str(c.ID)
+	case "sha1":
+		return str(c.SHA1)
+	case "firstSeenDateTime":
+		return tm(c.FirstSeenDateTime)
+	case "lastSeenDateTime":
+		return tm(c.LastSeenDateTime)
+	case "issueDateTime":
+		return tm(c.IssueDateTime)
+	case "expirationDateTime":
+		return tm(c.ExpirationDateTime)
+	}
+	for _, f := range portolan.CertificateFields(c) {
+		if f.Path == path {
+			return str(f.Value)
+		}
+	}
+	return nullable("")
+}
+
+func (r certRecord) Elements(path string) []portolan.Record {
+	var out []portolan.Record
+	for _, f := range portolan.CertificateFields(r.c) {
+		if f.Path == path {
+			out = append(out, stringElement(f.Value))
+		}
+	}
+	return out
+}
+
+func (certRecord) HostIDs(id string) []string { return []string{id} }
+
+// stringElement is an element of a collection of strings.
+type stringElement string
+
+func (e stringElement) Value(string) portolan.Value     { return str(string(e)) }
+func (stringElement) Elements(string) []portolan.Record { return nil }
+func (stringElement) HostIDs(id string) []string        { return []string{id} }
+
+// randomCertExpr draws an expression over a certificate under prefix ("" or
+// "mostRecentSslCertificate/").
+func (w *searchWorld) randomCertExpr(rng *rand.Rand, prefix string) portolan.Expr {
+	ops := []portolan.CompareOp{portolan.OpEq, portolan.OpNe, portolan.OpLt, portolan.OpLe, portolan.OpGt, portolan.OpGe}
+	var certs []*portolan.SSLCertificate
+	for _, c := range w.certs {
+		certs = append(certs, c)
+	}
+	slices.SortFunc(certs, func(a, b *portolan.SSLCertificate) int { return strings.Compare(a.ID, b.ID) })
+	c := certs[rng.IntN(len(certs))]
+	p := func(name string, kind portolan.ValueKind) portolan.Path { return path(prefix+name, kind) }
+	switch rng.IntN(8) {
+	case 0:
+		return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: p("expirationDateTime", portolan.ValueTime), Value: tm(c.ExpirationDateTime.Add(time.Duration(rng.IntN(3)-1) * time.Second))}
+	case 1:
+		return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: p("issueDateTime", portolan.ValueTime), Value: tm(c.IssueDateTime)}
+	case 2:
+		v := c.Subject.CommonName
+		if rng.IntN(2) == 0 {
+			v = strings.ToUpper(v)
+		}
+		return &portolan.Compare{Op: ops[rng.IntN(2)], Path: p("subject/commonName", portolan.ValueString), Value: str(v)}
+	case 3:
+		return &portolan.Match{Func: portolan.MatchFunc(1 + rng.IntN(3)), Path: p("subject/commonName", portolan.ValueString), Arg: []string{"svc", ".TEST", "1.example", "rot"}[rng.IntN(4)]}
+	case 4:
+		return &portolan.Compare{Op: ops[rng.IntN(2)], Path: p([]string{"subject/email", "issuer/organizationName", "subject/address/countryOrRegion"}[rng.IntN(3)], portolan.ValueString), Value: portolan.Value{Kind: portolan.ValueString, Null: true}}
+	case 5:
+		return &portolan.Lambda{All: rng.IntN(3) == 0, Collection: p("subject/alternateNames", portolan.ValueString), Var: "n",
+			Body: &portolan.Match{Func: portolan.EndsWith, Path: portolan.Path{Var: "n", Kind: portolan.ValueString}, Arg: []string{"example.test", "WWW.EXAMPLE.TEST", "svc1.example.test"}[rng.IntN(3)]}}
+	case 6:
+		return &portolan.Compare{Op: ops[rng.IntN(2)], Path: p("sha1", portolan.ValueString), Value: str(strings.ToUpper(c.SHA1))}
+	default:
+		return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: p("serialNumber", portolan.ValueString), Value: str(c.SerialNumber)}
+	}
+}
+
+// runCertificateSearch checks the sslCertificates collection against
+// portolan.Evaluate, as the hostPort search is checked.
+func runCertificateSearch(t *testing.T, search portolan.SearchService, w *searchWorld, rng *rand.Rand) {
+	ctx := context.Background()
+	var certs []*portolan.SSLCertificate
+	for _, c := range w.certs {
+		certs = append(certs, c)
+	}
+	for i := 0; i < 100; i++ {
+		e := w.randomCertExpr(rng, "")
+		var order []portolan.OrderKey
+		if rng.IntN(2) == 0 {
+			order = []portolan.OrderKey{{Path: path([]string{"expirationDateTime", "issueDateTime", "lastSeenDateTime"}[rng.IntN(3)], portolan.ValueTime), Desc: rng.IntN(2) == 0}}
+		}
+		var match []*portolan.SSLCertificate
+		for _, c := range certs {
+			if portolan.Evaluate(e, certRecord{c}) {
+				match = append(match, c)
+			}
+		}
+		slices.SortFunc(match, func(a, b *portolan.SSLCertificate) int {
+			for _, k := range order {
+				c := compareForOrder(certRecord{a}.Value(k.Path.Name), certRecord{b}.Value(k.Path.Name))
+				if k.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		var want, got []string
+		for _, c := range match {
+			want = append(want, c.ID)
+		}
+		q := portolan.SearchQuery{Filter: e, OrderBy: order, Count: true, Top: 1 + rng.IntN(3)}
+		total := -2
+		for {
+			page, err := search.FilterSSLCertificates(ctx, q)
+			must(t, err)
+			if total == -2 {
+				total = page.Total
+			}
+			for _, c := range page.Items {
+				got = append(got, c.ID)
+			}
+			if page.Next == "" {
+				break
+			}
+			q.After = page.Next
+		}
+		if total != len(want) || !slices.Equal(got, want) {
+			t.Fatalf("sslCertificates: filter %s orderby %s:\n got %v (count %d)\nwant %v", describe(e), describeOrder(order), got, total, want)
 		}
 	}
 }
