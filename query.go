@@ -481,4 +481,9 @@ type SearchService interface {
 	// (SSLCertificateService.SearchSSLCertificates is $search's field:value
 	// lookup).
 	FilterSSLCertificates(ctx context.Context, q SearchQuery) (Page[*SSLCertificate], error)
+	// SearchHostComponents returns a page of the hostComponents that match.
+	SearchHostComponents(ctx context.Context, q SearchQuery) (Page[*HostComponent], error)
+	// SearchHostSSLCertificates returns a page of the hostSslCertificates
+	// that match.
+	SearchHostSSLCertificates(ctx context.Context, q SearchQuery) (Page[*HostSSLCertificate], error)
 }

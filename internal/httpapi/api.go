@@ -60,15 +60,31 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 		}
 	case routeHostsAll:
 		if s.search != nil {
-			return s.listAllHosts(w, r, rt)
+			return listCollection(s, w, r, rt, hostsCollection)
 		}
 	case routeHostsAllCount:
 		if s.search != nil {
-			return s.countAllHosts(w, r, rt)
+			return countCollection(s, w, r, hostsCollection)
 		}
 	case routeSSLCertsCount:
 		if s.search != nil {
-			return s.countCertificates(w, r, rt)
+			return countCollection(s, w, r, certificatesCollection)
+		}
+	case routeComponentsAll:
+		if s.search != nil {
+			return listCollection(s, w, r, rt, componentsCollection)
+		}
+	case routeComponentsAllCount:
+		if s.search != nil {
+			return countCollection(s, w, r, componentsCollection)
+		}
+	case routeHostCertsAll:
+		if s.search != nil {
+			return listCollection(s, w, r, rt, hostCertificatesCollection)
+		}
+	case routeHostCertsAllCount:
+		if s.search != nil {
+			return countCollection(s, w, r, hostCertificatesCollection)
 		}
 	}
 	return notFound(r.URL.EscapedPath())

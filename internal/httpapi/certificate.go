@@ -147,7 +147,11 @@ func (s *Server) searchCertificates(w http.ResponseWriter, r *http.Request, rt r
 		return err
 	}
 	if q.Search == nil {
-		return s.filterCertificates(w, r, rt, q)
+		if s.search == nil {
+			return &portolan.Error{Code: portolan.EINVALID, Target: "$search",
+				Message: `Query option '$search' is required to list sslCertificates, for example $search="subject/commonName:contoso.com".`}
+		}
+		return serveSearch(s, w, r, rt, q, certificatesCollection, "sslCertificates", q.Filter, q.OrderBy)
 	}
 	if q.Filter != nil || q.OrderBy != nil {
 		return &portolan.Error{Code: portolan.EINVALID, Target: "$search",
@@ -202,7 +206,7 @@ const (
 )
 
 var (
-	hostSSLCertificatesSpec = &odata.Spec{Allowed: odata.Paging | odata.Select, Type: hostSSLCertificateType}
+	hostSSLCertificatesSpec = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Filter | odata.OrderBy, Type: hostSSLCertificateType}
 	hostSSLCertificateSpec  = &odata.Spec{Allowed: odata.Select, Type: hostSSLCertificateType}
 )
 
@@ -271,6 +275,9 @@ func (s *Server) listHostSSLCertificates(w http.ResponseWriter, r *http.Request,
 	host, err := hostKey(rt.key)
 	if err != nil {
 		return err
+	}
+	if q.Filter != nil || q.OrderBy != nil {
+		return hostScoped(s, w, r, rt, q, hostCertificatesCollection, host, "sslCertificates")
 	}
 	return serveIDPage(s, w, r, rt, q, idPage[*portolan.HostSSLCertificate]{
 		tokenPath:   "hosts/" + host + "/sslCertificates",

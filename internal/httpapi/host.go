@@ -110,7 +110,7 @@ const (
 )
 
 var (
-	hostComponentsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select, Type: hostComponentType}
+	hostComponentsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Filter | odata.OrderBy, Type: hostComponentType}
 	hostComponentSpec  = &odata.Spec{Allowed: odata.Select, Type: hostComponentType}
 )
 
@@ -160,6 +160,9 @@ func (s *Server) listHostComponents(w http.ResponseWriter, r *http.Request, rt r
 	host, err := hostKey(rt.key)
 	if err != nil {
 		return err
+	}
+	if q.Filter != nil || q.OrderBy != nil {
+		return hostScoped(s, w, r, rt, q, componentsCollection, host, "components")
 	}
 	return serveIDPage(s, w, r, rt, q, idPage[*portolan.HostComponent]{
 		tokenPath:   "hosts/" + host + "/components",

@@ -14,26 +14,30 @@ type routeKind int
 
 // The endpoints. Comments give the path below {root}/security/threatIntelligence.
 const (
-	routeMetadata          routeKind = iota + 1 // {root}/$metadata
-	routeHost                                   // hosts/{id}
-	routeHostPorts                              // hosts/{id}/ports
-	routeHostPortsCount                         // hosts/{id}/ports/$count
-	routeHostHostPort                           // hosts/{id}/ports/{hostPortId}
-	routeHostComponents                         // hosts/{id}/components
-	routeHostSSLCerts                           // hosts/{id}/sslCertificates
-	routeHostPort                               // hostPorts/{id}
-	routeHostPortHost                           // hostPorts/{id}/host
-	routeHostPortCert                           // hostPorts/{id}/mostRecentSslCertificate
-	routeHostComponent                          // hostComponents/{id}
-	routeHostSSLCert                            // hostSslCertificates/{id}
-	routeSSLCerts                               // sslCertificates (with $search)
-	routeSSLCert                                // sslCertificates/{id}
-	routeRelatedHosts                           // sslCertificates/{id}/relatedHosts
-	routeHostPortsAll                           // hostPorts (search-and-changes.md §1)
-	routeHostPortsAllCount                      // hostPorts/$count
-	routeHostsAll                               // hosts
-	routeHostsAllCount                          // hosts/$count
-	routeSSLCertsCount                          // sslCertificates/$count
+	routeMetadata           routeKind = iota + 1 // {root}/$metadata
+	routeHost                                    // hosts/{id}
+	routeHostPorts                               // hosts/{id}/ports
+	routeHostPortsCount                          // hosts/{id}/ports/$count
+	routeHostHostPort                            // hosts/{id}/ports/{hostPortId}
+	routeHostComponents                          // hosts/{id}/components
+	routeHostSSLCerts                            // hosts/{id}/sslCertificates
+	routeHostPort                                // hostPorts/{id}
+	routeHostPortHost                            // hostPorts/{id}/host
+	routeHostPortCert                            // hostPorts/{id}/mostRecentSslCertificate
+	routeHostComponent                           // hostComponents/{id}
+	routeHostSSLCert                             // hostSslCertificates/{id}
+	routeSSLCerts                                // sslCertificates (with $search)
+	routeSSLCert                                 // sslCertificates/{id}
+	routeRelatedHosts                            // sslCertificates/{id}/relatedHosts
+	routeHostPortsAll                            // hostPorts (search-and-changes.md §1)
+	routeHostPortsAllCount                       // hostPorts/$count
+	routeHostsAll                                // hosts
+	routeHostsAllCount                           // hosts/$count
+	routeSSLCertsCount                           // sslCertificates/$count
+	routeComponentsAll                           // hostComponents
+	routeComponentsAllCount                      // hostComponents/$count
+	routeHostCertsAll                            // hostSslCertificates
+	routeHostCertsAllCount                       // hostSslCertificates/$count
 )
 
 // route is a parsed request path.
@@ -152,11 +156,21 @@ func parseRoute(escapedPath string) (route, error) {
 			rt.kind = routeHostPortCert
 		}
 	case isName(set, "hostComponents"):
-		if len(segs) == 2 {
+		switch {
+		case len(segs) == 1:
+			rt.kind = routeComponentsAll
+		case len(segs) == 2 && isName(segs[1], "$count"):
+			rt.kind = routeComponentsAllCount
+		case len(segs) == 2:
 			rt.kind, rt.key = routeHostComponent, segs[1].text
 		}
 	case isName(set, "hostSslCertificates"):
-		if len(segs) == 2 {
+		switch {
+		case len(segs) == 1:
+			rt.kind = routeHostCertsAll
+		case len(segs) == 2 && isName(segs[1], "$count"):
+			rt.kind = routeHostCertsAllCount
+		case len(segs) == 2:
 			rt.kind, rt.key = routeHostSSLCert, segs[1].text
 		}
 	case isName(set, "sslCertificates"):

@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,9 +19,6 @@ const tokenKindSearch = 3
 var (
 	searchHostPortsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Expand | odata.Filter | odata.OrderBy, Type: hostPortType}
 	countHostPortsSpec  = &odata.Spec{Allowed: odata.Filter, Type: hostPortType}
-	searchHostsSpec     = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Filter | odata.OrderBy, Type: hostType}
-	countHostsSpec      = &odata.Spec{Allowed: odata.Filter, Type: hostType}
-	countCertsSpec      = &odata.Spec{Allowed: odata.Filter, Type: sslCertificateType}
 )
 
 // searchTokenPath binds a search's $skiptoken to the collection and to the
@@ -151,19 +149,69 @@ func (s *Server) searchHostPortsOf(w http.ResponseWriter, r *http.Request, rt ro
 	return s.servePortSearch(w, r, rt, q, "hosts"+keyLiteral(host)+"/ports", hostScope(host, q.Filter), order)
 }
 
-// listAllHosts serves hosts: every host hosts/{id} answers, addresses and
-// hostnames, with $filter, $orderby, $count and keyset paging.
-func (s *Server) listAllHosts(w http.ResponseWriter, r *http.Request, rt route) error {
-	q, err := parseQuery(r, searchHostsSpec)
+// searchCollection is an estate-wide collection other than hostPorts:
+// how to search it and how to write an item.
+type searchCollection[T any] struct {
+	name       string // the collection's path under threatIntelligence
+	typ        *odata.EntityType
+	search     func(*Server) func(context.Context, portolan.SearchQuery) (portolan.Page[T], error)
+	appendItem func(b []byte, item T, mask uint64) []byte
+}
+
+var (
+	hostsCollection = searchCollection[*portolan.Host]{name: "hosts", typ: hostType,
+		search: func(s *Server) func(context.Context, portolan.SearchQuery) (portolan.Page[*portolan.Host], error) {
+			return s.search.SearchHosts
+		},
+		appendItem: func(b []byte, h *portolan.Host, mask uint64) []byte { return appendHostMembers(b, true, h, mask) }}
+	certificatesCollection = searchCollection[*portolan.SSLCertificate]{name: "sslCertificates", typ: sslCertificateType,
+		search: func(s *Server) func(context.Context, portolan.SearchQuery) (portolan.Page[*portolan.SSLCertificate], error) {
+			return s.search.FilterSSLCertificates
+		},
+		appendItem: func(b []byte, c *portolan.SSLCertificate, mask uint64) []byte {
+			return appendCertificateMembers(b, true, c, mask)
+		}}
+	componentsCollection = searchCollection[*portolan.HostComponent]{name: "hostComponents", typ: hostComponentType,
+		search: func(s *Server) func(context.Context, portolan.SearchQuery) (portolan.Page[*portolan.HostComponent], error) {
+			return s.search.SearchHostComponents
+		},
+		appendItem: func(b []byte, c *portolan.HostComponent, mask uint64) []byte {
+			return appendHostComponentMembers(b, true, c, mask)
+		}}
+	hostCertificatesCollection = searchCollection[*portolan.HostSSLCertificate]{name: "hostSslCertificates", typ: hostSSLCertificateType,
+		search: func(s *Server) func(context.Context, portolan.SearchQuery) (portolan.Page[*portolan.HostSSLCertificate], error) {
+			return s.search.SearchHostSSLCertificates
+		},
+		appendItem: func(b []byte, c *portolan.HostSSLCertificate, mask uint64) []byte {
+			return appendHostSSLCertificateMembers(b, true, c, mask)
+		}}
+)
+
+// spec is what a listing of the collection accepts.
+func (c searchCollection[T]) spec() *odata.Spec {
+	return &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Filter | odata.OrderBy, Type: c.typ}
+}
+
+// listCollection serves an estate-wide collection: every item, with
+// $filter, $orderby, $count and keyset paging.
+func listCollection[T any](s *Server, w http.ResponseWriter, r *http.Request, rt route, c searchCollection[T]) error {
+	q, err := parseQuery(r, c.spec())
 	if err != nil {
 		return err
 	}
-	tokenPath := searchTokenPath("hosts", q)
+	return serveSearch(s, w, r, rt, q, c, c.name, q.Filter, q.OrderBy)
+}
+
+// serveSearch runs a search of c and writes the page under contextPath.
+func serveSearch[T any](s *Server, w http.ResponseWriter, r *http.Request, rt route, q *odata.Query, c searchCollection[T],
+	contextPath string, filter portolan.Expr, order []portolan.OrderKey) error {
+	tokenPath := searchTokenPath(contextPath, q)
 	sq, err := s.searchQuery(q, tokenPath)
 	if err != nil {
 		return err
 	}
-	page, err := s.search.SearchHosts(r.Context(), sq)
+	sq.Filter, sq.OrderBy = filter, order
+	page, err := c.search(s)(r.Context(), sq)
 	if err != nil {
 		return err
 	}
@@ -171,20 +219,20 @@ func (s *Server) listAllHosts(w http.ResponseWriter, r *http.Request, rt route) 
 	if page.Next != "" {
 		next = s.signToken(tokenPath, tokenKindSearch, []byte(page.Next))
 	}
-	mask := q.Mask(hostType)
-	s.writeCollection(w, r, rt, "hosts", q, page.Total, next, len(page.Items), func(b []byte, i int) []byte {
-		return appendHostMembers(b, true, page.Items[i], mask)
+	mask := q.Mask(c.typ)
+	s.writeCollection(w, r, rt, contextPath, q, page.Total, next, len(page.Items), func(b []byte, i int) []byte {
+		return c.appendItem(b, page.Items[i], mask)
 	})
 	return nil
 }
 
-// countAllHosts serves hosts/$count, with $filter.
-func (s *Server) countAllHosts(w http.ResponseWriter, r *http.Request, rt route) error {
-	q, err := parseQuery(r, countHostsSpec)
+// countCollection serves {collection}/$count, with $filter.
+func countCollection[T any](s *Server, w http.ResponseWriter, r *http.Request, c searchCollection[T]) error {
+	q, err := parseQuery(r, &odata.Spec{Allowed: odata.Filter, Type: c.typ})
 	if err != nil {
 		return err
 	}
-	page, err := s.search.SearchHosts(r.Context(), portolan.SearchQuery{Filter: q.Filter, Count: true, Top: -1})
+	page, err := c.search(s)(r.Context(), portolan.SearchQuery{Filter: q.Filter, Count: true, Top: -1})
 	if err != nil {
 		return err
 	}
@@ -192,43 +240,13 @@ func (s *Server) countAllHosts(w http.ResponseWriter, r *http.Request, rt route)
 	return nil
 }
 
-// filterCertificates serves sslCertificates without $search: every
-// certificate, with $filter, $orderby, $count and keyset paging.
-func (s *Server) filterCertificates(w http.ResponseWriter, r *http.Request, rt route, q *odata.Query) error {
-	if s.search == nil {
-		return &portolan.Error{Code: portolan.EINVALID, Target: "$search",
-			Message: `Query option '$search' is required to list sslCertificates, for example $search="subject/commonName:contoso.com".`}
-	}
-	tokenPath := searchTokenPath("sslCertificates", q)
-	sq, err := s.searchQuery(q, tokenPath)
-	if err != nil {
+// hostScoped serves a host's components or certificates with $filter or
+// $orderby: a search of the estate-wide collection restricted to the host
+// (a hostname covering its addresses), ordered by id unless $orderby says
+// otherwise.
+func hostScoped[T any](s *Server, w http.ResponseWriter, r *http.Request, rt route, q *odata.Query, c searchCollection[T], host, segment string) error {
+	if err := s.searchable(r, q, host); err != nil {
 		return err
 	}
-	page, err := s.search.FilterSSLCertificates(r.Context(), sq)
-	if err != nil {
-		return err
-	}
-	var next string
-	if page.Next != "" {
-		next = s.signToken(tokenPath, tokenKindSearch, []byte(page.Next))
-	}
-	mask := q.Mask(sslCertificateType)
-	s.writeCollection(w, r, rt, "sslCertificates", q, page.Total, next, len(page.Items), func(b []byte, i int) []byte {
-		return appendCertificateMembers(b, true, page.Items[i], mask)
-	})
-	return nil
-}
-
-// countCertificates serves sslCertificates/$count, with $filter.
-func (s *Server) countCertificates(w http.ResponseWriter, r *http.Request, rt route) error {
-	q, err := parseQuery(r, countCertsSpec)
-	if err != nil {
-		return err
-	}
-	page, err := s.search.FilterSSLCertificates(r.Context(), portolan.SearchQuery{Filter: q.Filter, Count: true, Top: -1})
-	if err != nil {
-		return err
-	}
-	s.writeBody(w, r, headerText, strconv.AppendInt(nil, int64(page.Total), 10))
-	return nil
+	return serveSearch(s, w, r, rt, q, c, "hosts"+keyLiteral(host)+"/"+segment, hostScope(host, q.Filter), q.OrderBy)
 }

@@ -4,8 +4,12 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -17,6 +21,7 @@ import (
 	"portolan"
 	"portolan/internal/httpapi"
 	"portolan/internal/sqlite"
+	"portolan/internal/storetest"
 )
 
 // searchServer is a Server over a real SQLite store holding a small,
@@ -37,7 +42,7 @@ func searchServer(t *testing.T) *testServer {
 		{Host: "10.20.1.5", Port: 443, Status: portolan.StatusOpen, ScannedAt: day(1), Source: "nmap", Components: nginx("1.18.0"), Hostnames: []string{"www.example.test"}},
 		{Host: "10.20.1.5", Port: 22, Status: portolan.StatusOpen, ScannedAt: day(1), Source: "nmap", Banner: "SSH-2.0-OpenSSH_7.4", ScanProtocol: "ssh"},
 		{Host: "10.20.1.5", Port: 22, Status: portolan.StatusClosed, ScannedAt: day(3), Source: "nmap"},
-		{Host: "10.30.0.9", Port: 443, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "nmap", Components: nginx("1.24.0")},
+		{Host: "10.30.0.9", Port: 443, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "nmap", Components: nginx("1.24.0"), Certificate: storetest.TestCertificates()[0]},
 		{Host: "10.30.0.9", Port: 3389, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "masscan"},
 		{Host: "192.0.2.7", Port: 80, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "nmap", Components: nginx("1.9.15")},
 		{Host: "192.0.2.7", Port: 53, Protocol: portolan.UDP, Status: portolan.StatusOpen, ScannedAt: day(2), Source: "nmap"},
@@ -90,7 +95,8 @@ func TestSearchHostPorts(t *testing.T) {
 		{"$filter=banners/any(b: contains(b/banner, 'openssh_7'))", "10.20.1.5:22/tcp"},
 		{"$filter=status eq 'closed'", "10.20.1.5:22/tcp"},
 		{"$filter=host/id eq 'www.example.test'", "10.20.1.5:22/tcp 10.20.1.5:443/tcp"},
-		{"$filter=protocol eq 'udp' or mostRecentSslCertificate ne null", "192.0.2.7:53/udp"},
+		{"$filter=protocol eq 'udp' or mostRecentSslCertificate ne null", "10.30.0.9:443/tcp 192.0.2.7:53/udp"},
+		{"$filter=mostRecentSslCertificate/expirationDateTime lt 2028-01-01T00:00:00Z and mostRecentSslCertificate/subject/alternateNames/any(n: n eq 'WWW.example.test')", "10.30.0.9:443/tcp"},
 		{"$filter=not (port in (22, 443))&$orderby=host/id desc", "192.0.2.7:53/udp 192.0.2.7:80/tcp 10.30.0.9:3389/tcp"},
 	} {
 		w := s.get(t, "hostPorts?"+escapeQuery(c.query))
@@ -187,22 +193,54 @@ func TestSearchHosts(t *testing.T) {
 	}
 }
 
-func TestSearchCertificatesByFilter(t *testing.T) {
+func TestSearchCertificatesComponentsAndHostCertificates(t *testing.T) {
 	s := searchServer(t)
-	// The estate of searchServer holds no certificate: every listing is
-	// empty, but answers.
-	for _, q := range []string{"", "$filter=expirationDateTime lt 2027-01-01T00:00:00Z&$orderby=expirationDateTime", "$filter=subject/alternateNames/any(n: endswith(n, '.example.test'))&$count=true"} {
-		w := s.get(t, "sslCertificates?"+escapeQuery(q))
+	ids := func(w *httptest.ResponseRecorder, member string) string {
+		t.Helper()
 		wantStatus(t, w, http.StatusOK)
-		if !strings.Contains(w.Body.String(), `"value":[]`) {
-			t.Errorf("%s: %s", q, w.Body)
+		var page struct{ Value []map[string]any }
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range page.Value {
+			switch x := v[member].(type) {
+			case string:
+				out = append(out, x)
+			case map[string]any:
+				out = append(out, fmt.Sprint(x["id"]))
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct{ path, query, member, want string }{
+		{"sslCertificates", "$filter=subject/commonName eq 'SVC0.example.test'", "sha1", "%s"},
+		{"sslCertificates", "$filter=expirationDateTime lt 2027-01-01T00:00:00Z", "sha1", ""},
+		{"hostComponents", "$filter=name eq 'nginx' and version lt '1.20'&$orderby=version desc", "version", "1.18.0 1.9.15"},
+		{"hosts/www.example.test/components", "$filter=startswith(name, 'NG')", "version", "1.18.0"},
+		{"hostSslCertificates", "$filter=ports/any(p: p/port eq 443) and sslCertificate/subject/commonName eq 'svc0.example.test'", "host", "10.30.0.9"},
+		{"hosts/10.30.0.9/sslCertificates", "$filter=ports/any(p: p/port eq 8443)", "host", ""},
+	} {
+		want := c.want
+		if strings.Contains(want, "%s") {
+			want = fmt.Sprintf(want, certSHA1(storetest.TestCertificates()[0]))
+		}
+		if got := ids(s.get(t, c.path+"?"+escapeQuery(c.query)), c.member); got != want {
+			t.Errorf("%s?%s: %s = %q, want %q", c.path, c.query, c.member, got, want)
 		}
 	}
-	w := s.get(t, "sslCertificates/$count")
-	wantStatus(t, w, http.StatusOK)
-	if w.Body.String() != "0" {
-		t.Errorf("sslCertificates/$count = %s", w.Body)
+	for path, want := range map[string]string{"sslCertificates/$count": "1", "hostComponents/$count": "3", "hostSslCertificates/$count": "1"} {
+		w := s.get(t, path)
+		wantStatus(t, w, http.StatusOK)
+		if w.Body.String() != want {
+			t.Errorf("%s = %s, want %s", path, w.Body, want)
+		}
 	}
+}
+
+func certSHA1(der []byte) string {
+	sum := sha1.Sum(der)
+	return hex.EncodeToString(sum[:])
 }
 
 func TestSearchErrors(t *testing.T) {

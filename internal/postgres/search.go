@@ -31,6 +31,10 @@ var dialect = &sqlfilter.Dialect{
 		t, ok := v.(time.Time)
 		return t, ok
 	},
+	// encode() breaks base64 into lines of 76 characters; ids have none.
+	Base64: func(expr string) string {
+		return "translate(encode(convert_to(" + expr + ", 'UTF8'), 'base64'), E'\\n', '')"
+	},
 	False:   "false",
 	NoLimit: "ALL",
 }
@@ -46,7 +50,19 @@ var (
 	hostPortSchema = sqlfilter.HostPortSchema(tables)
 	hostSchema     = sqlfilter.HostSchema()
 	certSchema     = sqlfilter.CertificateSchema()
+	compSchema     = sqlfilter.ComponentSchema()
+	hostCertSchema = sqlfilter.HostCertificateSchema()
 )
+
+// SearchHostComponents implements portolan.SearchService.
+func (db *DB) SearchHostComponents(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostComponent], error) {
+	return sqlfilter.SearchHostComponents(ctx, dialect, compSchema, tables, searchRunner{db}, q)
+}
+
+// SearchHostSSLCertificates implements portolan.SearchService.
+func (db *DB) SearchHostSSLCertificates(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostSSLCertificate], error) {
+	return sqlfilter.SearchHostCertificates(ctx, dialect, hostCertSchema, tables, searchRunner{db}, q, db.Certificates.HostSSLCertificatesByIDs)
+}
 
 // FilterSSLCertificates implements portolan.SearchService.
 func (db *DB) FilterSSLCertificates(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.SSLCertificate], error) {

@@ -48,6 +48,10 @@ type Dialect struct {
 	InSubnet func(col string, prefix netip.Prefix, p *Builder) string
 	// False is the boolean constant false.
 	False string
+	// Base64 is SQL for the standard base64 (with padding, no line breaks)
+	// of a text expression's UTF-8 bytes: the ids of hostComponent and
+	// hostSslCertificate (portolan.HostComponentID).
+	Base64 func(expr string) string
 	// NoLimit is the LIMIT that does not limit (an OFFSET needs one on
 	// SQLite).
 	NoLimit string

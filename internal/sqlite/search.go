@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -28,6 +29,13 @@ func init() {
 			return nil, nil
 		}
 		return portolan.VersionKey(s), nil
+	})
+	sqlite.MustRegisterDeterministicScalarFunction("portolan_base64", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		s, ok := args[0].(string)
+		if !ok {
+			return nil, nil
+		}
+		return base64.StdEncoding.EncodeToString([]byte(s)), nil
 	})
 	sqlite.MustRegisterDeterministicScalarFunction("portolan_addr_key", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		s, ok := args[0].(string)
@@ -85,6 +93,7 @@ var dialect = &sqlfilter.Dialect{
 		n, ok := v.(int64)
 		return time.Unix(n, 0), ok
 	},
+	Base64:  func(expr string) string { return "portolan_base64(" + expr + ")" },
 	False:   "0",
 	NoLimit: "-1",
 }
@@ -100,7 +109,19 @@ var (
 	hostPortSchema = sqlfilter.HostPortSchema(tables)
 	hostSchema     = sqlfilter.HostSchema()
 	certSchema     = sqlfilter.CertificateSchema()
+	compSchema     = sqlfilter.ComponentSchema()
+	hostCertSchema = sqlfilter.HostCertificateSchema()
 )
+
+// SearchHostComponents implements portolan.SearchService.
+func (db *DB) SearchHostComponents(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostComponent], error) {
+	return sqlfilter.SearchHostComponents(ctx, dialect, compSchema, tables, searchRunner{db}, q)
+}
+
+// SearchHostSSLCertificates implements portolan.SearchService.
+func (db *DB) SearchHostSSLCertificates(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostSSLCertificate], error) {
+	return sqlfilter.SearchHostCertificates(ctx, dialect, hostCertSchema, tables, searchRunner{db}, q, db.Certificates.HostSSLCertificatesByIDs)
+}
 
 // FilterSSLCertificates implements portolan.SearchService.
 func (db *DB) FilterSSLCertificates(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.SSLCertificate], error) {

@@ -192,6 +192,37 @@ func (c *Certificates) FindHostSSLCertificates(ctx context.Context, host string,
 	return items, total, nil
 }
 
+// HostSSLCertificatesByIDs returns the hostSslCertificates of ids (in any
+// order, those that exist), with one query over their hosts.
+func (c *Certificates) HostSSLCertificatesByIDs(ctx context.Context, ids []string) ([]*portolan.HostSSLCertificate, error) {
+	want := make(map[string]bool, len(ids))
+	var hosts []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if host, _, ok := portolan.ParseHostSSLCertificateID(id); ok {
+			want[id] = true
+			if !seen[host] {
+				seen[host] = true
+				hosts = append(hosts, host)
+			}
+		}
+	}
+	if len(hosts) == 0 {
+		return nil, nil
+	}
+	all, err := c.hostCertificates(ctx, hosts, "")
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, hc := range all {
+		if want[hc.ID] {
+			out = append(out, hc)
+		}
+	}
+	return out, nil
+}
+
 // FindHostSSLCertificateByID implements portolan.SSLCertificateService. The
 // id is base64 of "host$$sha1", so the lookup reads one host.
 func (c *Certificates) FindHostSSLCertificateByID(ctx context.Context, id string) (*portolan.HostSSLCertificate, error) {

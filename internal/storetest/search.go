@@ -75,6 +75,7 @@ func RunSearch(t *testing.T, open OpenFunc) {
 	t.Logf("%d records, %d of %d queries selective", len(records), selective, queries)
 	runHostSearch(t, store, search, world, rng)
 	runCertificateSearch(t, search, world, rng)
+	runComponentAndHostCertificateSearch(t, store, search, world, rng)
 }
 
 // walk follows a query's pages to the end and returns the ids in order and
@@ -776,4 +777,228 @@ func runCertificateSearch(t *testing.T, search portolan.SearchService, w *search
 			t.Fatalf("sslCertificates: filter %s orderby %s:\n got %v (count %d)\nwant %v", describe(e), describeOrder(order), got, total, want)
 		}
 	}
+}
+
+// checkCollection runs random expressions and orderings over a
+// collection and compares the store's pages with portolan.Evaluate over
+// items (ordered by id when no ordering decides).
+func checkCollection[T any](t *testing.T, name string, rng *rand.Rand, items []T, id func(T) string, record func(T) portolan.Record,
+	randomExpr func() portolan.Expr, orderPaths []portolan.Path, search func(portolan.SearchQuery) (portolan.Page[T], error)) {
+	t.Helper()
+	if len(items) < 3 {
+		t.Fatalf("%s: only %d items to search", name, len(items))
+	}
+	selective := 0
+	for i := 0; i < 80; i++ {
+		e := randomExpr()
+		var order []portolan.OrderKey
+		if rng.IntN(2) == 0 {
+			order = []portolan.OrderKey{{Path: orderPaths[rng.IntN(len(orderPaths))], Desc: rng.IntN(2) == 0}}
+		}
+		var match []T
+		for _, it := range items {
+			if portolan.Evaluate(e, record(it)) {
+				match = append(match, it)
+			}
+		}
+		slices.SortFunc(match, func(a, b T) int {
+			for _, k := range order {
+				c := compareForOrder(record(a).Value(k.Path.Name), record(b).Value(k.Path.Name))
+				if k.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return strings.Compare(id(a), id(b))
+		})
+		var want, got []string
+		for _, it := range match {
+			want = append(want, id(it))
+		}
+		q := portolan.SearchQuery{Filter: e, OrderBy: order, Count: true, Top: 1 + rng.IntN(5)}
+		total := -2
+		for {
+			page, err := search(q)
+			must(t, err)
+			if total == -2 {
+				total = page.Total
+			}
+			for _, it := range page.Items {
+				got = append(got, id(it))
+			}
+			if page.Next == "" {
+				break
+			}
+			q.After = page.Next
+		}
+		if total != len(want) || !slices.Equal(got, want) {
+			t.Fatalf("%s: filter %s orderby %s:\n got %v (count %d)\nwant %v", name, describe(e), describeOrder(order), got, total, want)
+		}
+		if len(want) > 0 && len(want) < len(items) {
+			selective++
+		}
+	}
+	if selective < 20 {
+		t.Fatalf("%s: only %d of 80 queries selective", name, selective)
+	}
+}
+
+// componentRecord is a hostComponent as portolan.Evaluate reads it.
+type componentRecord struct {
+	c *portolan.HostComponent
+	w *searchWorld
+}
+
+func (r componentRecord) Value(path string) portolan.Value {
+	switch path {
+	case "id":
+		return str(r.c.ID)
+	case "firstSeenDateTime":
+		return tm(r.c.FirstSeenDateTime)
+	case "lastSeenDateTime":
+		return tm(r.c.LastSeenDateTime)
+	case "name":
+		return str(r.c.Name)
+	case "version":
+		return str(r.c.Version)
+	case "category":
+		return str(r.c.Category)
+	case "host/id":
+		return str(r.c.Host)
+	}
+	panic("no component path " + path)
+}
+func (componentRecord) Elements(string) []portolan.Record { return nil }
+func (r componentRecord) HostIDs(id string) []string      { return append([]string{id}, r.w.aliases[id]...) }
+
+// hostCertRecord is a hostSslCertificate as portolan.Evaluate reads it.
+type hostCertRecord struct {
+	c *portolan.HostSSLCertificate
+	w *searchWorld
+}
+
+func (r hostCertRecord) Value(path string) portolan.Value {
+	switch path {
+	case "id":
+		return str(r.c.ID)
+	case "firstSeenDateTime":
+		return tm(r.c.FirstSeenDateTime)
+	case "lastSeenDateTime":
+		return tm(r.c.LastSeenDateTime)
+	case "host/id":
+		return str(r.c.Host)
+	}
+	if p, ok := strings.CutPrefix(path, "sslCertificate/"); ok {
+		return certRecord{r.c.SSLCertificate}.Value(p)
+	}
+	panic("no hostSslCertificate path " + path)
+}
+
+func (r hostCertRecord) Elements(path string) []portolan.Record {
+	if path == "ports" {
+		var out []portolan.Record
+		for i := range r.c.Ports {
+			out = append(out, certPortRecord{&r.c.Ports[i]})
+		}
+		return out
+	}
+	if p, ok := strings.CutPrefix(path, "sslCertificate/"); ok {
+		return certRecord{r.c.SSLCertificate}.Elements(p)
+	}
+	panic("no hostSslCertificate collection " + path)
+}
+func (r hostCertRecord) HostIDs(id string) []string { return append([]string{id}, r.w.aliases[id]...) }
+
+type certPortRecord struct {
+	p *portolan.HostSSLCertificatePort
+}
+
+func (r certPortRecord) Value(path string) portolan.Value {
+	switch path {
+	case "port":
+		return integer(r.p.Port)
+	case "firstSeenDateTime":
+		return tm(r.p.FirstSeenDateTime)
+	case "lastSeenDateTime":
+		return tm(r.p.LastSeenDateTime)
+	}
+	panic("no port path " + path)
+}
+func (certPortRecord) Elements(string) []portolan.Record { return nil }
+func (certPortRecord) HostIDs(id string) []string        { return []string{id} }
+
+// runComponentAndHostCertificateSearch checks hostComponents and
+// hostSslCertificates.
+func runComponentAndHostCertificateSearch(t *testing.T, store portolan.Store, search portolan.SearchService, w *searchWorld, rng *rand.Rand) {
+	ctx := context.Background()
+	var comps []*portolan.HostComponent
+	var hostCerts []*portolan.HostSSLCertificate
+	for _, h := range randomHosts {
+		cs, _, err := store.FindHostComponents(ctx, h, portolan.ListFilter{})
+		if portolan.ErrorCode(err) == portolan.ENOTFOUND {
+			continue
+		}
+		must(t, err)
+		comps = append(comps, cs...)
+		hc, _, err := store.FindHostSSLCertificates(ctx, h, portolan.ListFilter{})
+		must(t, err)
+		hostCerts = append(hostCerts, hc...)
+	}
+	// A hostname's lists repeat its addresses' items.
+	comps = slices.CompactFunc(sortedByID(comps, func(c *portolan.HostComponent) string { return c.ID }),
+		func(a, b *portolan.HostComponent) bool { return a.ID == b.ID })
+	hostCerts = slices.CompactFunc(sortedByID(hostCerts, func(c *portolan.HostSSLCertificate) string { return c.ID }),
+		func(a, b *portolan.HostSSLCertificate) bool { return a.ID == b.ID })
+	ops := []portolan.CompareOp{portolan.OpEq, portolan.OpNe, portolan.OpLt, portolan.OpLe, portolan.OpGt, portolan.OpGe}
+	hostPath := portolan.Path{Name: "host/id", Kind: portolan.ValueString, HostID: true}
+	checkCollection(t, "hostComponents", rng, comps, func(c *portolan.HostComponent) string { return c.ID },
+		func(c *portolan.HostComponent) portolan.Record { return componentRecord{c, w} },
+		func() portolan.Expr {
+			c := components[rng.IntN(len(components))]
+			switch rng.IntN(5) {
+			case 0:
+				return &portolan.Compare{Op: ops[rng.IntN(2)], Path: path("name", portolan.ValueString), Value: str(strings.ToUpper(c.Name))}
+			case 1:
+				p := path("version", portolan.ValueString)
+				p.Version = true
+				return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: p, Value: str([]string{"1.20", "1.9", "9.3", "2"}[rng.IntN(4)])}
+			case 2:
+				return &portolan.Compare{Op: ops[rng.IntN(2)], Path: hostPath, Value: str(AllHosts()[rng.IntN(len(AllHosts()))])}
+			case 3:
+				return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: path("lastSeenDateTime", portolan.ValueTime), Value: tm(w.times[rng.IntN(len(w.times))])}
+			default:
+				return &portolan.Match{Func: portolan.MatchFunc(1 + rng.IntN(3)), Path: path("category", portolan.ValueString), Arg: []string{"server", "SYSTEM", "Remote"}[rng.IntN(3)]}
+			}
+		},
+		[]portolan.Path{path("lastSeenDateTime", portolan.ValueTime), path("name", portolan.ValueString), path("firstSeenDateTime", portolan.ValueTime)},
+		func(q portolan.SearchQuery) (portolan.Page[*portolan.HostComponent], error) {
+			return search.SearchHostComponents(ctx, q)
+		})
+
+	checkCollection(t, "hostSslCertificates", rng, hostCerts, func(c *portolan.HostSSLCertificate) string { return c.ID },
+		func(c *portolan.HostSSLCertificate) portolan.Record { return hostCertRecord{c, w} },
+		func() portolan.Expr {
+			switch rng.IntN(4) {
+			case 0:
+				return &portolan.Lambda{Collection: path("ports", portolan.ValueStructured), Var: "p",
+					Body: &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: portolan.Path{Var: "p", Name: "port", Kind: portolan.ValueInt}, Value: integer(randomPorts[rng.IntN(len(randomPorts))])}}
+			case 1:
+				return &portolan.Compare{Op: ops[rng.IntN(2)], Path: hostPath, Value: str(AllHosts()[rng.IntN(len(AllHosts()))])}
+			case 2:
+				return w.randomCertExpr(rng, "sslCertificate/")
+			default:
+				return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: path("firstSeenDateTime", portolan.ValueTime), Value: tm(w.times[rng.IntN(len(w.times))])}
+			}
+		},
+		[]portolan.Path{path("lastSeenDateTime", portolan.ValueTime), path("sslCertificate/expirationDateTime", portolan.ValueTime)},
+		func(q portolan.SearchQuery) (portolan.Page[*portolan.HostSSLCertificate], error) {
+			return search.SearchHostSSLCertificates(ctx, q)
+		})
+}
+
+func sortedByID[T any](items []T, id func(T) string) []T {
+	slices.SortFunc(items, func(a, b T) int { return strings.Compare(id(a), id(b)) })
+	return items
 }
