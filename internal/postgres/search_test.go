@@ -21,3 +21,14 @@ func TestSearch(t *testing.T) {
 		return db
 	})
 }
+
+func TestSearchWhileImporting(t *testing.T) {
+	base := testURL(t)
+	storetest.RunSearchWhileImporting(t, func(t testing.TB, r portolan.Recognizer) portolan.Store {
+		db, err := postgres.Open(context.Background(), newSchema(t, base), postgres.Options{Recognizer: r})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return db
+	})
+}

@@ -79,3 +79,13 @@ var certificateType = &odata.EntityType{Name: "microsoft.graph.security.sslCerti
 		{Name: "commonName", Kind: odata.KindString, Filterable: true, Sortable: true},
 	}}},
 }}
+
+func TestSearchWhileImporting(t *testing.T) {
+	storetest.RunSearchWhileImporting(t, func(t testing.TB, r portolan.Recognizer) portolan.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sqlite.Options{Recognizer: r})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return db
+	})
+}

@@ -1002,3 +1002,89 @@ func sortedByID[T any](items []T, id func(T) string) []T {
 	slices.SortFunc(items, func(a, b T) int { return strings.Compare(id(a), id(b)) })
 	return items
 }
+
+// RunSearchWhileImporting walks the hostPorts in their default order, a
+// few at a time, while another goroutine imports new records: every record
+// that existed before the walk must come exactly once, in order (keyset
+// paging neither repeats nor skips), whatever the imports add meanwhile.
+func RunSearchWhileImporting(t *testing.T, open OpenFunc) {
+	ctx := context.Background()
+	store := mustOpen(t, open)
+	search := store.(portolan.SearchService)
+	rng := rand.New(rand.NewPCG(5, 8))
+	mustImport(t, store, RandomObservations(rng, 400))
+	before := allHostPorts(t, store)
+	slices.SortFunc(before, func(a, b *portolan.HostPort) int {
+		return strings.Compare(a.Host+"\x00"+fmt.Sprintf("%05d", a.Port)+string(a.Protocol), b.Host+"\x00"+fmt.Sprintf("%05d", b.Port)+string(b.Protocol))
+	})
+
+	done := make(chan error, 1)
+	stop := make(chan struct{})
+	started := make(chan struct{})
+	go func() {
+		defer close(done)
+		// A bounded number, so that the walk ends.
+		for i := 0; i < 300; i++ {
+			if i == 1 {
+				close(started)
+			}
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// New hosts sort between and around the existing ones.
+			o := &portolan.Observation{Host: fmt.Sprintf("192.0.2.%d", 100+i%150), Port: 1 + i%60000, Status: portolan.StatusOpen,
+				ScannedAt: Base.Add(time.Duration(i) * time.Minute), Source: "nmap"}
+			if err := o.Normalize(); err != nil {
+				done <- err
+				return
+			}
+			if _, err := store.ImportObservations(ctx, []*portolan.Observation{o}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	<-started
+	var seen []string
+	q := portolan.SearchQuery{Top: 3}
+	for {
+		page, err := search.SearchHostPorts(ctx, q)
+		must(t, err)
+		for _, hp := range page.Items {
+			seen = append(seen, hp.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		q.After = page.Next
+		time.Sleep(5 * time.Millisecond) // let imports interleave
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(slices.Compact(slices.Sorted(slices.Values(seen)))) != len(seen) {
+		t.Fatal("a record came twice")
+	}
+	pos := map[string]int{}
+	for i, id := range seen {
+		pos[id] = i
+	}
+	last := -1
+	for _, hp := range before {
+		i, ok := pos[hp.ID]
+		if !ok {
+			t.Fatalf("record %s (%s:%d) existed before the walk and was skipped", hp.ID, hp.Host, hp.Port)
+		}
+		if i < last {
+			t.Fatalf("record %s out of order", hp.ID)
+		}
+		last = i
+	}
+	if len(seen) == len(before) {
+		t.Logf("no import committed during the walk")
+	}
+	t.Logf("%d records before, %d walked", len(before), len(seen))
+}
