@@ -47,7 +47,7 @@ func certificateColumns(prefix, sha string, columns map[string]Column, collectio
 // CertificateSchema maps the paths of sslCertificate to certificates (alias
 // c) and its fields.
 func CertificateSchema() *Schema {
-	s := &Schema{Columns: map[string]Column{}, Collections: map[string]Collection{}, Tiebreak: []string{"c.id"}}
+	s := &Schema{Columns: map[string]Column{}, Collections: map[string]Collection{}, Tiebreak: []Key{{SQL: "c.id", Text: true}}}
 	certificateColumns("", "c.sha1", s.Columns, s.Collections)
 	// The certificate's own columns, without a subquery.
 	s.Columns["firstSeenDateTime"] = Column{SQL: "c.first_seen"}

@@ -31,7 +31,7 @@ func ComponentSchema() *Schema {
 			"host":              {SQL: "hc.host"},
 			"host/id":           {SQL: "hc.host"},
 		},
-		Tiebreak: []string{"hc.id"},
+		Tiebreak: []Key{{SQL: "hc.id", Text: true}},
 	}
 }
 
@@ -99,7 +99,7 @@ func HostCertificateSchema() *Schema {
 				},
 			},
 		},
-		Tiebreak: []string{"hsc.id"},
+		Tiebreak: []Key{{SQL: "hsc.id", Text: true}},
 	}
 	certificateColumns("sslCertificate/", "hsc.sha1", s.Columns, s.Collections)
 	return s

@@ -27,7 +27,7 @@ func HostSchema() *Schema {
 			"firstSeenDateTime": {SQL: "h.first_seen"},
 			"lastSeenDateTime":  {SQL: "h.last_seen"},
 		},
-		Tiebreak: []string{"h.id"},
+		Tiebreak: []Key{{SQL: "h.id", Text: true}},
 	}
 }
 

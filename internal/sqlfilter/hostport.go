@@ -87,7 +87,7 @@ func HostPortSchema(t Tables) *Schema {
 		Aliases: func(param string) string {
 			return "SELECT address FROM host_aliases WHERE " + t.AliasName + " = " + param
 		},
-		Tiebreak: []string{"hp.host", "hp.port", "hp.protocol"},
+		Tiebreak: []Key{{SQL: "hp.host", Text: true}, {SQL: "hp.port"}, {SQL: "hp.protocol", Text: true}},
 	}
 	certificateColumns("mostRecentSslCertificate/", "hp.cert_sha1", s.Columns, s.Collections)
 	return s

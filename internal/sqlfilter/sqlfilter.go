@@ -94,7 +94,14 @@ type Schema struct {
 	// itself only (the hosts collection).
 	Aliases func(param string) string
 	// Tiebreak are the item's key columns, which end every ordering.
-	Tiebreak []string
+	Tiebreak []Key
+}
+
+// Key is a key column of a collection's items.
+type Key struct {
+	SQL string
+	// Text keys order by bytes (Dialect.Binary).
+	Text bool
 }
 
 // Builder accumulates SQL parameters.
@@ -362,7 +369,13 @@ func (b *Builder) OrderBy(keys []portolan.OrderKey, s *Schema) (*Order, error) {
 		o.kinds = append(o.kinds, kind)
 	}
 	for _, t := range s.Tiebreak {
-		o.Exprs = append(o.Exprs, t)
+		expr := t.SQL
+		if t.Text {
+			// Byte order whatever the database's collation, as the
+			// ids' and hosts' order is defined.
+			expr = b.Dialect.Binary(expr)
+		}
+		o.Exprs = append(o.Exprs, expr)
 		o.desc = append(o.desc, false)
 		o.kinds = append(o.kinds, 0) // checked by the store's own scan
 	}
