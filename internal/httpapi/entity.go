@@ -34,6 +34,14 @@ func key() odata.Property {
 	return p
 }
 
+// unordered marks p as not usable in $orderby: a hostPort's id is base64
+// of "host$$port", whose order means nothing and which the stores do not
+// keep as a column ($orderby=host/id,port orders by the same key).
+func unordered(p odata.Property) odata.Property {
+	p.Sortable = false
+	return p
+}
+
 // nonNullable marks p Nullable="false".
 func nonNullable(p odata.Property) odata.Property {
 	p.NonNullable = true
@@ -225,7 +233,7 @@ var hostPortType = &odata.EntityType{
 	Name:     "microsoft.graph.security.hostPort",
 	BaseType: entityType, // not artifact (graph-api.md 2.1)
 	Properties: []odata.Property{
-		key(),
+		unordered(key()),
 		nonNullable(filterable(prop("port", odata.KindInt32))),
 		filterable(prop("firstSeenDateTime", odata.KindDateTime)),
 		filterable(prop("lastSeenDateTime", odata.KindDateTime)),

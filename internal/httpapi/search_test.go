@@ -216,16 +216,21 @@ func TestSearchCertificatesComponentsAndHostCertificates(t *testing.T) {
 	for _, c := range []struct{ path, query, member, want string }{
 		{"sslCertificates", "$filter=subject/commonName eq 'SVC0.example.test'", "sha1", "%s"},
 		{"sslCertificates", "$filter=expirationDateTime lt 2027-01-01T00:00:00Z", "sha1", ""},
+		{"sslCertificates", "$orderby=id desc&$filter=sha1 eq '%s'", "sha1", "%s"},
 		{"hostComponents", "$filter=name eq 'nginx' and version lt '1.20'&$orderby=version desc", "version", "1.18.0 1.9.15"},
 		{"hosts/www.example.test/components", "$filter=startswith(name, 'NG')", "version", "1.18.0"},
 		{"hostSslCertificates", "$filter=ports/any(p: p/port eq 443) and sslCertificate/subject/commonName eq 'svc0.example.test'", "host", "10.30.0.9"},
 		{"hosts/10.30.0.9/sslCertificates", "$filter=ports/any(p: p/port eq 8443)", "host", ""},
 	} {
-		want := c.want
+		want, query := c.want, c.query
+		sha := certSHA1(storetest.TestCertificates()[0])
 		if strings.Contains(want, "%s") {
-			want = fmt.Sprintf(want, certSHA1(storetest.TestCertificates()[0]))
+			want = fmt.Sprintf(want, sha)
 		}
-		if got := ids(s.get(t, c.path+"?"+escapeQuery(c.query)), c.member); got != want {
+		if strings.Contains(query, "%s") {
+			query = fmt.Sprintf(query, strings.ToUpper(sha))
+		}
+		if got := ids(s.get(t, c.path+"?"+escapeQuery(query)), c.member); got != want {
 			t.Errorf("%s?%s: %s = %q, want %q", c.path, c.query, c.member, got, want)
 		}
 	}
@@ -251,6 +256,7 @@ func TestSearchErrors(t *testing.T) {
 		{"$filter=host/countryOrRegion eq 'FR'", "Unsupported query: filtering on 'countryOrRegion' of type 'microsoft.graph.security.host' is not supported."},
 		{"$filter=startswith(id, 'MTAu')", "Unsupported query: 'id' with startswith, endswith or contains."},
 		{"$orderby=banners", "Unsupported query: ordering by 'banners'."},
+		{"$orderby=id", "Unsupported query: ordering by 'id'."},
 		{"$filter=port eq 1&$filter=port eq 2", "Query option '$filter' was specified more than once, but it must be specified at most once."},
 		{"$search=x", "Query option '$search' is not supported by this request."},
 	} {

@@ -49,7 +49,9 @@ func certificateColumns(prefix, sha string, columns map[string]Column, collectio
 func CertificateSchema() *Schema {
 	s := &Schema{Columns: map[string]Column{}, Collections: map[string]Collection{}, Tiebreak: []Key{{SQL: "c.id", Text: true}}}
 	certificateColumns("", "c.sha1", s.Columns, s.Collections)
-	// The certificate's own columns, without a subquery.
+	// The certificate's own columns, without a subquery; the id is one,
+	// so that $orderby=id (the default order) works too.
+	s.Columns["id"] = Column{SQL: "c.id"}
 	s.Columns["firstSeenDateTime"] = Column{SQL: "c.first_seen"}
 	s.Columns["lastSeenDateTime"] = Column{SQL: "c.last_seen"}
 	s.Columns["issueDateTime"] = Column{SQL: "c.not_before"}
