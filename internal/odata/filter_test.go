@@ -268,3 +268,21 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseOrderBy(f *testing.F) {
+	for _, s := range []string{"port", "port desc, host/id asc", "mostRecentSslCertificate/expirationDateTime desc", ",", "port sideways"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		keys, err := odata.ParseOrderBy(s, tPort)
+		if err != nil {
+			if _, ok := err.(*odata.SyntaxError); !ok {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		if len(keys) == 0 || len(keys) > odata.MaxOrderBy {
+			t.Fatalf("%d keys without an error", len(keys))
+		}
+	})
+}
