@@ -97,9 +97,18 @@ func TestBadInput(t *testing.T) {
 			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 5, Reason: "ends before the XML document does"}}},
 		{Name: "xml deeply nested", Input: xHead + xOpen80 + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + xOpen443 + xTail,
 			Ports: []int{80}, Fatal: "line 4: elements are nested more than 64 deep"},
+		// A syntax error loses its host only: reading resumes at the next.
 		{Name: "xml invalid UTF-8", Input: xHead + xOpen80 + "<host endtime=\"1\"><address addr=\"\xff\"/></host>\n" + xOpen443 + xTail,
-			Ports: []int{80}, Fatal: "line 4: XML syntax error: invalid UTF-8"},
+			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 4, Reason: "XML syntax error: invalid UTF-8; the host starting on line 4 is skipped; reading resumes at the next <host>"}}},
 		{Name: "xml syntax error", Input: xHead + xOpen80 + "<host endtime=1></host>\n" + xOpen443 + xTail,
+			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 4, Reason: "XML syntax error: unquoted or missing attribute value in element; reading resumes at the next <host>"}}},
+		{Name: "xml damaged byte mid-file", Input: xHead + xOpen80 + strings.Replace(xOpen80, "<ports>", "<ports\x00>", 1) + "<!-- a comment -->\n\n" +
+			`<host endtime="100"><ports><port protocol="tcp" portid="22"><state state="open"/></port></ports></host>` + "\n" + xOpen443 + xTail,
+			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{
+				{Line: 4, Reason: "XML syntax error: expected attribute name in element; the host starting on line 4 is skipped"},
+				{Line: 7, Reason: "no address"}, // positions are the file's after resynchronising
+			}},
+		{Name: "xml syntax error in the last host", Input: xHead + xOpen80 + "<host endtime=1></host>\n" + xTail,
 			Ports: []int{80}, Fatal: "line 4: XML syntax error"},
 		{Name: "xml enormous token", Opts: masscan.Options{MaxLineBytes: 1000},
 			Input: xHead + xOpen80 + `<host endtime="1"><address addr="` + strings.Repeat("1", 5000) + `"/></host>` + "\n" + xOpen443 + xTail,

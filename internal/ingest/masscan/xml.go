@@ -5,6 +5,7 @@ package masscan
 import (
 	"bufio"
 	"encoding/xml"
+	"fmt"
 	"io"
 
 	"portolan/internal/ingest/scan"
@@ -183,8 +184,29 @@ func (s *xmlSource) endHost() {
 	}
 }
 
-// fail turns an error of the token stream into the source's last item.
+// fail turns an error of the token stream into the source's last item, or,
+// after a syntax error in a scan (one damaged byte, a garbled tag), into a
+// record error, after which reading resumes at the next <host>.
 func (s *xmlSource) fail(err error) {
+	if rec := s.g.Recoverable(err); rec != nil {
+		h := s.host
+		found, rerr := s.g.Resync(2, "host")
+		switch {
+		case rerr != nil:
+			s.done = true
+			s.queue = append(s.queue, sourceItem{err: rerr})
+			return
+		case found != "":
+			if h != nil {
+				rec.Reason += fmt.Sprintf("; the host starting on line %d is skipped", h.line)
+			}
+			rec.Reason += "; reading resumes at the next <host>"
+			s.host = nil
+			s.queue = append(s.queue, sourceItem{err: rec})
+			return
+		}
+		// Nothing follows to resume at: the error ends the input.
+	}
 	s.done = true
 	if !s.g.Truncated(err) {
 		s.queue = append(s.queue, sourceItem{err: s.g.Fatal(err)})

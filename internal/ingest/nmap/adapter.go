@@ -58,53 +58,80 @@ func unixAttr(name, value string) (time.Time, error) {
 	return time.Unix(sec, 0).UTC(), nil
 }
 
-// adaptHost turns one host into a result per port. waiting reports that the
-// observations lack their ScannedAt, which only <runstats> will give.
-func adaptHost(h *nmapHost, run *runTimes, at position, portAt []position) (results []portResult, waiting bool) {
+// hostPorts turns the ports of one decoded host into results one at a time,
+// clearing each <port> as it goes: a host at the size limit is then held
+// once, as the decoded XML, rather than again as all its observations at
+// once (which took over ten times the limit).
+type hostPorts struct {
+	h       *nmapHost
+	at      position   // where the host starts
+	portAt  []position // where each of its ports starts, when known
+	next    int        // the index of the next port to adapt
+	host    string     // its address, "" when it has none
+	names   []string   // its hostnames, shared by its observations
+	seen    time.Time  // the instants of its observations
+	scanned time.Time  //
+	// hostReason, when set, rejects every port: a host-wide problem is
+	// counted in ports, as any other rejection.
+	hostReason string
+	// refuse, when set, rejects every port that would have been an
+	// observation (the ports that wait for <runstats> over its budget).
+	refuse string
+}
+
+// newHostPorts prepares the ports of h for adaptation. waiting reports that
+// their observations lack their ScannedAt, which only <runstats> will give.
+func newHostPorts(h *nmapHost, run *runTimes, at position, portAt []position) (hp *hostPorts, waiting bool) {
+	hp = &hostPorts{h: h, at: at, portAt: portAt}
 	// nmap lists no port of a host that is down; if a file does, they
 	// are not evidence about the host either.
-	if h.Status.State == "down" || h.Status.State == "skipped" || len(h.Ports) == 0 {
-		return nil, false
+	if h.Status.State == "down" || h.Status.State == "skipped" {
+		hp.next = len(h.Ports)
+		return hp, false
 	}
-	host := hostAddress(h)
-	seen, scanned, err := hostTimes(h, run)
-	// A host-wide problem rejects each port, so the caller counts what
-	// was lost in ports, as for any other rejection.
-	var hostReason string
+	hp.host = hostAddress(h)
+	var err error
+	hp.seen, hp.scanned, err = hostTimes(h, run)
 	switch {
-	case host == "":
-		hostReason = "the host has no ipv4 or ipv6 address"
+	case hp.host == "":
+		hp.hostReason = "the host has no ipv4 or ipv6 address"
 	case err != nil:
-		hostReason = "times cannot be determined: " + err.Error()
+		hp.hostReason = "times cannot be determined: " + err.Error()
 	}
-	names := hostnames(h)
-	results = make([]portResult, 0, len(h.Ports))
-	for i := range h.Ports {
-		p := &h.Ports[i]
-		// The guard saw the same <port> elements in the same order; if
-		// it did not (it always does), the host's line is the next best
-		// place.
-		where := at
-		if len(portAt) == len(h.Ports) {
-			where = portAt[i]
-		}
-		var o *portolan.Observation
-		reason := hostReason
-		if reason == "" {
-			o, reason = adaptPort(p, host, names)
-		}
-		if reason != "" {
-			reason = label(host, p.PortID, p.Protocol) + ": " + reason
-			results = append(results, portResult{err: inputError(where, reason), at: where})
-			continue
-		}
-		o.SeenAt, o.ScannedAt = seen, scanned
-		if scanned.IsZero() {
-			waiting = true
-		}
-		results = append(results, portResult{obs: o, at: where})
+	hp.names = hostnames(h)
+	return hp, hp.hostReason == "" && hp.scanned.IsZero() && len(h.Ports) > 0
+}
+
+// more reports whether a port is left.
+func (hp *hostPorts) more() bool { return hp.next < len(hp.h.Ports) }
+
+// adapt turns the next port into its result.
+func (hp *hostPorts) adapt() portResult {
+	i := hp.next
+	hp.next++
+	p := &hp.h.Ports[i]
+	defer func() { *p = nmapPort{} }() // let its strings be collected
+	// The guard saw the same <port> elements in the same order; if it did
+	// not (it always does), the host's line is the next best place.
+	where := hp.at
+	if len(hp.portAt) == len(hp.h.Ports) {
+		where = hp.portAt[i]
 	}
-	return results, waiting
+	var o *portolan.Observation
+	reason := hp.hostReason
+	if reason == "" {
+		o, reason = adaptPort(p, hp.host, hp.names)
+	}
+	if reason != "" {
+		reason = label(hp.host, p.PortID, p.Protocol) + ": " + reason
+		return portResult{err: inputError(where, reason), at: where}
+	}
+	o.SeenAt, o.ScannedAt = hp.seen, hp.scanned
+	res := portResult{obs: o, at: where}
+	if hp.refuse != "" {
+		return res.reject(hp.refuse)
+	}
+	return res
 }
 
 // hostAddress is the first ipv4 or ipv6 address of the host; a mac address

@@ -26,6 +26,9 @@ func FuzzReader(f *testing.F) {
 		f.Add(ingesttest.ReadTestdata(f, filepath.Base(path)))
 	}
 	f.Add([]byte(run(host + `<ports><port protocol="udp" portid="53"><state state="open|filtered" reason="x" reason_ttl="0"/></port></ports></host>`)))
+	// A damaged byte in a host, and a comment mentioning a host, after which
+	// the reader resynchronises.
+	f.Add([]byte(run(host + "<ports>\x00</ports></host>\n<!-- <host -->" + host + `<ports><port protocol="tcp" portid="1"><state state="open"/></port></ports></host>`)))
 	f.Add([]byte(`<nmaprun start="1"><host><address addr="::1" addrtype="ipv6"/><ports><port protocol="tcp" portid="1"><state state="open"/></port></ports></host><runstats><finished time="2"/></runstats></nmaprun>`))
 
 	f.Fuzz(func(t *testing.T, data []byte) {

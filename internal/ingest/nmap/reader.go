@@ -29,8 +29,7 @@ const (
 // portolan.ObservationReader. It is not safe for concurrent use.
 type Reader struct {
 	guard *scan.XMLGuard // tokenises and bounds the bytes; knows positions
-	ports *portMarker    // sits between guard and dec, noting where ports start
-	dec   *xml.Decoder   // decodes hosts from the guarded tokens
+	ports *portMarker    // reads the guard's tokens, noting where ports start
 
 	sawRun bool     // an <nmaprun> element was opened
 	run    runTimes // the instants of the current <nmaprun>
@@ -39,6 +38,9 @@ type Reader struct {
 	// head onwards.
 	queue []portResult
 	head  int
+	// host holds the ports of the last <host>, adapted one per Read after
+	// the queue is empty.
+	host *hostPorts
 
 	// pending holds the ports of hosts without an endtime: their scannedAt
 	// is <runstats><finished time>, which nmap writes after every host. They
@@ -54,8 +56,7 @@ var _ portolan.ObservationReader = (*Reader)(nil)
 // NewReader returns a streaming reader of nmap -oX output.
 func NewReader(r io.Reader) *Reader {
 	guard := scan.NewXMLGuard(source, bufio.NewReader(r), 0, 0)
-	ports := &portMarker{guard: guard}
-	return &Reader{guard: guard, ports: ports, dec: xml.NewTokenDecoder(ports)}
+	return &Reader{guard: guard, ports: &portMarker{guard: guard}}
 }
 
 // Read returns the next observation; io.EOF at the end of the input; a
@@ -77,6 +78,14 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 			return res.obs, nil
 		}
 		r.queue, r.head = r.queue[:0], 0
+		if r.host != nil && r.host.more() {
+			res := r.host.adapt()
+			if res.err != nil {
+				return nil, res.err
+			}
+			return res.obs, nil
+		}
+		r.host = nil
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -88,13 +97,13 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 // it yields or setting r.err. Every token consumes input, so Read always
 // makes progress.
 func (r *Reader) step() {
-	tok, err := r.dec.Token()
+	tok, err := r.ports.Token()
 	if err == io.EOF {
 		r.endOfInput()
 		return
 	}
 	if err != nil {
-		r.fail(err)
+		r.fail(err, nil)
 		return
 	}
 	switch t := tok.(type) {
@@ -124,7 +133,7 @@ func (r *Reader) beginRun(start xml.StartElement) {
 	}
 	var run nmapRun
 	if err := decodeAttrs(start, &run); err != nil {
-		r.fail(err)
+		r.fail(err, nil)
 		return
 	}
 	r.sawRun = true
@@ -135,45 +144,65 @@ func (r *Reader) beginRun(start xml.StartElement) {
 // readHost decodes one <host> and queues its ports.
 func (r *Reader) readHost(start xml.StartElement) {
 	at := r.pos()
-	r.ports.at = r.ports.at[:0]
+	// The port starts are the host's own: the last host's slice may still
+	// be in use by its hostPorts, which Read has finished with by now.
+	r.ports.at = nil
 	// The whole host is decoded into memory: bound it as one record.
 	r.guard.Hold()
 	defer r.guard.Release()
 	var h nmapHost
-	if err := r.dec.DecodeElement(&h, &start); err != nil {
-		r.fail(err)
+	if err := r.decode(start, &h); err != nil {
+		r.fail(err, &at)
 		return
 	}
-	results, waiting := adaptHost(&h, &r.run, at, r.ports.at)
+	hp, waiting := newHostPorts(&h, &r.run, at, r.ports.at)
 	if !waiting {
-		r.queue = append(r.queue, results...)
+		r.host = hp
 		return
 	}
 	// Hold the host's ports for <runstats>, or reject them all if holding
-	// them would go past the budget: a host is kept or refused whole.
+	// them would go past the budget: a host is kept or refused whole. Its
+	// <port> elements are counted, valid or not, so that what is held is
+	// bounded before any is adapted.
 	size := r.guard.InputOffset() - at.offset
-	ports := 0
-	for _, res := range results {
-		if res.obs != nil {
-			ports++
-		}
+	if len(r.pending)+len(h.Ports) > maxPendingPorts || r.pendingBytes+size > maxPendingBytes {
+		hp.refuse = fmt.Sprintf(
+			"times cannot be determined: the host has no endtime, and too many ports (over %d, or %d MiB of XML) already wait for <runstats><finished time>",
+			maxPendingPorts, maxPendingBytes>>20)
+		r.host = hp
+		return
 	}
-	fits := len(r.pending)+ports <= maxPendingPorts && r.pendingBytes+size <= maxPendingBytes
-	for _, res := range results {
-		switch {
-		case res.obs == nil:
-			r.queue = append(r.queue, res)
-		case fits:
+	for hp.more() {
+		if res := hp.adapt(); res.obs != nil {
 			r.pending = append(r.pending, res)
-		default:
-			r.queue = append(r.queue, res.reject(fmt.Sprintf(
-				"times cannot be determined: the host has no endtime, and too many ports (over %d, or %d MiB of XML) already wait for <runstats><finished time>",
-				maxPendingPorts, maxPendingBytes>>20)))
+		} else {
+			r.queue = append(r.queue, res)
 		}
 	}
-	if fits {
-		r.pendingBytes += size
+	r.pendingBytes += size
+}
+
+// decode decodes the element start opens, whose start tag the guard has
+// just returned, into v. Each element gets a decoder of its own, so that
+// after a Resync no decoder holds a stale stack of open elements.
+func (r *Reader) decode(start xml.StartElement, v any) error {
+	d := xml.NewTokenDecoder(&primed{first: start, rest: r.ports})
+	return d.Decode(v)
+}
+
+// primed is an xml.TokenReader that returns first, then rest's tokens.
+type primed struct {
+	first xml.Token
+	rest  xml.TokenReader
+}
+
+// Token implements xml.TokenReader.
+func (p *primed) Token() (xml.Token, error) {
+	if t := p.first; t != nil {
+		p.first = nil
+		return t, nil
 	}
+	return p.rest.Token()
 }
 
 // readRunstats decodes <runstats> and gives the held ports their scannedAt.
@@ -181,8 +210,8 @@ func (r *Reader) readRunstats(start xml.StartElement) {
 	r.guard.Hold()
 	defer r.guard.Release()
 	var rs nmapRunstats
-	if err := r.dec.DecodeElement(&rs, &start); err != nil {
-		r.fail(err)
+	if err := r.decode(start, &rs); err != nil {
+		r.fail(err, nil)
 		return
 	}
 	if rs.Finished.Time == "" {
@@ -218,11 +247,34 @@ func (r *Reader) endOfInput() {
 	r.err = io.EOF
 }
 
-// fail stops reading with err, an error of the token stream, which the
-// guard says in terms of where it happened. Ports held for a finish time are
+// fail handles err, an error of the token stream. After a syntax error in
+// a scan (one damaged byte, a garbled tag) reading resumes at the next
+// <host> or <runstats>: the error is a record error saying what was lost
+// (the host being read, at host, if any). Any other error stops reading,
+// which the guard says in terms of where it happened; so does a syntax error
+// with nothing readable after it. Ports held for a finish time are then
 // returned as InputErrors first, so that the caller learns what was lost.
-func (r *Reader) fail(err error) {
-	r.err = r.guard.Fatal(err)
+func (r *Reader) fail(err error, host *position) {
+	if rec := r.guard.Recoverable(err); rec != nil && r.sawRun {
+		found, rerr := r.guard.Resync(2, "host", "runstats")
+		switch {
+		case rerr != nil:
+			err = rerr
+		case found != "":
+			if host != nil {
+				rec.Reason += fmt.Sprintf("; the host starting on line %d is skipped", host.line)
+			}
+			rec.Reason += "; reading resumes at the next <" + found + ">"
+			r.queue = append(r.queue, portResult{err: rec})
+			return
+		default:
+			// Nothing follows to resume at: the file ends as a truncated
+			// one does, with the error that made it so.
+		}
+	}
+	if r.err = r.guard.Fatal(err); r.err == nil {
+		r.err = err
+	}
 	r.rejectPending("times cannot be determined: the host has no endtime and the input broke off before <runstats><finished time>")
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -274,11 +275,16 @@ func TestRead(t *testing.T) {
 		{
 			name:  "mismatched tags",
 			input: run(host + "<ports></host>"),
-			want:  result{Err: "nmap: line 5: XML syntax error: element <ports> closed by </host>"},
+			want:  result{Bad: []string{"nmap: line 5: XML syntax error: element <ports> closed by </host>; the host starting on line 4 is skipped; reading resumes at the next <runstats>"}},
 		},
 		{
 			name:  "undefined entity",
 			input: run(host + "&nbsp;</host>"),
+			want:  result{Bad: []string{"nmap: line 5: XML syntax error: invalid character entity &nbsp;; the host starting on line 4 is skipped; reading resumes at the next <runstats>"}},
+		},
+		{
+			name:  "syntax error with nothing after it",
+			input: run(host + "&nbsp;</host>")[:strings.Index(run(""), "\n<runstats>")+len(host)+13],
 			want:  result{Err: "nmap: line 5: XML syntax error: invalid character entity &nbsp;"},
 		},
 		{
@@ -454,4 +460,124 @@ func TestSniff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadResync damages one byte of the second of three hosts: the reader
+// reports it with its line, skips that host, and reads every host after it
+// at their own positions, including one whose times come from <runstats>.
+func TestReadResync(t *testing.T) {
+	hostAt := func(port int, times string) string {
+		return fmt.Sprintf(`<host%s><status state="up" reason="syn-ack"/>
+<address addr="192.0.2.1" addrtype="ipv4"/><ports><port protocol="tcp" portid="%d"><state state="open" reason="syn-ack" reason_ttl="64"/></port></ports></host>
+`, times, port)
+	}
+	const times = ` starttime="1795780010" endtime="1795780020"`
+	damaged := strings.Replace(hostAt(23, times), `portid="23"`, "portid=\"2\x003\"", 1)
+	unfiltered := `<host` + times + `><status state="up" reason="syn-ack"/>
+<address addr="192.0.2.1" addrtype="ipv4"/><ports><port protocol="tcp" portid="81"><state state="unfiltered" reason="reset" reason_ttl="64"/></port></ports></host>
+`
+	input := run(hostAt(22, times) + damaged + "<!-- the scan went on -->\n" + unfiltered + hostAt(80, ""))
+	res, err := readAll(t, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := obs(80, portolan.TCP, portolan.StatusOpen)
+	late.SeenAt, late.ScannedAt = at(runStart), at(finished)
+	if diff := cmp.Diff([]*portolan.Observation{obs(22, portolan.TCP, portolan.StatusOpen), late}, res.Obs); diff != "" {
+		t.Errorf("observations (-want +got):\n%s", diff)
+	}
+	want := []string{
+		"nmap: line 7: XML syntax error: illegal character code U+0000; the host starting on line 6 is skipped; reading resumes at the next <host>",
+		"nmap: line 10: 192.0.2.1 port 81/tcp: state unfiltered is not open, closed or filtered",
+	}
+	if diff := cmp.Diff(want, res.Bad); diff != "" {
+		t.Errorf("record errors (-want +got):\n%s", diff)
+	}
+	// The offsets after resynchronising are the file's.
+	r := nmap.NewReader(strings.NewReader(input))
+	var offsets []int64
+	for {
+		_, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		var ie *portolan.InputError
+		if errors.As(err, &ie) {
+			offsets = append(offsets, ie.Offset)
+		}
+	}
+	if len(offsets) != 2 || !strings.HasPrefix(input[offsets[1]:], `<port protocol="tcp" portid="81">`) {
+		t.Errorf("offsets %v; the second points at %.30q, want the unfiltered <port>", offsets, input[offsets[len(offsets)-1]:])
+	}
+}
+
+// TestReadHostAtLimitMemory reads one host just under the 16 MiB limit made
+// of the smallest <port> elements, the worst case for memory per byte: what
+// the reader holds while returning its observations must stay a small
+// multiple of the limit (it was over ten times it when a host's
+// observations were all built at once).
+func TestReadHostAtLimitMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 16 MiB")
+	}
+	doc := run(host + "<ports>\x00</ports></host>")
+	head, tail, _ := strings.Cut(doc, "\x00")
+	r := nmap.NewReader(&portsReader{head: head, tail: tail, size: 16<<20 - len(head) - len(tail) - 100})
+	var m0 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	n := 0
+	var held uint64
+	for {
+		_, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 1 || n == 100000 {
+			var m runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			held = max(held, m.HeapAlloc)
+		}
+	}
+	if n < 150000 {
+		t.Fatalf("%d observations, want the host's %d-odd ports", n, 16<<20/90)
+	}
+	const limit = 3 * 16 << 20
+	if held > limit {
+		t.Errorf("the reader holds %d MiB while reading a 16 MiB host, want at most %d MiB", held>>20, limit>>20)
+	}
+	t.Logf("%d observations; heap in use while reading: %d MiB (before: %d MiB)", n, held>>20, m0.HeapAlloc>>20)
+}
+
+// portsReader is a host of many small <port> elements, made as it is read,
+// so that the input does not count in the heap the test measures.
+type portsReader struct {
+	head, tail string
+	size       int // bytes of <port> elements still to make
+	next       int // the next port number
+	buf        []byte
+}
+
+func (g *portsReader) Read(p []byte) (int, error) {
+	for len(g.buf) == 0 {
+		switch {
+		case g.head != "":
+			g.buf, g.head = []byte(g.head), ""
+		case g.size > 0:
+			g.buf = fmt.Appendf(nil, `<port protocol="tcp" portid="%d"><state state="open" reason="" reason_ttl=""/></port>`, g.next%65536)
+			g.next++
+			g.size -= len(g.buf)
+		case g.tail != "":
+			g.buf, g.tail = []byte(g.tail), ""
+		default:
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, g.buf)
+	g.buf = g.buf[n:]
+	return n, nil
 }

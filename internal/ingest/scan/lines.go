@@ -42,6 +42,7 @@ type LineReader struct {
 	line int    // 1-based number of the line last returned
 	off  int64  // byte offset of the line last returned
 	next int64  // byte offset of the line after it
+	cut  bool   // the line last returned has no line ending
 }
 
 // NewLineReader returns a LineReader of br that reports lines longer than
@@ -86,6 +87,7 @@ func (l *LineReader) Read() (line []byte, tooLong bool, err error) {
 			return nil, false, io.EOF
 		}
 		l.line++
+		l.cut = err == io.EOF
 		if tooLong {
 			return nil, true, nil
 		}
@@ -108,6 +110,10 @@ func (l *LineReader) Line() int { return l.line }
 // Offset returns the byte offset in the input of the line Read returned
 // last, for record errors.
 func (l *LineReader) Offset() int64 { return l.off }
+
+// Unterminated reports whether the line Read returned last ends the input
+// without a line ending: the last line of a file, or one cut short.
+func (l *LineReader) Unterminated() bool { return l.cut }
 
 // InputOffset returns the byte offset in the input just after what Read has
 // consumed: after an error of the underlying reader, where it failed.

@@ -28,10 +28,13 @@ import (
 //     encoding/xml buffers a whole token (a start tag with its attributes, a
 //     run of text, a comment) before returning it.
 //
-// A refusal is an *portolan.InputError with Fatal set, since XML cannot be
-// resynchronised after it. Fatal turns every other error of the token
-// stream into the same form. XMLGuard also knows where each token starts,
-// for the readers' record errors. It is not safe for concurrent use.
+// A refusal is an *portolan.InputError with Fatal set. Fatal turns every
+// other error of the token stream into the same form. After a syntax error
+// (Recoverable), a reader may Resync instead: the guard skips the raw bytes
+// to the next start tag of a record element and goes on from there, so that
+// one damaged byte loses one record, not the rest of the file. XMLGuard also
+// knows where each token starts, for the readers' record errors. It is not
+// safe for concurrent use.
 type XMLGuard struct {
 	source   string // the format, for Observation.Source and error prefixes
 	in       budgetReader
@@ -47,6 +50,12 @@ type XMLGuard struct {
 	held     string // the element Hold made one record, "" when none
 	heldLine int    // where it starts
 	heldOff  int64  //
+
+	// After Resync, dec reads a synthetic prefix (the start tags of the
+	// elements still open) and then the input from the record's start tag;
+	// these turn its positions into the input's.
+	lineDelta int   // input line = decoder line + lineDelta
+	offDelta  int64 // input offset = decoder offset + offDelta
 }
 
 // NewXMLGuard returns the guard of the XML document br holds, for the
@@ -76,8 +85,7 @@ func (g *XMLGuard) Token() (xml.Token, error) {
 	if g.err != nil {
 		return nil, g.err
 	}
-	g.line, _ = g.dec.InputPos()
-	g.off = g.dec.InputOffset()
+	g.line, g.off = g.decPos()
 	if g.held == "" {
 		// Each token outside a held record gets a fresh budget.
 		g.in.limit = g.in.n + g.maxBytes
@@ -127,7 +135,13 @@ func (g *XMLGuard) Open() []string { return g.open }
 func (g *XMLGuard) Pos() (line int, offset int64) { return g.line, g.off }
 
 // InputOffset returns the byte offset just after the last token returned.
-func (g *XMLGuard) InputOffset() int64 { return g.dec.InputOffset() }
+func (g *XMLGuard) InputOffset() int64 { return g.dec.InputOffset() + g.offDelta }
+
+// decPos returns the decoder's position in the input's terms.
+func (g *XMLGuard) decPos() (line int, off int64) {
+	line, _ = g.dec.InputPos()
+	return line + g.lineDelta, g.dec.InputOffset() + g.offDelta
+}
 
 // Hold makes the element whose start tag Token returned last one record for
 // the byte budget until Release: all its tokens together may read at most
@@ -176,13 +190,68 @@ func (g *XMLGuard) Fatal(err error) error {
 		return fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.n, g.in.err)
 	case errors.As(err, &se):
 		// se.Line is where the decoder stopped, so the offset is too.
-		return g.fatalAt(se.Line, g.dec.InputOffset(), "XML syntax error: "+se.Msg)
+		return g.fatalAt(se.Line+g.lineDelta, g.InputOffset(), "XML syntax error: "+se.Msg)
 	default:
 		// Errors encoding/xml raises without a position, such as a declared
 		// encoding other than UTF-8, which scanners never write.
-		line, _ := g.dec.InputPos()
-		return g.fatalAt(line, g.dec.InputOffset(), err.Error())
+		line, off := g.decPos()
+		return g.fatalAt(line, off, err.Error())
 	}
+}
+
+// Recoverable returns, for err, an error of Token, the record error that
+// says what was wrong and where, when it is a syntax error the reader can
+// Resync after (a damaged byte, a mismatched or garbled tag), and nil when
+// it is not: refusals, tokens too large, the end of the input (a truncated
+// file has nothing after to resynchronise to), and read errors stay Fatal.
+func (g *XMLGuard) Recoverable(err error) *portolan.InputError {
+	var se *xml.SyntaxError
+	if g.err != nil || g.in.err != nil || errors.Is(err, errTooLarge) || !errors.As(err, &se) || se.Msg == "unexpected EOF" {
+		return nil
+	}
+	return &portolan.InputError{Source: g.source, Line: se.Line + g.lineDelta, Offset: g.InputOffset(), Reason: "XML syntax error: " + se.Msg}
+}
+
+// Resync goes on after a Recoverable error: it skips the input to the next
+// start tag of an element named one of names at depth (2 for a child of the
+// root), keeping the depth-1 elements open around it, so that the next Token
+// is that start tag and the end tags of the ancestors still match. It
+// returns the name found, or "" when the input ends first or fewer than
+// depth-1 elements were open (nothing to resume inside); err is the underlying
+// reader's error, wrapped as Fatal wraps it. The bytes skipped are read, not
+// kept: memory stays that of one start tag.
+func (g *XMLGuard) Resync(depth int, names ...string) (found string, err error) {
+	g.held = ""
+	if depth < 1 || len(g.open) < depth-1 {
+		return "", nil
+	}
+	keep := g.open[:depth-1]
+	start, ok := g.in.skipTo(names)
+	if g.in.err != nil {
+		return "", fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.n, g.in.err)
+	}
+	if !ok {
+		return "", nil
+	}
+	// The new decoder reads the ancestors' start tags, then the record's
+	// start tag and the rest of the input: to it the document is whole.
+	var prefix []byte
+	for _, name := range keep {
+		prefix = append(prefix, '<')
+		prefix = append(prefix, name...)
+		prefix = append(prefix, '>')
+	}
+	g.lineDelta = g.in.lines // the record starts on line lines+1, the decoder's line 1
+	g.offDelta = g.in.n - int64(len(start)) - int64(len(prefix))
+	g.dec = xml.NewDecoder(&resumeReader{head: append(prefix, start...), in: &g.in})
+	g.in.limit = g.in.n + g.maxBytes
+	for range keep {
+		if _, err := g.dec.Token(); err != nil { // the synthetic start tags, well-formed
+			return "", g.Fatal(err)
+		}
+	}
+	g.open = append(g.open[:0], keep...)
+	return string(start[1 : len(start)-1]), nil
 }
 
 // size says n bytes the way a person reads a limit: "16 MiB", "1000 bytes".
@@ -200,6 +269,7 @@ func size(n int64) string {
 type budgetReader struct {
 	br    *bufio.Reader
 	n     int64 // bytes consumed so far
+	lines int   // newlines among them, for positions after Resync
 	limit int64 // n may not pass it
 	err   error // the underlying reader's last error other than io.EOF
 }
@@ -217,6 +287,9 @@ func (b *budgetReader) ReadByte() (byte, error) {
 		return 0, err
 	}
 	b.n++
+	if c == '\n' {
+		b.lines++
+	}
 	return c, nil
 }
 
@@ -232,8 +305,116 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	}
 	n, err := b.br.Read(p)
 	b.n += int64(n)
+	b.lines += bytes.Count(p[:n], []byte{'\n'})
 	if err != nil && err != io.EOF {
 		b.err = err
 	}
 	return n, err
+}
+
+// skipTo reads past everything before the next start tag "<name" of one
+// of names (the name followed by a space, '/' or '>'), without a budget:
+// nothing is kept but the tag's first bytes, which it returns. ok is false
+// at the end of the input or on a read error (b.err).
+func (b *budgetReader) skipTo(names []string) (start []byte, ok bool) {
+	var tag []byte // "<" and the name read so far, nil outside a tag
+	for {
+		c, err := b.br.ReadByte()
+		if err != nil {
+			if err != io.EOF {
+				b.err = err
+			}
+			return nil, false
+		}
+		b.n++
+		switch {
+		case c == '<':
+			tag = append(tag[:0], c)
+		case c == '!' && len(tag) == 1:
+			// A comment may mention a start tag: skip it whole.
+			if !b.skipComment() {
+				return nil, false
+			}
+			tag = nil
+		case tag == nil:
+			if c == '\n' {
+				b.lines++
+			}
+		case isNameByte(c) && len(tag) <= maxResyncName:
+			tag = append(tag, c)
+		default:
+			if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '/' || c == '>' {
+				for _, name := range names {
+					if string(tag[1:]) == name {
+						return append(tag, c), true
+					}
+				}
+			}
+			if c == '\n' {
+				b.lines++
+			}
+			tag = nil
+		}
+	}
+}
+
+// skipComment reads past a comment whose "<!" was read: "--" and
+// everything to the next "-->". Other declarations ("<!DOCTYPE") are
+// skipped by the caller as text. It reports false at the end of the input.
+func (b *budgetReader) skipComment() bool {
+	var last [2]byte // the two bytes before c
+	for i := 0; ; i++ {
+		c, err := b.br.ReadByte()
+		if err != nil {
+			if err != io.EOF {
+				b.err = err
+			}
+			return false
+		}
+		b.n++
+		if c == '\n' {
+			b.lines++
+		}
+		if i < 2 && c != '-' {
+			return true // not a comment
+		}
+		if i >= 4 && c == '>' && last == [2]byte{'-', '-'} {
+			return true
+		}
+		last[0], last[1] = last[1], c
+	}
+}
+
+// maxResyncName bounds the element names skipTo compares.
+const maxResyncName = 64
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == ':' || c == '.'
+}
+
+// resumeReader is what the decoder reads after Resync: head (the synthetic
+// start tags and the bytes skipTo consumed), then the guarded input.
+type resumeReader struct {
+	head []byte
+	in   *budgetReader
+}
+
+// ReadByte implements io.ByteReader.
+func (r *resumeReader) ReadByte() (byte, error) {
+	if len(r.head) > 0 {
+		c := r.head[0]
+		r.head = r.head[1:]
+		return c, nil
+	}
+	return r.in.ReadByte()
+}
+
+// Read implements io.Reader.
+func (r *resumeReader) Read(p []byte) (int, error) {
+	if len(r.head) > 0 {
+		n := copy(p, r.head)
+		r.head = r.head[n:]
+		return n, nil
+	}
+	return r.in.Read(p)
 }

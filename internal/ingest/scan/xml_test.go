@@ -126,3 +126,60 @@ func TestXMLGuardTruncated(t *testing.T) {
 		t.Errorf("failing reader: %v", err)
 	}
 }
+
+// TestXMLGuardResync checks what a reader does after a syntax error: the
+// error is Recoverable with its position, Resync finds the next record's
+// start tag (not a longer name that begins the same), the tokens after it
+// carry the file's lines and offsets, and the root closes normally.
+func TestXMLGuardResync(t *testing.T) {
+	input := "<run>\n<host a=\"1\"><p>\x01</p></host>\n<hostnames/>\n<!-- <host -->\n<host b=\"2\"><p/></host>\n</run>\n"
+	g := newGuard(input, 0, 0)
+	var err error
+	for err == nil {
+		_, err = g.Token()
+	}
+	rec := g.Recoverable(err)
+	if rec == nil || rec.Fatal || rec.Line != 2 || !strings.Contains(rec.Reason, "illegal character code U+0001") {
+		t.Fatalf("Recoverable(%v) = %v, want a record error on line 2", err, rec)
+	}
+	found, err := g.Resync(2, "host")
+	if found != "host" || err != nil {
+		t.Fatalf("Resync = %q, %v", found, err)
+	}
+	var names []string
+	for {
+		tok, err := g.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after Resync: %v", g.Fatal(err))
+		}
+		if s, ok := tok.(xml.StartElement); ok {
+			line, off := g.Pos()
+			names = append(names, s.Name.Local)
+			if s.Name.Local == "host" && (line != 5 || !strings.HasPrefix(input[off:], `<host b="2">`) || len(g.Open()) != 2) {
+				t.Errorf("<host> after Resync at line %d, offset %d (%.12q), open %v", line, off, input[off:], g.Open())
+			}
+		}
+	}
+	if strings.Join(names, " ") != "host p" {
+		t.Errorf("start tags after Resync: %v, want host p", names)
+	}
+
+	// Nothing to resume at, and errors that are not recoverable.
+	g = newGuard("<run><host>\x01</host></run>", 0, 0)
+	for err = nil; err == nil; _, err = g.Token() {
+	}
+	if found, err := g.Resync(2, "host"); found != "" || err != nil {
+		t.Errorf("Resync at the end = %q, %v", found, err)
+	}
+	for _, input := range []string{"<run><host>", "<!DOCTYPE a [<!ENTITY x 'y'>]><a/>"} {
+		g = newGuard(input, 0, 0)
+		for err = nil; err == nil; _, err = g.Token() {
+		}
+		if rec := g.Recoverable(err); rec != nil {
+			t.Errorf("%q: Recoverable(%v) = %v, want nil", input, err, rec)
+		}
+	}
+}

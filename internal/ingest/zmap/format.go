@@ -187,6 +187,12 @@ func (r *Reader) detect(line []byte) (header bool, err error) {
 		return false, nil
 	}
 	fields, ok := splitCSV(line, nil)
+	if r.lr.Unterminated() && len(fields) > 0 && isFieldPrefix(strings.TrimSpace(string(fields[0]))) {
+		// A header and nothing after it, not even its line ending: the
+		// file was cut inside its first line, and whatever answers it had
+		// are lost. (A scan that found nothing still ends its header line.)
+		return false, r.fatal("the file ends inside its header line: it was cut short (truncated), so no answer can be read")
+	}
 	if !ok {
 		return false, r.fatal("the first line is neither a ZMap CSV header nor an address: a quote is not closed")
 	}
@@ -222,6 +228,21 @@ func (r *Reader) detect(line []byte) (header bool, err error) {
 	f.layout, f.columns = layoutCSV, len(fields)
 	r.form = f
 	return true, r.checkForm()
+}
+
+// fieldNames are the ZMap output fields Portolan reads, which a header
+// made with -f names.
+var fieldNames = []string{"saddr", "sport", "success", "classification", "timestamp-ts", "timestamp-us", "timestamp-str"}
+
+// isFieldPrefix reports whether s begins a field name (or is one): the
+// first column of a header, possibly cut short.
+func isFieldPrefix(s string) bool {
+	for _, name := range fieldNames {
+		if s != "" && strings.HasPrefix(name, s) || strings.HasPrefix(s, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkForm fails a CSV file that cannot give ports or times, before any of
