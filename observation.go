@@ -182,7 +182,12 @@ func checkHostname(name string) error {
 			case c >= 'a' && c <= 'z', c == '-', c == '_':
 				digits = false
 			default:
-				return fmt.Errorf("character %q is not allowed", rune(c))
+				// Name the character as sent: a byte of a multi-byte
+				// UTF-8 sequence read as a rune would be another letter.
+				if r, size := utf8.DecodeRuneInString(label[j:]); r != utf8.RuneError || size > 1 {
+					return fmt.Errorf("character %q is not allowed", r)
+				}
+				return fmt.Errorf("byte 0x%02x is not allowed (not UTF-8)", c)
 			}
 		}
 		if digits && i == len(labels)-1 {

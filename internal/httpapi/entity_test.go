@@ -822,3 +822,39 @@ func proseNames(text, prefix string) (head string, names []string) {
 	}
 	return head, names
 }
+
+// TestSelectNavigations checks that $select accepts every navigation
+// property $metadata declares on every entity type, as a member or as a path
+// of its own, and that a single host refuses its sibling type's properties.
+func TestSelectNavigations(t *testing.T) {
+	types := httpapi.DescribedTypes()
+	for name, typ := range types {
+		if typ.Complex {
+			continue
+		}
+		var navs []string
+		for _, p := range typ.Properties {
+			if p.Kind == odata.KindEntity {
+				navs = append(navs, p.Name)
+			}
+		}
+		for b := typ; b != nil; b = b.BaseType {
+			for _, p := range b.Paths {
+				navs = append(navs, p.Name)
+			}
+		}
+		for _, nav := range navs {
+			if _, err := odata.Parse("$select="+nav, &odata.Spec{Allowed: odata.Select, Type: typ}); err != nil {
+				t.Errorf("%s: $select=%s: %v", name, nav, err)
+			}
+		}
+	}
+	host := types["microsoft.graph.security.host"]
+	q, err := odata.Parse("$select=registrar,ports", &odata.Spec{Allowed: odata.Select, Type: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.CheckSelect(types["microsoft.graph.security.hostname"]) != nil || q.CheckSelect(types["microsoft.graph.security.ipAddress"]) == nil {
+		t.Error("registrar: want it selectable on hostname only")
+	}
+}

@@ -85,6 +85,11 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request, rt route) error
 	if err != nil {
 		return err
 	}
+	// The key tells the concrete type: its sibling's properties are not
+	// selectable on it.
+	if err := checkHostSelect(q, portolan.HostKindOf(id)); err != nil {
+		return err
+	}
 	h, err := s.hosts.FindHostByID(r.Context(), id)
 	if err != nil {
 		return err
@@ -93,6 +98,19 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request, rt route) error
 	s.writeEntity(w, r, rt, "hosts", q, func(b []byte) []byte {
 		return appendHostMembers(b, false, h, mask)
 	})
+	return nil
+}
+
+// checkHostSelect refuses a $select naming a property that a host of kind
+// does not have (netblock on a hostname, registrar on an ipAddress).
+func checkHostSelect(q *odata.Query, kind portolan.HostKind) error {
+	t := hostnameType
+	if kind == portolan.KindIPAddress {
+		t = ipAddressType
+	}
+	if err := q.CheckSelect(t); err != nil {
+		return queryError(err)
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -41,15 +42,26 @@ func TestGetHost(t *testing.T) {
 			t.Errorf("%s: body\n got %s\nwant %s", target, got, want)
 		}
 	}
-	w := s.get(t, "hosts/www.contoso.com?$select=registrar,netblock,id")
-	if got, want := w.Body.String(), `{"@odata.context":"`+ctxBase+`hosts(registrar,netblock,id)/$entity","@odata.type":"#microsoft.graph.security.hostname","id":"www.contoso.com","registrar":null}`; got != want {
+	w := s.get(t, "hosts/www.contoso.com?$select=registrar,id")
+	if got, want := w.Body.String(), `{"@odata.context":"`+ctxBase+`hosts(registrar,id)/$entity","@odata.type":"#microsoft.graph.security.hostname","id":"www.contoso.com","registrar":null}`; got != want {
+		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+	// A property of the other host subtype is refused, as Graph refuses it.
+	wantError(t, s.get(t, "hosts/www.contoso.com?$select=registrar,netblock,id"), http.StatusBadRequest, "BadRequest",
+		"Parsing OData Select and Expand failed: Could not find a property named 'netblock' on type 'microsoft.graph.security.hostname'.")
+	wantError(t, s.get(t, "hosts/85.13.139.18?$select=registrant"), http.StatusBadRequest, "BadRequest",
+		"Parsing OData Select and Expand failed: Could not find a property named 'registrant' on type 'microsoft.graph.security.ipAddress'.")
+	// Navigation properties that $metadata declares are selectable; served as
+	// paths of their own, they add no member.
+	w = s.get(t, "hosts/85.13.139.18?$select=id,ports,components,sslCertificates")
+	if got, want := w.Body.String(), `{"@odata.context":"`+ctxBase+`hosts(id,ports,components,sslCertificates)/$entity","@odata.type":"#microsoft.graph.security.ipAddress","id":"85.13.139.18"}`; got != want {
 		t.Errorf("body\n got %s\nwant %s", got, want)
 	}
 	wantError(t, s.get(t, "hosts/9.9.9.9"), http.StatusNotFound, "ResourceNotFound", "Host '9.9.9.9' was not found.")
 	wantError(t, s.get(t, "hosts/unknown.example"), http.StatusNotFound, "ResourceNotFound", "Host 'unknown.example' was not found.")
 	wantError(t, s.get(t, "hosts/85.13.139.18?$top=1"), http.StatusBadRequest, "BadRequest", "Query option '$top' is not supported by this request.")
-	wantError(t, s.get(t, "hosts/85.13.139.18?$select=ports"), http.StatusBadRequest, "BadRequest",
-		"Parsing OData Select and Expand failed: Could not find a property named 'ports' on type 'microsoft.graph.security.host'.")
+	wantError(t, s.get(t, "hosts/85.13.139.18?$select=ports/id"), http.StatusBadRequest, "BadRequest",
+		"Parsing OData Select and Expand failed: Could not find a property named 'ports/id' on type 'microsoft.graph.security.host'.")
 }
 
 func TestInvalidHostIDs(t *testing.T) {
@@ -70,6 +82,16 @@ func TestInvalidHostIDs(t *testing.T) {
 	wantError(t, s.get(t, "hosts('')"), http.StatusBadRequest, "BadRequest", "The key of 'hosts' is empty.")
 	wantError(t, s.get(t, "hosts('a'b')"), http.StatusBadRequest, "BadRequest", "The key literal 'a'b' is malformed: quotes inside it must be doubled.")
 	wantError(t, s.get(t, "hosts(a'b)/ports"), http.StatusBadRequest, "BadRequest", "The key literal a'b is malformed.")
+	// White space around a key is invalid, not trimmed.
+	for _, target := range []string{"hosts/%208.8.8.8", "hosts('8.8.8.8%20')", "hosts/8.8.8.8%0A/ports"} {
+		wantErrorPart(t, s.get(t, target), "it has white space around it")
+	}
+	// A parenthesised key gone wrong is malformed, not an unknown segment.
+	for _, target := range []string{"hosts('8.8.8.8'", "hosts('8.8.8.8')x/ports", "hosts)", "('8.8.8.8')"} {
+		wantErrorPart(t, s.get(t, target), "a key in parentheses is written name('key')")
+	}
+	// The message names the character sent, decoded as UTF-8.
+	wantErrorPart(t, s.get(t, "hosts/caf%C3%A9.example"), `character 'é' is not allowed`)
 }
 
 func TestHostComponents(t *testing.T) {
@@ -160,5 +182,14 @@ func TestComponentEmptyVersionAndCategory(t *testing.T) {
 	}
 	if got.Services[0].Component.ID != "T3BlblNTSCQkOC4ycDEkJFJlbW90ZSBBY2Nlc3MkJDg1LjEzLjEzOS4xOA==" {
 		t.Errorf("component id = %q", got.Services[0].Component.ID)
+	}
+}
+
+// wantErrorPart checks a 400 whose message contains part.
+func wantErrorPart(t *testing.T, w *httptest.ResponseRecorder, part string) {
+	t.Helper()
+	wantError(t, w, http.StatusBadRequest, "BadRequest", "")
+	if !strings.Contains(w.Body.String(), part) {
+		t.Errorf("body %s, want a message containing %q", w.Body, part)
 	}
 }

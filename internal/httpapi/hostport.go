@@ -332,6 +332,13 @@ func (s *Server) getHostPortHost(w http.ResponseWriter, r *http.Request, rt rout
 	if err != nil {
 		return err
 	}
+	kind := h.Kind
+	if kind == "" {
+		kind = portolan.HostKindOf(h.ID)
+	}
+	if err := checkHostSelect(q, kind); err != nil {
+		return err
+	}
 	mask := q.Mask(hostType)
 	s.writeEntity(w, r, rt, "hosts", q, func(b []byte) []byte {
 		return appendHostMembers(b, false, h, mask)

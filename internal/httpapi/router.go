@@ -206,8 +206,13 @@ func parseRoute(escapedPath string) (route, error) {
 // serves (addresses, names, standard base64) contains them.
 func splitKey(s string) (name, key string, paren bool, err error) {
 	open := strings.IndexByte(s, '(')
-	if open <= 0 || s[len(s)-1] != ')' {
+	if open < 0 && strings.IndexByte(s, ')') < 0 {
 		return s, "", false, nil
+	}
+	if open <= 0 || s[len(s)-1] != ')' || strings.Count(s[:open], ")") > 0 {
+		// No key Portolan serves contains parentheses, so a segment with
+		// them is a key in parentheses gone wrong, not a name.
+		return "", "", false, portolan.Errorf(portolan.EINVALID, "The segment '%s' is malformed: a key in parentheses is written name('key').", clipText(s))
 	}
 	name, key = s[:open], s[open+1:len(s)-1]
 	if k, ok := strings.CutPrefix(key, "id="); ok {
@@ -251,6 +256,11 @@ func clipText(s string) string {
 // hostKey normalises a host key as the store keys hosts; an invalid one is
 // EINVALID (400), never a lookup.
 func hostKey(key string) (string, error) {
+	if t := strings.TrimSpace(key); t != key {
+		// Ingest forgives white space around a host in a file; a key in a
+		// URL is exact, like any other invalid character in it.
+		return "", portolan.Errorf(portolan.EINVALID, "host %q is neither an IP address nor a DNS name: it has white space around it", clipText(key))
+	}
 	h, err := portolan.NormalizeHost(key)
 	if err != nil {
 		return "", err

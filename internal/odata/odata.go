@@ -201,6 +201,20 @@ func (t *EntityType) Index(name string) int {
 	return -1
 }
 
+// PathProperty returns the navigation property named name
+// (case-insensitively) that t, or a type it derives from, declares as a path
+// of its own (Paths), or nil.
+func (t *EntityType) PathProperty(name string) *Property {
+	for ; t != nil; t = t.BaseType {
+		for i := range t.Paths {
+			if strings.EqualFold(t.Paths[i].Name, name) {
+				return &t.Paths[i]
+			}
+		}
+	}
+	return nil
+}
+
 // Property returns the property named name (case-insensitively) or nil.
 func (t *EntityType) Property(name string) *Property {
 	if i := t.Index(name); i >= 0 {

@@ -178,6 +178,8 @@ func TestParseErrors(t *testing.T) {
 		{"search field", `$search="issuer:x"`, searchSpec, "$search", 1,
 			`Invalid value '"issuer:x"' for query option '$search': 'issuer' is not a searchable field; use one of sha1, subject/commonName.`},
 		{"search unterminated", `$search="sha1:x`, searchSpec, "$search", 7, `Invalid value '"sha1:x' for query option '$search': the closing quote is missing.`},
+		{"search unopened", `$search=sha1:x"`, searchSpec, "$search", 6, `Invalid value 'sha1:x"' for query option '$search': the opening quote is missing.`},
+		{"search inner quote", `$search=sha1:x"y`, searchSpec, "$search", 6, `Invalid value 'sha1:x"y' for query option '$search': a quote must enclose the whole phrase.`},
 		{"search trailing", `$search="sha1:x"y`, searchSpec, "$search", 8, `Invalid value '"sha1:x"y' for query option '$search': unexpected text after the closing quote.`},
 		{"search empty value", `$search="sha1:"`, searchSpec, "$search", 6, `Invalid value '"sha1:"' for query option '$search': the value after ':' is empty.`},
 		{"search bad escape", `$search="sha1:\x"`, searchSpec, "$search", 6, `Invalid value '"sha1:\x"' for query option '$search': a backslash must be followed by " or \.`},

@@ -40,6 +40,13 @@ func parseSearch(value string, fields []string) (*SearchTerm, error) {
 			return nil, bad(closed+1, "unexpected text after the closing quote")
 		}
 		phrase, phrasePos = b.String(), 1
+	} else if i := strings.IndexByte(value, '"'); i >= 0 {
+		// Without an opening quote a closing one is an error, not part of
+		// the value: the quotes are checked at both ends.
+		if i == len(value)-1 {
+			return nil, bad(i, "the opening quote is missing")
+		}
+		return nil, bad(i, "a quote must enclose the whole phrase")
 	}
 	field, term, ok := strings.Cut(phrase, ":")
 	if !ok {

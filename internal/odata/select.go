@@ -2,7 +2,10 @@
 
 package odata
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // parseSelect parses a comma-separated $select list starting at offset base
 // of the option named option, checking every name against t. Names are
@@ -32,6 +35,16 @@ func parseSelect(value string, base int, option string, t *EntityType) (*Selecti
 			// but they must still exist.
 		} else {
 			i := t.Index(item)
+			if p := t.PathProperty(item); i < 0 && p != nil {
+				// A navigation served as a path of its own (hosts/{id}/ports)
+				// is a valid name, as $metadata declares it; it adds no member
+				// (minimal metadata writes no navigation link).
+				if !slices.Contains(sel.Names, p.Name) && !(len(sel.Names) == 1 && sel.Names[0] == "*") {
+					sel.Names = append(sel.Names, p.Name)
+				}
+				start = end + 1
+				continue
+			}
 			if i < 0 {
 				return nil, &SyntaxError{Option: option, Pos: base + pos, Msg: noProperty(item, t)}
 			}
@@ -43,6 +56,22 @@ func parseSelect(value string, base int, option string, t *EntityType) (*Selecti
 		start = end + 1
 	}
 	return sel, nil
+}
+
+// CheckSelect checks the names of a parsed $select against t, a type
+// derived from the one it was parsed for (the concrete hostname or
+// ipAddress of a single host): a property of a sibling type is refused with
+// the message of an unknown name. A nil q.Select passes.
+func (q *Query) CheckSelect(t *EntityType) error {
+	if q.Select == nil {
+		return nil
+	}
+	for _, name := range q.Select.Names {
+		if name != "*" && t.Index(name) < 0 && t.PathProperty(name) == nil {
+			return &SyntaxError{Option: "$select", Msg: noProperty(name, t)}
+		}
+	}
+	return nil
 }
 
 // noProperty is Graph's message for a $select or $expand name that the type
