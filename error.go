@@ -9,15 +9,18 @@ import (
 
 // Error codes. Each maps to exactly one HTTP status in internal/httpapi.
 const (
-	EINVALID      = "invalid"      // 400: the request or input is malformed
-	EUNAUTHORIZED = "unauthorized" // 401: no valid credentials
-	EFORBIDDEN    = "forbidden"    // 403: valid credentials without the permission
-	ENOTFOUND     = "not_found"    // 404: the entity does not exist
-	ENOTALLOWED   = "not_allowed"  // 405: the method is not served on the path
-	ECONFLICT     = "conflict"     // 409: the change conflicts with stored state
-	ETOOMANY      = "too_many"     // 429: the caller must slow down
-	EINTERNAL     = "internal"     // 500: a bug or an unexpected failure
-	EUNAVAILABLE  = "unavailable"  // 503: a dependency (the database) is unreachable; retry
+	EINVALID       = "invalid"        // 400: the request or input is malformed
+	EUNAUTHORIZED  = "unauthorized"   // 401: no valid credentials
+	EFORBIDDEN     = "forbidden"      // 403: valid credentials without the permission
+	ENOTFOUND      = "not_found"      // 404: the entity does not exist
+	ENOTALLOWED    = "not_allowed"    // 405: the method is not served on the path
+	ECONFLICT      = "conflict"       // 409: the change conflicts with stored state
+	ENOTACCEPTABLE = "not_acceptable" // 406: no representation the client accepts
+	ETOOLONG       = "too_long"       // 414: the request URL is longer than served
+	ETOOLARGE      = "too_large"      // 431: the request's header fields are too large
+	ETOOMANY       = "too_many"       // 429: the caller must slow down
+	EINTERNAL      = "internal"       // 500: a bug or an unexpected failure
+	EUNAVAILABLE   = "unavailable"    // 503: a dependency (the database) is unreachable; retry
 )
 
 // Error is Portolan's one error type. Message is safe to show to a client and

@@ -24,15 +24,18 @@ type graphStatus struct {
 // statusByCode is the one place where portolan error codes become HTTP
 // statuses and Graph codes. Any code missing here is answered as a 500.
 var statusByCode = map[string]graphStatus{
-	portolan.EINVALID:      {http.StatusBadRequest, "BadRequest"},
-	portolan.EUNAUTHORIZED: {http.StatusUnauthorized, "InvalidAuthenticationToken"},
-	portolan.EFORBIDDEN:    {http.StatusForbidden, "Authorization_RequestDenied"},
-	portolan.ENOTFOUND:     {http.StatusNotFound, "ResourceNotFound"},
-	portolan.ENOTALLOWED:   {http.StatusMethodNotAllowed, "MethodNotAllowed"},
-	portolan.ECONFLICT:     {http.StatusConflict, "Conflict"},
-	portolan.ETOOMANY:      {http.StatusTooManyRequests, "TooManyRequests"},
-	portolan.EINTERNAL:     {http.StatusInternalServerError, "generalException"},
-	portolan.EUNAVAILABLE:  {http.StatusServiceUnavailable, "serviceNotAvailable"},
+	portolan.EINVALID:       {http.StatusBadRequest, "BadRequest"},
+	portolan.EUNAUTHORIZED:  {http.StatusUnauthorized, "InvalidAuthenticationToken"},
+	portolan.EFORBIDDEN:     {http.StatusForbidden, "Authorization_RequestDenied"},
+	portolan.ENOTFOUND:      {http.StatusNotFound, "ResourceNotFound"},
+	portolan.ENOTALLOWED:    {http.StatusMethodNotAllowed, "MethodNotAllowed"},
+	portolan.ECONFLICT:      {http.StatusConflict, "Conflict"},
+	portolan.ENOTACCEPTABLE: {http.StatusNotAcceptable, "NotAcceptable"},
+	portolan.ETOOLONG:       {http.StatusRequestURITooLong, "RequestUriTooLong"},
+	portolan.ETOOLARGE:      {http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge"},
+	portolan.ETOOMANY:       {http.StatusTooManyRequests, "TooManyRequests"},
+	portolan.EINTERNAL:      {http.StatusInternalServerError, "generalException"},
+	portolan.EUNAVAILABLE:   {http.StatusServiceUnavailable, "serviceNotAvailable"},
 }
 
 // statusClientClosedRequest is nginx's 499: the client went away before the
@@ -80,6 +83,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	h.Del("ETag")
 	h.Del("Content-Encoding")
 	h.Del("Vary")
+	if len(s.corsOrigins) > 0 {
+		h.Set("Vary", "Origin") // the CORS headers depend on it, errors included
+	}
 	switch gs.status {
 	case http.StatusUnauthorized:
 		if h.Get("WWW-Authenticate") == "" {

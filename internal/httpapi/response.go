@@ -22,7 +22,7 @@ var (
 	headerJSON  = []string{contentTypeJSON}
 	headerXML   = []string{"application/xml;charset=utf-8"}
 	headerText  = []string{"text/plain;charset=utf-8"}
-	headerVary  = []string{"Accept-Encoding"}
+	headerVary  = []string{"Accept, Accept-Encoding"}
 	headerGzip  = []string{"gzip"}
 	crc32cTable = crc32.MakeTable(crc32.Castagnoli)
 )
@@ -44,17 +44,38 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, contentType [
 
 // writeTagged is writeBody for a body whose ETag is known (a cached one).
 func (s *Server) writeTagged(w http.ResponseWriter, r *http.Request, contentType []string, body []byte, tag string) {
+	contentType, none, err := negotiate(r, contentType)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if none {
+		// Another representation, with its own tag; the cache keeps the
+		// minimal one.
+		body = stripControl(body)
+		tag = etag(body)
+	}
 	h := w.Header()
 	h["Content-Type"] = contentType
-	h["Vary"] = headerVary
+	if len(h["Vary"]) == 0 {
+		h["Vary"] = headerVary
+	} else {
+		h["Vary"] = append(h["Vary"][:len(h["Vary"]):len(h["Vary"])], headerVary...) // Origin, with CORS
+	}
+	// A strong ETag names one representation: the gzip one differs. A 304
+	// carries the tag of the 200 it stands for (RFC 9110 §15.4.5).
+	gz := len(body) >= gzipMinSize && acceptsGzip(r.Header.Get("Accept-Encoding"))
+	sent := tag
+	if gz {
+		sent = tag[:len(tag)-1] + "-gzip\""
+	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, tag) {
-		h["Etag"] = []string{tag}
+		h["Etag"] = []string{sent}
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if len(body) >= gzipMinSize && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		// A strong ETag names one representation: the gzip one differs.
-		h["Etag"] = []string{tag[:len(tag)-1] + "-gzip\""}
+	if gz {
+		h["Etag"] = []string{sent}
 		zb := gzipPool.Get().(*gzipBuffer)
 		defer gzipPool.Put(zb)
 		zb.buf.Reset()

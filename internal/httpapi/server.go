@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"portolan"
@@ -64,6 +65,10 @@ type Config struct {
 	// it stays the same (cache.go). Stores that can tell cheaply implement
 	// portolan.ChangeTracker.
 	Generation func(context.Context) (uint64, error)
+
+	// CORSOrigins are the origins of browser applications allowed to call
+	// the API ("*" for any); empty turns CORS off (cors.go).
+	CORSOrigins []string
 }
 
 // Server is the Graph-compatible API as an http.Handler.
@@ -81,6 +86,7 @@ type Server struct {
 	metadata     []byte
 	generation   func(context.Context) (uint64, error)
 	responses    responseCache
+	corsOrigins  []string
 }
 
 // New returns a Server for cfg. It fails when a required field is missing,
@@ -106,6 +112,7 @@ func New(cfg Config) (*Server, error) {
 		metadata:     metadataDocument(),
 		generation:   cfg.Generation,
 		search:       cfg.Search,
+		corsOrigins:  slices.Clone(cfg.CORSOrigins),
 	}
 	if s.search == nil {
 		s.search, _ = cfg.HostPorts.(portolan.SearchService)
@@ -213,7 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("path", r.URL.Path), slog.Int("status", sw.status),
 			slog.Duration("duration", time.Since(start)), slog.String("subject", st.subject))
 	}()
-	s.mux.ServeHTTP(sw, r)
+	s.edge(sw, r)
 }
 
 // newUUID returns a random (version 4) UUID from crypto/rand.

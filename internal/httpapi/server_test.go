@@ -363,7 +363,7 @@ func TestGzip(t *testing.T) {
 	for _, ae := range []string{"gzip", "deflate, gzip;q=0.5", "br, *", "GZIP"} {
 		w := s.get(t, "hosts/85.13.139.18/ports", "Accept-Encoding", ae)
 		wantStatus(t, w, http.StatusOK)
-		if w.Header().Get("Content-Encoding") != "gzip" || w.Header().Get("Vary") != "Accept-Encoding" {
+		if w.Header().Get("Content-Encoding") != "gzip" || w.Header().Get("Vary") != "Accept, Accept-Encoding" {
 			t.Fatalf("%s: headers %v", ae, w.Header())
 		}
 		zr, err := gzip.NewReader(w.Body)
@@ -415,6 +415,15 @@ func TestETag(t *testing.T) {
 		wantStatus(t, w, http.StatusNotModified)
 		if w.Body.Len() != 0 || w.Header().Get("ETag") != tag || w.Header().Get("request-id") == "" {
 			t.Errorf("304 for %q: body %q, headers %v", inm, w.Body, w.Header())
+		}
+	}
+	// A 304 carries the ETag of the 200 it stands for: the gzip one when the
+	// client accepts gzip.
+	for _, inm := range []string{tag, gz} {
+		w := s.get(t, target, "If-None-Match", inm, "Accept-Encoding", "gzip")
+		wantStatus(t, w, http.StatusNotModified)
+		if got := w.Header().Get("ETag"); got != gz || gz == tag {
+			t.Errorf("304 with gzip for %q: ETag %q, want the 200's %q", inm, got, gz)
 		}
 	}
 	wantStatus(t, s.get(t, target, "If-None-Match", `"other"`), http.StatusOK)
