@@ -70,6 +70,8 @@ type serveConfig struct {
 	// throwaway data directory, since --data was not given.
 	demo, demoTempData  bool
 	trustForwardedProto bool
+	// corsOrigins are the browser origins allowed to call the API.
+	corsOrigins []string
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -146,6 +148,23 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 		"trust it with NODE_EXTRA_CA_CERTS=<path> or curl --cacert <path> (the path is printed)")
 	fs.BoolVar(&cfg.demo, "demo", false, "load the bundled sample captures of 127.0.0.1 into the store (a temporary data directory unless\n"+
 		"--data is given) and print a ready token and a curl command")
+	corsFlag := false
+	if v := env.Getenv("PORTOLAN_CORS_ORIGIN"); v != "" {
+		cfg.corsOrigins = strings.Split(v, ",")
+	}
+	fs.Func("cors-origin", "allow browser applications on this `origin` (https://app.example, or * for any) to call the API; repeatable or\n"+
+		"comma-separated; off by default (env PORTOLAN_CORS_ORIGIN)", func(v string) error {
+		if !corsFlag { // the flag replaces the environment's list
+			cfg.corsOrigins, corsFlag = nil, true
+		}
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "*" && !strings.Contains(o, "://") {
+				return fmt.Errorf("%q is not an origin such as https://app.example", o)
+			}
+			cfg.corsOrigins = append(cfg.corsOrigins, strings.TrimSpace(o))
+		}
+		return nil
+	})
 	fs.BoolVar(&cfg.trustForwardedProto, "trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
 		"reverse proxy that sets that header itself")
 	fs.Usage = func() {
@@ -247,6 +266,7 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 		SkipTokenKey:        files.skipTokenKey,
 		TrustForwardedProto: cfg.trustForwardedProto,
 		Logger:              logger,
+		CORSOrigins:         cfg.corsOrigins,
 	}
 	if ct, ok := store.(portolan.ChangeTracker); ok {
 		apiCfg.Generation = ct.Generation
@@ -257,6 +277,7 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 	}
 	srv := &http.Server{
 		Handler:           api,
+		ConnContext:       httpapi.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -274,13 +295,24 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 // once ctx is done.
 func listenAndServe(ctx context.Context, env *cli.Env, cfg *serveConfig, files dataFiles, srv *http.Server, ln net.Listener, logger *slog.Logger) error {
 	served := make(chan error, 1)
-	go func() {
-		if files.certFile != "" {
-			served <- srv.ServeTLS(ln, files.certFile, files.keyFile)
-		} else {
-			served <- srv.Serve(ln)
+	if files.certFile != "" {
+		// TLS is terminated here rather than by ServeTLS, so that the
+		// listener below sees plain text: it gives the answers net/http
+		// makes itself (a malformed request line, say) Graph's envelope.
+		// This serves HTTP/1.1 only, which every Graph SDK speaks.
+		cert, err := tls.LoadX509KeyPair(files.certFile, files.keyFile)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
 		}
-	}()
+		tlsCfg := srv.TLSConfig.Clone()
+		tlsCfg.Certificates = []tls.Certificate{cert}
+		tlsCfg.NextProtos = []string{"http/1.1"}
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	if api, ok := srv.Handler.(*httpapi.Server); ok {
+		ln = api.Listener(ln)
+	}
+	go func() { served <- srv.Serve(ln) }()
 	scheme := "http"
 	if files.certFile != "" {
 		scheme = "https"

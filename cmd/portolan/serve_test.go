@@ -3,12 +3,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -577,4 +579,43 @@ func e2eShellWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// TestServeEdges runs the binary with --cors-origin and sends what net/http
+// refuses itself and a CORS preflight: Graph's envelope for the first, the
+// preflight answered for the configured origin only.
+func TestServeEdges(t *testing.T) {
+	s := e2eStartServe(t, nil, "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--cors-origin", "https://app.example")
+	client := &http.Client{Timeout: 10 * time.Second}
+	s.waitHealthy(t, client)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET /beta/security/threatIntelligence/hosts/%zz HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("request-id") == "" || !strings.Contains(string(body), `"code":"BadRequest"`) {
+		t.Errorf("bad percent-encoding: %s %v\n%s", resp.Status, resp.Header, body)
+	}
+	for origin, want := range map[string]int{"https://app.example": http.StatusNoContent, "https://other.example": http.StatusMethodNotAllowed} {
+		req, _ := http.NewRequest(http.MethodOptions, s.URL+"/beta/security/threatIntelligence/hosts/127.0.0.1", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if origin == "https://other.example" && resp.StatusCode != http.StatusNoContent {
+			continue // refused, as any OPTIONS is (401 or 405)
+		}
+		if resp.StatusCode != want || resp.Header.Get("Access-Control-Allow-Origin") != origin {
+			t.Errorf("preflight from %s: %s %v", origin, resp.Status, resp.Header)
+		}
+	}
 }

@@ -23,6 +23,9 @@ const MaxURLBytes = 8 << 10
 // a 301 to the cleaned path). It then applies CORS and hands over to the
 // routes.
 func (s *Server) edge(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		r.TLS = connTLS(r) // https links for a TLS connection behind Listener
+	}
 	if err := checkRequest(r); err != nil {
 		s.writeError(w, r, err)
 		return
