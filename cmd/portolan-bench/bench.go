@@ -188,6 +188,8 @@ type bench struct {
 	procs []*exec.Cmd // long-running children, stopped by close
 	// version is what the binary under test says of itself.
 	version string
+	// failed counts the searches a store failed (search.go).
+	failed int
 }
 
 func newBench(ctx context.Context, env *cli.Env, o benchOptions) (*bench, error) {
@@ -285,6 +287,9 @@ func (b *bench) run(ctx context.Context, sections map[string]bool, command strin
 	for _, t := range tables {
 		fmt.Fprintln(out)
 		t.markdown(out)
+	}
+	if b.failed > 0 {
+		return fmt.Errorf("bench: %d searches failed; the notes of the search tables say why", b.failed)
 	}
 	return nil
 }

@@ -59,7 +59,11 @@ type searchCell struct {
 	p50, p99    time.Duration
 	runs        int
 	unsupported string // the store's message when it cannot answer
+	failed      string // the error of a search that failed otherwise
 }
+
+// skipped reports whether the cell holds no figures.
+func (c searchCell) skipped() bool { return c.unsupported != "" || c.failed != "" }
 
 // searchScale is a store of one size, built and measured.
 type searchScale struct {
@@ -153,7 +157,7 @@ func (b *bench) searchScale(ctx context.Context, st searchStore, target int, sea
 			return len(p.Items), err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("bench: %s, %s: %w", st.name, s.Filter, err)
+			return nil, err
 		}
 		// The count is what hostPorts/$count asks: the filter alone.
 		count := portolan.SearchQuery{Filter: queries[i].Filter, Count: true, Top: -1}
@@ -163,9 +167,15 @@ func (b *bench) searchScale(ctx context.Context, st searchStore, target int, sea
 			return p.Total, err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("bench: %s, $count of %s: %w", st.name, s.Filter, err)
+			return nil, err
 		}
 		pc.matches = cc.matches // a page holds at most 100
+		for _, c := range []searchCell{pc, cc} {
+			if c.failed != "" {
+				b.failed++
+				b.logf("%s, %s hostPorts: %s failed: %s", st.name, formatCount(sc.hostPorts), s.Name, c.failed)
+			}
+		}
 		sc.page, sc.count = append(sc.page, pc), append(sc.count, cc)
 	}
 	return sc, nil
@@ -175,7 +185,9 @@ func (b *bench) searchScale(ctx context.Context, st searchStore, target int, sea
 // (or, for a slow one, until --search-time is spent and 10 ran) and returns
 // p50 and p99 and what the last run returned. A search the store answers
 // with EINVALID "Unsupported query" is not supported yet: that is a
-// finding, not a failure.
+// finding, not a failure. Another error of the store fails the search, not
+// the run: the other searches are still measured, the table says which
+// failed, and the command fails once the tables are printed.
 func (b *bench) measureSearch(ctx context.Context, run func() (int, error)) (searchCell, error) {
 	var c searchCell
 	// Warm-up: the store's page cache and the heap, as a busy server has
@@ -188,7 +200,11 @@ func (b *bench) measureSearch(ctx context.Context, run func() (int, error)) (sea
 				c.unsupported = msg
 				return c, nil
 			}
-			return c, err
+			if ctx.Err() != nil {
+				return c, ctx.Err()
+			}
+			c.failed = err.Error()
+			return c, nil
 		}
 		c.matches = n
 		if time.Since(start) > time.Second {
@@ -208,10 +224,15 @@ func (b *bench) measureSearch(ctx context.Context, run func() (int, error)) (sea
 		n, err := run()
 		took = append(took, time.Since(start))
 		if err != nil {
-			return c, err
+			if ctx.Err() != nil {
+				return c, ctx.Err()
+			}
+			c.failed = err.Error()
+			return c, nil
 		}
 		if n != c.matches {
-			return c, fmt.Errorf("a run returned %d items, an earlier one %d", n, c.matches)
+			c.failed = fmt.Sprintf("a run returned %d items, an earlier one %d", n, c.matches)
+			return c, nil
 		}
 	}
 	c.runs = len(took)
@@ -369,11 +390,11 @@ func searchTable(st searchStore, searches []gen.Search, scales []*searchScale, r
 			for _, sc := range scales {
 				c := pick(sc)
 				row = append(row, formatSearchCell(c, runs))
-				fewer = fewer || c.unsupported == "" && c.runs < runs
+				fewer = fewer || !c.skipped() && c.runs < runs
 			}
 			if grow {
 				a, z := pick(first), pick(last)
-				if a.unsupported != "" || z.unsupported != "" {
+				if a.skipped() || z.skipped() {
 					row = append(row, "–")
 				} else {
 					row = append(row, formatRatio(float64(z.p50), float64(a.p50)))
@@ -393,6 +414,16 @@ func searchTable(st searchStore, searches []gen.Search, scales []*searchScale, r
 		t.notes = append(t.notes, s.Name+": "+q)
 		if msg := scales[0].page[i].unsupported; msg != "" {
 			t.notes = append(t.notes, fmt.Sprintf("%s is not supported by the store yet: %q", s.Name, msg))
+		}
+		for _, sc := range scales {
+			for _, m := range []struct {
+				what string
+				c    searchCell
+			}{{"page", sc.page[i]}, {"$count", sc.count[i]}} {
+				if m.c.failed != "" {
+					t.notes = append(t.notes, fmt.Sprintf("%s (%s) failed at %s: %s", s.Name, m.what, formatScale(sc.target), m.c.failed))
+				}
+			}
 		}
 	}
 	if st.url == "" {
@@ -425,6 +456,8 @@ func goalNotes(searches []gen.Search, first, last *searchScale) []string {
 			switch {
 			case m.z.unsupported != "":
 				missed = append(missed, name+": not supported yet")
+			case m.a.failed != "" || m.z.failed != "":
+				missed = append(missed, name+": failed")
 			case m.z.p50 >= searchGoal:
 				missed = append(missed, fmt.Sprintf("%s: p50 %s at %s", name, formatLatency(m.z.p50), formatScale(last.target)))
 			case first != last && float64(m.z.p50) > searchGoalGrowth*float64(m.a.p50):
@@ -454,8 +487,11 @@ func goalNotes(searches []gen.Search, first, last *searchScale) []string {
 }
 
 func formatSearchCell(c searchCell, runs int) string {
-	if c.unsupported != "" {
+	switch {
+	case c.unsupported != "":
 		return "not supported yet"
+	case c.failed != "":
+		return "failed"
 	}
 	s := formatLatency(c.p50) + " / " + formatLatency(c.p99)
 	if c.runs < runs {
@@ -465,8 +501,11 @@ func formatSearchCell(c searchCell, runs int) string {
 }
 
 func formatMatches(c searchCell, of int) string {
-	if c.unsupported != "" {
+	if c.skipped() {
 		return "–"
+	}
+	if p := pct(c.matches, of); p > 0 && p < 0.01 {
+		return formatCount(c.matches) + " (<0.01%)"
 	}
 	return fmt.Sprintf("%s (%.2g%%)", formatCount(c.matches), pct(c.matches, of))
 }
