@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -254,13 +255,20 @@ func percentile(d []time.Duration, p int) time.Duration {
 
 // searchData returns the data directory of an embedded store of cfg's
 // world. With --dir it is kept there, under a name that says what it holds,
-// and reused by a later run with the same seed, size and portolan version:
+// and reused by a later run with the same seed, size and portolan binary:
 // a store of a million hostPorts takes minutes to build. A store is only
 // reused once its build completed.
 func (b *bench) searchData(ctx context.Context, cfg gen.Config, target int) (string, string, error) {
 	data := filepath.Join(b.dir, fmt.Sprintf("search-%s-seed%d", formatScale(target), cfg.Seed))
 	marker := filepath.Join(data, "portolan-bench.key")
-	key := fmt.Sprintf("seed %d, %d hosts, 1 scan, native NDJSON, ingested by %s\n", cfg.Seed, cfg.Hosts, b.version)
+	// The binary's digest, not only its version: a build of a working
+	// tree says "dev" whatever its code.
+	exe, err := os.ReadFile(b.exe)
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(exe)
+	key := fmt.Sprintf("seed %d, %d hosts, 1 scan, native NDJSON, ingested by %s (sha256 %x)\n", cfg.Seed, cfg.Hosts, b.version, sum[:8])
 	if have, err := os.ReadFile(marker); err == nil && string(have) == key {
 		b.logf("reusing the embedded store of about %s hostPorts in %s", formatCount(target), data)
 		return data, "reused from an earlier run (--dir)", nil
