@@ -60,11 +60,15 @@ type benchOptions struct {
 	duration                 time.Duration
 	conns                    []int
 	scale                    []int
+	// search
+	searchScale []int
+	searchRuns  int
+	searchTime  time.Duration
 }
 
-// benchSection is the command that measures section: ingest, serve, or
-// all of them. The three share their flags, so that a run of one section
-// reproduces that part of a full run.
+// benchSection is the command that measures section: ingest, serve,
+// search, or all (ingest and serve). They share their flags, so that a run
+// of one section reproduces that part of a full run.
 func benchSection(section string) func(context.Context, *cli.Env, []string) error {
 	return func(ctx context.Context, env *cli.Env, args []string) error {
 		return runBench(ctx, env, section, args)
@@ -72,7 +76,8 @@ func benchSection(section string) func(context.Context, *cli.Env, []string) erro
 }
 
 // runBench parses the flags of a benchmark run, checks them before any
-// data is generated, and runs the sections asked for.
+// data is generated, and runs the sections asked for. all leaves search
+// out: it builds a store of a million hostPorts, which takes minutes.
 func runBench(ctx context.Context, env *cli.Env, section string, args []string) error {
 	sections := map[string]bool{"ingest": true, "serve": true}
 	if section != "all" {
@@ -91,14 +96,17 @@ func runBench(ctx context.Context, env *cli.Env, section string, args []string) 
 	fs.IntVar(&o.bigFactor, "big", 10, "ingest: the memory check ingests a file this many times bigger (0: skip)")
 	fs.StringVar(&o.bigFile, "big-file", "", "ingest: use this file for the memory check instead (e.g. 1 GB from 'portolan-bench gen --size 1GB')")
 	fs.StringVar(&o.format, "format", gen.FormatNative, "ingest: format of the generated file: "+strings.Join(gen.Formats, ", "))
-	fs.StringVar(&o.store, "store", env.Getenv("PORTOLAN_STORE"), "ingest: also measure this PostgreSQL store (postgres://...; use an empty database) (env PORTOLAN_STORE)")
+	fs.StringVar(&o.store, "store", env.Getenv("PORTOLAN_STORE"), "ingest, search: also measure this PostgreSQL store (postgres://...; ingest: use an empty database; search: creates and drops a schema) (env PORTOLAN_STORE)")
 	fs.IntVar(&o.serveHosts, "serve-hosts", 3500, "serve: hosts of the store (about 10,000 hostPorts), besides the 20-port host requested")
 	fs.IntVar(&o.serveRescans, "serve-rescans", 5, "serve: scans of every host")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "serve: length of each wrk run")
 	conns := fs.String("conns", "1,16,64", "serve: concurrent connections to measure")
 	scale := fs.String("scale", "10k,100k", "serve: store sizes in hostPorts for the scale check, e.g. 10k,100k,1m,10m (\"\" to skip)")
+	searchScale := fs.String("search-scale", "100k,1m", "search: store sizes in hostPorts")
+	fs.IntVar(&o.searchRuns, "search-runs", 50, "search: timed runs of each search, after a warm-up")
+	fs.DurationVar(&o.searchTime, "search-time", time.Minute, "search: stop a slow search after this long once 10 runs are done (0: never)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: portolan-bench [ingest|serve|all] [flags]
+		fmt.Fprintf(fs.Output(), `Usage: portolan-bench [ingest|serve|search|all] [flags]
 
 Generates data, measures the portolan binary (--portolan; by default the one
 next to portolan-bench, as 'go build -o DIR ./cmd/portolan ./cmd/portolan-bench'
@@ -111,7 +119,14 @@ a baseline measured in the same run:
           $select=id,port, and a $top=1 walk along nextLinks, at 1, 16 and
           64 connections, with wrk, next to nginx serving the same bytes;
           p50 of the same request as the store grows (--scale)
-Without a section, both run. wrk and nginx are installed with apt-get when
+  search  p50 and p99 of estate-wide searches (a product and version, a
+          port, an address range, a certificate expiry window, a banner
+          substring), first page and $count, read from the store
+          in-process, on stores of --search-scale hostPorts (embedded,
+          and PostgreSQL with --store); with --dir the embedded stores are
+          kept and reused by the next run. Not part of all: building a
+          store of a million hostPorts takes minutes.
+Without a section, ingest and serve run (all). wrk and nginx are installed with apt-get when
 missing (unless --no-install). The machine's load average is printed: run
 it on a quiet machine.
 
@@ -132,6 +147,12 @@ Flags:
 	}
 	if o.scale, err = parseCounts(*scale); err != nil {
 		return fmt.Errorf("bench: --scale %q: want sizes such as 10k,100k,1m: %w", *scale, cli.ErrUsage)
+	}
+	if o.searchScale, err = parseCounts(*searchScale); err != nil || len(o.searchScale) == 0 {
+		return fmt.Errorf("bench: --search-scale %q: want sizes such as 100k,1m: %w", *searchScale, cli.ErrUsage)
+	}
+	if o.searchRuns < 1 || o.searchTime < 0 {
+		return fmt.Errorf("bench: --search-runs must be at least 1 and --search-time not negative: %w", cli.ErrUsage)
 	}
 	if o.ingestHosts < 1 || o.ingestRescans < 1 || o.serveHosts < 0 || o.serveRescans < 1 || o.bigFactor < 0 || o.duration < time.Second {
 		return fmt.Errorf("bench: sizes must be positive and --duration at least 1s: %w", cli.ErrUsage)
@@ -165,6 +186,10 @@ type bench struct {
 	dir   string
 	temp  bool
 	procs []*exec.Cmd // long-running children, stopped by close
+	// version is what the binary under test says of itself.
+	version string
+	// failed counts the searches a store failed (search.go).
+	failed int
 }
 
 func newBench(ctx context.Context, env *cli.Env, o benchOptions) (*bench, error) {
@@ -180,7 +205,8 @@ func newBench(ctx context.Context, env *cli.Env, o benchOptions) (*bench, error)
 	// Say which binary is measured: one left over from an older build
 	// would give figures of the wrong code.
 	if out, err := exec.CommandContext(ctx, exe, "version").Output(); err == nil {
-		b.logf("measuring %s (%s)", exe, strings.TrimSpace(string(out)))
+		b.version = strings.TrimSpace(string(out))
+		b.logf("measuring %s (%s)", exe, b.version)
 	} else {
 		return nil, fmt.Errorf("bench: %s version: %w", exe, err)
 	}
@@ -247,6 +273,13 @@ func (b *bench) run(ctx context.Context, sections map[string]bool, command strin
 		}
 		tables = append(tables, ts...)
 	}
+	if sections["search"] {
+		ts, err := b.search(ctx)
+		if err != nil {
+			return err
+		}
+		tables = append(tables, ts...)
+	}
 	m := machineTable(loadBefore, loadAverage(), tools, time.Since(started))
 	out := b.env.Stdout
 	fmt.Fprintf(out, "Measured with `portolan-bench` on %s. Reproduce with:\n\n    go build -o . ./cmd/portolan ./cmd/portolan-bench && ./%s\n\n", started.UTC().Format("2006-01-02"), command)
@@ -254,6 +287,9 @@ func (b *bench) run(ctx context.Context, sections map[string]bool, command strin
 	for _, t := range tables {
 		fmt.Fprintln(out)
 		t.markdown(out)
+	}
+	if b.failed > 0 {
+		return fmt.Errorf("bench: %d searches failed; the notes of the search tables say why", b.failed)
 	}
 	return nil
 }
@@ -320,9 +356,14 @@ var (
 	parsedLine   = regexp.MustCompile(`parsed: (\d+) observations`)
 )
 
-// ingestFile runs `portolan ingest` on file with storeArgs.
+// ingestFile runs `portolan ingest` on file, in --format, with storeArgs.
 func (b *bench) ingestFile(ctx context.Context, file string, storeArgs ...string) (ingestFigures, error) {
-	run, err := b.runChild(ctx, append(append([]string{"ingest", "--no-progress", "--format", b.o.format}, storeArgs...), file)...)
+	return b.ingestAs(ctx, file, b.o.format, storeArgs...)
+}
+
+// ingestAs runs `portolan ingest` on file, in format, with storeArgs.
+func (b *bench) ingestAs(ctx context.Context, file, format string, storeArgs ...string) (ingestFigures, error) {
+	run, err := b.runChild(ctx, append(append([]string{"ingest", "--no-progress", "--format", format}, storeArgs...), file)...)
 	if err != nil {
 		return ingestFigures{run: run}, err
 	}

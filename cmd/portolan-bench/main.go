@@ -19,11 +19,12 @@ import (
 // with only flags) it runs every benchmark, as `portolan bench` did.
 var program = cli.Program{
 	Name:  "portolan-bench",
-	Intro: "portolan-bench measures ingest and serve of the portolan binary next to this\nmachine's limits (parsing alone, nginx) and prints a Markdown table.\n",
+	Intro: "portolan-bench measures ingest and serve of the portolan binary next to this\nmachine's limits (parsing alone, nginx), and search in its stores, and prints\nMarkdown tables.\n",
 	Commands: []cli.Command{
 		{Name: "all", Summary: "Measure ingest and serve (the default: portolan-bench [flags])", Run: benchSection("all")},
 		{Name: "ingest", Summary: "Measure ingest next to parsing the same file alone", Run: benchSection("ingest")},
 		{Name: "serve", Summary: "Measure serve next to nginx serving the same bytes", Run: benchSection("serve")},
+		{Name: "search", Summary: "Measure estate-wide searches on stores of 100k and 1M hostPorts (not part of all)", Run: benchSection("search")},
 		{Name: "gen", Summary: "Generate synthetic scan data (native NDJSON or nmap XML)", Run: runGen},
 		{Name: "parse-only", Summary: "Ingest files into a store that discards (the baseline of ingest)", Run: runParseOnly},
 	},

@@ -72,7 +72,7 @@ func TestHelpListsTheCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"all", "ingest", "serve", "gen", "parse-only"} {
+	for _, c := range []string{"all", "ingest", "serve", "search", "gen", "parse-only"} {
 		if !strings.Contains(out, "  "+c+" ") {
 			t.Errorf("help does not list %s:\n%s", c, out)
 		}
@@ -87,7 +87,7 @@ func TestBenchDefaultsToAll(t *testing.T) {
 		t.Errorf("got %v, want the usage error of bench's flags", err)
 	}
 	_, stderr, err := run(t, nil, "ingest", "-h")
-	if err != nil || !strings.Contains(stderr, "Usage: portolan-bench [ingest|serve|all] [flags]") || !strings.Contains(stderr, "-portolan") {
+	if err != nil || !strings.Contains(stderr, "Usage: portolan-bench [ingest|serve|search|all] [flags]") || !strings.Contains(stderr, "-portolan") {
 		t.Errorf("ingest -h: %v\n%s", err, stderr)
 	}
 }

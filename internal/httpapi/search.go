@@ -5,6 +5,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,27 @@ var (
 	searchHostPortsSpec = &odata.Spec{Allowed: odata.Paging | odata.Select | odata.Expand | odata.Filter | odata.OrderBy, Type: hostPortType}
 	countHostPortsSpec  = &odata.Spec{Allowed: odata.Filter, Type: hostPortType}
 )
+
+// ParseHostPortSearch parses a $filter and an $orderby of hostPorts
+// exactly as the API parses a request's (the same entity description,
+// checks and errors), for programs that search a store in-process:
+// portolan-bench measures the store with the query a request would run. An
+// empty filter or orderBy is absent. Errors are EINVALID with the API's
+// message.
+func ParseHostPortSearch(filter, orderBy string) (portolan.SearchQuery, error) {
+	v := url.Values{}
+	if filter != "" {
+		v.Set("$filter", filter)
+	}
+	if orderBy != "" {
+		v.Set("$orderby", orderBy)
+	}
+	q, err := odata.Parse(v.Encode(), searchHostPortsSpec)
+	if err != nil {
+		return portolan.SearchQuery{}, queryError(err)
+	}
+	return portolan.SearchQuery{Filter: q.Filter, OrderBy: q.OrderBy}, nil
+}
 
 // searchTokenPath binds a search's $skiptoken to the collection and to the
 // filter and ordering it was made for: a position is meaningless under

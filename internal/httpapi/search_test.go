@@ -278,3 +278,35 @@ func escapeQuery(q string) string {
 	}
 	return strings.Join(parts, "&")
 }
+
+// ParseHostPortSearch is the request's parsing: the same tree for the same
+// text, and the same errors.
+func TestParseHostPortSearch(t *testing.T) {
+	q, err := httpapi.ParseHostPortSearch("port eq 3389 and portolan.inSubnet(host/id, '10.20.0.0/16')", "lastSeenDateTime desc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	and, ok := q.Filter.(*portolan.Logical)
+	if !ok || and.Or {
+		t.Fatalf("filter = %#v, want an and", q.Filter)
+	}
+	if c, ok := and.Left.(*portolan.Compare); !ok || c.Path.Name != "port" || c.Value.Int != 3389 {
+		t.Errorf("left = %#v, want port eq 3389", and.Left)
+	}
+	if s, ok := and.Right.(*portolan.InSubnet); !ok || s.Prefix.String() != "10.20.0.0/16" {
+		t.Errorf("right = %#v, want inSubnet 10.20.0.0/16", and.Right)
+	}
+	if len(q.OrderBy) != 1 || q.OrderBy[0].Path.Name != "lastSeenDateTime" || !q.OrderBy[0].Desc {
+		t.Errorf("orderby = %+v", q.OrderBy)
+	}
+	if q, err := httpapi.ParseHostPortSearch("", ""); err != nil || q.Filter != nil || q.OrderBy != nil {
+		t.Errorf("empty: %+v, %v", q, err)
+	}
+	_, err = httpapi.ParseHostPortSearch("colour eq 'red'", "")
+	if portolan.ErrorCode(err) != portolan.EINVALID || portolan.ErrorMessage(err) != "Could not find a property named 'colour' on type 'microsoft.graph.security.hostPort'." {
+		t.Errorf("unknown property: %v", err)
+	}
+	if _, err := httpapi.ParseHostPortSearch("", "banners"); portolan.ErrorCode(err) != portolan.EINVALID {
+		t.Errorf("orderby banners: %v", err)
+	}
+}
