@@ -27,18 +27,28 @@ func certificateColumns(prefix, sha string, columns map[string]Column, collectio
 		return sha + " = " + b.Param(s)
 	}}
 	columns[prefix+"sha1"] = Column{SQL: sha}
-	columns[prefix+"firstSeenDateTime"] = Column{SQL: of("first_seen")}
-	columns[prefix+"lastSeenDateTime"] = Column{SQL: of("last_seen")}
-	columns[prefix+"issueDateTime"] = Column{SQL: of("not_before")}
-	columns[prefix+"expirationDateTime"] = Column{SQL: of("not_after")}
+	ofCertificate := func(column string) Column {
+		return Column{SQL: of(column), Lookup: &Lookup{Key: sha, Table: "certificates", KeyColumn: "sha1", Value: "{a}." + column}}
+	}
+	columns[prefix+"firstSeenDateTime"] = ofCertificate("first_seen")
+	columns[prefix+"lastSeenDateTime"] = ofCertificate("last_seen")
+	columns[prefix+"issueDateTime"] = ofCertificate("not_before")
+	columns[prefix+"expirationDateTime"] = ofCertificate("not_after")
 	for _, p := range portolan.CertificateFieldPaths {
 		// The path is one of the code's own constants, never request text.
-		columns[prefix+p] = Column{SQL: "(SELECT cf.value FROM certificate_fields cf WHERE cf.sha1 = " + sha + " AND cf.field = '" + p + "')"}
+		field := "{a}.field = '" + p + "'"
+		columns[prefix+p] = Column{
+			SQL:    "(SELECT cf.value FROM certificate_fields cf WHERE cf.sha1 = " + sha + " AND cf.field = '" + p + "')",
+			Lookup: &Lookup{Key: sha, Table: "certificate_fields", KeyColumn: "sha1", Value: "{a}.value", Where: field},
+		}
 	}
 	for _, p := range portolan.CertificateNamePaths {
 		collections[prefix+p] = Collection{
 			From:    "certificate_fields {a}",
 			Join:    "{a}.sha1 = " + sha + " AND {a}.field = '" + p + "'",
+			Item:    sha,
+			Elem:    "{a}.sha1",
+			Where:   "{a}.field = '" + p + "'",
 			Columns: map[string]Column{"": {SQL: "{a}.value"}},
 		}
 	}
@@ -52,10 +62,10 @@ func CertificateSchema() *Schema {
 	// The certificate's own columns, without a subquery; the id is one,
 	// so that $orderby=id (the default order) works too.
 	s.Columns["id"] = Column{SQL: "c.id"}
-	s.Columns["firstSeenDateTime"] = Column{SQL: "c.first_seen"}
-	s.Columns["lastSeenDateTime"] = Column{SQL: "c.last_seen"}
-	s.Columns["issueDateTime"] = Column{SQL: "c.not_before"}
-	s.Columns["expirationDateTime"] = Column{SQL: "c.not_after"}
+	for path, column := range map[string]string{"firstSeenDateTime": "c.first_seen", "lastSeenDateTime": "c.last_seen",
+		"issueDateTime": "c.not_before", "expirationDateTime": "c.not_after"} {
+		s.Columns[path] = Column{SQL: column}
+	}
 	return s
 }
 

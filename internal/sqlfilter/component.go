@@ -92,6 +92,8 @@ func HostCertificateSchema() *Schema {
 			"ports": {
 				From: "host_certificates {a}",
 				Join: "{a}.host = hsc.host AND {a}.sha1 = hsc.sha1",
+				Item: "hsc.host, hsc.sha1",
+				Elem: "{a}.host, {a}.sha1",
 				Columns: map[string]Column{
 					"port":              {SQL: "{a}.port"},
 					"firstSeenDateTime": {SQL: "{a}.first_seen"},

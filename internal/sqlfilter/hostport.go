@@ -59,6 +59,8 @@ func HostPortSchema(t Tables) *Schema {
 			"services": {
 				From: "port_components {a}",
 				Join: port,
+				Item: "hp.host, hp.port, hp.protocol",
+				Elem: "{a}.host, {a}.port, {a}.protocol",
 				Columns: map[string]Column{
 					"component/name":     {SQL: "{a}.name"},
 					"component/version":  {SQL: "{a}.version"},
@@ -75,6 +77,8 @@ func HostPortSchema(t Tables) *Schema {
 			"banners": {
 				From: "banners {a}",
 				Join: port,
+				Item: "hp.host, hp.port, hp.protocol",
+				Elem: "{a}.host, {a}.port, {a}.protocol",
 				Columns: map[string]Column{
 					"banner":            {SQL: "{a}.banner"},
 					"scanProtocol":      {SQL: "{a}.scan_protocol"},

@@ -70,6 +70,22 @@ type Column struct {
 	// Key, for a computed id, returns the condition that selects the item
 	// with that id (false when it cannot be an id).
 	Key func(id string, p *Builder) string
+	// Lookup, when set, is how a filter reads the value through an index:
+	// SQL (a correlated scalar subquery) stays what $orderby sorts by, and
+	// a comparison becomes "the item's key is among the rows whose value
+	// compares", which a database answers from an index on the value.
+	Lookup *Lookup
+}
+
+// Lookup is a value kept in another table's rows, one per item key.
+type Lookup struct {
+	// Key is the item's expression that names the row ("hp.cert_sha1").
+	Key string
+	// Table and KeyColumn are where the row is and what names it.
+	Table, KeyColumn string
+	// Value is the value's column with "{a}" for the table's alias, and
+	// Where a constant condition on the row ("{a}.field = 'x'"), or "".
+	Value, Where string
 }
 
 // Collection is a collection-valued path, for any and all.
@@ -78,6 +94,12 @@ type Collection struct {
 	From string
 	// Join ties an element to the item ("{a}.host = hp.host AND ...").
 	Join string
+	// Item and Elem, when set, are the same tie as lists of columns
+	// ("hp.host, hp.port, hp.protocol" and "{a}.host, {a}.port,
+	// {a}.protocol"), and Where the element's constant condition: any()
+	// is then written as a semi-join, (Item) IN (SELECT Elem ...), which
+	// a database can drive from an index on the elements' values.
+	Item, Elem, Where string
 	// Columns are the element's paths; "" is the element itself for a
 	// collection of primitives.
 	Columns map[string]Column
@@ -194,6 +216,11 @@ func (b *Builder) expr(e portolan.Expr, s *Schema, vars *scopeVar) (string, erro
 		default:
 			pattern = "%" + pattern + "%"
 		}
+		if col.Lookup != nil {
+			return b.lookup(col.Lookup, false, func(value string) (string, error) {
+				return b.Dialect.FoldLike(value, b.Param(pattern)), nil
+			})
+		}
 		return b.Dialect.FoldLike(col.SQL, b.Param(pattern)), nil
 	case *portolan.InSubnet:
 		col, err := b.column(e.Path, s, vars)
@@ -228,13 +255,26 @@ func (b *Builder) lambda(e *portolan.Lambda, s *Schema, vars *scopeVar) (string,
 	alias := "l" + strconv.Itoa(b.aliases)
 	from := strings.ReplaceAll(coll.From, "{a}", alias)
 	join := strings.ReplaceAll(coll.Join, "{a}", alias)
+	body := ""
+	if e.Body != nil {
+		inner := &scopeVar{name: e.Var, alias: alias, coll: &coll, outer: vars}
+		var err error
+		if body, err = b.expr(e.Body, s, inner); err != nil {
+			return "", err
+		}
+	}
+	if coll.Item != "" && !e.All {
+		conds := []string{}
+		if coll.Where != "" {
+			conds = append(conds, strings.ReplaceAll(coll.Where, "{a}", alias))
+		}
+		if body != "" {
+			conds = append(conds, body)
+		}
+		return "(" + coll.Item + ") IN (SELECT " + strings.ReplaceAll(coll.Elem, "{a}", alias) + " FROM " + from + where(conds) + ")", nil
+	}
 	if e.Body == nil {
 		return "EXISTS (SELECT 1 FROM " + from + " WHERE " + join + ")", nil
-	}
-	inner := &scopeVar{name: e.Var, alias: alias, coll: &coll, outer: vars}
-	body, err := b.expr(e.Body, s, inner)
-	if err != nil {
-		return "", err
 	}
 	if e.All {
 		return "NOT EXISTS (SELECT 1 FROM " + from + " WHERE " + join + " AND NOT COALESCE(" + body + ", " + b.Dialect.False + "))", nil
@@ -273,6 +313,51 @@ func (b *Builder) compare(e *portolan.Compare, s *Schema, vars *scopeVar) (strin
 	if err != nil {
 		return "", err
 	}
+	if l := col.Lookup; l != nil {
+		valueOf := func(value string) Column { return Column{SQL: value} }
+		switch {
+		case e.Value.Null && e.Op == portolan.OpEq:
+			return b.lookup(l, true, nil)
+		case e.Value.Null:
+			return b.lookup(l, false, nil)
+		case e.Op == portolan.OpNe:
+			// null ne x is true: the items without the row, or whose
+			// row's value is not x.
+			eq := *e
+			eq.Op = portolan.OpEq
+			return b.lookup(l, true, func(value string) (string, error) { return b.compareColumn(&eq, valueOf(value), s) })
+		}
+		return b.lookup(l, false, func(value string) (string, error) { return b.compareColumn(e, valueOf(value), s) })
+	}
+	return b.compareColumn(e, col, s)
+}
+
+// lookup is the condition that the item's key is (or, with not, is not)
+// among the keys of the lookup table's rows that satisfy pred (all rows
+// when pred is nil). "Is not among" includes items whose key is null.
+func (b *Builder) lookup(l *Lookup, not bool, pred func(value string) (string, error)) (string, error) {
+	b.aliases++
+	alias := "k" + strconv.Itoa(b.aliases)
+	var conds []string
+	if l.Where != "" {
+		conds = append(conds, strings.ReplaceAll(l.Where, "{a}", alias))
+	}
+	if pred != nil {
+		p, err := pred(strings.ReplaceAll(l.Value, "{a}", alias))
+		if err != nil {
+			return "", err
+		}
+		conds = append(conds, p)
+	}
+	in := "(SELECT " + alias + "." + l.KeyColumn + " FROM " + l.Table + " " + alias + where(conds) + ")"
+	if not {
+		return "(" + l.Key + " IS NULL OR " + l.Key + " NOT IN " + in + ")", nil
+	}
+	return l.Key + " IN " + in, nil
+}
+
+// compareColumn translates a comparison of one column.
+func (b *Builder) compareColumn(e *portolan.Compare, col Column, s *Schema) (string, error) {
 	v := e.Value
 	if v.Null {
 		if e.Op == portolan.OpEq {
@@ -339,6 +424,9 @@ type Order struct {
 	Exprs []string
 	desc  []bool
 	kinds []portolan.ValueKind
+	// keys is how many leading Exprs are $orderby's (nullable); the
+	// tiebreak columns after them are never null.
+	keys int
 }
 
 // OrderBy translates keys, ending with the schema's tiebreak columns.
@@ -368,6 +456,7 @@ func (b *Builder) OrderBy(keys []portolan.OrderKey, s *Schema) (*Order, error) {
 		o.desc = append(o.desc, k.Desc)
 		o.kinds = append(o.kinds, kind)
 	}
+	o.keys = len(o.Exprs)
 	for _, t := range s.Tiebreak {
 		expr := t.SQL
 		if t.Text {
@@ -386,9 +475,15 @@ func (b *Builder) OrderBy(keys []portolan.OrderKey, s *Schema) (*Order, error) {
 func (o *Order) Clause() string {
 	parts := make([]string, len(o.Exprs))
 	for i, e := range o.Exprs {
-		if o.desc[i] {
+		switch {
+		case i >= o.keys:
+			// A key column is never null; without a NULLS clause an
+			// index on it gives the order (PostgreSQL's ascending
+			// indexes keep nulls last).
+			parts[i] = e
+		case o.desc[i]:
 			parts[i] = e + " DESC NULLS LAST"
-		} else {
+		default:
 			parts[i] = e + " ASC NULLS FIRST"
 		}
 	}

@@ -32,8 +32,10 @@ END $$;
 -- The address of a host id, NULL for a hostname (portolan.HostKindOf), for
 -- portolan.inSubnet. Host ids are normalised, so anything with other
 -- characters than those of an address is a name without trying the cast.
+-- PARALLEL RESTRICTED: its EXCEPTION block starts a subtransaction, which
+-- a parallel worker cannot.
 CREATE FUNCTION portolan_addr(h text) RETURNS inet
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL RESTRICTED AS $$
 BEGIN
 	IF h !~ '^[0-9a-f:.]+$' THEN
 		RETURN NULL;
@@ -62,8 +64,9 @@ CREATE INDEX certificate_fields_value ON certificate_fields (field, lower(value 
 
 -- What analysts filter on: component names and versions, ports, status,
 -- first and last seen, certificates, addresses.
-CREATE INDEX port_components_name ON port_components (lower(name COLLATE "C"), version);
-CREATE INDEX host_ports_port ON host_ports (port, protocol) WHERE first_seen IS NOT NULL;
+CREATE INDEX port_components_name ON port_components (lower(name COLLATE "C"), portolan_version_key(version));
+-- (port, host, protocol): a port's records in the default order of hostPorts.
+CREATE INDEX host_ports_port ON host_ports (port, host, protocol) WHERE first_seen IS NOT NULL;
 CREATE INDEX host_ports_first_seen ON host_ports (first_seen) WHERE first_seen IS NOT NULL;
 CREATE INDEX host_ports_cert ON host_ports (cert_sha1) WHERE cert_sha1 IS NOT NULL;
 CREATE INDEX host_ports_addr ON host_ports (portolan_addr(host));

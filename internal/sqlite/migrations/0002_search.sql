@@ -19,8 +19,9 @@ CREATE INDEX certificate_fields_value ON certificate_fields (field, value COLLAT
 
 -- What analysts filter on: component names and versions, ports, status,
 -- first and last seen, certificates, addresses.
-CREATE INDEX port_components_name ON port_components (name COLLATE NOCASE, version);
-CREATE INDEX host_ports_port ON host_ports (port, protocol) WHERE first_seen IS NOT NULL;
+CREATE INDEX port_components_name ON port_components (name COLLATE NOCASE, portolan_version_key(version));
+-- (port, host, protocol): a port's records in the default order of hostPorts.
+CREATE INDEX host_ports_port ON host_ports (port, host, protocol) WHERE first_seen IS NOT NULL;
 CREATE INDEX host_ports_first_seen ON host_ports (first_seen) WHERE first_seen IS NOT NULL;
 CREATE INDEX host_ports_cert ON host_ports (cert_sha1) WHERE cert_sha1 IS NOT NULL;
 CREATE INDEX host_ports_addr ON host_ports (portolan_addr_key(host));
