@@ -181,7 +181,9 @@ func TestOneProductOneComponent(t *testing.T) {
 // versionless one.
 func TestOperatingSystems(t *testing.T) {
 	r := fingerprint.Default()
-	os := func(name, version string) portolan.Component { return comp(name, version, portolan.CategoryOperatingSystem) }
+	os := func(name, version string) portolan.Component {
+		return comp(name, version, portolan.CategoryOperatingSystem)
+	}
 	tests := []struct {
 		name string
 		in   []portolan.Component
