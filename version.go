@@ -55,7 +55,21 @@ var systemNames = []struct {
 // without a version: a package revision says which distribution built the
 // package, not which release runs it. A version naming no system is all
 // upstream ("2.0.8 or later").
+//
+// A MySQL-protocol version naming MariaDB keeps that name and what precedes
+// it ("5.5.5-10.11.19-MariaDB-0+deb12u1" is "5.5.5-10.11.19-MariaDB" on
+// Debian): the "5.5.5-" prefix is what MariaDB sends to old clients, and
+// without the rest the version would name a MySQL release that is not
+// running. The component recognition (internal/fingerprint, aliases.json)
+// reads it as MariaDB 10.11.19.
 func SplitVersion(version string) (upstream string, systems []Component) {
+	if i := strings.Index(strings.ToLower(version), mariaDBMark); i > 0 && !strings.ContainsAny(version[:i], " \t") {
+		end := i + len(mariaDBMark)
+		// "0" stands for the upstream part, so that the rest is read as
+		// a package revision.
+		_, systems = SplitVersion("0" + version[end:])
+		return version[:end], systems
+	}
 	fields := strings.Fields(version)
 	// Words are matched across fields, so that "(Red Hat Enterprise
 	// Linux)" is Red Hat where it starts, not Linux where it ends.
@@ -93,6 +107,9 @@ func SplitVersion(version string) (upstream string, systems []Component) {
 	systems = systemComponents(append(namesIn(rest), packagingMarks(rest)...))
 	return upstream, systems
 }
+
+// mariaDBMark ends the upstream part of a MariaDB server's version string.
+const mariaDBMark = "-mariadb"
 
 // OperatingSystemsIn returns the Operating System components named in free
 // text (a scanner's extra information or OS type, a CPE product, a banner's

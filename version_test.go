@@ -38,6 +38,10 @@ func TestSplitVersion(t *testing.T) {
 		{"nmap: range", "9.6.0 - 9.6.x", "9.6.0 - 9.6.x", nil},
 		{"nmap: slash", "8.15.2/8.15.2", "8.15.2/8.15.2", nil},
 		{"nmap: no version", "", "", nil},
+		{"nmap: MariaDB behind the 5.5.5- prefix", "5.5.5-10.11.19-MariaDB-0+deb12u1", "5.5.5-10.11.19-MariaDB", systems("Debian")},
+		{"nmap: MariaDB 11 without the prefix", "11.4.2-MariaDB-ubu2204", "11.4.2-MariaDB", nil},
+		{"nmap: MariaDB from Ubuntu's archive", "5.5.5-10.6.16-MariaDB-0ubuntu0.22.04.1", "5.5.5-10.6.16-MariaDB", systems("Ubuntu")},
+		{"zgrab2: MariaDB without a revision", "10.11.19-MariaDB", "10.11.19-MariaDB", nil},
 
 		// The version strings of the Shodan ingester's tests and sample.
 		{"shodan: plain", "9.6", "9.6", nil},

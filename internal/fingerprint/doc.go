@@ -118,11 +118,40 @@
 //   - Load Balancer: reverse proxies and ingress (HAProxy, envoy, Traefik)
 //   - CDN
 //
+// # Alias file
+//
+// aliases.json gives each product one canonical name and category, and the
+// names scanners give it. It is one JSON object with "comment" (ignored) and
+// "products", each:
+//
+//		{"name": "MariaDB", "category": "Database",
+//		 "aliases": ["MariaDB Server"],
+//		 "cpe": ["mariadb:mariadb"],
+//		 "claims": [{"name": "MySQL", "pattern": "^5[.]5[.]5-([0-9]+(?:[.][0-9]+)*)", "version": "$1"}],
+//		 "cases": [{"scanner": {"name": "MySQL", "version": "5.5.5-10.11.19-MariaDB", "category": "Database"},
+//		            "want": {"name": "MariaDB", "version": "10.11.19", "category": "Database"}}]}
+//
+//	  - name, category: the canonical component; the category replaces
+//	    whatever category the scanner gave.
+//	  - aliases: other names (nmap's and Shodan's product names), ASCII case
+//	    ignored. The rules' own component names and aliases join the table;
+//	    a name that belongs to two products is a load error.
+//	  - cpe: vendor:product pairs; a scanner component named by a CPE
+//	    (cpe:/a:vendor:product:version or cpe:2.3:a:vendor:product:version:…)
+//	    is the product, with the CPE's version when it has no other.
+//	  - claims: a scanner component with that name whose version matches
+//	    pattern is this product, with version the expansion of the template
+//	    (MariaDB behind MySQL's "5.5.5-" prefix). Claims are tried first.
+//	  - cases: at least one; the package test checks that an observation
+//	    carrying only the scanner component is recognised as exactly want, and
+//	    that every alias, CPE pair and claim is the scanner side of a case.
+//
 // # Recognize
 //
 // Recognize merges the scanner's components with the rules' as described
-// on (*Rules).Recognize: the scanner wins on a shared name, a versionless
-// rule component gives way to a versioned one of the same name and
-// category, duplicates go, and the result is sorted by name, version and
+// on (*Rules).Recognize: every component takes its canonical name, the
+// scanner wins on a shared product, a versionless component gives way to a
+// versioned one of the same name and category, a generic Linux to a
+// distribution, duplicates go, and the result is sorted by name, version and
 // category, so that it is a pure function of the observation.
 package fingerprint

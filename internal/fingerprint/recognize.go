@@ -18,24 +18,35 @@ const maxComponentText = 256
 
 // Recognize returns the components to merge for o: the ones the scanner named
 // (o.Components) and the ones the rules find in o.Banner and in o.Certificate,
-// without duplicates, sorted by name, version and category.
+// under their canonical names, without duplicates, sorted by name, version and
+// category.
 //
-// The scanner's word wins: a rule's component is dropped when o.Components
-// holds one whose name equals, ignoring case, the rule's name or one of its
-// aliases. Among the rules' own components, one without a version is dropped
-// when another rule found the same name and category with a version (a Via
-// header says "varnish", the Server header "Varnish/6.0": one component).
+// Every component first takes its product's canonical name and category
+// from the alias table (aliases.json and the rules' aliases): nmap's "Apache
+// httpd", Shodan's "Apache HTTP Server" and cpe:/a:apache:http_server are all
+// Apache, and a MySQL whose version carries MariaDB's "5.5.5-" prefix is
+// MariaDB with its own version. Then, per canonical name and category:
+//
+//   - the scanner's word wins: a rule's component is dropped when the
+//     scanner named the same product, unless the scanner gave no version
+//     and the rule did;
+//   - a component without a version is dropped when one with a version is
+//     there (a Via header says "varnish", the Server header "Varnish/6.0":
+//     one component);
+//   - a generic "Linux" operating system is dropped when a Linux
+//     distribution is named (nmap's ostype "Linux" next to the Debian of a
+//     "+deb12u10" package suffix is one system, Debian).
 //
 // Recognize does not modify o. When no rule matches and o.Components is
-// already sorted and free of duplicates, the result is o.Components itself
-// (with its capacity clipped, so appending to it never writes into o); callers
-// must not modify its elements.
+// already canonical, sorted and free of duplicates, the result is
+// o.Components itself (with its capacity clipped, so appending to it never
+// writes into o); callers must not modify its elements.
 func (r *Rules) Recognize(o *portolan.Observation) []portolan.Component {
 	if o == nil {
 		return nil
 	}
 	if r == nil {
-		return scannerOnly(o.Components)
+		return scannerOnly(nil, o.Components)
 	}
 	// Room for a typical observation's matches on the stack, so that only
 	// the result is allocated.
@@ -48,9 +59,9 @@ func (r *Rules) Recognize(o *portolan.Observation) []portolan.Component {
 		found = r.matchCertificate(o.Certificate, found)
 	}
 	if len(found) == 0 {
-		return scannerOnly(o.Components)
+		return scannerOnly(r.aliases, o.Components)
 	}
-	return merge(o.Components, found)
+	return merge(r.aliases, o.Components, found)
 }
 
 // match is a component a rule found, with the yield that made it (for its
@@ -190,57 +201,115 @@ func (y *yield) expand(re *regexp.Regexp, text string, m []int) string {
 }
 
 // merge combines the scanner's components with the rules' (see Recognize).
-func merge(scanner []portolan.Component, found []match) []portolan.Component {
+func merge(t *aliasTable, scanner []portolan.Component, found []match) []portolan.Component {
 	out := make([]portolan.Component, 0, len(scanner)+len(found))
-	out = append(out, scanner...)
+	for _, c := range scanner {
+		out = append(out, t.canonical(c))
+	}
+	nScanner := len(out)
 	for i := range found {
-		f := &found[i]
-		if namedByScanner(scanner, f.y) || (f.c.Version == "" && hasVersioned(found, f.c)) {
+		c := t.canonical(found[i].c)
+		if namedByScanner(out[:nScanner], c) {
 			continue
 		}
-		out = append(out, f.c)
+		out = append(out, c)
 	}
-	slices.SortFunc(out, compareComponents)
-	return slices.Clip(slices.Compact(out))
+	return tidy(out)
 }
 
-func namedByScanner(scanner []portolan.Component, y *yield) bool {
+// namedByScanner reports whether the scanner's (canonical) components make
+// the rule's c redundant: the same product, with a version or with none
+// where c has none either.
+func namedByScanner(scanner []portolan.Component, c portolan.Component) bool {
 	for _, s := range scanner {
-		if strings.EqualFold(s.Name, y.name) {
-			return true
-		}
-		for _, a := range y.aliases {
-			if strings.EqualFold(s.Name, a) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func hasVersioned(found []match, c portolan.Component) bool {
-	for _, f := range found {
-		if f.c.Version != "" && f.c.Name == c.Name && f.c.Category == c.Category {
+		if strings.EqualFold(s.Name, c.Name) && (s.Version != "" || c.Version == "") {
 			return true
 		}
 	}
 	return false
 }
 
-// scannerOnly returns the scanner's components sorted and deduplicated,
-// copying only when they are not already.
-func scannerOnly(cs []portolan.Component) []portolan.Component {
+// tidy sorts cs, drops duplicates, versionless components that a versioned
+// one of the same name and category makes redundant, and a generic Linux
+// that a distribution makes redundant. It may reorder cs in place.
+func tidy(cs []portolan.Component) []portolan.Component {
+	slices.SortFunc(cs, compareComponents)
+	cs = slices.Compact(cs)
+	distro := false
+	for _, c := range cs {
+		distro = distro || c.Category == portolan.CategoryOperatingSystem && linuxDistributions[c.Name]
+	}
+	out := cs[:0]
+	for i, c := range cs {
+		// Sorted by name, version, category: the versionless entry of a
+		// name comes first, and a versioned one of the same name follows.
+		if c.Version == "" && versionedFollows(cs[i+1:], c) {
+			continue
+		}
+		if distro && c.Category == portolan.CategoryOperatingSystem && c.Name == "Linux" {
+			continue
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return slices.Clip(out)
+}
+
+// isTidy reports whether tidy would return cs unchanged, with every
+// component already canonical: the common case of a scanner's components,
+// checked without allocating.
+func isTidy(t *aliasTable, cs []portolan.Component) bool {
+	distro, linux := false, false
+	for i, c := range cs {
+		if t.canonical(c) != c || i > 0 && compareComponents(cs[i-1], c) >= 0 ||
+			c.Version == "" && versionedFollows(cs[i+1:], c) {
+			return false
+		}
+		if c.Category == portolan.CategoryOperatingSystem {
+			distro = distro || linuxDistributions[c.Name]
+			linux = linux || c.Name == "Linux"
+		}
+	}
+	return !(distro && linux)
+}
+
+func versionedFollows(rest []portolan.Component, c portolan.Component) bool {
+	for _, d := range rest {
+		if d.Name != c.Name {
+			return false
+		}
+		if d.Version != "" && d.Category == c.Category {
+			return true
+		}
+	}
+	return false
+}
+
+// linuxDistributions are the operating systems (portolan.OperatingSystemsIn
+// names) that are Linux: next to one of them, a bare "Linux" says nothing
+// more.
+var linuxDistributions = map[string]bool{
+	"Debian": true, "Ubuntu": true, "CentOS": true, "Red Hat": true, "Fedora": true,
+	"Alpine": true, "SUSE": true, "openSUSE": true, "Raspbian": true, "Gentoo": true,
+	"AlmaLinux": true, "Rocky Linux": true, "Amazon Linux": true, "Photon OS": true,
+}
+
+// scannerOnly returns the scanner's components canonical, sorted and
+// deduplicated, copying only when they are not already.
+func scannerOnly(t *aliasTable, cs []portolan.Component) []portolan.Component {
 	if len(cs) == 0 {
 		return nil
 	}
-	for i := 1; i < len(cs); i++ {
-		if compareComponents(cs[i-1], cs[i]) >= 0 {
-			out := slices.Clone(cs)
-			slices.SortFunc(out, compareComponents)
-			return slices.Clip(slices.Compact(out))
-		}
+	if isTidy(t, cs) {
+		return cs[:len(cs):len(cs)]
 	}
-	return cs[:len(cs):len(cs)]
+	out := make([]portolan.Component, len(cs))
+	for i, c := range cs {
+		out[i] = t.canonical(c)
+	}
+	return tidy(out)
 }
 
 // compareComponents orders as portolan.Component.Less does.

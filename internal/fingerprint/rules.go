@@ -22,17 +22,17 @@ var defaultRulesJSON []byte
 // defaultRules parses the embedded file once, on first use, so that programs
 // that never recognise anything do not pay for compiling ~150 regexps.
 var defaultRules = sync.OnceValue(func() *Rules {
-	r, err := Load(defaultRulesJSON)
+	r, err := LoadWithAliases(defaultRulesJSON, defaultAliasesJSON)
 	if err != nil {
-		// The embedded file is part of the binary and every test loads it,
-		// so this is a build defect, not a runtime condition.
-		panic("fingerprint: embedded rules.json: " + err.Error())
+		// The embedded files are part of the binary and every test loads
+		// them, so this is a build defect, not a runtime condition.
+		panic("fingerprint: embedded rules.json or aliases.json: " + err.Error())
 	}
 	return r
 })
 
-// Default returns the rules embedded in the binary (rules.json), parsed on
-// first use. The result is shared and safe for concurrent use.
+// Default returns the rules and aliases embedded in the binary (rules.json
+// and aliases.json), parsed on first use. The result is shared and safe for concurrent use.
 func Default() *Rules { return defaultRules() }
 
 // categories are the component categories a rule may yield, Defender TI's
@@ -63,6 +63,8 @@ type Rules struct {
 	certRules []int
 	// words is the length of the rule bitset Recognize keeps.
 	words int
+	// aliases gives every component its product's canonical name.
+	aliases *aliasTable
 	// certMatches remembers what the certificate rules found in a
 	// certificate, by SHA-1 of its DER: a service presents the same
 	// certificate scan after scan, and parsing it is the dearest step.
@@ -178,6 +180,19 @@ type nameJSON struct {
 // without a keyword or a test case are errors: a rule file is code, and a
 // mistake in it should fail at load, not silently match nothing.
 func Load(data []byte) (*Rules, error) {
+	return LoadWithAliases(data, nil)
+}
+
+// LoadWithAliases is Load with an alias file (format in the package
+// documentation) besides the rules' own aliases; nil aliases is Load. A name
+// that two products claim, or a product without a test case, is an error.
+func LoadWithAliases(data, aliases []byte) (*Rules, error) {
+	table := newAliasTable()
+	if aliases != nil {
+		if err := table.load(aliases); err != nil {
+			return nil, fmt.Errorf("fingerprint: %w", err)
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var f fileJSON
@@ -204,6 +219,14 @@ func Load(data []byte) (*Rules, error) {
 			return nil, fmt.Errorf("fingerprint: rule %s: id used twice", ru.id)
 		}
 		seen[ru.id] = true
+		for _, y := range ru.yields {
+			p := &product{name: y.name, category: y.category}
+			for _, name := range append([]string{y.name}, y.aliases...) {
+				if err := table.add(name, p); err != nil {
+					return nil, fmt.Errorf("fingerprint: rule %s: %w", ru.id, err)
+				}
+			}
+		}
 		idx := len(r.rules)
 		r.rules = append(r.rules, ru)
 		if ru.kind == targetCertificate {
@@ -219,6 +242,7 @@ func Load(data []byte) (*Rules, error) {
 	}
 	r.keywords = m
 	r.words = (len(r.rules) + 63) / 64
+	r.aliases = table
 	return r, nil
 }
 
@@ -308,11 +332,7 @@ func compileYield(cj componentJSON, re *regexp.Regexp) (yield, error) {
 	if y.name == "" {
 		return y, fmt.Errorf("name is missing")
 	}
-	known := false
-	for _, c := range categories {
-		known = known || c == y.category
-	}
-	if !known {
+	if !knownCategory(y.category) {
 		return y, fmt.Errorf("category %q is not one of %s", y.category, strings.Join(categories, ", "))
 	}
 	group, err := checkTemplate(y.version, re)

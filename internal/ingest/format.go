@@ -8,6 +8,7 @@ import (
 
 	"portolan"
 	"portolan/internal/ingest/masscan"
+	"portolan/internal/ingest/naabu"
 	"portolan/internal/ingest/native"
 	"portolan/internal/ingest/nmap"
 	"portolan/internal/ingest/shodan"
@@ -27,7 +28,8 @@ type format struct {
 func noNote() string { return "" }
 
 // formats in detection order: the most specific signatures first (masscan
-// writes XML with an nmaprun root, so it is tried before nmap).
+// writes XML with an nmaprun root, so it is tried before nmap). Formats
+// added later go last, so that the list --format shows keeps its order.
 var formats = []format{
 	{"native", native.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
 		return native.NewReader(r, 0), noNote, nil
@@ -53,6 +55,9 @@ var formats = []format{
 			return ""
 		}
 		return zr, note, nil
+	}},
+	{"naabu", naabu.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
+		return naabu.NewReader(r, naabu.Options{}), noNote, nil
 	}},
 }
 

@@ -65,7 +65,7 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 	if reason != "" {
 		return nil, reason
 	}
-	port, ok := r.portOf(g, name, m.Result)
+	port, ok := r.portOf(g, name, m)
 	if !ok {
 		return nil, `the record has no "port" (zgrab2 writes it only when the input line carries one): pass --port with the port that was scanned, or --module-port ` + name + `=PORT for this module of a multiple run`
 	}
@@ -86,7 +86,10 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 	switch {
 	case res == nil:
 	case res.Response != nil && (res.Response.StatusLine != "" || res.Response.StatusCode != 0):
-		o.ScanProtocol = "http"
+		// http, or a module that speaks HTTP (ipp) under its own name.
+		if o.ScanProtocol == "" {
+			o.ScanProtocol = "http"
+		}
 		o.Banner = httpHead(res.Response)
 		if req := res.Response.Request; req != nil && req.TLSLog != nil {
 			o.Certificate = decodeCert(req.TLSLog.LeafRaw)
@@ -100,7 +103,114 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 	case res.Banner != "":
 		o.Banner = res.Banner
 	}
+	if res != nil {
+		// Any module's TLS log: implicit TLS or STARTTLS.
+		if o.Certificate == nil && res.TLS != nil {
+			o.Certificate = decodeCert(res.TLS.LeafRaw)
+		}
+		o.Components = moduleComponents(m.Protocol, res)
+	}
 	return o, ""
+}
+
+// Categories of the components the modules name, in Defender TI's words
+// (intelligence.md §5); the fingerprint rules' alias table has the last
+// word on them.
+const (
+	categoryDatabase      = "Database"
+	categoryCache         = "Cache"
+	categoryMessageBroker = "Message Broker"
+	categoryServer        = "Server"
+)
+
+// moduleComponents are the components a module's version fields name,
+// keyed by the module's protocol (zgrab2 writes it whatever name a
+// `multiple` run gives the module). Versions go through
+// portolan.SplitVersion, so that a distribution's package revision becomes
+// an Operating System component and MariaDB's "5.5.5-" MySQL version keeps
+// what the fingerprint rules need to name MariaDB.
+func moduleComponents(protocol string, res *result) []portolan.Component {
+	var out []portolan.Component
+	product := func(name, version, category string) {
+		upstream, systems := portolan.SplitVersion(strings.TrimSpace(version))
+		out = append(out, portolan.Component{Name: name, Version: upstream, Category: category})
+		out = append(out, systems...)
+	}
+	switch protocol {
+	case "mysql":
+		if res.ServerVersion != "" {
+			product("MySQL", res.ServerVersion, categoryDatabase)
+		}
+	case "redis":
+		v := res.Version
+		if v == "" {
+			v = infoField(res.InfoResponse, "redis_version")
+		}
+		if v != "" {
+			product("Redis", v, categoryDatabase)
+		}
+		out = append(out, portolan.OperatingSystemsIn(res.OS)...)
+	case "memcached":
+		if res.Version != "" {
+			product("Memcached", res.Version, categoryCache)
+		}
+	case "mssql":
+		if res.Version != "" {
+			product("Microsoft SQL Server", res.Version, categoryDatabase)
+		}
+	case "amqp091":
+		if res.AMQPProduct != "" {
+			product(res.AMQPProduct, res.AMQPVersion, categoryMessageBroker)
+		}
+	case "postgres":
+		if v, ok := postgresParam(res.PostgresParams, "server_version"); ok {
+			product("PostgreSQL", v, categoryDatabase)
+		} else if res.PostgresError {
+			// Without a login the server only says which protocol it
+			// speaks: PostgreSQL, version unknown.
+			product("PostgreSQL", "", categoryDatabase)
+		}
+	case "mongodb":
+		if res.MongoVersion != "" {
+			product("MongoDB", res.MongoVersion, categoryDatabase)
+		}
+	case "ipp":
+		// "CUPS/2.4": CUPS names itself only in that field.
+		if name, v, ok := strings.Cut(res.CUPSVersion, "/"); ok && strings.EqualFold(name, "CUPS") {
+			product("CUPS", v, categoryServer)
+		}
+	case "oracle":
+		if res.OracleNSNVersion != "" {
+			product("Oracle Database", res.OracleNSNVersion, categoryDatabase)
+		}
+	case "smb":
+		out = append(out, portolan.OperatingSystemsIn(res.NativeOS)...)
+	case "fox":
+		out = append(out, portolan.OperatingSystemsIn(res.FoxOSName)...)
+	}
+	return out
+}
+
+// infoField returns a "key:value" line of redis's INFO answer.
+func infoField(info, key string) string {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// postgresParam returns a parameter of the postgres module's
+// server_parameters, which zgrab2 writes as one "key=value,key=value"
+// string.
+func postgresParam(params, key string) (string, bool) {
+	for _, kv := range strings.Split(params, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) == key && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
 }
 
 // statusOf maps zgrab2's status and error text to a port status; see the
@@ -129,9 +239,13 @@ func statusOf(m *moduleEntry) (portolan.HostPortStatus, string) {
 
 // portOf finds the port of one module result; see the package
 // documentation for the order.
-func (r *Reader) portOf(g *grab, name string, res *result) (int, bool) {
+func (r *Reader) portOf(g *grab, name string, m *moduleEntry) (int, bool) {
+	res := m.Result
 	if g.Port != nil {
 		return *g.Port, true
+	}
+	if m.Port != nil {
+		return *m.Port, true
 	}
 	if p := r.opts.ModulePorts[name]; p != 0 {
 		return p, true

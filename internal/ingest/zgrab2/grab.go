@@ -30,7 +30,10 @@ type moduleEntry struct {
 	Protocol  string  // "protocol": the module's protocol, http, tls, ssh, ftp, …
 	Result    *result // "result", partial on many failures
 	Timestamp string  // "timestamp", RFC 3339: when the module finished
-	Error     string  // "error", the Go error text on failure
+	// Port is "port", which zgrab2 releases after v0.2.0 write in each
+	// module result.
+	Port  *int
+	Error string // "error", the Go error text on failure
 }
 
 // result holds the shapes this reader recognises; which one is present says
@@ -40,8 +43,30 @@ type result struct {
 	HandshakeLog *handshakeLog // "handshake_log": tls
 	ServerID     *sshServerID  // "server_id": ssh
 	// Banner is "banner", the greeting of the line-oriented modules (ftp,
-	// smtp, pop3, imap, telnet, …). Only a string is taken.
+	// smtp, pop3, imap, telnet, banner, …). Only a string is taken.
 	Banner string
+	// TLS is "tls.handshake_log", zgrab2's TLSLog, which any module may
+	// carry: implicit TLS, or STARTTLS (smtp, imap, pop3, ftp AUTH TLS,
+	// mysql, postgres, …).
+	TLS *handshakeLog
+
+	// The version fields of the modules that have one. Each comes from one
+	// module's result type (zgrab2 v0.2.0 modules/<name>/scanner.go), and
+	// their names do not clash across modules except "version", a string in
+	// redis, memcached and mssql and a number in ntp (skipped).
+	ServerVersion    string // "server_version": mysql's handshake, "5.5.5-10.11.19-MariaDB-0+deb12u1"
+	Version          string // "version": redis (from INFO), memcached, mssql
+	InfoResponse     string // "info_response": redis's INFO answer, read for redis_version when "version" is missing
+	OS               string // "os": redis INFO's os line, "Linux 6.1.0-18-amd64 x86_64"
+	AMQPProduct      string // "server_properties.product": amqp091, "RabbitMQ"
+	AMQPVersion      string // "server_properties.version": amqp091
+	PostgresError    bool   // "protocol_error" or "startup_error": postgres, an ErrorResponse of PostgreSQL's protocol
+	PostgresParams   string // "server_parameters": postgres, "k=v,k=v" after a login
+	MongoVersion     string // "build_info.version": mongodb
+	CUPSVersion      string // "cups_version": ipp, "CUPS/2.4"
+	OracleNSNVersion string // "handshake.nsn_version": oracle
+	NativeOS         string // "native_os": smb's SMBv1 session setup, "Windows Server 2016 Standard 14393"
+	FoxOSName        string // "os_name": fox
 }
 
 // httpResponse is the http module's result.response.
@@ -139,6 +164,8 @@ func decodeModule(d *scan.Decoder) *moduleEntry {
 			m.Protocol = d.Str()
 		case "timestamp":
 			m.Timestamp = d.Str()
+		case "port":
+			m.Port = d.IntPtr()
 		case "error":
 			m.Error = strOrSkip(d)
 		case "result":
@@ -157,19 +184,107 @@ func decodeResult(d *scan.Decoder) *result {
 	r := &result{}
 	for d.Next() {
 		switch string(d.Key()) {
+		// A module this reader does not know may use one of these keys
+		// for a value of another type (mqtt's "response" is a string): it
+		// is skipped, never an error, so that unknown modules are read.
 		case "response":
-			r.Response = decodeResponse(d)
+			if isObject(d) {
+				r.Response = decodeResponse(d)
+			}
 		case "handshake_log":
-			r.HandshakeLog = decodeHandshake(d)
+			if isObject(d) {
+				r.HandshakeLog = decodeHandshake(d)
+			}
 		case "server_id":
-			r.ServerID = decodeServerID(d)
+			if isObject(d) {
+				r.ServerID = decodeServerID(d)
+			}
 		case "banner":
 			r.Banner = strOrSkip(d) // some modules' banner is an object
+		case "tls":
+			if isObject(d) {
+				r.TLS = decodeTLSLog(d)
+			}
+		case "server_version":
+			r.ServerVersion = strOrSkip(d)
+		case "version":
+			r.Version = strOrSkip(d) // ntp's is a number
+		case "os":
+			r.OS = strOrSkip(d)
+		case "protocol_error", "startup_error":
+			// postgres: the server answered in PostgreSQL's protocol.
+			r.PostgresError = d.Peek() == '{'
+			d.Skip()
+		case "info_response":
+			r.InfoResponse = strOrSkip(d)
+		case "server_properties":
+			r.AMQPProduct, r.AMQPVersion = decodeTwo(d, "product", "version")
+		case "server_parameters":
+			r.PostgresParams = strOrSkip(d)
+		case "build_info":
+			r.MongoVersion, _ = decodeTwo(d, "version", "")
+		case "cups_version":
+			r.CUPSVersion = strOrSkip(d)
+		case "handshake":
+			r.OracleNSNVersion, _ = decodeTwo(d, "nsn_version", "")
+		case "native_os":
+			r.NativeOS = strOrSkip(d)
+		case "os_name":
+			r.FoxOSName = strOrSkip(d)
 		default:
 			d.Skip()
 		}
 	}
 	return r
+}
+
+// isObject reports whether the next value is an object; any other is
+// skipped.
+func isObject(d *scan.Decoder) bool {
+	if d.Err() == nil && d.Peek() == '{' {
+		return true
+	}
+	d.Skip()
+	return false
+}
+
+// decodeTLSLog decodes zgrab2's TLSLog, {"handshake_log": …, …}.
+func decodeTLSLog(d *scan.Decoder) *handshakeLog {
+	if !d.Object() {
+		return nil
+	}
+	var h *handshakeLog
+	for d.Next() {
+		switch string(d.Key()) {
+		case "handshake_log":
+			h = decodeHandshake(d)
+		default:
+			d.Skip()
+		}
+	}
+	return h
+}
+
+// decodeTwo returns the string members a and b (b may be "") of an object,
+// skipping the rest; anything but an object is skipped.
+func decodeTwo(d *scan.Decoder, a, b string) (string, string) {
+	if d.Err() != nil || d.Peek() != '{' {
+		d.Skip()
+		return "", ""
+	}
+	d.Object()
+	var va, vb string
+	for d.Next() {
+		switch k := string(d.Key()); {
+		case k == a:
+			va = strOrSkip(d)
+		case b != "" && k == b:
+			vb = strOrSkip(d)
+		default:
+			d.Skip()
+		}
+	}
+	return va, vb
 }
 
 func decodeResponse(d *scan.Decoder) *httpResponse {

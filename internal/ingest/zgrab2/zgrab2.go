@@ -21,7 +21,27 @@
 //   - result.server_id: ssh. Banner is the identification line the server
 //     sent, ScanProtocol "ssh".
 //   - result.banner, a string: the greeting of ftp, smtp, pop3, imap,
-//     telnet and the like. ScanProtocol is the module's "protocol".
+//     telnet, banner and the like. ScanProtocol is the module's "protocol".
+//
+// Then, for every module, known or not:
+//
+//   - result.tls.handshake_log (zgrab2's TLSLog, implicit TLS or STARTTLS:
+//     smtp, imap, pop3, ftp, postgres, mssql, …) gives the Certificate when
+//     the shapes above gave none.
+//   - The module's version fields give Components, by the module's
+//     "protocol": mysql server_version (MariaDB's "5.5.5-" version is kept
+//     for the fingerprint rules to name), redis version (or redis_version
+//     of info_response) and the os line, memcached version, mssql version,
+//     amqp091 server_properties product and version, postgres
+//     server_version of server_parameters (after a login; without one, an
+//     error in PostgreSQL's protocol names PostgreSQL without a version),
+//     mongodb build_info.version, ipp cups_version, oracle
+//     handshake.nsn_version, smb native_os and fox os_name (operating
+//     systems). Versions go through portolan.SplitVersion.
+//   - Everything else (mqtt, ntp, jarm, modbus, bacnet, dnp3, siemens, and
+//     modules this reader has never heard of) gives status, scan protocol,
+//     and certificate or banner when it has one; a key of a known shape
+//     holding a value of another type is skipped, never an error.
 //
 // Status follows zgrab2's status and error text: "success" is open; a
 // refused connection ("connection-refused", or any status whose error says
@@ -32,7 +52,8 @@
 // result holds.
 //
 // The port is the line's "port", which zgrab2 writes only when the input
-// line carried one. Without it, Options.ModulePorts[module name], then the
+// line carried one, then the module result's "port" (releases after v0.2.0
+// write it). Without either, Options.ModulePorts[module name], then the
 // port of the http request URL (which zgrab2 builds from the scanned port),
 // then Options.Port; a result left without a port is a record error asking
 // for --port.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"portolan"
+	"portolan/internal/fingerprint"
 	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/zgrab2"
 )
@@ -34,6 +35,18 @@ var goldenCases = []struct {
 	{"zgrab2_ssh.jsonl", zgrab2.Options{}},
 	{"zgrab2_tls.jsonl", zgrab2.Options{}},
 	{"zmap_to_zgrab2_tls443_pipeline.jsonl", zgrab2.Options{Port: 443}},
+	// Real captures of the machine's services (testdata/README.md).
+	{"zgrab2_amqp091_5672.jsonl", zgrab2.Options{}},
+	{"zgrab2_jarm_5432.jsonl", zgrab2.Options{}},
+	{"zgrab2_memcached_11211.jsonl", zgrab2.Options{}},
+	{"zgrab2_memcached_11299_closed.jsonl", zgrab2.Options{}},
+	{"zgrab2_mqtt_1883.jsonl", zgrab2.Options{}},
+	{"zgrab2_mysql_3306.jsonl", zgrab2.Options{}},
+	{"zgrab2_postgres_5432.jsonl", zgrab2.Options{}},
+	{"zgrab2_redis_6379.jsonl", zgrab2.Options{}},
+	// Records built from zgrab2's result types, for modules whose servers
+	// Debian does not ship or that were not run here.
+	{"zgrab2_modules_built_from_result_types.jsonl", zgrab2.Options{}},
 }
 
 func TestGolden(t *testing.T) {
@@ -301,4 +314,70 @@ func BenchmarkReader(b *testing.B) {
 // into any.
 func BenchmarkDecodeAny(b *testing.B) {
 	ingesttest.BenchDecodeAny(b, benchInput(b))
+}
+
+// TestModulesRecognised reads each module's capture or built record through
+// the fingerprint rules, as a store does, and checks the components: one
+// per product, under its canonical name, naming only what ran.
+func TestModulesRecognised(t *testing.T) {
+	c := func(name, version, category string) portolan.Component {
+		return portolan.Component{Name: name, Version: version, Category: category}
+	}
+	linux := c("Linux", "", portolan.CategoryOperatingSystem)
+	debian := c("Debian", "", portolan.CategoryOperatingSystem)
+	ubuntu := c("Ubuntu", "", portolan.CategoryOperatingSystem)
+	windows := c("Windows", "", portolan.CategoryOperatingSystem)
+	want := map[string]map[int][]portolan.Component{
+		"zgrab2_mysql_3306.jsonl":             {3306: {debian, c("MariaDB", "10.11.19", "Database")}},
+		"zgrab2_redis_6379.jsonl":             {6379: {linux, c("Redis", "7.0.15", "Database")}},
+		"zgrab2_postgres_5432.jsonl":          {5432: {c("PostgreSQL", "", "Database")}},
+		"zgrab2_amqp091_5672.jsonl":           {5672: {c("RabbitMQ", "3.10.8", "Message Broker")}},
+		"zgrab2_memcached_11211.jsonl":        {11211: {c("Memcached", "1.6.18", "Cache")}},
+		"zgrab2_memcached_11299_closed.jsonl": {11299: nil},
+		"zgrab2_mqtt_1883.jsonl":              {1883: nil},
+		"zgrab2_jarm_5432.jsonl":              {5432: nil},
+		"zgrab2_modules_built_from_result_types.jsonl": {
+			25:    {c("Exim", "4.96", "Mail Server")},
+			143:   {debian, c("Dovecot", "", "Mail Server")},
+			110:   {debian, c("Dovecot", "", "Mail Server")},
+			21:    {c("vsftpd", "3.0.3", "Server")},
+			23:    {c("Debian", "12", portolan.CategoryOperatingSystem)},
+			7000:  {debian, c("OpenSSH", "9.2p1", "Remote Access")},
+			993:   {c("Dovecot", "", "Mail Server")},
+			1433:  {c("Microsoft SQL Server", "15.0.2000", "Database")},
+			27017: {c("MongoDB", "7.0.4", "Database")},
+			1521:  {c("Oracle Database", "19.0.0.0.0", "Database")},
+			445:   {windows},
+			123:   nil,
+			631:   {c("CUPS", "2.4", "Server")},
+			502:   nil,
+			47808: nil,
+			20000: nil,
+			1911:  {windows},
+			102:   nil,
+			3389:  nil,
+			2525:  nil,
+			6380:  nil,
+			3307:  {c("MySQL", "8.0.36", "Database"), ubuntu},
+		},
+	}
+	r := fingerprint.Default()
+	for file, ports := range want {
+		t.Run(file, func(t *testing.T) {
+			obs := ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, file)), zgrab2.Options{}))
+			if len(obs) != len(ports) {
+				t.Fatalf("%d observations, want %d", len(obs), len(ports))
+			}
+			for _, o := range obs {
+				w, ok := ports[o.Port]
+				if !ok {
+					t.Errorf("unexpected port %d", o.Port)
+					continue
+				}
+				if diff := cmp.Diff(w, r.Recognize(o)); diff != "" {
+					t.Errorf("port %d (-want +got):\n%s", o.Port, diff)
+				}
+			}
+		})
+	}
 }
