@@ -124,7 +124,10 @@ func (in *Ingester) importWithRetry(ctx context.Context, batch []*portolan.Obser
 // caller should stop rather than go on with other inputs.
 type StoreError struct{ Err error }
 
+// Error names the failure as the store's.
 func (e *StoreError) Error() string { return "store: " + e.Err.Error() }
+
+// Unwrap returns the store's error.
 func (e *StoreError) Unwrap() error { return e.Err }
 
 // countingReader counts the bytes its reader delivered.
