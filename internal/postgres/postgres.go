@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"portolan"
+	"portolan/internal/sqlfilter"
 	"portolan/internal/sqlstore"
 )
 
@@ -43,6 +44,8 @@ type DB struct {
 	// Certificates serves the certificate reads, with this store's cache
 	// of parsed certificates.
 	sqlstore.Certificates
+	// Searcher answers estate-wide searches (portolan.SearchService).
+	sqlfilter.Searcher
 
 	// mostlyNew tells whether the last import found most of its batch new,
 	// in which case the next one builds its delta speculatively.
@@ -76,6 +79,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	db := &DB{recognize: opts.Recognizer}
 	db.Certificates.Dialect = readDialect{db}
+	db.Searcher = db.newSearcher()
 	if db.recognize == nil {
 		db.recognize = portolan.ScannerComponents{}
 	}

@@ -46,37 +46,9 @@ var tables = sqlfilter.Tables{
 	HostID:      "host",
 }
 
-var (
-	hostPortSchema = sqlfilter.HostPortSchema(tables)
-	hostSchema     = sqlfilter.HostSchema()
-	certSchema     = sqlfilter.CertificateSchema()
-	compSchema     = sqlfilter.ComponentSchema()
-	hostCertSchema = sqlfilter.HostCertificateSchema()
-)
-
-// SearchHostComponents implements portolan.SearchService.
-func (db *DB) SearchHostComponents(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostComponent], error) {
-	return sqlfilter.SearchHostComponents(ctx, dialect, compSchema, tables, searchRunner{db}, q)
-}
-
-// SearchHostSSLCertificates implements portolan.SearchService.
-func (db *DB) SearchHostSSLCertificates(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostSSLCertificate], error) {
-	return sqlfilter.SearchHostCertificates(ctx, dialect, hostCertSchema, tables, searchRunner{db}, q, db.Certificates.HostSSLCertificatesByIDs)
-}
-
-// FilterSSLCertificates implements portolan.SearchService.
-func (db *DB) FilterSSLCertificates(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.SSLCertificate], error) {
-	return sqlfilter.SearchCertificates(ctx, dialect, certSchema, searchRunner{db}, q, db.Certificates.ParseCertificate)
-}
-
-// SearchHosts implements portolan.SearchService.
-func (db *DB) SearchHosts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.Host], error) {
-	return sqlfilter.SearchHosts(ctx, dialect, hostSchema, tables, searchRunner{db}, q)
-}
-
-// SearchHostPorts implements portolan.SearchService.
-func (db *DB) SearchHostPorts(ctx context.Context, q portolan.SearchQuery) (portolan.Page[*portolan.HostPort], error) {
-	return sqlfilter.SearchHostPorts(ctx, dialect, hostPortSchema, searchRunner{db}, q)
+// newSearcher is this store's portolan.SearchService (embedded in DB).
+func (db *DB) newSearcher() sqlfilter.Searcher {
+	return sqlfilter.NewSearcher(dialect, tables, searchRunner{db}, db.Certificates.ParseCertificate, db.Certificates.HostSSLCertificatesByIDs)
 }
 
 // searchRunner runs the SQL of a search on the pool.

@@ -23,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"portolan"
+	"portolan/internal/sqlfilter"
 	"portolan/internal/sqlstore"
 )
 
@@ -50,6 +51,8 @@ type DB struct {
 	// Certificates serves the certificate reads, with this store's cache
 	// of parsed certificates.
 	sqlstore.Certificates
+	// Searcher answers estate-wide searches (portolan.SearchService).
+	sqlfilter.Searcher
 }
 
 const maxReadStmts = 512
@@ -133,6 +136,7 @@ func OpenDir(ctx context.Context, dir string, opts Options) (*DB, error) {
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{path: path, recognize: opts.Recognizer}
 	db.Certificates.Dialect = readDialect{db}
+	db.Searcher = db.newSearcher()
 	if db.recognize == nil {
 		db.recognize = portolan.ScannerComponents{}
 	}

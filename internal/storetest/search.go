@@ -552,75 +552,38 @@ func runHostSearch(t *testing.T, store portolan.Store, search portolan.SearchSer
 		must(t, err)
 		hosts = append(hosts, h)
 	}
-	idPath := portolan.Path{Name: "id", Kind: portolan.ValueString, HostID: true}
-	for i := 0; i < 100; i++ {
-		var e portolan.Expr
-		ops := []portolan.CompareOp{portolan.OpEq, portolan.OpNe, portolan.OpLt, portolan.OpLe, portolan.OpGt, portolan.OpGe}
-		switch rng.IntN(5) {
-		case 0:
-			e = &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: idPath, Value: str(AllHosts()[rng.IntN(len(AllHosts()))])}
-		case 1:
-			e = &portolan.InSubnet{Path: idPath, Prefix: netip.MustParsePrefix([]string{"192.0.2.0/24", "2001:db8::/32", "0.0.0.0/0"}[rng.IntN(3)])}
-		case 2:
-			e = &portolan.Compare{Op: ops[rng.IntN(2)], Path: path("firstSeenDateTime", portolan.ValueTime), Value: portolan.Value{Kind: portolan.ValueTime, Null: true}}
-		case 3:
-			e = &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: path("lastSeenDateTime", portolan.ValueTime), Value: tm(w.times[rng.IntN(len(w.times))])}
-		default:
-			e = &portolan.Match{Func: portolan.MatchFunc(1 + rng.IntN(3)), Path: idPath, Arg: []string{"EXAMPLE", "192.", "::"}[rng.IntN(3)]}
-		}
-		var order []portolan.OrderKey
-		if rng.IntN(2) == 0 {
-			order = []portolan.OrderKey{{Path: path([]string{"firstSeenDateTime", "lastSeenDateTime", "id"}[rng.IntN(3)], portolan.ValueTime), Desc: rng.IntN(2) == 0}}
-			if order[0].Path.Name == "id" {
-				order[0].Path = idPath
-			}
-		}
-		var want []string
-		var match []*portolan.Host
-		for _, h := range hosts {
-			if portolan.Evaluate(e, hostRecord{h}) {
-				match = append(match, h)
-			}
-		}
-		slices.SortFunc(match, func(a, b *portolan.Host) int {
-			for _, k := range order {
-				c := compareForOrder(hostRecord{a}.Value(k.Path.Name), hostRecord{b}.Value(k.Path.Name))
-				if k.Desc {
-					c = -c
-				}
-				if c != 0 {
-					return c
-				}
-			}
-			return strings.Compare(a.ID, b.ID)
-		})
-		for _, h := range match {
-			want = append(want, h.ID)
-		}
-		var got []string
-		q := portolan.SearchQuery{Filter: e, OrderBy: order, Count: true, Top: 1 + rng.IntN(4)}
-		total := -2
-		for {
-			page, err := search.SearchHosts(ctx, q)
-			must(t, err)
-			if total == -2 {
-				total = page.Total
-			}
-			for _, h := range page.Items {
-				got = append(got, h.ID)
-				if i := slices.IndexFunc(hosts, func(x *portolan.Host) bool { return x.ID == h.ID }); i < 0 || *hosts[i] != *h {
-					t.Fatalf("host %s differs from hosts/{id}: %+v", h.ID, h)
-				}
-			}
-			if page.Next == "" {
-				break
-			}
-			q.After = page.Next
-		}
-		if total != len(want) || !slices.Equal(got, want) {
-			t.Fatalf("hosts: filter %s orderby %s:\n got %v (count %d)\nwant %v", describe(e), describeOrder(order), got, total, want)
-		}
+	byID := map[string]portolan.Host{}
+	for _, h := range hosts {
+		byID[h.ID] = *h
 	}
+	idPath := portolan.Path{Name: "id", Kind: portolan.ValueString, HostID: true}
+	ops := []portolan.CompareOp{portolan.OpEq, portolan.OpNe, portolan.OpLt, portolan.OpLe, portolan.OpGt, portolan.OpGe}
+	checkCollection(t, "hosts", rng, hosts, func(h *portolan.Host) string { return h.ID },
+		func(h *portolan.Host) portolan.Record { return hostRecord{h} },
+		func() portolan.Expr {
+			switch rng.IntN(5) {
+			case 0:
+				return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: idPath, Value: str(AllHosts()[rng.IntN(len(AllHosts()))])}
+			case 1:
+				return &portolan.InSubnet{Path: idPath, Prefix: netip.MustParsePrefix([]string{"192.0.2.0/24", "2001:db8::/32", "0.0.0.0/0"}[rng.IntN(3)])}
+			case 2:
+				return &portolan.Compare{Op: ops[rng.IntN(2)], Path: path("firstSeenDateTime", portolan.ValueTime), Value: portolan.Value{Kind: portolan.ValueTime, Null: true}}
+			case 3:
+				return &portolan.Compare{Op: ops[rng.IntN(len(ops))], Path: path("lastSeenDateTime", portolan.ValueTime), Value: tm(w.times[rng.IntN(len(w.times))])}
+			default:
+				return &portolan.Match{Func: portolan.MatchFunc(1 + rng.IntN(3)), Path: idPath, Arg: []string{"EXAMPLE", "192.", "::"}[rng.IntN(3)]}
+			}
+		},
+		[]portolan.Path{path("firstSeenDateTime", portolan.ValueTime), path("lastSeenDateTime", portolan.ValueTime), idPath},
+		func(q portolan.SearchQuery) (portolan.Page[*portolan.Host], error) {
+			page, err := search.SearchHosts(ctx, q)
+			for _, h := range page.Items {
+				if want, ok := byID[h.ID]; !ok || want != *h {
+					t.Fatalf("host %s differs from hosts/{id}: %+v, want %+v", h.ID, h, want)
+				}
+			}
+			return page, err
+		})
 }
 
 // certRecord is a certificate as portolan.Evaluate reads it.
@@ -729,54 +692,13 @@ func runCertificateSearch(t *testing.T, search portolan.SearchService, w *search
 	for _, c := range w.certs {
 		certs = append(certs, c)
 	}
-	for i := 0; i < 100; i++ {
-		e := w.randomCertExpr(rng, "")
-		var order []portolan.OrderKey
-		if rng.IntN(2) == 0 {
-			order = []portolan.OrderKey{{Path: path([]string{"expirationDateTime", "issueDateTime", "lastSeenDateTime"}[rng.IntN(3)], portolan.ValueTime), Desc: rng.IntN(2) == 0}}
-		}
-		var match []*portolan.SSLCertificate
-		for _, c := range certs {
-			if portolan.Evaluate(e, certRecord{c}) {
-				match = append(match, c)
-			}
-		}
-		slices.SortFunc(match, func(a, b *portolan.SSLCertificate) int {
-			for _, k := range order {
-				c := compareForOrder(certRecord{a}.Value(k.Path.Name), certRecord{b}.Value(k.Path.Name))
-				if k.Desc {
-					c = -c
-				}
-				if c != 0 {
-					return c
-				}
-			}
-			return strings.Compare(a.ID, b.ID)
+	checkCollection(t, "sslCertificates", rng, certs, func(c *portolan.SSLCertificate) string { return c.ID },
+		func(c *portolan.SSLCertificate) portolan.Record { return certRecord{c} },
+		func() portolan.Expr { return w.randomCertExpr(rng, "") },
+		[]portolan.Path{path("expirationDateTime", portolan.ValueTime), path("issueDateTime", portolan.ValueTime), path("lastSeenDateTime", portolan.ValueTime)},
+		func(q portolan.SearchQuery) (portolan.Page[*portolan.SSLCertificate], error) {
+			return search.FilterSSLCertificates(ctx, q)
 		})
-		var want, got []string
-		for _, c := range match {
-			want = append(want, c.ID)
-		}
-		q := portolan.SearchQuery{Filter: e, OrderBy: order, Count: true, Top: 1 + rng.IntN(3)}
-		total := -2
-		for {
-			page, err := search.FilterSSLCertificates(ctx, q)
-			must(t, err)
-			if total == -2 {
-				total = page.Total
-			}
-			for _, c := range page.Items {
-				got = append(got, c.ID)
-			}
-			if page.Next == "" {
-				break
-			}
-			q.After = page.Next
-		}
-		if total != len(want) || !slices.Equal(got, want) {
-			t.Fatalf("sslCertificates: filter %s orderby %s:\n got %v (count %d)\nwant %v", describe(e), describeOrder(order), got, total, want)
-		}
-	}
 }
 
 // checkCollection runs random expressions and orderings over a
