@@ -130,7 +130,13 @@ type Key struct {
 type Builder struct {
 	Dialect *Dialect
 	Args    []any
-	aliases int
+	// SemiJoin writes any() over a collection with Item and Elem as
+	// (Item) IN (SELECT Elem ...), which an index on the elements' values
+	// answers without reading every item: the plan of a count. A page is
+	// better served by EXISTS, which lets the database walk the items in
+	// the page's order and stop after the page when matches are dense.
+	SemiJoin bool
+	aliases  int
 }
 
 // Param adds a parameter and returns its placeholder.
@@ -263,7 +269,7 @@ func (b *Builder) lambda(e *portolan.Lambda, s *Schema, vars *scopeVar) (string,
 			return "", err
 		}
 	}
-	if coll.Item != "" && !e.All {
+	if b.SemiJoin && coll.Item != "" && !e.All {
 		conds := []string{}
 		if coll.Where != "" {
 			conds = append(conds, strings.ReplaceAll(coll.Where, "{a}", alias))
@@ -632,7 +638,7 @@ func NewPlan(d *Dialect, s *Schema, from, base string, q portolan.SearchQuery, e
 	if base != "" {
 		conds = append(conds, base)
 	}
-	countBuilder := &Builder{Dialect: d}
+	countBuilder := &Builder{Dialect: d, SemiJoin: true}
 	b := &Builder{Dialect: d}
 	if q.Filter != nil {
 		w, err := b.Where(q.Filter, s)
