@@ -52,6 +52,11 @@ type Dialect struct {
 	// of a text expression's UTF-8 bytes: the ids of hostComponent and
 	// hostSslCertificate (portolan.HostComponentID).
 	Base64 func(expr string) string
+	// Unindexed, when set, wraps a column so that the planner does not
+	// look it up through an index (SQLite's unary +): inside EXISTS the
+	// element must be found by its key, not by scanning an index of its
+	// values once per item.
+	Unindexed func(col string) string
 	// NoLimit is the LIMIT that does not limit (an OFFSET needs one on
 	// SQLite).
 	NoLimit string
@@ -155,6 +160,9 @@ type scopeVar struct {
 	alias string
 	coll  *Collection
 	outer *scopeVar
+	// byKey: the element is correlated to the item (EXISTS), and found by
+	// its key rather than through an index of its values.
+	byKey bool
 }
 
 func (v *scopeVar) lookup(name string) *scopeVar {
@@ -263,7 +271,8 @@ func (b *Builder) lambda(e *portolan.Lambda, s *Schema, vars *scopeVar) (string,
 	join := strings.ReplaceAll(coll.Join, "{a}", alias)
 	body := ""
 	if e.Body != nil {
-		inner := &scopeVar{name: e.Var, alias: alias, coll: &coll, outer: vars}
+		semi := b.SemiJoin && coll.Item != "" && !e.All
+		inner := &scopeVar{name: e.Var, alias: alias, coll: &coll, outer: vars, byKey: !semi}
 		var err error
 		if body, err = b.expr(e.Body, s, inner); err != nil {
 			return "", err
@@ -301,6 +310,9 @@ func (b *Builder) column(p portolan.Path, s *Schema, vars *scopeVar) (Column, er
 		}
 		col.SQL = strings.ReplaceAll(col.SQL, "{a}", v.alias)
 		col.Order = strings.ReplaceAll(col.Order, "{a}", v.alias)
+		if v.byKey && b.Dialect.Unindexed != nil && strings.HasPrefix(col.SQL, v.alias+".") {
+			col.SQL = b.Dialect.Unindexed(col.SQL)
+		}
 		return col, nil
 	}
 	col, ok := s.Columns[p.Name]

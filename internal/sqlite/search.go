@@ -93,9 +93,10 @@ var dialect = &sqlfilter.Dialect{
 		n, ok := v.(int64)
 		return time.Unix(n, 0), ok
 	},
-	Base64:  func(expr string) string { return "portolan_base64(" + expr + ")" },
-	False:   "0",
-	NoLimit: "-1",
+	Base64:    func(expr string) string { return "portolan_base64(" + expr + ")" },
+	Unindexed: func(col string) string { return "+" + col },
+	False:     "0",
+	NoLimit:   "-1",
 }
 
 // tables are what this store's tables name differently.
