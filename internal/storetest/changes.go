@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -155,15 +156,21 @@ func testRecordMatchesDiff(t *testing.T, open OpenFunc) {
 	obs := RandomObservations(rng, 400)
 	before := takeSnapshot(t, ss, nil)
 	kindsSeen := portolan.ChangeKind(0)
+	// Imports one after the other record increasing positions; the
+	// watermark may lag behind a committed import (on PostgreSQL, while
+	// any transaction of the server older than it runs), so the entries
+	// of an import are those past the previous import's.
+	wm, err := cs.ChangeWatermark(ctx)
+	must(t, err)
+	next := wm.Position
 	for i, batch := range Shuffled(rng, obs, 0.2, 40) {
-		wm0, err := cs.ChangeWatermark(ctx)
-		must(t, err)
 		mustImport(t, store, batch)
-		wm1, err := cs.ChangeWatermark(ctx)
-		must(t, err)
 		after := takeSnapshot(t, ss, nil)
-		changes, err := cs.Changes(ctx, wm0.Position, wm1.Position)
+		changes, err := cs.Changes(ctx, next, math.MaxInt64)
 		must(t, err)
+		for _, c := range changes {
+			next = max(next, c.Position+1)
+		}
 		got := map[portolan.ChangeCollection]map[string]portolan.ChangeKind{}
 		positions := map[int64]bool{}
 		for _, c := range changes {
@@ -390,12 +397,13 @@ func testRebuildAndPrune(t *testing.T, open OpenFunc) {
 	m.follow(t, cs, 17)
 	m.check(t, ss)
 
+	last := changes[len(changes)-1].Position
 	wm, err = cs.PruneChanges(ctx, time.Now().Add(time.Hour))
 	must(t, err)
-	if wm.Horizon != wm.Position {
-		t.Fatalf("after pruning everything the horizon is %d, the watermark %d", wm.Horizon, wm.Position)
+	if wm.Horizon <= last || wm.Horizon > wm.Position {
+		t.Fatalf("after pruning everything up to %d the horizon is %d, the watermark %d", last, wm.Horizon, wm.Position)
 	}
-	if changes, err := cs.Changes(ctx, 0, wm.Position); err != nil || len(changes) != 0 {
+	if changes, err := cs.Changes(ctx, 0, math.MaxInt64); err != nil || len(changes) != 0 {
 		t.Fatalf("after pruning everything %d changes remain (%v)", len(changes), err)
 	}
 	mustImport(t, store, RandomObservations(rand.New(rand.NewPCG(9, 9)), 20))
