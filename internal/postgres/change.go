@@ -84,7 +84,6 @@ func affectedHosts(d *merge.Delta) []string {
 	return ids
 }
 
-
 // queueHostSpans queues the read of the spans of ids as hosts/{id} shows
 // them.
 func (t *tracker) queueHostSpans(b *pgx.Batch, ids []string, done func(map[string][2]*time.Time)) {
