@@ -130,7 +130,9 @@ func TestDeltaHostPorts(t *testing.T) {
 	// banner: each changed item once, in its current state.
 	importObs(t, db, openObs("10.0.0.1", 22, 1), openObs("10.0.0.1", 22, 1, func(o *portolan.Observation) { o.Source = "masscan" }),
 		&portolan.Observation{Host: "10.0.0.1", Port: 80, Status: portolan.StatusClosed, ScannedAt: deltaDay.AddDate(0, 0, 1), Source: "nmap"},
-		openObs("10.0.0.9", 8080, 1), openObs("10.0.0.2", 443, 0, func(o *portolan.Observation) { o.Banner, o.ScanProtocol, o.Source = "HTTP/1.1 200 OK", "http", "zgrab2" }))
+		openObs("10.0.0.9", 8080, 1), openObs("10.0.0.2", 443, 0, func(o *portolan.Observation) {
+			o.Banner, o.ScanProtocol, o.Source = "HTTP/1.1 200 OK", "http", "zgrab2"
+		}))
 	entries, next2 := walkDelta(t, s, next, "Prefer", "odata.maxpagesize=1")
 	want := []string{id("10.0.0.1", 22), id("10.0.0.1", 80), id("10.0.0.2", 443), id("10.0.0.9", 8080)}
 	slices.Sort(want)
