@@ -22,17 +22,21 @@ import (
 // stored values, not of rules: whatever the merge decided, a field that
 // moved is a change of the item that shows it.
 
-// portRow is the part of a host_ports row a hostPort shows.
+// portRow is what a hostPort's change is judged on, as stored.
 type portRow struct {
 	first, last    sql.NullInt64
-	lastScan, seen int64 // seen: times_observed
-	rank           int64
+	lastScan       int64
+	statusAt, rank int64
+	certSeen       sql.NullInt64
 	cert           sql.NullString
+	instants       []byte
 }
 
-// spanRow is a banner's or component's span and count.
+// spanRow is a banner's or component's stored span (and a banner's
+// instants).
 type spanRow struct {
-	first, last, times int64
+	first, last int64
+	instants    []byte
 }
 
 // bannerRowKey and compRowKey identify a banner or component of a port.
@@ -57,26 +61,104 @@ func newTracker() *tracker {
 	return &tracker{ports: map[merge.PortKey]portolan.ChangeKind{}, hosts: map[string]portolan.ChangeKind{}, certs: map[string]portolan.ChangeKind{}}
 }
 
-// portKind compares a host_ports row before and after the upsert; a row that
-// is no record after it is no item.
-func portKind(old portRow, existed bool, now portRow) portolan.ChangeKind {
-	if !now.first.Valid {
+// addsInstant reports whether set holds an instant the stored blob lacks.
+func addsInstant(stored []byte, set map[int64]struct{}) bool {
+	if len(set) == 0 {
+		return false
+	}
+	have, err := decodeInstants(stored)
+	if err != nil {
+		return true
+	}
+	for t := range set {
+		if _, found := slices.BinarySearch(have, t); !found {
+			return true
+		}
+	}
+	return false
+}
+
+// portChange is how merging p into the stored rows changes the hostPort of
+// k, decided before the upserts with the merge's own rules (merge.StatusWins,
+// merge.CertificateWins, min, max and union), which the upserts restate:
+// storetest.RunChanges holds the result to the records' difference.
+func portChange(k merge.PortKey, p *merge.PortDelta, before map[merge.PortKey]portRow,
+	banners map[bannerRowKey]spanRow, comps map[compRowKey]spanRow) portolan.ChangeKind {
+	old, existed := before[k]
+	if !existed || !old.first.Valid {
+		if p.IsRecord() {
+			return portolan.ChangeCreated
+		}
 		return 0
 	}
-	if !existed || !old.first.Valid {
-		return portolan.ChangeCreated
+	var kind portolan.ChangeKind
+	if merge.StatusWins(p.StatusAt, p.StatusRank, time.Unix(old.statusAt, 0), int(old.rank)) && int64(p.StatusRank) != old.rank {
+		kind |= portolan.ChangeStatus
 	}
-	var k portolan.ChangeKind
-	if old.rank != now.rank {
-		k |= portolan.ChangeStatus
+	if p.CertSHA1 != "" && p.CertSHA1 != old.cert.String &&
+		merge.CertificateWins(p.CertSeen, p.CertSHA1, time.Unix(old.certSeen.Int64, 0), old.cert.String) {
+		kind |= portolan.ChangeCertificate
 	}
-	if old.cert != now.cert {
-		k |= portolan.ChangeCertificate
+	if p.LastScan.Unix() > old.lastScan ||
+		(p.IsRecord() && (p.Open.First.Unix() < old.first.Int64 || p.Open.Last.Unix() > old.last.Int64)) ||
+		addsInstant(old.instants, p.OpenInstants) {
+		kind |= portolan.ChangeCounters
 	}
-	if old.first != now.first || old.last != now.last || old.lastScan != now.lastScan || old.seen != now.seen {
-		k |= portolan.ChangeCounters
+	for bk, bd := range p.Banners {
+		switch ob, ok := banners[bannerRowKey{k, string(bk.Digest())}]; {
+		case !ok:
+			kind |= portolan.ChangeBanners
+		case bd.Span.First.Unix() < ob.first || bd.Span.Last.Unix() > ob.last || addsInstant(ob.instants, bd.Instants):
+			kind |= portolan.ChangeCounters
+		}
 	}
-	return k
+	for c, sp := range p.Components {
+		switch oc, ok := comps[compRowKey{k, c}]; {
+		case !ok:
+			kind |= portolan.ChangeServices
+		case sp.First.Unix() < oc.first || sp.Last.Unix() > oc.last:
+			kind |= portolan.ChangeCounters
+		}
+	}
+	return kind
+}
+
+// hostChanges records the hosts whose entity (hosts/{id}: its row and, for
+// a name, its aliases) the delta creates or widens, from their spans before.
+func hostChanges(t *tracker, d *merge.Delta, ids []string, before map[string][2]sql.NullInt64) {
+	widen := func(span *[2]sql.NullInt64, sp portolan.Span) {
+		if sp.IsZero() {
+			return
+		}
+		if f := sp.First.Unix(); !span[0].Valid || f < span[0].Int64 {
+			span[0] = sql.NullInt64{Int64: f, Valid: true}
+		}
+		if l := sp.Last.Unix(); !span[1].Valid || l > span[1].Int64 {
+			span[1] = sql.NullInt64{Int64: l, Valid: true}
+		}
+	}
+	after := make(map[string][2]sql.NullInt64, len(ids))
+	for _, id := range ids {
+		after[id] = before[id]
+	}
+	for id, sp := range d.Hosts {
+		span := after[id]
+		widen(&span, *sp)
+		after[id] = span
+	}
+	for a, sp := range d.Aliases {
+		span := after[a.Name]
+		widen(&span, *sp)
+		after[a.Name] = span
+	}
+	for id, now := range after {
+		switch old, ok := before[id]; {
+		case !ok:
+			t.hosts[id] |= portolan.ChangeCreated
+		case old != now:
+			t.hosts[id] |= portolan.ChangeCounters
+		}
+	}
 }
 
 func scanPortKey(rows *sql.Rows, dest ...any) (merge.PortKey, error) {
@@ -102,11 +184,11 @@ func portArgs(keys []merge.PortKey) []any {
 func (w *writer) readBanners(keys []merge.PortKey) (map[bannerRowKey]spanRow, error) {
 	out := map[bannerRowKey]spanRow{}
 	err := w.queryRows("look up banners", func(n int) string {
-		return "SELECT host, port, protocol, digest, first_seen, last_seen, times_observed FROM banners WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
+		return "SELECT host, port, protocol, digest, first_seen, last_seen, instants FROM banners WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
 	}, 3, portArgs(keys), func(rows *sql.Rows) error {
 		var digest []byte
 		var s spanRow
-		k, err := scanPortKey(rows, &digest, &s.first, &s.last, &s.times)
+		k, err := scanPortKey(rows, &digest, &s.first, &s.last, &s.instants)
 		out[bannerRowKey{k, string(digest)}] = s
 		return err
 	})
@@ -153,26 +235,39 @@ func (w *writer) hostSpans(ids []string) (map[string][2]sql.NullInt64, error) {
 // record writes the tracker's changes at a new position, in the import's
 // transaction.
 func (w *writer) record(t *tracker) error {
-	var rows []any
+	type entry struct {
+		coll  portolan.ChangeCollection
+		id    string
+		kinds portolan.ChangeKind
+	}
+	entries := make([]entry, 0, len(t.ports)+len(t.hosts)+len(t.certs))
 	for k, kinds := range t.ports {
-		rows = append(rows, int(portolan.ChangedHostPorts), portolan.HostPortID(k.Host, k.Protocol, k.Port), int(kinds))
+		entries = append(entries, entry{portolan.ChangedHostPorts, portolan.HostPortID(k.Host, k.Protocol, k.Port), kinds})
 	}
 	for id, kinds := range t.hosts {
-		rows = append(rows, int(portolan.ChangedHosts), id, int(kinds))
+		entries = append(entries, entry{portolan.ChangedHosts, id, kinds})
 	}
 	for sha, kinds := range t.certs {
-		rows = append(rows, int(portolan.ChangedSSLCertificates), portolan.SSLCertificateID(sha), int(kinds))
+		entries = append(entries, entry{portolan.ChangedSSLCertificates, portolan.SSLCertificateID(sha), kinds})
 	}
-	if len(rows) == 0 {
+	if len(entries) == 0 {
 		return nil
 	}
+	// In key order, which is also the id index's order within a
+	// collection: the b-tree pages are written in sequence.
+	slices.SortFunc(entries, func(a, b entry) int {
+		if a.coll != b.coll {
+			return int(a.coll) - int(b.coll)
+		}
+		return strings.Compare(a.id, b.id)
+	})
 	pos, err := w.nextPosition()
 	if err != nil {
 		return err
 	}
-	withPos := make([]any, 0, len(rows)/3*4)
-	for i := 0; i < len(rows); i += 3 {
-		withPos = append(withPos, rows[i], pos, rows[i+1], rows[i+2])
+	withPos := make([]any, 0, len(entries)*4)
+	for _, e := range entries {
+		withPos = append(withPos, int(e.coll), pos, e.id, int(e.kinds))
 	}
 	return w.execRows("record changes", "INSERT INTO record_changes (collection, position, id, kinds)", "", 4, withPos)
 }
@@ -307,85 +402,4 @@ func sortedPortKeys[V any](m map[merge.PortKey]V) []merge.PortKey {
 	}
 	slices.SortFunc(keys, comparePortKeys)
 	return keys
-}
-
-// applyTracked runs the upserts of hostPorts, banners and components with
-// RETURNING and compares each merged row with the one read before.
-func (w *writer) applyTracked(portsHead string, ports, banners, comps []any, before map[merge.PortKey]portRow,
-	oldBanners map[bannerRowKey]spanRow, oldComps map[compRowKey]spanRow) error {
-	t := w.track
-	kinds := map[merge.PortKey]portolan.ChangeKind{}
-	err := w.queryRows("upsert hostPorts", func(n int) string {
-		return portsHead + " VALUES " + placeholders(n, 12) + " " + upsertHostPorts +
-			" RETURNING host, port, protocol, first_seen, last_seen, last_scan, times_observed, status_rank, cert_sha1"
-	}, 12, ports, func(rows *sql.Rows) error {
-		var now portRow
-		k, err := scanPortKey(rows, &now.first, &now.last, &now.lastScan, &now.seen, &now.rank, &now.cert)
-		if err != nil {
-			return err
-		}
-		old, existed := before[k]
-		if !now.first.Valid {
-			return nil
-		}
-		kinds[k] |= portKind(old, existed, now)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = w.queryRows("upsert banners", func(n int) string {
-		return "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed) VALUES " +
-			placeholders(n, 10) + " " + upsertBanners + " RETURNING host, port, protocol, digest, first_seen, last_seen, times_observed"
-	}, 10, banners, func(rows *sql.Rows) error {
-		var digest []byte
-		var now spanRow
-		k, err := scanPortKey(rows, &digest, &now.first, &now.last, &now.times)
-		if err != nil {
-			return err
-		}
-		switch old, ok := oldBanners[bannerRowKey{k, string(digest)}]; {
-		case !ok:
-			kinds[k] |= portolan.ChangeBanners
-		case old != now:
-			kinds[k] |= portolan.ChangeCounters
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = w.queryRows("upsert port components", func(n int) string {
-		return "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen) VALUES " +
-			placeholders(n, 8) + " ON CONFLICT " + upsertSpan + " RETURNING host, port, protocol, name, version, category, first_seen, last_seen"
-	}, 8, comps, func(rows *sql.Rows) error {
-		var c portolan.Component
-		var now spanRow
-		k, err := scanPortKey(rows, &c.Name, &c.Version, &c.Category, &now.first, &now.last)
-		if err != nil {
-			return err
-		}
-		switch old, ok := oldComps[compRowKey{k, c}]; {
-		case !ok:
-			kinds[k] |= portolan.ChangeServices
-		case old != now:
-			kinds[k] |= portolan.ChangeCounters
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for k, kind := range kinds {
-		// Banners and services come from open observations, so a port
-		// that has them is a record; a created record is only that.
-		if kind == 0 {
-			continue
-		}
-		if kind&portolan.ChangeCreated != 0 {
-			kind = portolan.ChangeCreated
-		}
-		t.ports[k] |= kind
-	}
-	return nil
 }

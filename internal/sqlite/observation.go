@@ -271,10 +271,10 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	existed := make(map[merge.PortKey]bool)
 	before := make(map[merge.PortKey]portRow)
 	err = w.queryRows("look up records", func(n int) string {
-		return "SELECT host, port, protocol, first_seen, last_seen, last_scan, times_observed, status_rank, cert_sha1 FROM host_ports WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
+		return "SELECT host, port, protocol, first_seen, last_seen, last_scan, status_at, status_rank, cert_seen, cert_sha1, instants FROM host_ports WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
 	}, 3, portArgs(keys), func(rows *sql.Rows) error {
 		var r portRow
-		k, err := scanPortKey(rows, &r.first, &r.last, &r.lastScan, &r.seen, &r.rank, &r.cert)
+		k, err := scanPortKey(rows, &r.first, &r.last, &r.lastScan, &r.statusAt, &r.rank, &r.certSeen, &r.cert, &r.instants)
 		if err != nil {
 			return err
 		}
@@ -290,10 +290,23 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	var oldHosts map[string][2]sql.NullInt64
 	var hostIDs []string
 	if w.track != nil {
-		if oldBanners, err = w.readBanners(keys); err != nil {
+		// Banners and components matter only on ports that were records
+		// and receive some: a new record is created, whatever it holds.
+		var withBanners, withComps []merge.PortKey
+		for _, k := range keys {
+			if existed[k] {
+				if len(d.Ports[k].Banners) > 0 {
+					withBanners = append(withBanners, k)
+				}
+				if len(d.Ports[k].Components) > 0 {
+					withComps = append(withComps, k)
+				}
+			}
+		}
+		if oldBanners, err = w.readBanners(withBanners); err != nil {
 			return 0, 0, err
 		}
-		if oldComps, err = w.readComponents(keys); err != nil {
+		if oldComps, err = w.readComponents(withComps); err != nil {
 			return 0, 0, err
 		}
 		seen := map[string]bool{}
@@ -363,16 +376,17 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		{"upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT " + upsertSpan, 8, comps},
 		{"upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT " + upsertSpan, 5, hostCerts},
 	}
-	if w.track == nil {
-		for _, s := range steps {
-			if err := w.execRows(s.what, s.head, s.tail, s.cols, s.args); err != nil {
-				return 0, 0, err
+	if w.track != nil {
+		for _, k := range keys {
+			if kind := portChange(k, d.Ports[k], before, oldBanners, oldComps); kind != 0 {
+				w.track.ports[k] |= kind
 			}
 		}
-	} else if err := w.applyTracked(steps[0].head, ports, banners, comps, before, oldBanners, oldComps); err != nil {
-		return 0, 0, err
-	} else if err := w.execRows(steps[3].what, steps[3].head, steps[3].tail, steps[3].cols, steps[3].args); err != nil {
-		return 0, 0, err
+	}
+	for _, s := range steps {
+		if err := w.execRows(s.what, s.head, s.tail, s.cols, s.args); err != nil {
+			return 0, 0, err
+		}
 	}
 	if err := w.applyHostComponents(hostComps); err != nil {
 		return 0, 0, err
@@ -396,19 +410,7 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		return 0, 0, err
 	}
 	if w.track != nil {
-		after, err := w.hostSpans(hostIDs)
-		if err != nil {
-			return 0, 0, err
-		}
-		for id, now := range after {
-			old, ok := oldHosts[id]
-			switch {
-			case !ok:
-				w.track.hosts[id] |= portolan.ChangeCreated
-			case old != now:
-				w.track.hosts[id] |= portolan.ChangeCounters
-			}
-		}
+		hostChanges(w.track, d, hostIDs, oldHosts)
 	}
 	return created, updated, nil
 }
