@@ -16,6 +16,7 @@ const (
 	ENOTALLOWED    = "not_allowed"    // 405: the method is not served on the path
 	ECONFLICT      = "conflict"       // 409: the change conflicts with stored state
 	ENOTACCEPTABLE = "not_acceptable" // 406: no representation the client accepts
+	EGONE          = "gone"           // 410: the state a token names is no longer kept
 	ETOOLONG       = "too_long"       // 414: the request URL is longer than served
 	ETOOLARGE      = "too_large"      // 431: the request's header fields are too large
 	ETOOMANY       = "too_many"       // 429: the caller must slow down

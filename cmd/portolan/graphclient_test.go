@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,12 @@ type e2eGraphClientSummary struct {
 		OdataCount int    `json:"odataCount"`
 		Ports      []int  `json:"ports"`
 	} `json:"search"`
+	Delta struct {
+		Items     int      `json:"items"`
+		Pages     int      `json:"pages"`
+		IDs       []string `json:"ids"`
+		DeltaLink string   `json:"deltaLink"`
+	} `json:"delta"`
 	Requests struct {
 		Total         int  `json:"total"`
 		AllHTTPS      bool `json:"allHttps"`
@@ -97,7 +104,8 @@ type e2eGraphClientSummary struct {
 // the real binary over its self-signed TLS listener ($select, $expand,
 // $top, $count, PageIterator, hostPorts/{id} with a percent-encoded id, a
 // 404 as GraphError) and issue 11, item 7 (hostPorts with .filter(),
-// .orderby() and .count(true) walked by a PageIterator).
+// .orderby() and .count(true) walked by a PageIterator) and issue 12, item 5
+// (hostPorts/delta walked by a PageIterator, which keeps the deltaLink).
 func TestGraphJavaScriptClient(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -231,6 +239,15 @@ func TestGraphJavaScriptClient(t *testing.T) {
 	}
 	if sum.Search.OdataCount != len(openPorts) || fmt.Sprint(sum.Search.Ports) != fmt.Sprint(openPorts) {
 		t.Errorf("hostPorts?$filter=%s&$orderby=port desc: count %d, walked %v; want the open ports %v", sum.Search.Filter, sum.Search.OdataCount, sum.Search.Ports, openPorts)
+	}
+	var wantIDs []string
+	for _, p := range want {
+		wantIDs = append(wantIDs, p.ID)
+	}
+	slices.Sort(wantIDs)
+	gotIDs := slices.Sorted(slices.Values(sum.Delta.IDs))
+	if !slices.Equal(gotIDs, wantIDs) || sum.Delta.Pages != len(want) || !strings.HasPrefix(sum.Delta.DeltaLink, s.URL+"/beta/") {
+		t.Errorf("hostPorts/delta: %d pages of %v, deltaLink %q; want every port once, one a page", sum.Delta.Pages, gotIDs, sum.Delta.DeltaLink)
 	}
 	if !sum.Requests.AllHTTPS || !sum.Requests.AllAuthorized || sum.Requests.Total < 5+len(want) {
 		t.Errorf("requests: %+v", sum.Requests)

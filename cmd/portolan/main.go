@@ -24,6 +24,7 @@ var program = cli.Program{
 		{Name: "serve", Summary: "Serve the Microsoft Graph threat-intelligence API", Run: runServe},
 		{Name: "ingest", Summary: "Ingest scanner output (nmap XML, native NDJSON, ...) into the store", Run: runIngest},
 		{Name: "search", Summary: "Search the estate with an OData $filter (locally or on a server)", Run: runSearch},
+		{Name: "watch", Summary: "Print what changed on the estate's ports since the last run (delta of hostPorts)", Run: runWatch},
 		{Name: "token", Summary: "Print a bearer token of the local issuer", Run: runToken},
 		{Name: "rebuild", Summary: "Recompute every record from the observation log", Run: runRebuild},
 		{Name: "version", Summary: "Print the version", Run: runVersion},

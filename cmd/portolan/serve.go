@@ -72,6 +72,9 @@ type serveConfig struct {
 	trustForwardedProto bool
 	// corsOrigins are the browser origins allowed to call the API.
 	corsOrigins []string
+	// changeRetention is how long the change record keeps what imports
+	// changed; delta tokens older than that get 410.
+	changeRetention time.Duration
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -109,6 +112,12 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, logger *slog.Log
 		return err
 	}
 	defer store.Close()
+	// The pruner stops, and is waited for, before the store closes.
+	pctx, stopPruning := context.WithCancel(ctx)
+	pruned := make(chan struct{})
+	go func() { defer close(pruned); pruneChanges(pctx, store, cfg.changeRetention, logger) }()
+	defer func() { <-pruned }()
+	defer stopPruning()
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -165,6 +174,8 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 		}
 		return nil
 	})
+	fs.DurationVar(&cfg.changeRetention, "change-retention", defaultChangeRetention, "how long the change record behind hostPorts/delta keeps what imports changed;\n"+
+		"older delta tokens get 410 syncStateNotFound")
 	fs.BoolVar(&cfg.trustForwardedProto, "trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
 		"reverse proxy that sets that header itself")
 	fs.Usage = func() {

@@ -86,6 +86,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 		if s.search != nil {
 			return countCollection(s, w, r, hostCertificatesCollection)
 		}
+	case routeHostPortsDelta:
+		if s.search != nil && s.changes != nil {
+			return serveDelta(s, w, r, rt, hostPortsDelta)
+		}
+	case routeHostsDelta:
+		if s.search != nil && s.changes != nil {
+			return serveDelta(s, w, r, rt, hostsDelta)
+		}
+	case routeSSLCertsDelta:
+		if s.search != nil && s.changes != nil {
+			return serveDelta(s, w, r, rt, certificatesDelta)
+		}
 	}
 	return notFound(r.URL.EscapedPath())
 }

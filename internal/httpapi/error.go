@@ -31,6 +31,7 @@ var statusByCode = map[string]graphStatus{
 	portolan.ENOTALLOWED:    {http.StatusMethodNotAllowed, "MethodNotAllowed"},
 	portolan.ECONFLICT:      {http.StatusConflict, "Conflict"},
 	portolan.ENOTACCEPTABLE: {http.StatusNotAcceptable, "NotAcceptable"},
+	portolan.EGONE:          {http.StatusGone, "syncStateNotFound"},
 	portolan.ETOOLONG:       {http.StatusRequestURITooLong, "RequestUriTooLong"},
 	portolan.ETOOLARGE:      {http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge"},
 	portolan.ETOOMANY:       {http.StatusTooManyRequests, "TooManyRequests"},

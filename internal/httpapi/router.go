@@ -38,6 +38,9 @@ const (
 	routeComponentsAllCount                      // hostComponents/$count
 	routeHostCertsAll                            // hostSslCertificates
 	routeHostCertsAllCount                       // hostSslCertificates/$count
+	routeHostPortsDelta                          // hostPorts/delta (search-and-changes.md §4)
+	routeHostsDelta                              // hosts/delta
+	routeSSLCertsDelta                           // sslCertificates/delta
 )
 
 // route is a parsed request path.
@@ -122,6 +125,12 @@ func parseRoute(escapedPath string) (route, error) {
 			rt.kind = routeHostsAllCount
 			break
 		}
+		// The delta function wins over a host named delta, which
+		// hosts('delta') still reaches.
+		if len(segs) == 2 && isName(segs[1], "delta") {
+			rt.kind = routeHostsDelta
+			break
+		}
 		rt.key = segs[1].text
 		switch {
 		case len(segs) == 2:
@@ -144,6 +153,10 @@ func parseRoute(escapedPath string) (route, error) {
 		}
 		if len(segs) == 2 && isName(segs[1], "$count") {
 			rt.kind = routeHostPortsAllCount
+			break
+		}
+		if len(segs) == 2 && isName(segs[1], "delta") {
+			rt.kind = routeHostPortsDelta
 			break
 		}
 		rt.key = segs[1].text
@@ -179,6 +192,8 @@ func parseRoute(escapedPath string) (route, error) {
 			rt.kind = routeSSLCerts
 		case len(segs) == 2 && isName(segs[1], "$count"):
 			rt.kind = routeSSLCertsCount
+		case len(segs) == 2 && isName(segs[1], "delta"):
+			rt.kind = routeSSLCertsDelta
 		case len(segs) == 2:
 			rt.kind, rt.key = routeSSLCert, segs[1].text
 		case len(segs) == 3 && isName(segs[2], "relatedHosts"):

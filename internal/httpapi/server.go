@@ -38,6 +38,9 @@ type Config struct {
 	// HostPorts is used if it implements portolan.SearchService (a store
 	// does), and otherwise those collections are not served.
 	Search portolan.SearchService
+	// Changes answers the delta queries; when nil, HostPorts is used if it
+	// implements portolan.ChangeService (a store does).
+	Changes portolan.ChangeService
 
 	// Verifier checks the bearer token of every API request.
 	Verifier portolan.TokenVerifier
@@ -77,6 +80,7 @@ type Server struct {
 	hosts        portolan.HostService
 	certificates portolan.SSLCertificateService
 	search       portolan.SearchService
+	changes      portolan.ChangeService
 	verifier     portolan.TokenVerifier
 	tokenKey     []byte
 	trustProto   bool
@@ -116,6 +120,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.search == nil {
 		s.search, _ = cfg.HostPorts.(portolan.SearchService)
+	}
+	if s.changes = cfg.Changes; s.changes == nil {
+		s.changes, _ = cfg.HostPorts.(portolan.ChangeService)
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

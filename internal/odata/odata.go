@@ -32,6 +32,8 @@ const (
 	SkipToken
 	Filter
 	OrderBy
+	// DeltaToken is the state token of a delta query's deltaLink.
+	DeltaToken
 )
 
 // Paging is the set of options every paged collection supports.
@@ -39,15 +41,16 @@ const Paging = Count | Skip | Top | SkipToken
 
 // optionNames maps each option to its canonical spelling.
 var optionNames = map[Option]string{
-	Count:     "$count",
-	Skip:      "$skip",
-	Top:       "$top",
-	Select:    "$select",
-	Expand:    "$expand",
-	Search:    "$search",
-	SkipToken: "$skiptoken",
-	Filter:    "$filter",
-	OrderBy:   "$orderby",
+	Count:      "$count",
+	Skip:       "$skip",
+	Top:        "$top",
+	Select:     "$select",
+	Expand:     "$expand",
+	Search:     "$search",
+	SkipToken:  "$skiptoken",
+	Filter:     "$filter",
+	OrderBy:    "$orderby",
+	DeltaToken: "$deltatoken",
 }
 
 // byName maps the lower-cased name (with its '$') to the option. Options
@@ -57,7 +60,7 @@ var byName = map[string]Option{
 	"$count": Count, "$skip": Skip, "$top": Top, "$select": Select,
 	"$expand": Expand, "$search": Search, "$skiptoken": SkipToken,
 	"$filter": Filter, "$orderby": OrderBy, "$format": 0, "$apply": 0, "$compute": 0,
-	"$levels": 0, "$index": 0, "$schemaversion": 0, "$deltatoken": 0, "$id": 0,
+	"$levels": 0, "$index": 0, "$schemaversion": 0, "$deltatoken": DeltaToken, "$id": 0,
 }
 
 // String returns the canonical name of a single option ("$top").
@@ -258,6 +261,8 @@ type Query struct {
 	Search *SearchTerm
 	// SkipToken is the opaque $skiptoken, "" when absent.
 	SkipToken string
+	// DeltaToken is the opaque $deltatoken, "" when absent.
+	DeltaToken string
 	// Filter is the checked $filter, nil when absent.
 	Filter portolan.Expr
 	// OrderBy are the $orderby keys, nil when absent.
@@ -402,6 +407,11 @@ func (q *Query) set(opt Option, value string, spec *Spec) error {
 			return invalidValue(opt, value, 0, "it must not be empty")
 		}
 		q.SkipToken = value
+	case DeltaToken:
+		if value == "" {
+			return invalidValue(opt, value, 0, "it must not be empty")
+		}
+		q.DeltaToken = value
 	case Filter:
 		e, err := ParseFilter(value, spec.Type)
 		if err != nil {

@@ -168,8 +168,11 @@ func (db *DB) importTx(ctx context.Context, tx pgx.Tx, p *pending) (importOutcom
 		}
 		pr = prepare(obs, p.recognized)
 	}
-	out.created, out.updated, err = db.apply(ctx, tx, pr, randomBatchID())
-	return out, err
+	track := newTracker()
+	if out.created, out.updated, err = db.apply(ctx, tx, pr, randomBatchID(), track); err != nil {
+		return out, err
+	}
+	return out, track.record(ctx, tx)
 }
 
 // mustQuery runs a query whose error, if any, surfaces from the rows.
@@ -337,7 +340,7 @@ const (
 	// that they agree).
 	// The final sort makes the instants CTE run to completion before the
 	// first port row is locked.
-	mergePorts = `WITH added AS (
+	mergePortsTemplate = `WITH added AS (
 		INSERT INTO port_instants (host, port, protocol, seen_at)
 		SELECT host, port, protocol, seen_at FROM pg_temp.stage_port_instants
 		ORDER BY host, port, protocol, seen_at
@@ -347,10 +350,11 @@ const (
 		SELECT host, port, protocol, count(*) AS n FROM added GROUP BY host, port, protocol
 	), up AS (
 		INSERT INTO host_ports AS hp (host, port, protocol, first_seen, last_seen, last_scan, times_observed,
-			status_at, status_rank, cert_seen, cert_sha1, created_batch)
+			status_at, status_rank, cert_seen, cert_sha1, created_batch, change_kinds)
 		SELECT s.host, s.port, s.protocol, s.first_seen, s.last_seen, s.last_scan, coalesce(c.n, 0),
 			s.status_at, s.status_rank, s.cert_seen, s.cert_sha1,
-			CASE WHEN s.first_seen IS NOT NULL THEN $1::bigint END
+			CASE WHEN s.first_seen IS NOT NULL THEN $1::bigint END,
+			CASE WHEN s.first_seen IS NOT NULL THEN {created} ELSE 0 END
 		FROM pg_temp.stage_ports s LEFT JOIN counts c ON c.host = s.host AND c.port = s.port AND c.protocol = s.protocol
 		ORDER BY s.host, s.port, s.protocol
 		ON CONFLICT (host, port, protocol) DO UPDATE SET
@@ -368,10 +372,22 @@ const (
 					OR (excluded.cert_seen, excluded.cert_sha1) > (hp.cert_seen, hp.cert_sha1))
 				THEN excluded.cert_sha1 ELSE hp.cert_sha1 END,
 			created_batch = CASE WHEN hp.first_seen IS NULL AND excluded.first_seen IS NOT NULL
-				THEN excluded.created_batch ELSE hp.created_batch END
-		RETURNING first_seen IS NOT NULL AS is_record, coalesce(created_batch = $1::bigint, false) AS created
+				THEN excluded.created_batch ELSE hp.created_batch END,
+			change_kinds = CASE WHEN hp.first_seen IS NULL THEN
+					CASE WHEN excluded.first_seen IS NOT NULL THEN {created} ELSE 0 END
+				ELSE
+					CASE WHEN (excluded.status_at, excluded.status_rank) > (hp.status_at, hp.status_rank)
+						AND excluded.status_rank <> hp.status_rank THEN {status} ELSE 0 END
+					| CASE WHEN excluded.cert_sha1 IS NOT NULL AND (hp.cert_sha1 IS NULL
+							OR (excluded.cert_seen, excluded.cert_sha1) > (hp.cert_seen, hp.cert_sha1))
+						AND excluded.cert_sha1 IS DISTINCT FROM hp.cert_sha1 THEN {certificate} ELSE 0 END
+					| CASE WHEN excluded.first_seen < hp.first_seen OR excluded.last_seen > hp.last_seen
+						OR excluded.last_scan > hp.last_scan OR excluded.times_observed > 0 THEN {counters} ELSE 0 END
+				END
+		RETURNING host, port, protocol, change_kinds, first_seen IS NOT NULL AS is_record,
+			coalesce(created_batch = $1::bigint, false) AS created
 	)
-	SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE is_record AND NOT created) FROM up`
+	SELECT host, port, protocol, change_kinds, is_record, created FROM up`
 
 	mergeBanners = `WITH added AS (
 		INSERT INTO banner_instants (host, port, protocol, digest, seen_at)
@@ -391,7 +407,8 @@ const (
 		first_seen = LEAST(b.first_seen, excluded.first_seen),
 		last_seen = GREATEST(b.last_seen, excluded.last_seen),
 		times_observed = b.times_observed + excluded.times_observed
-	WHERE excluded.times_observed > 0 OR excluded.first_seen < b.first_seen OR excluded.last_seen > b.last_seen`
+	WHERE excluded.times_observed > 0 OR excluded.first_seen < b.first_seen OR excluded.last_seen > b.last_seen
+	RETURNING host, port, protocol, xmax = 0`
 
 	mergePortComponents = `INSERT INTO port_components AS pc (host, port, protocol, name, version, category, first_seen, last_seen)
 	SELECT host, port, protocol, name, version, category, first_seen, last_seen FROM pg_temp.stage_port_components
@@ -399,7 +416,8 @@ const (
 	ON CONFLICT (host, port, protocol, name, version, category) DO UPDATE SET
 		first_seen = LEAST(pc.first_seen, excluded.first_seen),
 		last_seen = GREATEST(pc.last_seen, excluded.last_seen)
-	WHERE excluded.first_seen < pc.first_seen OR excluded.last_seen > pc.last_seen`
+	WHERE excluded.first_seen < pc.first_seen OR excluded.last_seen > pc.last_seen
+	RETURNING host, port, protocol, xmax = 0`
 
 	mergeHostCertificates = `INSERT INTO host_certificates AS hc (host, sha1, port, first_seen, last_seen)
 	SELECT host, sha1, port, first_seen, last_seen FROM pg_temp.stage_host_certificates ORDER BY host, sha1, port
@@ -425,7 +443,8 @@ const (
 	ON CONFLICT (sha1) DO UPDATE SET
 		first_seen = LEAST(c.first_seen, excluded.first_seen),
 		last_seen = GREATEST(c.last_seen, excluded.last_seen)
-	WHERE excluded.first_seen < c.first_seen OR excluded.last_seen > c.last_seen`
+	WHERE excluded.first_seen < c.first_seen OR excluded.last_seen > c.last_seen
+	RETURNING sha1, xmax = 0`
 )
 
 // nullTime is t, or NULL for the zero time.
@@ -508,7 +527,7 @@ func widen[K comparable](spans map[K]*portolan.Span, key K, sp portolan.Span) {
 // the merge statements in one round trip, always in the same table order.
 // It returns how many records were created and updated; batch marks the
 // records created.
-func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64) (created, updated int, err error) {
+func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64, track *tracker) (created, updated int, err error) {
 	d := pr.delta
 	if len(d.Ports) == 0 && len(d.Hosts) == 0 {
 		return 0, 0, nil
@@ -556,17 +575,80 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64) (
 			b.Queue(sql)
 		}
 	}
+	// Which of the rows a statement returns changed something, and how
+	// (the change record): nothing is read when the import is a rebuild.
+	queueTracked := func(table, sql string, scan func(pgx.Rows) error) {
+		if len(s[table]) == 0 {
+			return
+		}
+		if track == nil {
+			b.Queue(sql)
+			return
+		}
+		b.Queue(sql).Query(func(rows pgx.Rows) error {
+			defer rows.Close()
+			for rows.Next() {
+				if err := scan(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+	}
+	var hostIDs []string
+	var hostsBefore map[string][2]*time.Time
+	if track != nil {
+		hostIDs = affectedHosts(d)
+		track.queueHostSpans(b, hostIDs, func(m map[string][2]*time.Time) { hostsBefore = m })
+	}
 	queue("stage_hosts", mergeHosts)
 	queue("stage_aliases", mergeAliases)
 	if len(s["stage_ports"]) > 0 {
-		b.Queue(mergePorts, batch).QueryRow(func(row pgx.Row) error { return row.Scan(&created, &updated) })
+		b.Queue(mergePorts, batch).Query(func(rows pgx.Rows) error {
+			defer rows.Close()
+			for rows.Next() {
+				var k merge.PortKey
+				var proto string
+				var kinds int16
+				var isRecord, isCreated bool
+				if err := rows.Scan(&k.Host, &k.Port, &proto, &kinds, &isRecord, &isCreated); err != nil {
+					return err
+				}
+				switch {
+				case isCreated:
+					created++
+				case isRecord:
+					updated++
+				}
+				if track != nil && isRecord && kinds != 0 {
+					k.Protocol = portolan.Protocol(proto)
+					track.ports[k] |= portolan.ChangeKind(kinds)
+				}
+			}
+			return rows.Err()
+		})
 	}
-	queue("stage_banners", mergeBanners)
-	queue("stage_port_components", mergePortComponents)
+	queueTracked("stage_banners", mergeBanners, track.partScanner(portolan.ChangeBanners))
+	queueTracked("stage_port_components", mergePortComponents, track.partScanner(portolan.ChangeServices))
 	queue("stage_host_certificates", mergeHostCertificates)
 	queue("stage_certificate_terms", mergeCertificateTerms)
 	queue("stage_certificate_fields", mergeCertificateFields)
-	queue("stage_certificates", mergeCertificates)
+	queueTracked("stage_certificates", mergeCertificates, func(rows pgx.Rows) error {
+		var sha string
+		var inserted bool
+		if err := rows.Scan(&sha, &inserted); err != nil {
+			return err
+		}
+		if inserted {
+			track.certs[sha] |= portolan.ChangeCreated
+		} else {
+			track.certs[sha] |= portolan.ChangeCounters
+		}
+		return nil
+	})
+	if track != nil {
+		track.queueHostSpans(b, hostIDs, func(after map[string][2]*time.Time) { track.compareHosts(hostsBefore, after) })
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, 0, err
 	}
@@ -592,6 +674,9 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+			return err
+		}
+		if err := recordRebuild(ctx, tx); err != nil {
 			return err
 		}
 		for _, table := range recordTables {
@@ -628,7 +713,7 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 			if n == 0 {
 				break
 			}
-			if _, _, err := db.apply(ctx, tx, prepare(obs, db.recognize), batch); err != nil {
+			if _, _, err := db.apply(ctx, tx, prepare(obs, db.recognize), batch, nil); err != nil {
 				return err
 			}
 			// The staging tables are emptied at commit only; the next
@@ -647,7 +732,7 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 		if progress != nil && replayed == 0 {
 			progress(0)
 		}
-		return nil
+		return recordRebuild(ctx, tx)
 	})
 }
 

@@ -317,3 +317,5 @@ func TestLargeBatch(t *testing.T) {
 		t.Fatalf("records differ from the reference:\n%s", firstDifference(want, got))
 	}
 }
+
+func TestChanges(t *testing.T) { storetest.RunChanges(t, openTest(testURL(t))) }

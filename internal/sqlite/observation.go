@@ -29,6 +29,7 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	defer tx.Rollback()
 	w := newWriter(ctx, db, tx)
 	defer w.close()
+	w.track = newTracker()
 	fresh, err := w.newObservations(batch)
 	if err != nil {
 		return res, err
@@ -47,6 +48,9 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	if res.Created, res.Updated, err = w.apply(delta); err != nil {
 		return res, err
 	}
+	if err := w.record(w.track); err != nil {
+		return res, err
+	}
 	if err := tx.Commit(); err != nil {
 		return res, db.storeError("commit import", err)
 	}
@@ -62,6 +66,9 @@ type writer struct {
 	db    *DB
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	// track gathers what an import changes; nil in a rebuild, which
+	// records every item instead.
+	track *tracker
 }
 
 func newWriter(ctx context.Context, db *DB, tx *sql.Tx) *writer {
@@ -259,26 +266,63 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	}
 	slices.SortFunc(keys, comparePortKeys)
 
-	// Which keys were records before: one indexed lookup per key, in bulk.
-	args := make([]any, 0, len(keys)*3)
-	for _, k := range keys {
-		args = append(args, k.Host, k.Port, string(k.Protocol))
-	}
+	// Which keys were records before, and their rows (what an import's
+	// change record compares with): one indexed lookup per key, in bulk.
 	existed := make(map[merge.PortKey]bool)
+	before := make(map[merge.PortKey]portRow)
 	err = w.queryRows("look up records", func(n int) string {
-		return "SELECT host, port, protocol FROM host_ports WHERE first_seen IS NOT NULL AND (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
-	}, 3, args, func(rows *sql.Rows) error {
-		var k merge.PortKey
-		var proto string
-		if err := rows.Scan(&k.Host, &k.Port, &proto); err != nil {
+		return "SELECT host, port, protocol, first_seen, last_seen, last_scan, status_at, status_rank, cert_seen, cert_sha1, instants FROM host_ports WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
+	}, 3, portArgs(keys), func(rows *sql.Rows) error {
+		var r portRow
+		k, err := scanPortKey(rows, &r.first, &r.last, &r.lastScan, &r.statusAt, &r.rank, &r.certSeen, &r.cert, &r.instants)
+		if err != nil {
 			return err
 		}
-		k.Protocol = portolan.Protocol(proto)
-		existed[k] = true
+		before[k] = r
+		existed[k] = r.first.Valid
 		return nil
 	})
 	if err != nil {
 		return 0, 0, err
+	}
+	var oldBanners map[bannerRowKey]spanRow
+	var oldComps map[compRowKey]spanRow
+	var oldHosts map[string][2]sql.NullInt64
+	var hostIDs []string
+	if w.track != nil {
+		// Banners and components matter only on ports that were records
+		// and receive some: a new record is created, whatever it holds.
+		var withBanners, withComps []merge.PortKey
+		for _, k := range keys {
+			if existed[k] {
+				if len(d.Ports[k].Banners) > 0 {
+					withBanners = append(withBanners, k)
+				}
+				if len(d.Ports[k].Components) > 0 {
+					withComps = append(withComps, k)
+				}
+			}
+		}
+		if oldBanners, err = w.readBanners(withBanners); err != nil {
+			return 0, 0, err
+		}
+		if oldComps, err = w.readComponents(withComps); err != nil {
+			return 0, 0, err
+		}
+		seen := map[string]bool{}
+		for id := range d.Hosts {
+			seen[id] = true
+		}
+		for a := range d.Aliases {
+			seen[a.Name] = true
+		}
+		for id := range seen {
+			hostIDs = append(hostIDs, id)
+		}
+		slices.Sort(hostIDs)
+		if oldHosts, err = w.hostSpans(hostIDs); err != nil {
+			return 0, 0, err
+		}
 	}
 
 	var ports, banners, comps, hostCerts []any
@@ -332,6 +376,13 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		{"upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT " + upsertSpan, 8, comps},
 		{"upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT " + upsertSpan, 5, hostCerts},
 	}
+	if w.track != nil {
+		for _, k := range keys {
+			if kind := portChange(k, d.Ports[k], before, oldBanners, oldComps); kind != 0 {
+				w.track.ports[k] |= kind
+			}
+		}
+	}
 	for _, s := range steps {
 		if err := w.execRows(s.what, s.head, s.tail, s.cols, s.args); err != nil {
 			return 0, 0, err
@@ -358,6 +409,9 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	if err := w.execRows("upsert aliases", "INSERT INTO host_aliases (name, address, first_seen, last_seen)", "ON CONFLICT "+upsertNullableSpan, 4, aliases); err != nil {
 		return 0, 0, err
 	}
+	if w.track != nil {
+		hostChanges(w.track, d, hostIDs, oldHosts)
+	}
 	return created, updated, nil
 }
 
@@ -382,12 +436,15 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 	}
 	shas := sortedStrings(spans)
 	known := map[string]bool{}
+	knownSpans := map[string][2]int64{}
 	err := w.queryRows("look up certificates", func(n int) string {
-		return "SELECT sha1 FROM certificates WHERE sha1 IN (" + inList(n) + ")"
+		return "SELECT sha1, first_seen, last_seen FROM certificates WHERE sha1 IN (" + inList(n) + ")"
 	}, 1, anys(shas), func(rows *sql.Rows) error {
 		var sha string
-		err := rows.Scan(&sha)
+		var span [2]int64
+		err := rows.Scan(&sha, &span[0], &span[1])
 		known[sha] = true
+		knownSpans[sha] = span
 		return err
 	})
 	if err != nil {
@@ -408,6 +465,20 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 	}
 	if err := w.execRows("upsert certificates", "INSERT INTO certificates (sha1, id, der, first_seen, last_seen, not_before, not_after)", "ON CONFLICT (sha1) "+upsertSpan, 7, rows); err != nil {
 		return err
+	}
+	if w.track != nil {
+		// A certificate's span is the union of what was stored and what
+		// this import saw, as the upsert computed it.
+		for _, sha := range shas {
+			sp := spans[sha]
+			old, ok := knownSpans[sha]
+			switch {
+			case !ok:
+				w.track.certs[sha] |= portolan.ChangeCreated
+			case sp.First.Unix() < old[0] || sp.Last.Unix() > old[1]:
+				w.track.certs[sha] |= portolan.ChangeCounters
+			}
+		}
 	}
 	if err := w.execRows("index certificates", "INSERT INTO certificate_terms (field, value, sha1)", "ON CONFLICT DO NOTHING", 3, terms); err != nil {
 		return err
@@ -465,6 +536,13 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 	defer tx.Rollback()
 	w := newWriter(ctx, db, tx)
 	defer w.close()
+	pos, err := w.nextPosition()
+	if err != nil {
+		return err
+	}
+	if err := w.recordRebuild(pos); err != nil {
+		return err
+	}
 	for _, table := range []string{"host_ports", "banners", "port_components",
 		"host_components", "hosts", "host_aliases", "certificates", "certificate_terms", "certificate_fields", "host_certificates"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -496,6 +574,9 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 	}
 	if progress != nil && replayed == 0 {
 		progress(0)
+	}
+	if err := w.recordRebuild(pos); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return db.storeError("commit rebuild", err)

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -39,6 +40,7 @@ type DB struct {
 	write     *sql.DB
 	read      *sql.DB
 	recognize portolan.Recognizer
+	now       func() time.Time
 
 	// readStmts caches the read pool's prepared statements by query text:
 	// parsing SQL is a quarter of a small read's cost in SQLite. The
@@ -117,6 +119,8 @@ type Options struct {
 	// Recognizer names the components of observations (nil: only the
 	// scanner's).
 	Recognizer portolan.Recognizer
+	// Now is the clock of the change record's retention (nil: time.Now).
+	Now func() time.Time
 }
 
 // FileName is the database file inside a data directory.
@@ -134,7 +138,10 @@ func OpenDir(ctx context.Context, dir string, opts Options) (*DB, error) {
 // Open opens the database file at path and applies pending migrations. It
 // refuses a database whose schema is newer than this binary.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
-	db := &DB{path: path, recognize: opts.Recognizer}
+	db := &DB{path: path, recognize: opts.Recognizer, now: opts.Now}
+	if db.now == nil {
+		db.now = time.Now
+	}
 	db.Certificates.Dialect = readDialect{db}
 	db.Searcher = db.newSearcher()
 	if db.recognize == nil {

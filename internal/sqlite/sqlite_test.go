@@ -25,3 +25,5 @@ func TestConformance(t *testing.T) { storetest.Run(t, openTest) }
 // TestRuleConformance proves that the SQL restating internal/merge's rules
 // agrees with them.
 func TestRuleConformance(t *testing.T) { storetest.RunRules(t, openTest) }
+
+func TestChanges(t *testing.T) { storetest.RunChanges(t, openTest) }

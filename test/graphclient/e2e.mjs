@@ -335,6 +335,40 @@ async function main() {
 		fail("search: a bad filter was accepted");
 	});
 
+	// 8. Delta: hostPorts/delta walked by a PageIterator over pages of one
+	// (Prefer: odata.maxpagesize=1), which keeps the deltaLink; following
+	// it with nothing imported since gives an empty round and a new link;
+	// $deltatoken=latest gives no items; a tampered token is a 400.
+	await step(summary, "delta", async () => {
+		const prefer = { Prefer: "odata.maxpagesize=1" };
+		const before = requests.length;
+		const first = await client.api("/security/threatIntelligence/hostPorts/delta").headers(prefer).get();
+		checkCollection(first, "hostPorts/delta");
+		const seen = [];
+		const it = new PageIterator(client, first, (item) => {
+			seen.push(item);
+			return true;
+		}, { headers: prefer });
+		await it.iterate();
+		check(it.isComplete(), "delta: the PageIterator did not complete");
+		const deltaLink = it.getDeltaLink();
+		check(typeof deltaLink === "string" && deltaLink.startsWith(baseURL + "/beta/security/threatIntelligence/hostPorts/delta?$deltatoken="), `delta: deltaLink ${show(deltaLink)}`);
+		for (const p of seen) checkFullHostPort(p, "delta");
+		const pages = requests.length - before;
+		check(pages === seen.length, `delta: ${pages} pages for ${seen.length} items with odata.maxpagesize=1`);
+		const again = await client.api(deltaLink).get();
+		check(Array.isArray(again.value) && again.value.length === 0 && typeof again["@odata.deltaLink"] === "string", `delta: following the deltaLink with nothing imported gave ${show(again)}`);
+		const latest = await client.api("/security/threatIntelligence/hostPorts/delta?$deltatoken=latest").get();
+		check(latest.value.length === 0 && typeof latest["@odata.deltaLink"] === "string", `delta: $deltatoken=latest gave ${show(latest)}`);
+		try {
+			await client.api(deltaLink.slice(0, -4) + "AAAA").get();
+		} catch (err) {
+			check(err instanceof GraphError && err.statusCode === 400, `delta: a tampered token gave ${describeError(err)}`);
+			return { items: seen.length, pages, ids: seen.map((p) => p.id), deltaLink };
+		}
+		fail("delta: a tampered token was accepted");
+	});
+
 	// Every request went to the server over https and carried the token.
 	await step(summary, "requests", async () => {
 		for (const r of requests) {
