@@ -441,7 +441,6 @@ type Order struct {
 	// Exprs are the sort expressions, keys first, then the tiebreak.
 	Exprs []string
 	desc  []bool
-	kinds []portolan.ValueKind
 	// keys is how many leading Exprs are $orderby's (nullable); the
 	// tiebreak columns after them are never null.
 	keys int
@@ -457,22 +456,18 @@ func (b *Builder) OrderBy(keys []portolan.OrderKey, s *Schema) (*Order, error) {
 			return nil, err
 		}
 		expr := col.SQL
-		kind := k.Path.Kind
-		switch {
+		switch kind := k.Path.Kind; {
 		case col.Order != "":
 			expr = col.Order
-			kind = portolan.ValueInt
 		case col.Key != nil:
 			return nil, unsupported("ordering by '" + k.Path.String() + "'")
 		case k.Path.Version:
 			expr = b.Dialect.VersionKey(col.SQL)
-			kind = portolan.ValueStructured // bytes
 		case kind == portolan.ValueString || kind == portolan.ValueEnum:
 			expr = b.Dialect.Binary(col.SQL)
 		}
 		o.Exprs = append(o.Exprs, expr)
 		o.desc = append(o.desc, k.Desc)
-		o.kinds = append(o.kinds, kind)
 	}
 	o.keys = len(o.Exprs)
 	for _, t := range s.Tiebreak {
@@ -484,7 +479,6 @@ func (b *Builder) OrderBy(keys []portolan.OrderKey, s *Schema) (*Order, error) {
 		}
 		o.Exprs = append(o.Exprs, expr)
 		o.desc = append(o.desc, false)
-		o.kinds = append(o.kinds, 0) // checked by the store's own scan
 	}
 	return o, nil
 }
@@ -636,10 +630,7 @@ type Plan struct {
 	// CountSQL counts the matching rows; "" when no count was asked for.
 	CountSQL  string
 	CountArgs []any
-	// Keys is how many of the selected values (the last ones) are the
-	// tiebreak columns, the item's key.
-	Keys    int
-	dialect *Dialect
+	dialect   *Dialect
 }
 
 // NewPlan plans q over from (a table with its alias) where base holds (the
@@ -659,7 +650,7 @@ func NewPlan(d *Dialect, s *Schema, from, base string, q portolan.SearchQuery, e
 		}
 		conds = append(conds, w)
 	}
-	plan := &Plan{Keys: len(s.Tiebreak), dialect: d}
+	plan := &Plan{dialect: d}
 	if q.Count {
 		// The same translation against a builder of its own, so that the
 		// count's placeholders number from 1.
