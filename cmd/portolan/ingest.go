@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,12 +50,14 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 		fmt.Fprintf(fs.Output(), "Usage: portolan ingest [flags] FILE|- ...\n\nIngests scanner output into the store. The format of each file is detected\n(or set with --format); '-' reads standard input. Malformed records are\nreported with their position and skipped; everything valid is kept, and the\nexit status is 1 when anything was rejected. Ingesting a file again is a\nno-op: observations already stored are counted as duplicates.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
+	}
+	if !slices.Contains(ingest.FormatNames(), *format) {
+		return fmt.Errorf("ingest: --format %q: not a format%s (known: %s): %w", *format, cli.DidYouMean(*format, ingest.FormatNames()), strings.Join(ingest.FormatNames(), ", "), cli.ErrUsage)
 	}
 	files := fs.Args()
 	if len(files) == 0 {
-		fs.Usage()
 		return fmt.Errorf("ingest: no input: name files, or - for standard input: %w", cli.ErrUsage)
 	}
 	opts := ingest.Options{Format: *format, Port: *port, ModulePorts: modulePorts}

@@ -7,7 +7,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"runtime/debug"
 
 	"portolan/internal/cli"
 )
@@ -31,10 +33,36 @@ var program = cli.Program{
 	},
 }
 
+func init() { program.Version = buildVersion(version, debug.ReadBuildInfo) }
+
 func main() { program.Main() }
 
+// buildVersion is the version to report: the one -ldflags set, else the
+// module version `go install portolan/cmd/portolan@v1.2.3` records, else
+// "dev" (a build from a checkout records "(devel)").
+func buildVersion(ldflags string, info func() (*debug.BuildInfo, bool)) string {
+	if ldflags != "dev" {
+		return ldflags
+	}
+	if bi, ok := info(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return ldflags
+}
+
 // runVersion is `portolan version`.
-func runVersion(_ context.Context, env *cli.Env, _ []string) error {
-	fmt.Fprintf(env.Stdout, "portolan %s\n", version)
+func runVersion(_ context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: portolan version\n\nPrints the version of this binary (also: portolan --version).\n")
+	}
+	if err := cli.ParseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("version takes no arguments: %w", cli.ErrUsage)
+	}
+	fmt.Fprintf(env.Stdout, "portolan %s\n", buildVersion(version, debug.ReadBuildInfo))
 	return nil
 }

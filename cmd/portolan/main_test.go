@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -81,8 +82,8 @@ func TestHelpListsTheCommands(t *testing.T) {
 			t.Errorf("help does not list %s:\n%s", c, out)
 		}
 	}
-	if _, errOut, err := run(t, nil, "frobnicate"); err == nil || !strings.Contains(errOut, `unknown command "frobnicate"`) {
-		t.Errorf("unknown command: err %v, stderr %s", err, errOut)
+	if _, _, err := run(t, nil, "frobnicate"); cli.ExitCode(err) != 2 || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: err %v", err)
 	}
 	// The harness and the generator are cmd/portolan-bench.
 	for _, c := range []string{"bench", "gen"} {
@@ -103,6 +104,72 @@ func TestRunsNoPrograms(t *testing.T) {
 	for _, pkg := range strings.Fields(string(out)) {
 		if pkg == "os/exec" {
 			t.Errorf("cmd/portolan imports os/exec; it must not start other programs")
+		}
+	}
+}
+
+// TestUsageErrorsExitTwoBeforeAnyWork: a usage error exits 2 with one line
+// on stderr, no usage text and no summary, and touches no data directory.
+func TestUsageErrorsExitTwoBeforeAnyWork(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ingets", "x.xml"}, `unknown command "ingets"; did you mean "ingest"?`},
+		{[]string{"ingest", "--data", data, "--frmat", "nmap", "x.xml"}, `did you mean "--format"?`},
+		{[]string{"ingest", "--data", data, "--format", "nmpa", samples + "nmap_sV_scripts_5ports.xml"}, `ingest: --format "nmpa": not a format; did you mean "nmap"?`},
+		{[]string{"ingest", "--data", data}, "ingest: no input"},
+		{[]string{"ingest", "--data", data, "--dry-run"}, "ingest: no input"},
+		{[]string{"token", "--data", data, "extra"}, `token: unexpected argument "extra"`},
+		{[]string{"serve", "--data", data, "--adr", ":0"}, `did you mean "--addr"?`},
+	} {
+		out, errOut, err := run(t, nil, tt.args...)
+		if cli.ExitCode(err) != 2 || !strings.Contains(cli.Message(err), tt.want) {
+			t.Errorf("%q: exit %d, message %q, want %q", tt.args, cli.ExitCode(err), errString(err), tt.want)
+		}
+		if out != "" || errOut != "" {
+			t.Errorf("%q printed\nstdout %q\nstderr %q", tt.args, out, errOut)
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("a usage error created the data directory: %v", err)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return cli.Message(err)
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		out, _, err := run(t, nil, args...)
+		if err != nil || out != "portolan dev\n" {
+			t.Errorf("%q: %v %q", args, err, out)
+		}
+	}
+	out, errOut, err := run(t, nil, "version", "-h")
+	if err != nil || out != "" || !strings.Contains(errOut, "Usage: portolan version") {
+		t.Errorf("version -h: %v %q %q", err, out, errOut)
+	}
+	if _, _, err := run(t, nil, "version", "--json"); cli.ExitCode(err) != 2 {
+		t.Errorf("version --json: %v", err)
+	}
+	info := func(v string) func() (*debug.BuildInfo, bool) {
+		return func() (*debug.BuildInfo, bool) {
+			return &debug.BuildInfo{Main: debug.Module{Path: "portolan", Version: v}}, true
+		}
+	}
+	for _, tt := range []struct{ ldflags, module, want string }{
+		{"dev", "v1.4.0", "v1.4.0"},  // go install portolan/cmd/portolan@v1.4.0
+		{"dev", "(devel)", "dev"},    // go build in a checkout
+		{"1.5.0", "v1.4.0", "1.5.0"}, // make: -ldflags wins
+	} {
+		if got := buildVersion(tt.ldflags, info(tt.module)); got != tt.want {
+			t.Errorf("buildVersion(%q, %q) = %q, want %q", tt.ldflags, tt.module, got, tt.want)
 		}
 	}
 }

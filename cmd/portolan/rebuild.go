@@ -22,11 +22,10 @@ func runRebuild(ctx context.Context, env *cli.Env, args []string) error {
 		fmt.Fprintf(fs.Output(), "Usage: portolan rebuild [flags]\n\nRecomputes every record (hostPorts, banners, components, certificates,\nhosts) from the append-only observation log, with the current merge and\nfingerprint rules. It runs in one transaction: if it is interrupted, the\nprevious records stay.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
 		return fmt.Errorf("rebuild takes no arguments: %w", cli.ErrUsage)
 	}
 	store, err := stores.Open(ctx, slog.New(slog.NewTextHandler(env.Stderr, nil)))

@@ -74,7 +74,7 @@ Flags:
 	// Flags may come before or after the filter.
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := cli.ParseFlags(fs, args); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {

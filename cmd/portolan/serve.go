@@ -193,11 +193,10 @@ Flags:
 `, shutdownTimeout)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
 		return nil, fmt.Errorf("serve: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {

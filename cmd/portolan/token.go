@@ -45,11 +45,10 @@ Flags:
 `, auth.SigningKeyFile, portolan.PermissionThreatIntelligenceRead)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
 		return fmt.Errorf("token: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}
 	set := map[string]bool{}

@@ -75,6 +75,9 @@ type Program struct {
 	Intro string
 	// Commands are listed in this order in the usage text.
 	Commands []Command
+	// Version, when set, is what --version prints after the name, as the
+	// version command does.
+	Version string
 	// Default, when set, names the command that runs when there are no
 	// arguments or the first one is a flag other than -h: portolan-bench
 	// alone runs every benchmark, as `portolan bench` did.
@@ -89,7 +92,7 @@ func (p *Program) Main() {
 	stop()
 	if err != nil {
 		if !errors.Is(err, ErrSilentExit) {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", p.Name, err)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", p.Name, Message(err))
 		}
 		os.Exit(ExitCode(err))
 	}
@@ -100,6 +103,10 @@ func (p *Program) Main() {
 func (p *Program) Run(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		p.usage(env.Stdout)
+		return nil
+	}
+	if len(args) > 0 && p.Version != "" && (args[0] == "--version" || args[0] == "-version") {
+		fmt.Fprintf(env.Stdout, "%s %s\n", p.Name, p.Version)
 		return nil
 	}
 	var name string
@@ -114,15 +121,89 @@ func (p *Program) Run(ctx context.Context, env *Env, args []string) error {
 	}
 	cmd, ok := p.lookup(name)
 	if !ok {
-		fmt.Fprintf(env.Stderr, "%s: unknown command %q\n\n", p.Name, name)
-		p.usage(env.Stderr)
-		return ErrSilentExit
+		names := make([]string, len(p.Commands))
+		for i, c := range p.Commands {
+			names[i] = c.Name
+		}
+		return fmt.Errorf("unknown command %q%s; run '%s help' for the list: %w", name, DidYouMean(name, names), p.Name, ErrUsage)
 	}
 	err := cmd.Run(ctx, env, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	return err
+}
+
+// Message is err as the user reads it: without the ": usage" that marks
+// usage errors for ExitCode.
+func Message(err error) string {
+	return strings.TrimSuffix(err.Error(), ": "+ErrUsage.Error())
+}
+
+// ParseFlags parses args into fs. -h prints fs.Usage and returns
+// flag.ErrHelp, as flag does; any other flag error is a usage error that
+// names the flag and, for a near miss, the flag that was probably meant,
+// without printing the whole usage text (the user asked for none).
+func ParseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
+	}
+	hint := ""
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: "); ok {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		hint = DidYouMean(strings.TrimLeft(name, "-"), names)
+		if hint != "" {
+			hint = strings.Replace(hint, `"`, `"--`, 1)
+		}
+	}
+	return fmt.Errorf("%s: %v%s (-h lists the flags): %w", fs.Name(), err, hint, ErrUsage)
+}
+
+// DidYouMean returns `; did you mean "x"?` for the candidate closest to
+// got when it is a near miss (a typo or two), else "".
+func DidYouMean(got string, candidates []string) string {
+	best, bestD := "", 0
+	for _, c := range candidates {
+		if d := distance(strings.ToLower(got), strings.ToLower(c)); best == "" || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	// Two edits at most, and never most of the word: "x" is not "serve".
+	if best == "" || bestD > 2 || bestD*2 > len([]rune(best)) {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// distance is the Levenshtein distance of a and b, by runes.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }
 
 func (p *Program) lookup(name string) (Command, bool) {

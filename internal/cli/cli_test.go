@@ -27,7 +27,7 @@ func program(ran *string, def string) *cli.Program {
 			return nil
 		}}
 	}
-	return &cli.Program{Name: "prog", Intro: "Prog does things.\n", Commands: []cli.Command{cmd("zeta"), cmd("alpha")}, Default: def}
+	return &cli.Program{Name: "prog", Intro: "Prog does things.\n", Commands: []cli.Command{cmd("zeta"), cmd("alpha")}, Default: def, Version: "1.2.3"}
 }
 
 func TestRun(t *testing.T) {
@@ -44,8 +44,9 @@ func TestRun(t *testing.T) {
 		{name: "help lists commands in table order", args: []string{"help"}, stdout: "Prog does things.\n\nUsage:\n  prog <command> [flags] [arguments]\n\nCommands:\n  zeta       The zeta command.\n  alpha      The alpha command.\n"},
 		{name: "-h", args: []string{"-h"}, stdout: "Commands:"},
 		{name: "no arguments", code: 2, stdout: "Usage:"},
-		{name: "unknown", args: []string{"nope"}, code: 1, stderr: `prog: unknown command "nope"`},
-		{name: "flag without default is unknown", args: []string{"--x"}, code: 1, stderr: `unknown command "--x"`},
+		{name: "unknown is a usage error", args: []string{"nope"}, code: 2},
+		{name: "flag without default is unknown", args: []string{"--x"}, code: 2},
+		{name: "--version", args: []string{"--version"}, stdout: "prog 1.2.3\n"},
 		{name: "command -h is not an error", args: []string{"zeta", "-h"}, ran: "zeta -h"},
 		{name: "usage error", args: []string{"zeta", "bad"}, ran: "zeta bad", code: 2},
 		{name: "default without arguments", def: "alpha", ran: "alpha "},
@@ -83,6 +84,60 @@ func TestExitCode(t *testing.T) {
 	} {
 		if got := cli.ExitCode(err); got != want {
 			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)
+		}
+	}
+}
+
+// TestUsageErrors: a usage error says what was wrong and what was probably
+// meant in one line, prints no usage text, and exits 2.
+func TestUsageErrors(t *testing.T) {
+	var ran string
+	var out, errOut strings.Builder
+	env := &cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	err := program(&ran, "").Run(context.Background(), env, []string{"alhpa"})
+	if cli.ExitCode(err) != 2 || ran != "" {
+		t.Fatalf("exit %d, ran %q", cli.ExitCode(err), ran)
+	}
+	if got, want := cli.Message(err), `unknown command "alhpa"; did you mean "alpha"?; run 'prog help' for the list`; got != want {
+		t.Errorf("message\n got %s\nwant %s", got, want)
+	}
+	if out.Len()+errOut.Len() != 0 {
+		t.Errorf("printed %q %q", out.String(), errOut.String())
+	}
+
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	var buf strings.Builder
+	fs.SetOutput(&buf)
+	fs.String("format", "auto", "")
+	fs.Int("port", 0, "")
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "USAGE TEXT") }
+	for args, want := range map[string]string{
+		"--frmat=nmap": `ingest: flag provided but not defined: -frmat; did you mean "--format"? (-h lists the flags)`,
+		"--zzz":        `ingest: flag provided but not defined: -zzz (-h lists the flags)`,
+		"--port=x":     `ingest: invalid value "x" for flag -port: parse error (-h lists the flags)`,
+	} {
+		err := cli.ParseFlags(fs, []string{args})
+		if cli.ExitCode(err) != 2 || cli.Message(err) != want {
+			t.Errorf("%s: exit %d, message\n got %s\nwant %s", args, cli.ExitCode(err), cli.Message(err), want)
+		}
+	}
+	if buf.Len() != 0 {
+		t.Errorf("a flag error printed %q", buf.String())
+	}
+	if err := cli.ParseFlags(fs, []string{"-h"}); !errors.Is(err, flag.ErrHelp) || buf.String() != "USAGE TEXT\n" {
+		t.Errorf("-h: %v, printed %q", err, buf.String())
+	}
+}
+
+func TestDidYouMean(t *testing.T) {
+	names := []string{"serve", "ingest", "search", "watch", "token", "rebuild", "version"}
+	for got, want := range map[string]string{
+		"serv": "serve", "ingets": "ingest", "Token": "token", "verison": "version",
+		"x": "", "frobnicate": "", "bench": "",
+	} {
+		hint := cli.DidYouMean(got, names)
+		if (want == "") != (hint == "") || (want != "" && !strings.Contains(hint, `"`+want+`"`)) {
+			t.Errorf("DidYouMean(%q) = %q, want %q", got, hint, want)
 		}
 	}
 }
