@@ -44,6 +44,12 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 		modulePorts[name] = n
 		return nil
 	})
+	var scannedAt time.Time
+	fs.Func("scanned-at", "`time` of the scan (RFC 3339, or a date in UTC) for files without timestamps (ZMap's default output, masscan -oL without times); default: the file's modification time", func(v string) error {
+		t, err := parseScanTime(v)
+		scannedAt = t
+		return err
+	})
 	dryRun := fs.Bool("dry-run", false, "print what the files would add (observations per host and port) without writing")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar, even on a terminal")
 	fs.Usage = func() {
@@ -60,7 +66,7 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("ingest: no input: name files, or - for standard input: %w", cli.ErrUsage)
 	}
-	opts := ingest.Options{Format: *format, Port: *port, ModulePorts: modulePorts}
+	opts := ingest.Options{Format: *format, Port: *port, ModulePorts: modulePorts, ScannedAt: scannedAt}
 	printed := 0
 	onReject := func(r *portolan.InputError) {
 		printed++
@@ -107,24 +113,50 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 // returned then says how many failed.
 func ingestFiles(ctx context.Context, env *cli.Env, in *ingest.Ingester, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool) (ingest.Summary, error) {
 	var total ingest.Summary
-	failed := 0
 	for _, name := range names {
 		sum, err := ingestOne(ctx, env, in, name, open, opts, progress)
-		total.Add(sum)
-		if err != nil {
-			var storeErr *ingest.StoreError
-			if errors.Is(err, context.Canceled) || errors.As(err, &storeErr) {
-				// Not the input's fault: stop rather than fail every file.
-				return total, err
-			}
-			fmt.Fprintf(env.Stderr, "portolan: %s\n", userMessage(err))
-			failed++
+		var storeErr *ingest.StoreError
+		if err != nil && (errors.Is(err, context.Canceled) || errors.As(err, &storeErr)) {
+			// Not the input's fault: stop rather than fail every file.
+			total.Add(sum)
+			return total, err
 		}
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "portolan: %s\n", userMessage(err))
+			sum.Failed = 1
+		}
+		total.Add(sum)
+		fmt.Fprintln(env.Stdout, fileLine(name, sum))
 	}
-	if failed > 0 {
-		return total, fmt.Errorf("%d of %d inputs could not be read to their end: %w", failed, len(names), cli.ErrSilentExit)
+	if total.Failed > 0 {
+		return total, fmt.Errorf("%d of %d inputs could not be read to their end: %w", total.Failed, len(names), cli.ErrSilentExit)
 	}
 	return total, nil
+}
+
+// fileLine says what became of one input: which format it was read as and
+// how much it held, or that it failed.
+func fileLine(name string, sum ingest.Summary) string {
+	switch {
+	case sum.Format == "":
+		return name + ": failed, not read"
+	case sum.Format == "empty":
+		return name + ": empty, nothing to read"
+	case sum.Failed > 0:
+		return fmt.Sprintf("%s: read as %s, failed after %s", name, sum.Format, ingest.Plural(sum.Observations, "observation"))
+	}
+	return fmt.Sprintf("%s: read as %s, %s", name, sum.Format, ingest.Plural(sum.Observations, "observation"))
+}
+
+// parseScanTime reads --scanned-at: RFC 3339, or a date (midnight UTC).
+func parseScanTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("want RFC 3339 such as 2026-12-01T14:00:00Z, or a date such as 2026-12-01")
 }
 
 func ingestOne(ctx context.Context, env *cli.Env, in *ingest.Ingester, name string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool) (ingest.Summary, error) {
@@ -133,15 +165,7 @@ func ingestOne(ctx context.Context, env *cli.Env, in *ingest.Ingester, name stri
 		return ingest.Summary{Files: 1}, err
 	}
 	defer f.Close()
-	size := int64(-1)
-	if st, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
-		if fi, err := st.Stat(); err == nil {
-			opts.ModTime = fi.ModTime()
-			if fi.Mode().IsRegular() {
-				size = fi.Size()
-			}
-		}
-	}
+	opts, size := withFileInfo(f, opts)
 	if progress {
 		bar := progressbar.NewOptions64(size,
 			progressbar.OptionSetWriter(env.Stderr),
@@ -162,30 +186,53 @@ func ingestOne(ctx context.Context, env *cli.Env, in *ingest.Ingester, name stri
 	return in.Ingest(ctx, name, f, opts)
 }
 
+// withFileInfo adds the file's modification time to opts (the time of
+// files without timestamps) and returns its size, -1 when unknown.
+func withFileInfo(f io.Reader, opts ingest.Options) (ingest.Options, int64) {
+	size := int64(-1)
+	if st, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil {
+			opts.ModTime = fi.ModTime()
+			if fi.Mode().IsRegular() {
+				size = fi.Size()
+			}
+		}
+	}
+	return opts, size
+}
+
 func dryRunFiles(ctx context.Context, env *cli.Env, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, onReject func(*portolan.InputError)) error {
 	var total ingest.Summary
-	failed := 0
 	for _, name := range names {
 		f, err := open(name)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "portolan: %v\n", err)
-			failed++
+			total.Add(ingest.Summary{Files: 1, Failed: 1})
+			fmt.Fprintln(env.Stdout, fileLine(name, ingest.Summary{}))
 			continue
 		}
-		counts, sum, err := ingest.DryRun(ctx, name, f, opts, onReject)
+		fileOpts, _ := withFileInfo(f, opts)
+		counts, sum, err := ingest.DryRun(ctx, name, f, fileOpts, onReject)
 		f.Close()
-		total.Add(sum)
-		fmt.Fprintf(env.Stdout, "%s:\n", name)
-		for _, k := range ingest.SortedKeys(counts) {
-			fmt.Fprintf(env.Stdout, "  %-48s %d observations\n", k, counts[k])
-		}
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "portolan: %s\n", userMessage(err))
-			failed++
+			sum.Failed = 1
+		}
+		total.Add(sum)
+		fmt.Fprintf(env.Stdout, "%s:\n", fileLine(name, sum))
+		for _, k := range ingest.SortedKeys(counts) {
+			fmt.Fprintf(env.Stdout, "  %-48s %s\n", k, ingest.Plural(counts[k], "observation"))
 		}
 	}
-	fmt.Fprintf(env.Stdout, "dry run, nothing written: %d files, %d valid observations, %d rejected\n", total.Files, total.Observations, total.Rejected)
-	if failed > 0 || total.Rejected > 0 {
+	line := fmt.Sprintf("dry run, nothing written: %s, %d valid %s, %d rejected", ingest.Plural(total.Files, "file"), total.Observations, plural(total.Observations, "observation", "observations"), total.Rejected)
+	if total.Failed > 0 {
+		line += fmt.Sprintf("; %d of %s read, %d failed", total.Files-total.Failed, ingest.Plural(total.Files, "file"), total.Failed)
+	}
+	fmt.Fprintln(env.Stdout, line)
+	for _, n := range total.Notes {
+		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
+	if total.Failed > 0 || total.Rejected > 0 {
 		return cli.ErrSilentExit
 	}
 	return nil

@@ -29,7 +29,9 @@ func TestIngestCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ingest: %v\n%s", err, errOut)
 	}
-	if want := "ingested: 3 files, 12 observations, 5 records created, 7 updated, 0 duplicates skipped, 0 rejected\n"; out != want {
+	// A line per file with the format it was read as, then the summary.
+	if want := files[0] + ": read as nmap, 2 observations\n" + files[1] + ": read as nmap, 5 observations\n" + files[2] + ": read as nmap, 5 observations\n" +
+		"ingested: 3 files, 12 observations, 5 records created, 7 updated, 0 duplicates skipped, 0 rejected\n"; out != want {
 		t.Errorf("summary\n got %q\nwant %q", out, want)
 	}
 	out, _, err = run(t, map[string]string{"PORTOLAN_DATA": data}, append([]string{"ingest"}, files...)...)
@@ -55,7 +57,7 @@ func TestIngestReportsRejectionsAndExitsNonZero(t *testing.T) {
 	if !strings.Contains(errOut, "rejected: "+bad+":2: observation 2 (192.0.2.1 port 80) rejected: status \"opened\" is not open, filtered or closed") {
 		t.Errorf("stderr: %s", errOut)
 	}
-	if !strings.Contains(out, "1 observations, 1 records created") || !strings.Contains(out, "1 rejected") {
+	if !strings.Contains(out, "ingested: 1 file, 1 observation, 1 record created") || !strings.Contains(out, "1 rejected") {
 		t.Errorf("summary: %s", out)
 	}
 }
@@ -81,7 +83,7 @@ func TestIngestDryRunWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "127.0.0.1 tcp/18443 open") || !strings.Contains(out, "dry run, nothing written: 1 files, 5 valid observations, 0 rejected") {
+	if !strings.Contains(out, "127.0.0.1 tcp/18443 open") || !strings.Contains(out, "nmap_sV_scripts_5ports.xml: read as nmap, 5 observations:\n") || !strings.Contains(out, "dry run, nothing written: 1 file, 5 valid observations, 0 rejected") {
 		t.Errorf("dry run output:\n%s", out)
 	}
 	if _, err := os.Stat(data); !os.IsNotExist(err) {
@@ -208,4 +210,69 @@ func committedBatches(path string) int {
 		return 0
 	}
 	return n
+}
+
+// TestIngestCountsFailedFiles: the summary says how many files were read
+// and how many failed, each file says what it was read as (an empty one is
+// empty), in a real run and in a dry run.
+func TestIngestCountsFailedFiles(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.txt")
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(empty, nil, 0o644)
+	os.WriteFile(notes, []byte("just some notes\n"), 0o644)
+	good := samples + "nmap_sV_scripts_5ports.xml"
+	missing := filepath.Join(dir, "missing.xml")
+	for _, dry := range []bool{false, true} {
+		args := []string{"ingest", "--data", filepath.Join(dir, "d")}
+		summary := "ingested: 4 files, 5 observations, 5 records created, 0 updated, 0 duplicates skipped, 0 rejected; 2 of 4 files read, 2 failed\n"
+		if dry {
+			args = append(args, "--dry-run")
+			summary = "dry run, nothing written: 4 files, 5 valid observations, 0 rejected; 2 of 4 files read, 2 failed\n"
+		}
+		out, errOut, err := run(t, nil, append(args, good, empty, notes, missing)...)
+		if cli.ExitCode(err) != 1 {
+			t.Errorf("dry run %v: exit %d", dry, cli.ExitCode(err))
+		}
+		for _, want := range []string{good + ": read as nmap, 5 observations", empty + ": empty, nothing to read", notes + ": failed, not read", missing + ": failed, not read"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("dry run %v: stdout lacks %q:\n%s", dry, want, out)
+			}
+		}
+		if !strings.HasSuffix(out, summary) {
+			t.Errorf("dry run %v: summary\n%s\nwant %s", dry, out, summary)
+		}
+		if strings.Contains(errOut, "empty.txt") {
+			t.Errorf("an empty file is not an error: %s", errOut)
+		}
+	}
+}
+
+// TestIngestForcedFormatMismatch: one message for the file, not one per line.
+func TestIngestForcedFormatMismatch(t *testing.T) {
+	out, errOut, err := run(t, nil, "ingest", "--data", filepath.Join(t.TempDir(), "d"), "--format", "native", samples+"nmap_sV_scripts_5ports.xml")
+	if cli.ExitCode(err) != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "not native as --format says") || !strings.Contains(errOut, "it looks like nmap") {
+		t.Errorf("exit %d, stderr:\n%s", cli.ExitCode(err), errOut)
+	}
+	if !strings.Contains(out, "1 file, 0 observations") || !strings.Contains(out, "0 of 1 file read, 1 failed") {
+		t.Errorf("stdout:\n%s", out)
+	}
+}
+
+// TestIngestScannedAt: ZMap's default output takes the scan time given.
+func TestIngestScannedAt(t *testing.T) {
+	dir := t.TempDir()
+	ips := filepath.Join(dir, "zmap.txt")
+	os.WriteFile(ips, []byte("192.0.2.1\n192.0.2.2\n"), 0o644)
+	out, errOut, err := run(t, nil, "ingest", "--data", filepath.Join(dir, "d"), "--format", "zmap", "--port", "443", "--scanned-at", "2026-11-30", ips)
+	if err != nil || !strings.Contains(out, "note: "+ips+": no timestamp fields: --scanned-at 2026-11-30T00:00:00Z was used") {
+		t.Errorf("%v\n%s%s", err, out, errOut)
+	}
+	out, _, err = run(t, nil, "ingest", "--data", filepath.Join(dir, "d"), "--format", "zmap", "--port", "443", "--dry-run", ips)
+	if err != nil || !strings.Contains(out, "the file's modification time") || !strings.Contains(out, "(give the scan's time with --scanned-at)") {
+		t.Errorf("%v\n%s", err, out)
+	}
+	if _, _, err := run(t, nil, "ingest", "--scanned-at", "yesterday", ips); cli.ExitCode(err) != 2 {
+		t.Errorf("bad --scanned-at: %v", err)
+	}
 }

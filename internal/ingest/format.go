@@ -34,8 +34,15 @@ var formats = []format{
 	{"native", native.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
 		return native.NewReader(r, 0), noNote, nil
 	}},
-	{"masscan", masscan.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
-		return masscan.NewReader(r, masscan.Options{}), noNote, nil
+	{"masscan", masscan.Sniff, func(r io.Reader, o Options) (portolan.ObservationReader, func() string, error) {
+		at, from := o.timeOfUntimed()
+		mr := masscan.NewReader(r, masscan.Options{Time: at})
+		return mr, func() string {
+			if mr.UsedTime() {
+				return "lines without a time: " + from + " was used as their time"
+			}
+			return ""
+		}, nil
 	}},
 	{"nmap", nmap.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
 		return nmap.NewReader(r), noNote, nil
@@ -47,10 +54,11 @@ var formats = []format{
 		return shodan.NewReader(r, shodan.Options{}), noNote, nil
 	}},
 	{"zmap", zmap.Sniff, func(r io.Reader, o Options) (portolan.ObservationReader, func() string, error) {
-		zr := zmap.NewReader(r, zmap.Options{Port: o.Port, ModTime: o.ModTime})
+		at, from := o.timeOfUntimed()
+		zr := zmap.NewReader(r, zmap.Options{Port: o.Port, ModTime: at})
 		note := func() string {
 			if zr.UsedModTime() {
-				return "no timestamp fields: the file's modification time " + o.ModTime.UTC().Format(time.RFC3339) + " was used as the time of every observation"
+				return "no timestamp fields: " + from + " was used as the time of every observation"
 			}
 			return ""
 		}
@@ -59,6 +67,19 @@ var formats = []format{
 	{"naabu", naabu.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
 		return naabu.NewReader(r, naabu.Options{}), noNote, nil
 	}},
+}
+
+// timeOfUntimed is the instant of records without one, and how the note
+// names it: --scanned-at when given, else the file's modification time
+// (which says so, since a copied file has the copy's time).
+func (o Options) timeOfUntimed() (time.Time, string) {
+	if !o.ScannedAt.IsZero() {
+		return o.ScannedAt, "--scanned-at " + o.ScannedAt.UTC().Format(time.RFC3339)
+	}
+	if o.ModTime.IsZero() {
+		return o.ModTime, ""
+	}
+	return o.ModTime, "the file's modification time " + o.ModTime.UTC().Format(time.RFC3339) + " (give the scan's time with --scanned-at)"
 }
 
 // FormatNames lists the formats --format accepts, "auto" first.

@@ -40,8 +40,13 @@ type Options struct {
 	// runs whose results carry no port.
 	ModulePorts map[string]int
 	// ModTime is the input file's modification time: the instant of formats
-	// without timestamps (ZMap without timestamp fields).
+	// without timestamps (ZMap without timestamp fields, masscan -oL lines
+	// without a time) when ScannedAt is zero.
 	ModTime time.Time
+	// ScannedAt, when set, is the instant of records that carry none
+	// (--scanned-at): the scan's own time, which the file's modification
+	// time only approximates (a copied file has the copy's time).
+	ScannedAt time.Time
 	// BatchSize is the number of observations per store transaction.
 	BatchSize int
 }
@@ -49,6 +54,11 @@ type Options struct {
 // Summary counts what an ingestion did.
 type Summary struct {
 	Files int
+	// Failed counts the files that could not be read to their end.
+	Failed int
+	// Format is the format one file was read as ("nmap"; "empty" for an
+	// empty file), "" when it was not recognised.
+	Format string
 	portolan.ImportResult
 	// Rejected counts rejected records and rejected certificates.
 	Rejected int
@@ -60,15 +70,31 @@ type Summary struct {
 // Add accumulates s2 into s.
 func (s *Summary) Add(s2 Summary) {
 	s.Files += s2.Files
+	s.Failed += s2.Failed
 	s.ImportResult.Add(s2.ImportResult)
 	s.Rejected += s2.Rejected
 	s.Notes = append(s.Notes, s2.Notes...)
 }
 
-// String is the one summary line ingest ends with.
+// String is the one summary line ingest ends with. Scripts read its
+// counts by position, so what failed comes after them, only when something
+// did: "2 files, 5 observations, …, 0 rejected; 1 of 2 files read, 1 failed".
 func (s Summary) String() string {
-	return fmt.Sprintf("%d files, %d observations, %d records created, %d updated, %d duplicates skipped, %d rejected",
-		s.Files, s.Observations, s.Created, s.Updated, s.Duplicates, s.Rejected)
+	line := fmt.Sprintf("%s, %s, %s created, %d updated, %s skipped, %d rejected",
+		Plural(s.Files, "file"), Plural(s.Observations, "observation"), Plural(s.Created, "record"),
+		s.Updated, Plural(s.Duplicates, "duplicate"), s.Rejected)
+	if s.Failed > 0 {
+		line += fmt.Sprintf("; %d of %s read, %d failed", s.Files-s.Failed, Plural(s.Files, "file"), s.Failed)
+	}
+	return line
+}
+
+// Plural is "1 file", "2 files".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Ingester runs ingestions into one store.
@@ -160,8 +186,15 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return sum, fmt.Errorf("%s: %w", name, err)
 	}
+	if len(head) == 0 {
+		// Not an unknown format: nothing to read (a scan that found
+		// nothing may well write nothing).
+		sum.Format = "empty"
+		return sum, nil
+	}
 	format := opts.Format
-	if format == "" || format == "auto" {
+	forced := format != "" && format != "auto"
+	if !forced {
 		if format = Detect(head); format == "" {
 			return sum, portolan.Errorf(portolan.EINVALID, "%s: not a known format (known: %s); pass --format to choose one", name, strings.Join(FormatNames(), ", "))
 		}
@@ -170,6 +203,11 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	if !ok {
 		return sum, portolan.Errorf(portolan.EINVALID, "unknown format %q (known: %s)", format, strings.Join(FormatNames(), ", "))
 	}
+	sum.Format = format
+	// A forced format the file does not look like is on probation: if its
+	// first record is rejected before any is read, the file is not in that
+	// format, and one message says so instead of a rejection per line.
+	probation := forced && !f.sniff(head)
 	reader, note, err := f.open(br, opts)
 	if err != nil {
 		return sum, fmt.Errorf("%s: %w", name, err)
@@ -247,6 +285,18 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 			break
 		}
 		if ie := portolan.RecordError(err); ie != nil {
+			if probation && read == 0 {
+				finish()
+				looks := ""
+				if d := Detect(head); d != "" {
+					looks = "; it looks like " + d
+				}
+				where := ""
+				if ie.Line > 0 {
+					where = fmt.Sprintf("line %d: ", ie.Line)
+				}
+				return sum, portolan.Errorf(portolan.EINVALID, "%s: not %s as --format says (%s%s)%s", name, format, where, ie.Reason, looks)
+			}
 			// A copy: the reader's error is its own.
 			rj := *ie
 			reject(&rj)

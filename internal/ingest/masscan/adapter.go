@@ -21,6 +21,7 @@ type record struct {
 	proto   string
 	port    int
 	ts      int64  // Unix seconds
+	givenTs bool   // ts is Options.Time: the line had no time
 	status  string // "open", "closed"; "" for a banner-only record
 	service string // masscan's service name of a banner; "" for a status record
 	banner  string // the banner text, unescaped

@@ -39,6 +39,8 @@ func TestBadInput(t *testing.T) {
 
 		// -oL
 		{Name: "list truncated line", Input: "open tcp 80 192.0.2.1 100\nopen tcp 443 192.0.2.1",
+			Ports: []int{80}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "a status line without its time (give the scan's time with --scanned-at)"}}},
+		{Name: "list line cut before the address", Input: "open tcp 80 192.0.2.1 100\nopen tcp 443",
 			Ports: []int{80}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "fewer than 5 fields"}}},
 		{Name: "list missing field", Input: "open tcp 80 192.0.2.1 100\nbanner tcp 80 192.0.2.1 100\nopen tcp 443 192.0.2.1 101\n",
 			Ports: []int{80, 443}, Bad: []ingesttest.BadRecord{{Line: 2, Reason: "no service name"}}},

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"strconv"
 
 	"portolan/internal/ingest/scan"
 )
@@ -19,14 +20,21 @@ import (
 //
 // A status line is "<status> <proto> <port> <ip> <unix time>"; a banner line
 // is "banner <proto> <port> <ip> <unix time> <service> <text>", the text
-// escaped with \xNN and running to the end of the line.
+// escaped with \xNN and running to the end of the line. Some tools write
+// status lines without the time; they take Options.Time.
 type listSource struct {
-	lr  *scan.LineReader
-	max int
+	lr     *scan.LineReader
+	max    int
+	at     int64 // Options.Time in Unix seconds, 0 for none
+	usedAt bool  // a line took Options.Time
 }
 
 func newListSource(br *bufio.Reader, opts Options) *listSource {
-	return &listSource{lr: scan.NewLineReader(br, opts.MaxLineBytes), max: opts.MaxLineBytes}
+	s := &listSource{lr: scan.NewLineReader(br, opts.MaxLineBytes), max: opts.MaxLineBytes}
+	if !opts.Time.IsZero() {
+		s.at = opts.Time.Unix()
+	}
+	return s
 }
 
 func (s *listSource) next() (record, error) {
@@ -41,7 +49,8 @@ func (s *listSource) next() (record, error) {
 		if tooLong {
 			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "the line is longer than %d bytes", s.max)
 		}
-		rec, skip, reason := parseListLine(line)
+		rec, skip, reason := parseListLine(line, s.at)
+		s.usedAt = s.usedAt || rec.givenTs
 		if skip {
 			continue
 		}
@@ -53,8 +62,9 @@ func (s *listSource) next() (record, error) {
 }
 
 // parseListLine parses one -oL line. skip is set for blank lines and
-// comments; reason says why a line is not a record.
-func parseListLine(line []byte) (rec record, skip bool, reason string) {
+// comments; reason says why a line is not a record. at (Unix seconds, 0
+// for none) is the time of a status line without one.
+func parseListLine(line []byte, at int64) (rec record, skip bool, reason string) {
 	if scan.IsBlank(line) || line[0] == '#' {
 		return record{}, true, ""
 	}
@@ -63,6 +73,15 @@ func parseListLine(line []byte) (rec record, skip bool, reason string) {
 	for i := range f {
 		j := bytes.IndexByte(rest, ' ')
 		if j < 0 {
+			if i == len(f)-2 && (string(f[0]) == "open" || string(f[0]) == "closed") {
+				// "open tcp 80 192.0.2.1": a status line without its time.
+				if at == 0 {
+					return record{}, false, "a status line without its time (give the scan's time with --scanned-at)"
+				}
+				f[i], f[4], rest = rest, []byte(strconv.FormatInt(at, 10)), nil
+				rec.givenTs = true
+				break
+			}
 			if i < len(f)-1 {
 				return record{}, false, "the line has fewer than 5 fields"
 			}

@@ -49,6 +49,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"time"
 
 	"portolan"
 	"portolan/internal/ingest/scan"
@@ -89,6 +90,16 @@ type Options struct {
 	// MaxDepth bounds JSON and XML nesting; 0 means DefaultMaxDepth. A deeper
 	// JSON record is a record error; deeper XML ends the input.
 	MaxDepth int
+	// Time is the instant of -oL status lines written without one (0:
+	// such lines are rejected).
+	Time time.Time
+}
+
+// UsedTime reports whether a record read so far took Options.Time because
+// its line had no time of its own.
+func (r *Reader) UsedTime() bool {
+	ls, ok := r.src.(*listSource)
+	return ok && ls.usedAt
 }
 
 // Reader reads one masscan output file as observations. It implements
@@ -264,7 +275,7 @@ func detect(head []byte, strict bool) string {
 		if bytes.Equal(line, []byte("#masscan")) {
 			return FormatList
 		}
-		if _, skip, reason := parseListLine(line); !skip && reason == "" {
+		if _, skip, reason := parseListLine(line, 0); !skip && reason == "" {
 			return FormatList
 		}
 	}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ingest_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"portolan"
+	"portolan/internal/ingest"
+)
+
+func dryRun(t *testing.T, input string, opts ingest.Options) (ingest.Summary, []string, error) {
+	t.Helper()
+	var rejected []string
+	_, sum, err := ingest.DryRun(context.Background(), "in", strings.NewReader(input), opts, func(r *portolan.InputError) {
+		rejected = append(rejected, r.Error())
+	})
+	return sum, rejected, err
+}
+
+func TestSummarySaysTheFormatAndEmpty(t *testing.T) {
+	sum, _, err := dryRun(t, "#masscan\nopen tcp 80 192.0.2.1 1795781207\n", ingest.Options{})
+	if err != nil || sum.Format != "masscan" || sum.Observations != 1 {
+		t.Errorf("masscan: %v %+v", err, sum)
+	}
+	sum, _, err = dryRun(t, "", ingest.Options{})
+	if err != nil || sum.Format != "empty" || sum.Files != 1 {
+		t.Errorf("empty: %v %+v", err, sum)
+	}
+}
+
+// TestForcedFormatThatDoesNotFit: one error for the file, no rejection per
+// line, and the format it looks like.
+func TestForcedFormatThatDoesNotFit(t *testing.T) {
+	in := strings.Repeat("#masscan\nopen tcp 80 192.0.2.1 1795781207\n", 50)
+	sum, rejected, err := dryRun(t, in, ingest.Options{Format: "native"})
+	if err == nil || len(rejected) != 0 || sum.Observations != 0 {
+		t.Fatalf("err %v, %d rejections, %+v", err, len(rejected), sum)
+	}
+	if msg := portolan.ErrorMessage(err); !strings.HasPrefix(msg, "in: not native as --format says (line ") || !strings.HasSuffix(msg, "; it looks like masscan") {
+		t.Errorf("message %q", msg)
+	}
+	// A forced format that fits still reports its bad lines one by one.
+	_, rejected, err = dryRun(t, "#masscan\nopen tcp 80 192.0.2.1 1795781207\nopen tcp x 192.0.2.1 1\n", ingest.Options{Format: "masscan"})
+	if err != nil || len(rejected) != 1 {
+		t.Errorf("fitting format: %v %q", err, rejected)
+	}
+}
+
+// TestScannedAt: files without times take --scanned-at, and the note says
+// which time was used.
+func TestScannedAt(t *testing.T) {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	mod := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name, input string
+		opts        ingest.Options
+		note        string
+	}{
+		{"zmap default output, file time", "192.0.2.1\n192.0.2.2\n", ingest.Options{Format: "zmap", Port: 443, ModTime: mod},
+			"in: no timestamp fields: the file's modification time 2026-12-01T08:00:00Z (give the scan's time with --scanned-at) was used as the time of every observation"},
+		{"zmap default output, --scanned-at", "192.0.2.1\n192.0.2.2\n", ingest.Options{Format: "zmap", Port: 443, ModTime: mod, ScannedAt: at},
+			"in: no timestamp fields: --scanned-at 2026-11-30T12:00:00Z was used as the time of every observation"},
+		{"masscan -oL without times", "#masscan\nopen tcp 80 192.0.2.1\nopen tcp 443 192.0.2.1\n# end\n", ingest.Options{ScannedAt: at},
+			"in: lines without a time: --scanned-at 2026-11-30T12:00:00Z was used as their time"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []*portolan.Observation
+			in := &ingest.Ingester{Store: storeFunc(func(b []*portolan.Observation) { got = append(got, b...) })}
+			sum, err := in.Ingest(context.Background(), "in", strings.NewReader(tt.input), tt.opts)
+			if err != nil || sum.Rejected != 0 || len(got) != 2 {
+				t.Fatalf("%v, %d rejected, %d observations", err, sum.Rejected, len(got))
+			}
+			want := at
+			if tt.opts.ScannedAt.IsZero() {
+				want = mod
+			}
+			for _, o := range got {
+				if !o.ScannedAt.Equal(want) {
+					t.Errorf("%s port %d scanned at %s, want %s", o.Host, o.Port, o.ScannedAt, want)
+				}
+			}
+			if len(sum.Notes) != 1 || sum.Notes[0] != tt.note {
+				t.Errorf("notes %q\nwant %q", sum.Notes, tt.note)
+			}
+		})
+	}
+	// Without a time, a masscan line says how to give one.
+	_, rejected, _ := dryRun(t, "#masscan\nopen tcp 80 192.0.2.1\n", ingest.Options{})
+	if len(rejected) != 1 || !strings.Contains(rejected[0], "--scanned-at") {
+		t.Errorf("rejections %q", rejected)
+	}
+}
+
+func TestSummaryLine(t *testing.T) {
+	for _, tt := range []struct {
+		sum  ingest.Summary
+		want string
+	}{
+		{ingest.Summary{Files: 1, ImportResult: portolan.ImportResult{Observations: 1, Created: 1}},
+			"1 file, 1 observation, 1 record created, 0 updated, 0 duplicates skipped, 0 rejected"},
+		{ingest.Summary{Files: 3, Failed: 2, ImportResult: portolan.ImportResult{Observations: 12, Created: 5, Updated: 7, Duplicates: 1}, Rejected: 1},
+			"3 files, 12 observations, 5 records created, 7 updated, 1 duplicate skipped, 1 rejected; 1 of 3 files read, 2 failed"},
+	} {
+		if got := tt.sum.String(); got != tt.want {
+			t.Errorf("\n got %s\nwant %s", got, tt.want)
+		}
+	}
+}
+
+type storeFunc func([]*portolan.Observation)
+
+func (f storeFunc) ImportObservations(_ context.Context, b []*portolan.Observation) (portolan.ImportResult, error) {
+	f(b)
+	return portolan.ImportResult{Observations: len(b)}, nil
+}
+
+func (f storeFunc) Rebuild(context.Context, func(int)) error { return nil }
