@@ -278,6 +278,10 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 		Logger:              logger,
 		CORSOrigins:         cfg.corsOrigins,
 	}
+	if cfg.auth.Source() == auth.SourceLocal {
+		// The most common first-hour 401: a token of another directory.
+		apiCfg.TokenHint = localTokenHint(cfg.auth.DataDir)
+	}
 	if ct, ok := store.(portolan.ChangeTracker); ok {
 		apiCfg.Generation = ct.Generation
 	}

@@ -4,8 +4,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"portolan"
@@ -66,7 +69,10 @@ Flags:
 		return fmt.Errorf("token: --ttl %s: must be between 1s and %s: %w", *ttl, auth.MaxTokenTTL, cli.ErrUsage)
 	}
 
-	l, err := auth.OpenLocalIssuer(stores.DataDir())
+	dir := stores.DataDir()
+	keyPath := filepath.Join(dir, filepath.FromSlash(auth.SigningKeyFile))
+	_, statErr := os.Stat(keyPath)
+	l, err := auth.OpenLocalIssuer(dir)
 	if err != nil {
 		return err
 	}
@@ -74,6 +80,25 @@ Flags:
 	if err != nil {
 		return err
 	}
+	// Standard output is the token alone, for $(portolan token); which key
+	// signed it goes to standard error, since a token of another data
+	// directory is refused by the server (401) without saying why.
+	abs, _ := filepath.Abs(dir)
+	if errors.Is(statErr, os.ErrNotExist) {
+		fmt.Fprintf(env.Stderr, "portolan: warning: no signing key in data directory %s; created a new one. A server started on another data directory refuses this token (401): run serve and token with the same --data or PORTOLAN_DATA.\n", abs)
+	} else {
+		fmt.Fprintf(env.Stderr, "portolan: token signed by the key of data directory %s (%s)\n", abs, keyPath)
+	}
 	_, err = fmt.Fprintln(env.Stdout, tok)
 	return err
+}
+
+// localTokenHint is what serve logs with a refused token when it trusts
+// the local issuer of dir.
+func localTokenHint(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	return "this server accepts tokens of the local issuer of data directory " + abs + "; a token from 'portolan token' on another data directory is refused (mint it with --data " + abs + ")"
 }

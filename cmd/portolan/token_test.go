@@ -197,3 +197,24 @@ func TestAuthFlagsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenSaysWhichKeySigned: stdout is the token alone; stderr names the
+// data directory and warns when the key had to be created, since a server
+// on another directory refuses the token.
+func TestTokenSaysWhichKeySigned(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, err := run(t, nil, "token", "--data", dir)
+	if err != nil || strings.Count(out, "\n") != 1 {
+		t.Fatalf("%v %q", err, out)
+	}
+	if !strings.Contains(errOut, "warning: no signing key in data directory "+dir+"; created a new one") || !strings.Contains(errOut, "--data or PORTOLAN_DATA") {
+		t.Errorf("first token: stderr %q", errOut)
+	}
+	_, errOut, err = run(t, map[string]string{"PORTOLAN_DATA": dir}, "token")
+	if err != nil || strings.Contains(errOut, "warning") || !strings.Contains(errOut, "token signed by the key of data directory "+dir+" (") {
+		t.Errorf("second token: %v, stderr %q", err, errOut)
+	}
+	if h := localTokenHint(dir); !strings.Contains(h, dir) || !strings.Contains(h, "portolan token") {
+		t.Errorf("hint %q", h)
+	}
+}

@@ -29,8 +29,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if err != nil {
 			// The client learns only Graph's sentence; the log says which
 			// check failed (the cause the verifier wrapped).
-			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "token refused",
-				slog.String("request-id", stateOf(r.Context()).id), slog.String("reason", err.Error()))
+			attrs := []slog.Attr{slog.String("request-id", stateOf(r.Context()).id), slog.String("reason", err.Error())}
+			if token != "" && s.tokenHint != "" {
+				attrs = append(attrs, slog.String("hint", s.tokenHint))
+			}
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "token refused", attrs...)
 			// RFC 6750 §3.1: error="invalid_token" only when a token was
 			// sent; writeError answers a missing one with a bare "Bearer".
 			if portolan.ErrorCode(err) == portolan.EUNAUTHORIZED && token != "" {

@@ -69,6 +69,11 @@ type Config struct {
 	// portolan.ChangeTracker.
 	Generation func(context.Context) (uint64, error)
 
+	// TokenHint, when set, is logged with every refused token that was
+	// sent: what the operator should check first (for the local issuer,
+	// which data directory's key signs the tokens it accepts).
+	TokenHint string
+
 	// CORSOrigins are the origins of browser applications allowed to call
 	// the API ("*" for any); empty turns CORS off (cors.go).
 	CORSOrigins []string
@@ -91,6 +96,7 @@ type Server struct {
 	generation   func(context.Context) (uint64, error)
 	responses    responseCache
 	corsOrigins  []string
+	tokenHint    string
 }
 
 // New returns a Server for cfg. It fails when a required field is missing,
@@ -109,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 		hosts:        cfg.Hosts,
 		certificates: cfg.Certificates,
 		verifier:     cfg.Verifier,
+		tokenHint:    cfg.TokenHint,
 		tokenKey:     append([]byte(nil), cfg.SkipTokenKey...),
 		trustProto:   cfg.TrustForwardedProto,
 		logger:       cfg.Logger,

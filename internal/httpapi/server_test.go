@@ -657,3 +657,25 @@ func TestRefusedTokensAreExplainedOnlyInTheLog(t *testing.T) {
 		t.Errorf("no log line with the reason: %v", s.log.lines(t))
 	}
 }
+
+// TestRefusedTokenLogLineHasTheHint: the operator reads what to check first
+// (for the local issuer, which data directory signs) next to the reason.
+func TestRefusedTokenLogLineHasTheHint(t *testing.T) {
+	s := newServer(t, newFixture(), func(c *httpapi.Config) {
+		c.TokenHint = "tokens of data directory /srv/portolan"
+		c.Verifier = &mock.TokenVerifier{VerifyTokenFn: func(context.Context, string) (*portolan.Principal, error) {
+			return nil, portolan.WrapError(portolan.EUNAUTHORIZED, errors.New("signature invalid"), "Access token validation failure.")
+		}}
+	})
+	w := s.get(t, "hosts/85.13.139.18")
+	if w.Code != http.StatusUnauthorized || strings.Contains(w.Body.String(), "/srv/portolan") {
+		t.Errorf("%d %s", w.Code, w.Body)
+	}
+	found := false
+	for _, l := range s.log.lines(t) {
+		found = found || (l["msg"] == "token refused" && l["hint"] == "tokens of data directory /srv/portolan")
+	}
+	if !found {
+		t.Errorf("no hint in the log: %v", s.log.lines(t))
+	}
+}
