@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,5 +172,32 @@ func TestVersion(t *testing.T) {
 		if got := buildVersion(tt.ldflags, info(tt.module)); got != tt.want {
 			t.Errorf("buildVersion(%q, %q) = %q, want %q", tt.ldflags, tt.module, got, tt.want)
 		}
+	}
+}
+
+// TestServeDemoChecksTheAddressFirst: a port in use is reported before the
+// demo loads anything, naming the flag and the variable that change it.
+func TestServeDemoChecksTheAddressFirst(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	for _, env := range []map[string]string{nil, {"PORTOLAN_ADDR": busy.Addr().String()}} {
+		args := []string{"serve", "--demo", "--data", data}
+		if env == nil {
+			args = append(args, "--addr", busy.Addr().String())
+		}
+		out, _, err := run(t, env, args...)
+		if err == nil || !strings.Contains(err.Error(), "cannot listen on "+busy.Addr().String()+" (set another address with --addr or PORTOLAN_ADDR)") {
+			t.Errorf("env %v: err %v", env, err)
+		}
+		if out != "" {
+			t.Errorf("env %v: the demo loaded before listening:\n%s", env, out)
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the data directory was created: %v", err)
 	}
 }

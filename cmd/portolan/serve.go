@@ -84,6 +84,13 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Listen first: a port in use is reported at once, before the store
+	// is opened and the demo's captures are loaded.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("serve: cannot listen on %s (set another address with --addr or PORTOLAN_ADDR): %w", cfg.addr, err)
+	}
+	defer ln.Close()
 	logOut := newLogWriter(env.Stderr)
 	defer logOut.Close()
 	logger := slog.New(slog.NewTextHandler(logOut, nil))
@@ -98,11 +105,11 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 		defer os.RemoveAll(dir)
 		cfg.setDataDir(dir)
 	}
-	return serve(ctx, env, cfg, logger)
+	return serve(ctx, env, cfg, ln, logger)
 }
 
-// serve opens what cfg names and serves until ctx is done.
-func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, logger *slog.Logger) error {
+// serve opens what cfg names and serves on ln until ctx is done.
+func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener, logger *slog.Logger) error {
 	files, err := prepareDataDir(cfg)
 	if err != nil {
 		return err
@@ -118,11 +125,6 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, logger *slog.Log
 	go func() { defer close(pruned); pruneChanges(pctx, store, cfg.changeRetention, logger) }()
 	defer func() { <-pruned }()
 	defer stopPruning()
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	defer ln.Close()
 	// The verifier gets the address actually bound (":0" picks a port) and
 	// the command's context, which bounds its background key refresh.
 	authCfg := cfg.auth
