@@ -17,6 +17,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"portolan/internal/spell"
 )
 
 // Env is what a subcommand may touch of the outside world, injected so that
@@ -169,41 +171,12 @@ func ParseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 // DidYouMean returns `; did you mean "x"?` for the candidate closest to
-// got when it is a near miss (a typo or two), else "".
+// got when it is a near miss (spell.Closest), else "".
 func DidYouMean(got string, candidates []string) string {
-	best, bestD := "", 0
-	for _, c := range candidates {
-		if d := distance(strings.ToLower(got), strings.ToLower(c)); best == "" || d < bestD {
-			best, bestD = c, d
-		}
+	if c, ok := spell.Closest(got, candidates); ok {
+		return fmt.Sprintf("; did you mean %q?", c)
 	}
-	// Two edits at most, and never most of the word: "x" is not "serve".
-	if best == "" || bestD > 2 || bestD*2 > len([]rune(best)) {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// distance is the Levenshtein distance of a and b, by runes.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return ""
 }
 
 func (p *Program) lookup(name string) (Command, bool) {

@@ -3,10 +3,13 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"portolan"
+	"portolan/internal/spell"
 )
 
 // routeKind names one endpoint of graph-api.md Part A.
@@ -110,7 +113,12 @@ func parseRoute(escapedPath string) (route, error) {
 		rt.kind = routeMetadata
 		return rt, nil
 	}
-	if len(segs) < 3 || !isName(segs[0], "security") || !isName(segs[1], "threatIntelligence") {
+	switch {
+	case !isName(segs[0], "security"):
+		return rt, notFoundSegment(segs[0].text, "security")
+	case len(segs) < 2 || !isName(segs[1], "threatIntelligence"):
+		return rt, notFound(escapedPath)
+	case len(segs) < 3:
 		return rt, notFound(escapedPath)
 	}
 	segs = segs[2:]
@@ -201,7 +209,13 @@ func parseRoute(escapedPath string) (route, error) {
 		}
 	}
 	if rt.kind == 0 {
-		return rt, notFound(escapedPath)
+		return rt, unknownSegment(segs)
+	}
+	if (rt.kind == routeSSLCert || rt.kind == routeRelatedHosts) && isHexSHA1(rt.key) {
+		// No id is 40 hex digits (an id is 56 characters of base64), and
+		// the hex SHA-1 is what openssl and browsers show: say what to send.
+		return rt, portolan.Errorf(portolan.ENOTFOUND, "Resource not found for the segment '%s'. Certificate ids are the base64 of the hex SHA-1, here '%s'.",
+			clipText(rt.key), portolan.SSLCertificateID(strings.ToLower(rt.key)))
 	}
 	// A parenthesised key must stand where a key is expected; a name (ports,
 	// host, ...) must never come from parentheses.
@@ -252,7 +266,63 @@ func splitKey(s string) (name, key string, paren bool, err error) {
 func isName(s segment, name string) bool { return !s.paren && strings.EqualFold(s.text, name) }
 
 func notFound(path string) error {
-	return portolan.Errorf(portolan.ENOTFOUND, "Resource not found for the segment '%s'.", clipText(lastSegment(path)))
+	return notFoundSegment(lastSegment(path))
+}
+
+// notFoundSegment is Graph's 404 for the segment that failed, with the
+// name probably meant when it is a near miss of one (host for hosts).
+func notFoundSegment(seg string, names ...string) error {
+	msg := fmt.Sprintf("Resource not found for the segment '%s'.", clipText(seg))
+	if n, ok := spell.Closest(seg, names); ok {
+		msg += fmt.Sprintf(" Did you mean '%s'?", n)
+	}
+	return portolan.Errorf(portolan.ENOTFOUND, "%s", msg)
+}
+
+// entitySets are the collections under security/threatIntelligence, and
+// navigations the segments each key may be followed by.
+var (
+	entitySets  = []string{"hosts", "hostPorts", "hostComponents", "hostSslCertificates", "sslCertificates"}
+	navigations = map[string][]string{
+		"hosts":           {"ports", "components", "sslCertificates"},
+		"hostPorts":       {"host", "mostRecentSslCertificate"},
+		"sslCertificates": {"relatedHosts"},
+	}
+)
+
+// unknownSegment is the 404 of a path under threatIntelligence that names
+// no route: it names the first segment that is not understood, not the
+// last one (threatIntelligence/host/8.8.8.8 fails at 'host').
+func unknownSegment(segs []segment) error {
+	set := ""
+	for _, n := range entitySets {
+		if isName(segs[0], n) {
+			set = n
+		}
+	}
+	if set == "" {
+		return notFoundSegment(segs[0].text, entitySets...)
+	}
+	// segs[1] is a key; segs[2] a navigation; hosts/{id}/ports/{key} may
+	// go one further.
+	i := min(2, len(segs)-1)
+	if i == 2 && slices.ContainsFunc(navigations[set], func(n string) bool { return isName(segs[2], n) }) && len(segs) > 3 {
+		i = len(segs) - 1
+	}
+	return notFoundSegment(segs[i].text, navigations[set]...)
+}
+
+// isHexSHA1 reports whether s is a SHA-1 in hex, as openssl prints it.
+func isHexSHA1(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func lastSegment(path string) string {

@@ -679,3 +679,24 @@ func TestRefusedTokenLogLineHasTheHint(t *testing.T) {
 		t.Errorf("no hint in the log: %v", s.log.lines(t))
 	}
 }
+
+// TestNotFoundNamesTheSegmentThatFailed: the 404 names the first segment
+// not understood, with the name probably meant, and a certificate asked
+// for by its hex SHA-1 learns what its id is.
+func TestNotFoundNamesTheSegmentThatFailed(t *testing.T) {
+	s := newServer(t, newFixture())
+	hexSHA1 := "0123456789abcdef0123456789ABCDEF01234567"
+	for path, want := range map[string]string{
+		"host/8.8.8.8":                                 "Resource not found for the segment 'host'. Did you mean 'hosts'?",
+		"hostPort/x":                                   "Resource not found for the segment 'hostPort'. Did you mean 'hostPorts'?",
+		"nothing/8.8.8.8":                              "Resource not found for the segment 'nothing'.",
+		"hosts/8.8.8.8/port":                           "Resource not found for the segment 'port'. Did you mean 'ports'?",
+		"hosts/8.8.8.8/ports/x/banners":                "Resource not found for the segment 'banners'.",
+		"hostPorts/x/hosts":                            "Resource not found for the segment 'hosts'. Did you mean 'host'?",
+		"sslCertificates/" + hexSHA1:                   "Resource not found for the segment '" + hexSHA1 + "'. Certificate ids are the base64 of the hex SHA-1, here '" + portolan.SSLCertificateID(strings.ToLower(hexSHA1)) + "'.",
+		"sslCertificates/" + hexSHA1 + "/relatedHosts": "Resource not found for the segment '" + hexSHA1 + "'. Certificate ids are the base64 of the hex SHA-1, here '" + portolan.SSLCertificateID(strings.ToLower(hexSHA1)) + "'.",
+	} {
+		wantError(t, s.get(t, path), http.StatusNotFound, "ResourceNotFound", want)
+	}
+	wantError(t, s.get(t, "/beta/securty/threatIntelligence/hosts"), http.StatusNotFound, "ResourceNotFound", "Resource not found for the segment 'securty'. Did you mean 'security'?")
+}
