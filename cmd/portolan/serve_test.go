@@ -619,3 +619,29 @@ func TestServeEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestServeHintsAtTheDataDirectoryOnA401: a token minted on another data
+// directory is refused, and the log line says which directory's key the
+// server trusts.
+func TestServeHintsAtTheDataDirectoryOnA401(t *testing.T) {
+	served, other := t.TempDir(), t.TempDir()
+	tok, _, err := run(t, nil, "token", "--data", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e2eStartServe(t, nil, "--data", served, "--addr", "127.0.0.1:0")
+	client := &http.Client{Timeout: 10 * time.Second}
+	s.waitHealthy(t, client)
+	resp := e2eGetJSON(t, client, s.URL+"/beta/security/threatIntelligence/hosts/127.0.0.1", strings.TrimSpace(tok), nil)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401", resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.stderr.String(), "hint=") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if log := s.stderr.String(); !strings.Contains(log, "token refused") || !strings.Contains(log, "local issuer of data directory "+served) {
+		t.Errorf("the 401 log line has no hint naming %s:\n%s", served, log)
+	}
+	s.stop(t)
+}
