@@ -127,7 +127,7 @@ func (p *Program) Run(ctx context.Context, env *Env, args []string) error {
 		for i, c := range p.Commands {
 			names[i] = c.Name
 		}
-		return fmt.Errorf("unknown command %q%s; run '%s help' for the list: %w", name, DidYouMean(name, names), p.Name, ErrUsage)
+		return fmt.Errorf("unknown command %q%s ('%s help' lists the commands): %w", name, DidYouMean(name, names), p.Name, ErrUsage)
 	}
 	err := cmd.Run(ctx, env, args)
 	if errors.Is(err, flag.ErrHelp) {

@@ -98,7 +98,7 @@ func TestUsageErrors(t *testing.T) {
 	if cli.ExitCode(err) != 2 || ran != "" {
 		t.Fatalf("exit %d, ran %q", cli.ExitCode(err), ran)
 	}
-	if got, want := cli.Message(err), `unknown command "alhpa"; did you mean "alpha"?; run 'prog help' for the list`; got != want {
+	if got, want := cli.Message(err), `unknown command "alhpa"; did you mean "alpha"? ('prog help' lists the commands)`; got != want {
 		t.Errorf("message\n got %s\nwant %s", got, want)
 	}
 	if out.Len()+errOut.Len() != 0 {
