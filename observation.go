@@ -110,6 +110,9 @@ func (o *Observation) Normalize() error {
 		if c.Name == "" {
 			return Errorf(EINVALID, "a component has no name")
 		}
+		if err := c.CheckID(); err != nil {
+			return err
+		}
 		comps = append(comps, c)
 	}
 	o.Components = comps
@@ -264,4 +267,21 @@ func (o *Observation) Identity() [16]byte {
 	var id [16]byte
 	copy(id[:], h.Sum(nil))
 	return id
+}
+
+// CheckID returns an EINVALID error when a value of c would make its
+// hostComponent id ambiguous. The id joins name, version and category with
+// "$$" (Graph's documented form), so a value holding "$$", or beginning or
+// ending with "$", could give two different components one id: name "a$"
+// with version "b" and name "a" with version "$b" both join to "a$$$b".
+// Such values are refused rather than escaped, so that every id keeps the
+// form Graph clients decode.
+func (c Component) CheckID() error {
+	for _, part := range [...]struct{ what, value string }{{"name", c.Name}, {"version", c.Version}, {"category", c.Category}} {
+		v := part.value
+		if strings.Contains(v, "$$") || strings.HasPrefix(v, "$") || strings.HasSuffix(v, "$") {
+			return Errorf(EINVALID, "component %s %q holds \"$$\" or begins or ends with \"$\": its id (name$$version$$category$$host) would be ambiguous", part.what, CleanText(v, 80))
+		}
+	}
+	return nil
 }

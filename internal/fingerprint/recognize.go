@@ -209,7 +209,10 @@ func merge(t *aliasTable, scanner []portolan.Component, found []match) []portola
 	nScanner := len(out)
 	for i := range found {
 		c := t.canonical(found[i].c)
-		if namedByScanner(out[:nScanner], c) {
+		// A version captured from a hostile banner could hold "$$" and make
+		// the component's id ambiguous (Component.CheckID); such a match is
+		// not a component, and the banner that showed it is kept.
+		if namedByScanner(out[:nScanner], c) || c.CheckID() != nil {
 			continue
 		}
 		out = append(out, c)

@@ -374,3 +374,23 @@ func TestRecognizeConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestRecognizeSkipsAmbiguousIDs: a rule whose capture takes "$$" from a
+// hostile banner yields no component (its id would be ambiguous), and the
+// same rule still recognises an ordinary banner.
+func TestRecognizeSkipsAmbiguousIDs(t *testing.T) {
+	r, err := fingerprint.Load([]byte(`{"rules": [{"id": "zed", "target": "banner", "keywords": ["Zed/"], "pattern": "^Zed/(\\S+)",
+		"component": {"name": "Zed", "version": "$1", "category": "Server"},
+		"cases": [{"banner": "Zed/1.0", "want": [{"name": "Zed", "version": "1.0", "category": "Server"}]}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, banner := range []string{"Zed/1$$2", "Zed/1$", "Zed/$1"} {
+		if got := r.Recognize(&portolan.Observation{Banner: banner}); len(got) != 0 {
+			t.Errorf("%q: %+v, want no component", banner, got)
+		}
+	}
+	if got := r.Recognize(&portolan.Observation{Banner: "Zed/2.1"}); len(got) != 1 || got[0].Version != "2.1" {
+		t.Errorf("ordinary banner: %+v", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"portolan"
@@ -148,6 +149,39 @@ func (in *Ingester) importWithRetry(ctx context.Context, batch []*portolan.Obser
 	}
 }
 
+// importIsolating stores a batch; when the store refuses a record of it
+// (ECONFLICT: a constraint or a value the database will not take), the
+// batch is halved until the refused records stand alone, so that one odd
+// record costs only itself: each is passed to refuse and the rest is stored,
+// each part in its own transaction. Any other error is the store's.
+func (in *Ingester) importIsolating(ctx context.Context, batch []*portolan.Observation, at []position, refuse func(o *portolan.Observation, at position, err error)) (portolan.ImportResult, error) {
+	res, err := in.importWithRetry(ctx, batch)
+	if err == nil || portolan.ErrorCode(err) != portolan.ECONFLICT {
+		return res, err
+	}
+	if len(batch) == 1 {
+		refuse(batch[0], at[0], err)
+		return portolan.ImportResult{}, nil
+	}
+	half := len(batch) / 2
+	var total portolan.ImportResult
+	for _, part := range [2][2]int{{0, half}, {half, len(batch)}} {
+		res, err := in.importIsolating(ctx, batch[part[0]:part[1]], at[part[0]:part[1]], refuse)
+		if err != nil {
+			return total, err
+		}
+		total.Add(res)
+	}
+	return total, nil
+}
+
+// position is where a record of the input started, for a rejection the
+// store makes after reading.
+type position struct {
+	line   int
+	offset int64
+}
+
 // StoreError is a failure of the store, as opposed to one of the input: the
 // caller should stop rather than go on with other inputs.
 type StoreError struct{ Err error }
@@ -229,16 +263,36 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	// most two batches are in memory.
 	type job struct {
 		batch []*portolan.Observation
+		at    []position
 		bytes int64
 		read  int
 	}
 	jobs := make(chan job, 1)
 	storeFailed := make(chan error, 1)
 	var stored portolan.ImportResult
+	// The records the store refused are reported by this goroutine, at the
+	// next flush, so that OnReject is only ever called from one goroutine.
+	var refusedMu sync.Mutex
+	var refused []*portolan.InputError
+	refuse := func(o *portolan.Observation, at position, err error) {
+		refusedMu.Lock()
+		defer refusedMu.Unlock()
+		refused = append(refused, &portolan.InputError{Source: o.Source, Line: at.line, Offset: at.offset,
+			Reason: fmt.Sprintf("%s port %d/%s refused by the store, the rest of its batch kept: %s", o.Host, o.Port, o.Protocol, portolan.ErrorMessage(err))})
+	}
+	reportRefused := func() {
+		refusedMu.Lock()
+		list := refused
+		refused = nil
+		refusedMu.Unlock()
+		for _, rj := range list {
+			reject(rj)
+		}
+	}
 	go func() {
 		defer close(storeFailed)
 		for j := range jobs {
-			res, err := in.importWithRetry(ctx, j.batch)
+			res, err := in.importIsolating(ctx, j.batch, j.at, refuse)
 			if err != nil {
 				storeFailed <- &StoreError{Err: err}
 				for range jobs {
@@ -253,14 +307,17 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	}()
 	var storeErr error
 	batch := make([]*portolan.Observation, 0, opts.BatchSize)
+	at := make([]position, 0, opts.BatchSize)
 	read := 0
 	flush := func() error {
+		reportRefused()
 		if len(batch) == 0 || storeErr != nil {
 			return storeErr
 		}
 		select {
-		case jobs <- job{batch: batch, bytes: counter.n, read: read}:
+		case jobs <- job{batch: batch, at: at, bytes: counter.n, read: read}:
 			batch = make([]*portolan.Observation, 0, opts.BatchSize)
+			at = make([]position, 0, opts.BatchSize)
 		case err := <-storeFailed:
 			storeErr = err
 		}
@@ -272,6 +329,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 		if err, ok := <-storeFailed; ok && storeErr == nil {
 			storeErr = err
 		}
+		reportRefused()
 		sum.ImportResult.Add(stored)
 		return storeErr
 	}
@@ -329,6 +387,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 			}
 		}
 		batch = append(batch, o)
+		at = append(at, position{line, off})
 		if len(batch) == cap(batch) {
 			if err := flush(); err != nil {
 				finish()

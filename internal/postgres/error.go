@@ -54,6 +54,11 @@ func storeError(what string, err error) error {
 			return portolan.WrapError(portolan.EUNAVAILABLE, cause, unavailableMessage)
 		case code == "40P01" || code == "40001":
 			return portolan.WrapError(portolan.EUNAVAILABLE, cause, "The database is busy; try again.")
+		case strings.HasPrefix(code, "22"), strings.HasPrefix(code, "23"):
+			// A data exception or an integrity constraint: a record the
+			// database will not hold, which ingest isolates and stores the
+			// rest of its batch without.
+			return portolan.WrapError(portolan.ECONFLICT, cause, "The database refused a value (%s %s).", code, pgErr.ConstraintName)
 		case code == "53100":
 			return portolan.WrapError(portolan.EINTERNAL, cause, "The disk of the PostgreSQL server is full.")
 		}

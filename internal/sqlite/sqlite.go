@@ -249,6 +249,10 @@ func (db *DB) storeError(what string, err error) error {
 			return portolan.WrapError(portolan.EUNAVAILABLE, fmt.Errorf("sqlite: %s: %w", what, err), "The database is busy; try again.")
 		case sqlite3.SQLITE_FULL:
 			return portolan.WrapError(portolan.EINTERNAL, fmt.Errorf("sqlite: %s: %w", what, err), "The disk holding %s is full.", db.path)
+		case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG:
+			// A record the database will not hold: ingest isolates it and
+			// stores the rest of its batch.
+			return portolan.WrapError(portolan.ECONFLICT, fmt.Errorf("sqlite: %s: %w", what, err), "The database refused a value (%s).", sqlite.ErrorCodeString[se.Code()])
 		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
 			return portolan.WrapError(portolan.EINTERNAL, fmt.Errorf("sqlite: %s: %w", what, err), "Cannot write %s: check its permissions.", db.path)
 		}
