@@ -748,7 +748,7 @@ func (b *bench) scaleTable(ctx context.Context, nginxP50 time.Duration) (*table,
 // startServer starts `portolan serve` on data at a free loopback port and
 // returns its base URL once it answers.
 func (b *bench) startServer(ctx context.Context, data string) (string, error) {
-	cmd := exec.CommandContext(ctx, b.exe, "serve", "--store=", "--data", data, "--addr", "127.0.0.1:0")
+	cmd := exec.CommandContext(ctx, b.exe, "serve", "--store=", "--data", data, "--addr", "127.0.0.1:0", "--rate-limit", "0") // one token at full speed
 	cmd.Env = childEnv()
 	log, err := os.Create(filepath.Join(b.dir, filepath.Base(data)+".log"))
 	if err != nil {

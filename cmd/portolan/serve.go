@@ -75,6 +75,8 @@ type serveConfig struct {
 	// changeRetention is how long the change record keeps what imports
 	// changed; delta tokens older than that get 410.
 	changeRetention time.Duration
+	// limits bound each principal's rate and the expensive queries at once.
+	limits httpapi.Limits
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -178,6 +180,12 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 	})
 	fs.DurationVar(&cfg.changeRetention, "change-retention", defaultChangeRetention, "how long the change record behind hostPorts/delta keeps what imports changed;\n"+
 		"older delta tokens get 410 syncStateNotFound")
+	cfg.limits = httpapi.DefaultLimits
+	fs.Float64Var(&cfg.limits.RequestsPerSecond, "rate-limit", cfg.limits.RequestsPerSecond, "requests per second each principal may make on average (429 TooManyRequests with Retry-After\n"+
+		"beyond); 0 turns the limit off")
+	fs.IntVar(&cfg.limits.Burst, "rate-burst", cfg.limits.Burst, "requests a principal may make at once above --rate-limit")
+	fs.IntVar(&cfg.limits.Expensive, "max-searches", cfg.limits.Expensive, "searches and delta queries ($filter, $orderby, estate-wide collections, delta) run at once;\n"+
+		"more wait up to 5s for their turn, then get 429; 0 is no cap")
 	fs.BoolVar(&cfg.trustForwardedProto, "trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
 		"reverse proxy that sets that header itself")
 	fs.Usage = func() {
@@ -200,6 +208,9 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("serve: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
+	}
+	if cfg.limits.RequestsPerSecond < 0 || cfg.limits.Burst < 0 || cfg.limits.Expensive < 0 {
+		return nil, fmt.Errorf("serve: --rate-limit, --rate-burst and --max-searches take 0 or more: %w", cli.ErrUsage)
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return nil, fmt.Errorf("serve: --tls-cert and --tls-key go together: %w", cli.ErrUsage)
@@ -279,6 +290,7 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 		TrustForwardedProto: cfg.trustForwardedProto,
 		Logger:              logger,
 		CORSOrigins:         cfg.corsOrigins,
+		Limits:              cfg.limits,
 	}
 	if cfg.auth.Source() == auth.SourceLocal {
 		// The most common first-hour 401: a token of another directory.

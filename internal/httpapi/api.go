@@ -19,6 +19,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	if err := checkMethod(r); err != nil {
 		return err
 	}
+	if expensive(rt.kind, r.URL.RawQuery) {
+		release, err := s.limits.acquireExpensive(r.Context(), w)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	switch rt.kind {
 	case routeMetadata:
 		return s.serveMetadata(w, r)

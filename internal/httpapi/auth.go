@@ -53,6 +53,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return portolan.Errorf(portolan.EFORBIDDEN, "Missing permission on the request. API requires '%s'.", portolan.PermissionThreatIntelligenceRead)
 		}
 		stateOf(r.Context()).subject = p.Subject
+		if err := s.limits.allow(w, p, s.now()); err != nil {
+			return err
+		}
 		next.ServeHTTP(w, r.WithContext(portolan.NewContextWithPrincipal(r.Context(), p)))
 		return nil
 	})

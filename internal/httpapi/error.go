@@ -95,7 +95,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusMethodNotAllowed:
 		h.Set("Allow", "GET, HEAD")
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		h.Set("Retry-After", retryAfterSeconds)
+		if h.Get("Retry-After") == "" { // a limiter may know better
+			h.Set("Retry-After", retryAfterSeconds)
+		}
 	}
 	message := portolan.ErrorMessage(err)
 	if gs.status == http.StatusInternalServerError && portolan.ErrorCode(err) != portolan.EINTERNAL {

@@ -28,6 +28,7 @@ const (
 	goodToken    = "good-token"
 	noPermToken  = "no-permission"
 	lenientToken = "lenient" // verifies, but without the permission
+	otherToken   = "other-token" // a second principal with the permission
 )
 
 // fakeVerifier accepts goodToken, refuses noPermToken with EFORBIDDEN and
@@ -40,6 +41,8 @@ func fakeVerifier() *mock.TokenVerifier {
 			return nil, portolan.Errorf(portolan.EUNAUTHORIZED, "Access token is empty.")
 		case goodToken:
 			return &portolan.Principal{Subject: "alice", TenantID: "t1", Scopes: []string{portolan.PermissionThreatIntelligenceRead}}, nil
+		case otherToken:
+			return &portolan.Principal{Subject: "carol", TenantID: "t1", Scopes: []string{portolan.PermissionThreatIntelligenceRead}}, nil
 		case lenientToken:
 			return &portolan.Principal{Subject: "bob"}, nil
 		case noPermToken:

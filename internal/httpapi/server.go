@@ -77,6 +77,11 @@ type Config struct {
 	// CORSOrigins are the origins of browser applications allowed to call
 	// the API ("*" for any); empty turns CORS off (cors.go).
 	CORSOrigins []string
+
+	// Limits bound each principal's request rate and the expensive
+	// queries running at once (limit.go); the zero value limits nothing,
+	// DefaultLimits is what serve uses unless told otherwise.
+	Limits Limits
 }
 
 // Server is the Graph-compatible API as an http.Handler.
@@ -97,6 +102,7 @@ type Server struct {
 	responses    responseCache
 	corsOrigins  []string
 	tokenHint    string
+	limits       *limiter
 }
 
 // New returns a Server for cfg. It fails when a required field is missing,
@@ -124,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 		generation:   cfg.Generation,
 		search:       cfg.Search,
 		corsOrigins:  slices.Clone(cfg.CORSOrigins),
+		limits:       newLimiter(cfg.Limits),
 	}
 	if s.search == nil {
 		s.search, _ = cfg.HostPorts.(portolan.SearchService)
@@ -221,7 +228,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.logger.LogAttrs(r.Context(), slog.LevelError, "panic",
 				slog.String("request-id", st.id), slog.String("method", r.Method),
-				slog.String("path", r.URL.Path), slog.Any("panic", v),
+				slog.String("path", loggedPath(r.URL.Path)), slog.Any("panic", v),
 				slog.String("stack", string(debug.Stack())))
 			if sw.status == 0 {
 				// errors.New is no domain error: the body says only
@@ -231,7 +238,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request-id", st.id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+			slog.String("path", loggedPath(r.URL.Path)), slog.Int("status", sw.status),
 			slog.Duration("duration", time.Since(start)), slog.String("subject", st.subject))
 	}()
 	s.edge(sw, r)
