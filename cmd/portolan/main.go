@@ -29,6 +29,7 @@ var program = cli.Program{
 		{Name: "watch", Summary: "Print what changed on the estate's ports since the last run (delta of hostPorts)", Run: runWatch},
 		{Name: "token", Summary: "Print a bearer token of the local issuer", Run: runToken},
 		{Name: "rebuild", Summary: "Recompute every record from the observation log", Run: runRebuild},
+		{Name: "backup", Summary: "Copy the embedded store to a file while it is in use", Run: runBackup},
 		{Name: "version", Summary: "Print the version", Run: runVersion},
 	},
 }

@@ -37,6 +37,7 @@ var migrationFS embed.FS
 // alongside the writer.
 type DB struct {
 	path      string
+	dsn       string // of the write pool, for BackupTo's own connection
 	write     *sql.DB
 	read      *sql.DB
 	recognize portolan.Recognizer
@@ -154,6 +155,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// transactions, never consistency).
 	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas + "&_txlock=immediate"
+	db.dsn = dsn
 	if db.write, err = sql.Open("sqlite", dsn); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
