@@ -20,6 +20,7 @@ import (
 	"portolan"
 	"portolan/internal/cli"
 	"portolan/internal/ingest"
+	"portolan/internal/metrics"
 )
 
 // maxPrintedRejections bounds what a badly broken file prints; the summary
@@ -34,6 +35,8 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	stores := addStoreFlags(fs, env)
 	format := fs.String("format", "auto", "input format: "+strings.Join(ingest.FormatNames(), ", "))
 	port := fs.Int("port", 0, "port of inputs that carry none (zgrab2 run with -p, ZMap's default output)")
+	metricsFile := fs.String("metrics-file", "", "write the run's counts and duration to this `file` in the Prometheus text format, for\n"+
+		"node_exporter's textfile collector (replaced atomically at the end of the run)")
 	modulePorts := map[string]int{}
 	fs.Func("module-port", "`name=port` of a zgrab2 `multiple` module whose results carry no port (repeatable)", func(v string) error {
 		name, port, ok := strings.Cut(v, "=")
@@ -94,10 +97,22 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	in := &ingest.Ingester{Store: store, OnReject: onReject, OnRetry: func(err error, attempt int, wait time.Duration) {
 		fmt.Fprintf(env.Stderr, "portolan: %s; retrying the batch in %s (attempt %d)\n", userMessage(err), wait, attempt)
 	}}
+	started := time.Now()
 	sum, err := ingestFiles(ctx, env, in, files, opener, opts, env.Interactive && !*noProgress)
 	fmt.Fprintf(env.Stdout, "ingested: %s\n", sum)
 	for _, n := range sum.Notes {
 		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
+	if *metricsFile != "" {
+		run := metrics.Ingest{Files: sum.Files, Failed: sum.Failed, Observations: sum.Observations, Rejected: sum.Rejected,
+			Duplicates: sum.Duplicates, Created: sum.Created, Updated: sum.Updated, Duration: time.Since(started),
+			Finished: time.Now(), OK: err == nil && sum.Rejected == 0}
+		if werr := metrics.WriteIngest(*metricsFile, run); werr != nil {
+			fmt.Fprintf(env.Stderr, "portolan: cannot write --metrics-file: %v\n", werr)
+			if err == nil {
+				err = cli.ErrSilentExit
+			}
+		}
 	}
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ import (
 	"portolan/internal/auth"
 	"portolan/internal/cli"
 	"portolan/internal/httpapi"
+	"portolan/internal/metrics"
 	"portolan/internal/ingest"
 )
 
@@ -77,6 +78,8 @@ type serveConfig struct {
 	changeRetention time.Duration
 	// limits bound each principal's rate and the expensive queries at once.
 	limits httpapi.Limits
+	// metricsAddr, when set, serves Prometheus metrics at /metrics there.
+	metricsAddr string
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -135,11 +138,44 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 	if err != nil {
 		return err
 	}
-	srv, err := newHTTPServer(cfg, files, store, verifier, logger)
+	var observer *metrics.Serve
+	if cfg.metricsAddr != "" {
+		stopMetrics, m, err := serveMetrics(ctx, cfg.metricsAddr, store, logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		observer = m
+	}
+	srv, err := newHTTPServer(cfg, files, store, verifier, observer, logger)
 	if err != nil {
 		return err
 	}
 	return listenAndServe(ctx, env, cfg, files, srv, ln, logger)
+}
+
+// serveMetrics serves Prometheus metrics on a listener of their own, apart
+// from the API: scrapers have no Graph token, and the metrics need not be
+// reachable from where the API is.
+func serveMetrics(ctx context.Context, addr string, store portolan.Store, logger *slog.Logger) (stop func(), m *metrics.Serve, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: cannot listen on %s for metrics (--metrics-addr): %w", addr, err)
+	}
+	var size func(context.Context) (int64, error)
+	if s, ok := store.(interface {
+		SizeBytes(context.Context) (int64, error)
+	}); ok {
+		size = s.SizeBytes
+	}
+	m = metrics.NewServe(size)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	logger.Info("metrics", "url", "http://"+printableAddr(ln.Addr())+"/metrics")
+	return func() { srv.Close() }, m, nil
 }
 
 // readServeConfig parses serve's flags and checks that they go together,
@@ -180,6 +216,8 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 	})
 	fs.DurationVar(&cfg.changeRetention, "change-retention", defaultChangeRetention, "how long the change record behind hostPorts/delta keeps what imports changed;\n"+
 		"older delta tokens get 410 syncStateNotFound")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env.Getenv("PORTOLAN_METRICS_ADDR"), "serve Prometheus metrics at http://`addr`/metrics, a listener of their own without a token\n"+
+		"(keep it on loopback or a private network); off by default (env PORTOLAN_METRICS_ADDR)")
 	cfg.limits = httpapi.DefaultLimits
 	fs.Float64Var(&cfg.limits.RequestsPerSecond, "rate-limit", cfg.limits.RequestsPerSecond, "requests per second each principal may make on average (429 TooManyRequests with Retry-After\n"+
 		"beyond); 0 turns the limit off")
@@ -280,7 +318,7 @@ func openStore(ctx context.Context, env *cli.Env, cfg *serveConfig, logger *slog
 
 // newHTTPServer builds the API over store, and the http.Server that carries
 // it with timeouts that bound what one slow client can hold.
-func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, verifier portolan.TokenVerifier, logger *slog.Logger) (*http.Server, error) {
+func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, verifier portolan.TokenVerifier, observer *metrics.Serve, logger *slog.Logger) (*http.Server, error) {
 	apiCfg := httpapi.Config{
 		HostPorts:           store,
 		Hosts:               store,
@@ -291,6 +329,9 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 		Logger:              logger,
 		CORSOrigins:         cfg.corsOrigins,
 		Limits:              cfg.limits,
+	}
+	if observer != nil {
+		apiCfg.Observer = observer
 	}
 	if cfg.auth.Source() == auth.SourceLocal {
 		// The most common first-hour 401: a token of another directory.

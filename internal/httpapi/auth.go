@@ -34,6 +34,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				attrs = append(attrs, slog.String("hint", s.tokenHint))
 			}
 			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "token refused", attrs...)
+			s.observer.TokenRefused(refusalReason(token, err))
 			// RFC 6750 §3.1: error="invalid_token" only when a token was
 			// sent; writeError answers a missing one with a bare "Bearer".
 			if portolan.ErrorCode(err) == portolan.EUNAUTHORIZED && token != "" {
@@ -50,6 +51,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if !p.HasPermission(portolan.PermissionThreatIntelligenceRead) {
 			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "token refused",
 				slog.String("request-id", stateOf(r.Context()).id), slog.String("reason", "no "+portolan.PermissionThreatIntelligenceRead+" in scp or roles"), slog.String("subject", p.Subject))
+			s.observer.TokenRefused("permission")
 			return portolan.Errorf(portolan.EFORBIDDEN, "Missing permission on the request. API requires '%s'.", portolan.PermissionThreatIntelligenceRead)
 		}
 		stateOf(r.Context()).subject = p.Subject

@@ -94,7 +94,9 @@ func (s *Server) cacheResponses(next http.Handler) http.Handler {
 			return
 		}
 		key := string(s.appendBaseURL(make([]byte, 0, 128), r)) + r.URL.RequestURI()
-		if e, ok := s.responses.get(key, generation); ok && !fresh {
+		e, ok := s.responses.get(key, generation)
+		s.observer.CacheLookup(ok && !fresh)
+		if ok && !fresh {
 			s.writeTagged(w, r, e.contentType, e.body, e.etag)
 			return
 		}

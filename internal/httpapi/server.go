@@ -82,6 +82,10 @@ type Config struct {
 	// queries running at once (limit.go); the zero value limits nothing,
 	// DefaultLimits is what serve uses unless told otherwise.
 	Limits Limits
+
+	// Observer is told of every request, cache lookup and refused token,
+	// for metrics; nil observes nothing.
+	Observer Observer
 }
 
 // Server is the Graph-compatible API as an http.Handler.
@@ -103,6 +107,7 @@ type Server struct {
 	corsOrigins  []string
 	tokenHint    string
 	limits       *limiter
+	observer     Observer
 }
 
 // New returns a Server for cfg. It fails when a required field is missing,
@@ -131,6 +136,10 @@ func New(cfg Config) (*Server, error) {
 		search:       cfg.Search,
 		corsOrigins:  slices.Clone(cfg.CORSOrigins),
 		limits:       newLimiter(cfg.Limits),
+		observer:     cfg.Observer,
+	}
+	if s.observer == nil {
+		s.observer = nopObserver{}
 	}
 	if s.search == nil {
 		s.search, _ = cfg.HostPorts.(portolan.SearchService)
@@ -235,6 +244,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				// "Internal error.", the detail stays in the log above.
 				s.writeError(sw, r, errors.New("panic"))
 			}
+		}
+		if _, nop := s.observer.(nopObserver); !nop {
+			s.observer.Request(routeLabel(r.URL.EscapedPath()), sw.status, time.Since(start))
 		}
 		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request-id", st.id), slog.String("method", r.Method),

@@ -176,3 +176,10 @@ func migrationLockKey(schema string) int64 {
 	h.Write([]byte("portolan migrations " + schema))
 	return int64(h.Sum64())
 }
+
+// SizeBytes is the size of the database on the server, for metrics.
+func (db *DB) SizeBytes(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+	return n, storeError("database size", err)
+}

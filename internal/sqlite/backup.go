@@ -44,3 +44,20 @@ func (db *DB) BackupTo(ctx context.Context, path string) error {
 	}
 	return nil
 }
+
+// SizeBytes is the size of the database file with its write-ahead log, for
+// metrics.
+func (db *DB) SizeBytes(context.Context) (int64, error) {
+	var total int64
+	for _, p := range []string{db.path, db.path + "-wal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		total += fi.Size()
+	}
+	return total, nil
+}
