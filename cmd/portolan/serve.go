@@ -31,8 +31,8 @@ import (
 	"portolan/internal/auth"
 	"portolan/internal/cli"
 	"portolan/internal/httpapi"
-	"portolan/internal/metrics"
 	"portolan/internal/ingest"
+	"portolan/internal/metrics"
 )
 
 // demoData are real captures of 127.0.0.1 (shared/samples, described in

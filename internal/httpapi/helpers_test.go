@@ -27,7 +27,7 @@ var testKey = bytes.Repeat([]byte{7}, 32)
 const (
 	goodToken    = "good-token"
 	noPermToken  = "no-permission"
-	lenientToken = "lenient" // verifies, but without the permission
+	lenientToken = "lenient"     // verifies, but without the permission
 	otherToken   = "other-token" // a second principal with the permission
 )
 

@@ -528,4 +528,3 @@ func testSearch(t *testing.T, open OpenFunc) {
 		t.Errorf("search on an unknown field: want EINVALID, got %v", err)
 	}
 }
-
