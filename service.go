@@ -2,7 +2,10 @@
 
 package portolan
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ImportResult counts what one import did.
 type ImportResult struct {
@@ -72,4 +75,29 @@ type ChangeTracker interface {
 	// rebuild may have changed the records. It may notice another
 	// process's change with a short delay.
 	Generation(ctx context.Context) (uint64, error)
+}
+
+// PruneOptions say which observations Pruner.Prune removes.
+type PruneOptions struct {
+	// Before: observations scanned before this instant go.
+	Before time.Time
+	// DryRun counts what would go and changes nothing.
+	DryRun bool
+	// Progress, when set, is called as records are rebuilt with the
+	// number of observations replayed so far.
+	Progress func(replayed int)
+}
+
+// PruneResult counts a prune's observations.
+type PruneResult struct {
+	Removed, Kept int
+}
+
+// Pruner is implemented by stores that can forget old observations, for
+// retention policies: the observations scanned before a date leave the log
+// and every record is recomputed from those that remain, in one
+// transaction (a record whose every observation went is gone). Ingesting
+// the removed observations again brings them back.
+type Pruner interface {
+	Prune(ctx context.Context, opts PruneOptions) (PruneResult, error)
 }

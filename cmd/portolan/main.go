@@ -30,6 +30,7 @@ var program = cli.Program{
 		{Name: "token", Summary: "Print a bearer token of the local issuer", Run: runToken},
 		{Name: "rebuild", Summary: "Recompute every record from the observation log", Run: runRebuild},
 		{Name: "backup", Summary: "Copy the embedded store to a file while it is in use", Run: runBackup},
+		{Name: "prune", Summary: "Remove the observations scanned before a date and recompute the records", Run: runPrune},
 		{Name: "version", Summary: "Print the version", Run: runVersion},
 	},
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	mathrand "math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -673,19 +674,23 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 		if _, err := tx.Exec(ctx, `LOCK TABLE observation_log IN SHARE MODE`); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		return db.rebuildInTx(ctx, tx, progress)
+	})
+}
+
+// Prune implements portolan.Pruner: in one transaction, with imports held
+// off, it deletes from the log the observations scanned before opts.Before
+// (the log's key is the dedup, so ingesting them again brings them back),
+// then rebuilds every record from what remains, as Rebuild does. With
+// DryRun it only counts.
+func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.PruneResult, error) {
+	var res portolan.PruneResult
+	before := opts.Before.UTC()
+	err := db.inTx(ctx, "prune", func(ctx context.Context, tx pgx.Tx) error {
+		res = portolan.PruneResult{}
+		if _, err := tx.Exec(ctx, `LOCK TABLE observation_log IN SHARE MODE`); err != nil {
 			return err
 		}
-		if err := recordRebuild(ctx, tx); err != nil {
-			return err
-		}
-		for _, table := range recordTables {
-			if _, err := tx.Exec(ctx, "DELETE FROM "+table); err != nil {
-				return err
-			}
-		}
-		batch := randomBatchID()
-		replayed := 0
 		var afterHost string
 		var afterID []byte
 		for first := true; ; first = false {
@@ -696,44 +701,106 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 				rows = mustQuery(ctx, tx, `SELECT host, identity, data FROM observation_log WHERE (host, identity) > ($1, $2)
 					ORDER BY host, identity LIMIT $3`, afterHost, afterID, rebuildChunk)
 			}
-			var obs []*portolan.Observation
+			var hosts []string
+			var ids [][]byte
 			var data []byte
 			tag, err := pgx.ForEachRow(rows, []any{&afterHost, &afterID, &data}, func() error {
 				o, err := obslog.Decode(data)
 				if err != nil || len(o) != 1 {
 					return obslog.ErrCorrupt
 				}
-				obs = append(obs, o[0])
+				if o[0].ScannedAt.Before(before) {
+					hosts = append(hosts, afterHost)
+					ids = append(ids, slices.Clone(afterID))
+				} else {
+					res.Kept++
+				}
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			n := int(tag.RowsAffected())
-			if n == 0 {
-				break
+			res.Removed += len(hosts)
+			if len(hosts) > 0 && !opts.DryRun {
+				if _, err := tx.Exec(ctx, `DELETE FROM observation_log WHERE (host, identity) IN (SELECT * FROM unnest($1::text[], $2::bytea[]))`, hosts, ids); err != nil {
+					return err
+				}
 			}
-			if _, _, err := db.apply(ctx, tx, prepare(obs, db.recognize), batch, nil); err != nil {
-				return err
-			}
-			// The staging tables are emptied at commit only; the next
-			// chunk of this transaction needs them empty now.
-			if _, err := tx.Exec(ctx, stagingTruncate); err != nil {
-				return err
-			}
-			replayed += n
-			if progress != nil {
-				progress(replayed)
-			}
-			if n < rebuildChunk {
+			if n := int(tag.RowsAffected()); n < rebuildChunk {
 				break
 			}
 		}
-		if progress != nil && replayed == 0 {
-			progress(0)
+		if opts.DryRun || res.Removed == 0 {
+			return nil
 		}
-		return recordRebuild(ctx, tx)
+		return db.rebuildInTx(ctx, tx, opts.Progress)
 	})
+	return res, err
+}
+
+// rebuildInTx empties the records and replays the log in tx, which holds
+// the log in SHARE mode.
+func (db *DB) rebuildInTx(ctx context.Context, tx pgx.Tx, progress func(int)) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		return err
+	}
+	if err := recordRebuild(ctx, tx); err != nil {
+		return err
+	}
+	for _, table := range recordTables {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+table); err != nil {
+			return err
+		}
+	}
+	batch := randomBatchID()
+	replayed := 0
+	var afterHost string
+	var afterID []byte
+	for first := true; ; first = false {
+		var rows pgx.Rows
+		if first {
+			rows = mustQuery(ctx, tx, `SELECT host, identity, data FROM observation_log ORDER BY host, identity LIMIT $1`, rebuildChunk)
+		} else {
+			rows = mustQuery(ctx, tx, `SELECT host, identity, data FROM observation_log WHERE (host, identity) > ($1, $2)
+				ORDER BY host, identity LIMIT $3`, afterHost, afterID, rebuildChunk)
+		}
+		var obs []*portolan.Observation
+		var data []byte
+		tag, err := pgx.ForEachRow(rows, []any{&afterHost, &afterID, &data}, func() error {
+			o, err := obslog.Decode(data)
+			if err != nil || len(o) != 1 {
+				return obslog.ErrCorrupt
+			}
+			obs = append(obs, o[0])
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		n := int(tag.RowsAffected())
+		if n == 0 {
+			break
+		}
+		if _, _, err := db.apply(ctx, tx, prepare(obs, db.recognize), batch, nil); err != nil {
+			return err
+		}
+		// The staging tables are emptied at commit only; the next
+		// chunk of this transaction needs them empty now.
+		if _, err := tx.Exec(ctx, stagingTruncate); err != nil {
+			return err
+		}
+		replayed += n
+		if progress != nil {
+			progress(replayed)
+		}
+		if n < rebuildChunk {
+			break
+		}
+	}
+	if progress != nil && replayed == 0 {
+		progress(0)
+	}
+	return recordRebuild(ctx, tx)
 }
 
 // stagingTruncate empties every staging table.

@@ -534,6 +534,18 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 		return db.storeError("begin rebuild", err)
 	}
 	defer tx.Rollback()
+	if err := db.rebuildInTx(ctx, tx, progress); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return db.storeError("commit rebuild", err)
+	}
+	db.changed()
+	return nil
+}
+
+// rebuildInTx empties the records and replays the log in tx.
+func (db *DB) rebuildInTx(ctx context.Context, tx *sql.Tx, progress func(int)) error {
 	w := newWriter(ctx, db, tx)
 	defer w.close()
 	pos, err := w.nextPosition()
@@ -575,14 +587,96 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 	if progress != nil && replayed == 0 {
 		progress(0)
 	}
-	if err := w.recordRebuild(pos); err != nil {
-		return err
+	return w.recordRebuild(pos)
+}
+
+// Prune implements portolan.Pruner: in one transaction it removes from the
+// log the observations scanned before opts.Before (and their identities, so
+// that ingesting them again brings them back), then rebuilds every record
+// from what remains, as Rebuild does. With DryRun it only counts.
+func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.PruneResult, error) {
+	var res portolan.PruneResult
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return res, db.storeError("begin prune", err)
+	}
+	defer tx.Rollback()
+	before := opts.Before.UTC()
+	var last int64
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT seq, count, data FROM observation_log WHERE seq > ? ORDER BY seq LIMIT 256`, last)
+		if err != nil {
+			return res, db.storeError("read log", err)
+		}
+		type entry struct {
+			seq  int64
+			obs  []*portolan.Observation
+			drop int
+		}
+		var entries []entry
+		for rows.Next() {
+			var e entry
+			var count int
+			var data []byte
+			if err := rows.Scan(&e.seq, &count, &data); err != nil {
+				rows.Close()
+				return res, db.storeError("read log", err)
+			}
+			if e.obs, err = obslog.Decode(data); err != nil || len(e.obs) != count {
+				rows.Close()
+				return res, fmt.Errorf("observation log entry %d: %w", e.seq, obslog.ErrCorrupt)
+			}
+			entries = append(entries, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return res, db.storeError("read log", err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			last = e.seq
+			keep := e.obs[:0:0]
+			for _, o := range e.obs {
+				if !o.ScannedAt.Before(before) {
+					keep = append(keep, o)
+					continue
+				}
+				res.Removed++
+				if opts.DryRun {
+					continue
+				}
+				id := o.Identity()
+				if _, err := tx.ExecContext(ctx, `DELETE FROM observation_ids WHERE identity = ?`, id[:]); err != nil {
+					return res, db.storeError("forget identity", err)
+				}
+			}
+			res.Kept += len(keep)
+			switch {
+			case opts.DryRun || len(keep) == len(e.obs):
+			case len(keep) == 0:
+				if _, err := tx.ExecContext(ctx, `DELETE FROM observation_log WHERE seq = ?`, e.seq); err != nil {
+					return res, db.storeError("prune log", err)
+				}
+			default:
+				if _, err := tx.ExecContext(ctx, `UPDATE observation_log SET count = ?, data = ? WHERE seq = ?`, len(keep), obslog.Encode(keep), e.seq); err != nil {
+					return res, db.storeError("prune log", err)
+				}
+			}
+		}
+	}
+	if opts.DryRun || res.Removed == 0 {
+		return res, nil
+	}
+	if err := db.rebuildInTx(ctx, tx, opts.Progress); err != nil {
+		return res, err
 	}
 	if err := tx.Commit(); err != nil {
-		return db.storeError("commit rebuild", err)
+		return res, db.storeError("commit prune", err)
 	}
 	db.changed()
-	return nil
+	return res, nil
 }
 
 // readLog reads the log entries after sequence number after, up to about n

@@ -48,3 +48,5 @@ func TestRefusalIsConflict(t *testing.T) {
 		t.Errorf("the refused batch left a record: %v", err)
 	}
 }
+
+var _ portolan.Pruner = (*sqlite.DB)(nil)

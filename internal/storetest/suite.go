@@ -51,6 +51,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Rules", testRules},
 		{"NotFound", testNotFound},
 		{"Search", testSearch},
+		{"Prune", testPrune},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -527,4 +528,63 @@ func testSearch(t *testing.T, open OpenFunc) {
 	if _, _, err := s.SearchSSLCertificates(ctx, portolan.CertificateSearch{Field: "subject/bogus", Value: "x"}, portolan.ListFilter{}); portolan.ErrorCode(err) != portolan.EINVALID {
 		t.Errorf("search on an unknown field: want EINVALID, got %v", err)
 	}
+}
+
+// testPrune: pruning the observations scanned before the median instant
+// leaves the records the naive reference computes from the others alone;
+// a dry run changes nothing; ingesting the pruned observations again gives
+// back the records of the whole history. A store that cannot prune (the
+// memory store) skips the case; the database stores assert that they can.
+func testPrune(t *testing.T, open OpenFunc) {
+	s := mustOpen(t, open)
+	pruner, ok := s.(portolan.Pruner)
+	if !ok {
+		t.Skip("the store does not implement portolan.Pruner")
+	}
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(11, 11))
+	obs := RandomObservations(rng, 300)
+	for _, b := range Shuffled(rng, obs, 0.1, 40) {
+		mustImport(t, s, b)
+	}
+	whole := mustDump(t, s)
+	times := make([]time.Time, len(obs))
+	for i, o := range obs {
+		times[i] = o.ScannedAt
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	cut := times[len(times)/2]
+	var kept, old []*portolan.Observation
+	for _, o := range obs {
+		if o.ScannedAt.Before(cut) {
+			old = append(old, o)
+		} else {
+			kept = append(kept, o)
+		}
+	}
+	dry, err := pruner.Prune(ctx, portolan.PruneOptions{Before: cut, DryRun: true})
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if dry.Removed != len(old) || dry.Kept != len(kept) {
+		t.Errorf("dry run counted %+v, want %d removed and %d kept", dry, len(old), len(kept))
+	}
+	assertSameDump(t, whole, mustDump(t, s))
+
+	res, err := pruner.Prune(ctx, portolan.PruneOptions{Before: cut})
+	if err != nil {
+		t.Fatalf("prune: %v", err)
+	}
+	if res != dry {
+		t.Errorf("prune counted %+v, the dry run %+v", res, dry)
+	}
+	oracle := naive.New(nil)
+	mustImport(t, oracle, kept)
+	if want, got := mustDump(t, oracle), mustDump(t, s); !bytes.Equal(want, got) {
+		t.Fatalf("after the prune, the store disagrees with the naive reference fed the kept observations:\n%s", explainDifference(want, got, kept))
+	}
+	if again := mustImport(t, s, old); again.Duplicates != 0 {
+		t.Errorf("ingesting the pruned observations again: %+v, want none a duplicate", again)
+	}
+	assertSameDump(t, whole, mustDump(t, s))
 }
