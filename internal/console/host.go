@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,11 +15,26 @@ import (
 
 type hostPage struct {
 	page
-	Host       *portolan.Host
+	Host *portolan.Host
+	// Ports are the rows of the ports table shown: one page of
+	// portsPerPage when the host has more (the timeline shows them all).
 	Ports      []hostPortRow
+	TotalPorts int
+	PortPages  []portPage
 	Components []*portolan.HostComponent
 	Certs      []*portolan.HostSSLCertificate
 	Timeline   *timeline
+}
+
+// portsPerPage bounds the rows of the ports table: a host of a thousand
+// ports gets ten pages of a table (and one timeline of all its lanes), so
+// that its page stays quick to load.
+const portsPerPage = 100
+
+// portPage is a link to a page of the ports table.
+type portPage struct {
+	Label, URL string
+	Current    bool
 }
 
 // hostPortRow is a port of the host with its certificate.
@@ -28,10 +44,19 @@ type hostPortRow struct {
 	Cert   *portolan.SSLCertificate
 }
 
-// portAnchor is the id of a port's row, which its timeline lane links to.
-func portAnchor(hp *portolan.HostPort) string {
-	return fmt.Sprintf("port-%d-%s-%s", hp.Port, hp.Protocol, anchorSafe(hp.Host))
+// portAnchor is the id of a port's row on the page of host pageHost, which
+// its timeline lane and other pages link to: short, since a host of a
+// thousand ports links to every row, and naming the address only on a
+// hostname's page, which lists the ports of several addresses.
+func portAnchor(hp *portolan.HostPort, pageHost string) string {
+	if hp.Host == pageHost {
+		return fmt.Sprintf("p%d-%s", hp.Port, hp.Protocol)
+	}
+	return fmt.Sprintf("p%d-%s-%s", hp.Port, hp.Protocol, anchorSafe(hp.Host))
 }
+
+// ownAnchor is the anchor of a port's row on its own host's page.
+func ownAnchor(hp *portolan.HostPort) string { return portAnchor(hp, hp.Host) }
 
 // anchorSafe keeps letters, digits and dashes: an id attribute built from a
 // host id (an IPv6 address's colons) stays a plain fragment.
@@ -73,12 +98,30 @@ func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
 			byID[hc.SSLCertificate.ID] = hc.SSLCertificate
 		}
 	}
-	p := &hostPage{page: c.pageFor(r, host.ID), Host: host, Components: comps, Certs: certs}
-	p.Ports = make([]hostPortRow, len(ports))
-	for i, hp := range ports {
-		p.Ports[i] = hostPortRow{HostPort: hp, Anchor: portAnchor(hp), Cert: byID[hp.MostRecentSSLCertificateID]}
+	p := &hostPage{page: c.pageFor(r, host.ID), Host: host, Components: comps, Certs: certs, TotalPorts: len(ports)}
+	pageNo, _ := strconv.Atoi(r.URL.Query().Get("ports"))
+	pages := (len(ports) + portsPerPage - 1) / portsPerPage
+	pageNo = max(0, min(pageNo, pages-1))
+	if pages > 1 {
+		for i := 0; i < pages; i++ {
+			p.PortPages = append(p.PortPages, portPage{Label: fmt.Sprintf("%d–%d", ports[i*portsPerPage].Port, ports[min(len(ports), (i+1)*portsPerPage)-1].Port),
+				URL: fmt.Sprintf("%s?ports=%d#ports-h", hostURL(host.ID), i), Current: i == pageNo})
+		}
 	}
-	p.Timeline = buildTimeline(ports, certs)
+	shown := ports
+	if pages > 1 {
+		shown = ports[pageNo*portsPerPage : min(len(ports), (pageNo+1)*portsPerPage)]
+	}
+	p.Ports = make([]hostPortRow, len(shown))
+	for i, hp := range shown {
+		p.Ports[i] = hostPortRow{HostPort: hp, Anchor: portAnchor(hp, host.ID), Cert: byID[hp.MostRecentSSLCertificateID]}
+	}
+	p.Timeline = buildTimeline(ports, certs, func(i int) string {
+		if pages > 1 {
+			return fmt.Sprintf("?ports=%d#%s", i/portsPerPage, portAnchor(ports[i], host.ID))
+		}
+		return "#" + portAnchor(ports[i], host.ID)
+	})
 	c.render(w, r, http.StatusOK, "host", p)
 	return nil
 }
@@ -101,9 +144,16 @@ type timeline struct {
 	Width, Height int
 	Ticks         []tick
 	Lanes         []lane
-	// Tall marks a timeline that the page shows in a scrolling box.
+	// Tall marks a timeline that the page shows in a scrolling box, drawn
+	// with Paths rather than an element per line and mark.
 	Tall     bool
+	Paths    []svgPath
 	From, To time.Time
+}
+
+// svgPath is the path of every line or mark of one kind (its CSS class).
+type svgPath struct {
+	Class, D string
 }
 
 type tick struct {
@@ -120,6 +170,8 @@ type lane struct {
 	Tail  bool
 	Marks []mark
 	Title string
+	// first and last are the port's sightings, for a compact tooltip.
+	first, last time.Time
 }
 
 // mark is an event on a lane; Kind is its CSS class (banner, component,
@@ -130,7 +182,9 @@ type mark struct {
 	Title string
 }
 
-func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertificate) *timeline {
+// buildTimeline draws the lanes of ports; rowURL(i) is the address of the
+// table row of ports[i].
+func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertificate, rowURL func(int) string) *timeline {
 	if len(ports) == 0 {
 		return nil
 	}
@@ -187,12 +241,13 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 	}
 	for i, hp := range ports {
 		y := float64(tlTop + i*tlLaneHeight)
-		l := lane{Y: y, MidY: y + tlLaneHeight/2, Label: fmt.Sprintf("%d/%s", hp.Port, hp.Protocol), Href: "#" + portAnchor(hp),
+		l := lane{Y: y, MidY: y + tlLaneHeight/2, Label: fmt.Sprintf("%d/%s", hp.Port, hp.Protocol), Href: rowURL(i),
 			Status: string(hp.Status), X1: x(hp.FirstSeenDateTime), X2: x(hp.LastSeenDateTime), Scan: x(hp.LastScanDateTime)}
 		if l.X2-l.X1 < 2 {
 			l.X2 = l.X1 + 2 // a single sighting is still visible
 		}
 		l.Tail = hp.LastScanDateTime.After(hp.LastSeenDateTime)
+		l.first, l.last = hp.FirstSeenDateTime, hp.LastSeenDateTime
 		l.Title = fmt.Sprintf("%s on %s: %s, first seen %s, last seen %s, last scan %s, observed %d times",
 			l.Label, hp.Host, hp.Status, fmtTime(hp.FirstSeenDateTime), fmtTime(hp.LastSeenDateTime), fmtTime(hp.LastScanDateTime), hp.TimesObserved)
 		for _, b := range hp.Banners {
@@ -207,7 +262,48 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 		sort.SliceStable(l.Marks, func(a, b int) bool { return l.Marks[a].X < l.Marks[b].X })
 		tl.Lanes = append(tl.Lanes, l)
 	}
+	if tl.Tall {
+		tl.compact()
+	}
 	return tl
+}
+
+// compact redraws a tall timeline with one SVG path per kind of line and
+// mark instead of an element per mark (a host of a thousand ports would
+// otherwise need some ten thousand elements): each lane keeps its label,
+// its link and a short tooltip; the table holds the details.
+func (tl *timeline) compact() {
+	paths := map[string]*strings.Builder{}
+	draw := func(class, format string, args ...any) {
+		b := paths[class]
+		if b == nil {
+			b = &strings.Builder{}
+			paths[class] = b
+		}
+		fmt.Fprintf(b, format, args...)
+	}
+	for i := range tl.Lanes {
+		l := &tl.Lanes[i]
+		draw("span", "M%.1f %.1fH%.1f", l.X1, l.MidY, l.X2)
+		if l.Tail {
+			draw("tail", "M%.1f %.1fH%.1f", l.X2, l.MidY, l.Scan)
+		}
+		counts := map[string]int{}
+		for _, m := range l.Marks {
+			// A mark is a short upright stroke, drawn as a round-capped
+			// line, so that one path holds every mark of its kind.
+			draw("mark "+m.Kind, "M%.1f %.1fv.1", m.X, l.MidY)
+			counts[m.Kind]++
+		}
+		l.Title = fmt.Sprintf("%s %s, open %s to %s; %s, %s, %s", l.Label, l.Status, l.first.UTC().Format("2006-01-02 15:04"), l.last.UTC().Format("2006-01-02 15:04"),
+			plural(counts["banner"], "banner"), plural(counts["component"], "component"), plural(counts["certificate"], "certificate"))
+		l.Marks = nil
+	}
+	for _, class := range []string{"span", "tail", "mark banner", "mark component", "mark certificate"} {
+		if b := paths[class]; b != nil {
+			tl.Paths = append(tl.Paths, svgPath{Class: class, D: b.String()})
+		}
+	}
 }
 
 func firstLine(s string) string {

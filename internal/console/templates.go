@@ -23,7 +23,7 @@ func parsePages(now func() time.Time) (map[string]*template.Template, error) {
 		"fmtTime":      fmtTime,
 		"isoTime":      isoTime,
 		"hostURL":      hostURL,
-		"portAnchor":   portAnchor,
+		"portAnchor":   ownAnchor,
 		"certURL":      certURL,
 		"componentURL": componentURL,
 		"searchURL":    func(filter, orderBy string) string { return searchURL(filter, orderBy, "") },
