@@ -25,6 +25,7 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -275,7 +276,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// The same with the mouse, and screenshots of each page.
-	run("search page", chromedp.Navigate(s.URL+"/search?orderby=port"), visible("table.results"))
+	run("search page", chromedp.Navigate(s.URL+"/search?orderby=port&filter="+url.QueryEscape("portolan.inSubnet(host/id, '127.0.0.0/8')")), visible("table.results"))
 	screenshot("search")
 	run("host page", chromedp.Navigate(s.URL+"/hosts/127.0.0.1"), visible("svg.timeline-svg"))
 	lanes := evalJS[int](t, ctx, `document.querySelectorAll('svg.timeline-svg .lane').length`)
@@ -408,6 +409,33 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	screenshot("host-360px")
 
+	// Contrast (WCAG AA) of every text on every page, light and dark, and
+	// a screenshot of the host page in the dark scheme.
+	contrastPages := map[string]string{
+		"search": s.URL + "/search?orderby=port&filter=" + url.QueryEscape("portolan.inSubnet(host/id, '127.0.0.0/8')"),
+		"host":   s.URL + "/hosts/127.0.0.1", "changes": s.URL + "/changes",
+		"bad filter": s.URL + "/search?filter=port+eq", "host of 1,000 ports": s.URL + "/hosts/198.51.100.10",
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
+			t.Fatalf("emulate %s: %v", scheme, err)
+		}
+		for name, u := range contrastPages {
+			run(name, chromedp.Navigate(u), visible("h1"), chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('details').forEach(d => d.open = true)`))
+			if res := evalJS[contrastResult](t, ctx, contrastJS); len(res.Low) > 0 || res.Checked < 10 {
+				t.Errorf("%s, %s scheme: %d texts checked, below WCAG AA contrast: %q", name, scheme, res.Checked, res.Low)
+			}
+		}
+		if scheme == "dark" {
+			run("dark host", chromedp.Navigate(s.URL+"/hosts/127.0.0.1"), visible("svg.timeline-svg"))
+			screenshot("host-dark")
+		}
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Sign out (POST with the CSRF token): the pages then ask to sign in.
 	run("sign out", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(s.URL+"/search"), visible("form.signout button"),
 		chromedp.Click(chromedp.CSS("form.signout button")), visible("p.note"),
@@ -416,6 +444,39 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("after sign-out /search went to %s", loc)
 	}
 	s.stop(t)
+}
+
+// contrastJS lists the texts of the page whose colour against their
+// background falls below WCAG AA (4.5:1, or 3:1 for large text), computed
+// from the styles in force.
+const contrastJS = `(() => {
+  const parse = c => { const m = /rgba?\(([^)]+)\)/.exec(c); if (!m) return null;
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const bgOf = el => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0) return c; }
+    return parse(getComputedStyle(document.documentElement).backgroundColor) || {r: 255, g: 255, b: 255, a: 1}; };
+  const low = [], seen = new Set();
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const n = walk.currentNode, el = n.parentElement;
+    if (!n.textContent.trim() || seen.has(el)) continue;
+    seen.add(el);
+    const st = getComputedStyle(el);
+    if (st.display === 'none' || st.visibility === 'hidden' || el.closest('title, .skip')) continue;
+    const fg = parse(el.closest('svg') ? st.fill : st.color);
+    if (!fg) continue;
+    const bg = bgOf(el), a = lum(fg), b = lum(bg), ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(st.fontSize), large = size >= 24 || (parseInt(st.fontWeight) >= 700 && size >= 18.66);
+    if (ratio < (large ? 3 : 4.5)) low.push(el.tagName + ' "' + n.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+  }
+  return {Checked: seen.size, Low: low};
+})()`
+
+// contrastResult is what contrastJS returns.
+type contrastResult struct {
+	Checked int
+	Low     []string
 }
 
 // evalJS evaluates js in the page and decodes its value.

@@ -159,6 +159,9 @@ type svgPath struct {
 type tick struct {
 	X     float64
 	Label string
+	// Anchor is the label's text-anchor: the outer labels align inwards
+	// so that they are not cut at the edges.
+	Anchor string
 }
 
 type lane struct {
@@ -237,7 +240,14 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 	tl.Height = tlTop + len(ports)*tlLaneHeight + 8
 	for i := 0; i <= 4; i++ {
 		t := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / 4))
-		tl.Ticks = append(tl.Ticks, tick{X: x(t), Label: t.UTC().Format("2006-01-02 15:04")})
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case 4:
+			anchor = "end"
+		}
+		tl.Ticks = append(tl.Ticks, tick{X: x(t), Label: t.UTC().Format("2006-01-02 15:04"), Anchor: anchor})
 	}
 	for i, hp := range ports {
 		y := float64(tlTop + i*tlLaneHeight)
