@@ -407,10 +407,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	if evalJS[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth`) {
 		t.Error("at 360 px the host page scrolls sideways")
 	}
+	if w := evalJS[float64](t, ctx, `document.querySelector('svg.timeline-svg').getBoundingClientRect().width`); w < 600 {
+		t.Errorf("at 360 px the timeline shrinks to %.0f px rather than scrolling in its box", w)
+	}
 	screenshot("host-360px")
 
 	// Contrast (WCAG AA) of every text on every page, light and dark, and
 	// a screenshot of the host page in the dark scheme.
+	run("wide again", chromedp.EmulateViewport(1280, 800))
 	contrastPages := map[string]string{
 		"search": s.URL + "/search?orderby=port&filter=" + url.QueryEscape("portolan.inSubnet(host/id, '127.0.0.0/8')"),
 		"host":   s.URL + "/hosts/127.0.0.1", "changes": s.URL + "/changes",

@@ -3,8 +3,10 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"portolan"
@@ -134,6 +136,19 @@ func (c *Console) latestChanges(ctx context.Context, kind portolan.ChangeKind, f
 		}
 		entries = append(entries, changeEntry{Position: ch.Position, Kinds: ch.Kinds.Names(), Port: hp})
 	}
+	// Newest import first; within one, in the order of a host's port list.
+	slices.SortStableFunc(entries, func(a, b changeEntry) int {
+		if a.Position != b.Position {
+			return cmp.Compare(b.Position, a.Position)
+		}
+		if a.Port.Host != b.Port.Host {
+			return strings.Compare(a.Port.Host, b.Port.Host)
+		}
+		if a.Port.Key().Less(b.Port.Key()) {
+			return -1
+		}
+		return 1
+	})
 	return entries, nil
 }
 
