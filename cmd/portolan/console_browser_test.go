@@ -146,7 +146,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if chromium == "" {
 		t.Skip("chromium is not installed (apt-get install -y chromium); CI installs it (.ci/run)")
 	}
-	data, _ := e2eIngestedDataDir(t)
+	data, token := e2eIngestedDataDir(t)
 	hostile, thousand := consoleTestData(t, t.TempDir())
 	out := e2eRunBinary(t, "ingest", "--data", data, "--no-progress", hostile, thousand)
 	if !strings.Contains(out, " 0 rejected") {
@@ -168,7 +168,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err := chromedp.Do(browser, chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	ctx, cancelTimeout := context.WithTimeout(browser, 4*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(browser, 2*time.Minute)
 	defer cancelTimeout()
 
 	// Any dialog (alert, confirm, prompt) is an injection that ran.
@@ -446,6 +446,16 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Navigate(s.URL+"/search"), visible("h1"))
 	if loc := location(); !strings.Contains(loc, "/signin") {
 		t.Errorf("after sign-out /search went to %s", loc)
+	}
+	// The link is spent; a token from `portolan token` signs in again.
+	run("the link again", chromedp.Navigate(link), visible("p.error"))
+	if got := text("p.error"); !strings.Contains(got, "used or expired") {
+		t.Errorf("the sign-in link a second time: %q", got)
+	}
+	run("token sign-in", chromedp.Navigate(s.URL+"/hosts/127.0.0.1"), visible("#token"), chromedp.SendKeys(chromedp.ID("token"), token),
+		chromedp.Submit(chromedp.ID("token")), visible("svg.timeline-svg"))
+	if loc := location(); loc != s.URL+"/hosts/127.0.0.1" {
+		t.Errorf("after the token sign-in: %s", loc)
 	}
 	s.stop(t)
 }

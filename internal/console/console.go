@@ -63,8 +63,9 @@ type Config struct {
 	Secure bool
 
 	// OIDC, when set, signs people in with the authorization-code flow of
-	// an OpenID Connect issuer; Verifier then checks the tokens it returns
-	// (the API's verifier, so the permission check is the API's).
+	// an OpenID Connect issuer. Verifier checks the tokens it returns and
+	// those pasted into the sign-in page (the API's verifier, so the
+	// permission check is the API's); nil turns the token form off.
 	OIDC     *OIDCConfig
 	Verifier portolan.TokenVerifier
 	// Links says that the server hands out one-time sign-in links
@@ -135,6 +136,7 @@ func (c *Console) routes() {
 	m.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(static)))
 	m.Handle("GET /{$}", http.RedirectHandler("/search", http.StatusSeeOther))
 	m.Handle("GET /signin", c.handle(c.serveSignIn))
+	m.Handle("POST /signin", c.handle(c.serveTokenSignIn))
 	m.Handle("GET /signin/link", c.handle(c.serveSignInLink))
 	m.Handle("GET /signin/oidc", c.handle(c.serveOIDCStart))
 	m.Handle("GET /signin/callback", c.handle(c.serveOIDCCallback))

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/csv"
 	"fmt"
 	"html"
@@ -539,4 +540,63 @@ func (v *stubVerifier) VerifyToken(_ context.Context, token string) (*portolan.P
 		return p, nil
 	}
 	return nil, portolan.Errorf(portolan.EUNAUTHORIZED, "Access token validation failure.")
+}
+
+func TestSignInWithAToken(t *testing.T) {
+	exp := t0.Add(40*24*time.Hour + time.Hour) // an hour after the fixture's now
+	jwt := "eyJhbGciOiJFUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"exp":%d}`, exp.Unix()))) + ".c2ln"
+	v := &stubVerifier{tokens: map[string]*portolan.Principal{
+		jwt:        {Subject: "analyst", Scopes: []string{portolan.PermissionThreatIntelligenceRead}},
+		"no-scope": {Subject: "intern", Scopes: []string{"User.Read"}},
+	}}
+	f := newFixture(t, func(c *console.Config) { c.Verifier = v })
+	c := f.client(t)
+	if _, body := get(t, c, f.srv.URL+"/signin?next=/changes"); !strings.Contains(body, `name="token" type="password"`) {
+		t.Fatal("the sign-in page has no token form")
+	}
+	post := func(c *http.Client, token, origin string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/signin", strings.NewReader(url.Values{"token": {token}, "next": {"/changes"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, body := post(c, "forged", f.srv.URL); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "was not accepted") {
+		t.Errorf("a bad token: %d", resp.StatusCode)
+	}
+	if resp, body := post(c, "no-scope", f.srv.URL); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "lacks the ThreatIntelligence.Read.All") {
+		t.Errorf("a token without the permission: %d", resp.StatusCode)
+	}
+	if resp, _ := post(c, jwt, "https://evil.example"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a token posted from another site: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/signin", strings.NewReader("token="+jwt))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "null")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a token posted cross-site with Origin null: %v %v", resp.StatusCode, err)
+	}
+	resp, body := post(c, jwt, f.srv.URL)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `content="0;url=/changes"`) {
+		t.Fatalf("a good token: %d\n%s", resp.StatusCode, body)
+	}
+	if ck := resp.Cookies()[0]; !ck.Expires.Equal(exp) {
+		t.Errorf("the session ends %v, want the token's expiry %v", ck.Expires, exp)
+	}
+	if resp, _ := get(t, c, f.srv.URL+"/changes"); resp.StatusCode != http.StatusOK {
+		t.Errorf("after the token sign-in: %d", resp.StatusCode)
+	}
+	f.now = exp
+	if resp, _ := get(t, c, f.srv.URL+"/changes"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the token's expiry: %d", resp.StatusCode)
+	}
 }

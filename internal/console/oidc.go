@@ -222,7 +222,7 @@ func (c *Console) serveOIDCCallback(w http.ResponseWriter, r *http.Request) erro
 		}
 		return portolan.Errorf(portolan.EUNAUTHORIZED, "The identity provider's token was not accepted; sign in again.")
 	}
-	return c.setSession(w, r, p, fs.Next)
+	return c.setSession(w, r, p, fs.Next, tokenExpiry(tok.AccessToken))
 }
 
 // idTokenNonce reads the nonce claim of a compact JWT's payload.

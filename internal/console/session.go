@@ -228,12 +228,17 @@ func (c *Console) requireSession(next func(http.ResponseWriter, *http.Request) e
 // setSession starts a session of p: the cookie, then a page that moves on to
 // next. The page (rather than a redirect) makes the move a same-site
 // navigation, so that the Strict cookie is sent even when the sign-in came
-// from another site (the identity provider).
-func (c *Console) setSession(w http.ResponseWriter, r *http.Request, p *portolan.Principal, next string) error {
+// from another site (the identity provider). A session made from a token
+// ends when the token does (notAfter), if that is sooner than the TTL.
+func (c *Console) setSession(w http.ResponseWriter, r *http.Request, p *portolan.Principal, next string, notAfter time.Time) error {
 	if !p.HasPermission(portolan.PermissionThreatIntelligenceRead) {
 		return portolan.Errorf(portolan.EFORBIDDEN, "%s lacks the %s permission the console needs.", p.Subject, portolan.PermissionThreatIntelligenceRead)
 	}
-	value, s := c.sessions.newSession(p, c.cfg.SessionTTL)
+	ttl := c.cfg.SessionTTL
+	if left := notAfter.Sub(c.now()); !notAfter.IsZero() && left < ttl {
+		ttl = left
+	}
+	value, s := c.sessions.newSession(p, ttl)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: c.cfg.Secure,
 		SameSite: http.SameSiteStrictMode, Expires: time.Unix(s.Expires, 0)})
 	c.render(w, r, http.StatusOK, "moving", &movingPage{page: page{Title: "Signed in"}, Next: safeNext(next)})
@@ -259,12 +264,14 @@ type signInPage struct {
 	Next    string
 	OIDC    bool
 	Links   bool
+	Tokens  bool
 	Message string
+	Error   string
 }
 
 // serveSignIn is the sign-in page: how to get a link, or the OIDC button.
 func (c *Console) serveSignIn(w http.ResponseWriter, r *http.Request) error {
-	p := &signInPage{page: page{Title: "Sign in"}, Next: safeNext(r.URL.Query().Get("next")), OIDC: c.oidc != nil, Links: c.cfg.Links}
+	p := &signInPage{page: page{Title: "Sign in"}, Next: safeNext(r.URL.Query().Get("next")), OIDC: c.oidc != nil, Links: c.cfg.Links, Tokens: c.cfg.Verifier != nil}
 	if r.URL.Query().Get("ended") != "" {
 		p.Message = "You are signed out."
 	}
@@ -278,14 +285,85 @@ func (c *Console) serveSignIn(w http.ResponseWriter, r *http.Request) error {
 func (c *Console) serveSignInLink(w http.ResponseWriter, r *http.Request) error {
 	p, ok := c.sessions.useLink(r.URL.Query().Get("code"))
 	if !ok {
-		return portolan.Errorf(portolan.EUNAUTHORIZED, "This sign-in link is unknown, used or expired: links work once, for %d minutes. Restart serve for a new one.", int(SignInLinkTTL.Minutes()))
+		return portolan.Errorf(portolan.EUNAUTHORIZED, "This sign-in link is unknown, used or expired: links work once, for %d minutes. Sign in with a token from `portolan token`, or restart serve for a new link.", int(SignInLinkTTL.Minutes()))
 	}
-	return c.setSession(w, r, p, "/search")
+	return c.setSession(w, r, p, "/search", time.Time{})
+}
+
+// serveTokenSignIn exchanges a bearer token (from `portolan token`, or the
+// identity provider's) for a session: the API's verifier and permission
+// check decide, and the session ends no later than the token.
+func (c *Console) serveTokenSignIn(w http.ResponseWriter, r *http.Request) error {
+	if c.cfg.Verifier == nil {
+		return portolan.Errorf(portolan.ENOTFOUND, "This server does not take tokens on its sign-in page.")
+	}
+	if err := checkOrigin(r); err != nil {
+		return err
+	}
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	p, err := c.cfg.Verifier.VerifyToken(r.Context(), token)
+	if err != nil {
+		// The API's client-safe sentence; the cause stays out of the page.
+		msg := "The token was not accepted: it is malformed, expired, or of another issuer."
+		status := http.StatusUnauthorized
+		if portolan.ErrorCode(err) == portolan.EFORBIDDEN {
+			msg, status = "The token lacks the "+portolan.PermissionThreatIntelligenceRead+" permission the console needs.", http.StatusForbidden
+		} else if portolan.ErrorCode(err) != portolan.EUNAUTHORIZED {
+			return err
+		}
+		page := &signInPage{page: page{Title: "Sign in"}, Next: safeNext(r.PostFormValue("next")), OIDC: c.oidc != nil, Links: c.cfg.Links,
+			Tokens: true, Error: msg}
+		c.render(w, r, status, "signin", page)
+		return nil
+	}
+	return c.setSession(w, r, p, r.PostFormValue("next"), tokenExpiry(token))
+}
+
+// checkOrigin refuses a form posted from another site (a login or logout
+// CSRF). Browsers say where a request comes from in Sec-Fetch-Site; older
+// ones only in Origin, which they send as "null" under this site's
+// Referrer-Policy, so a "null" Origin alone proves nothing either way.
+// Clients that send neither are not browsers.
+func checkOrigin(r *http.Request) error {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return portolan.Errorf(portolan.EFORBIDDEN, "This form was sent from another site.")
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" {
+		if u, err := url.Parse(origin); err != nil || u.Host != r.Host {
+			return portolan.Errorf(portolan.EFORBIDDEN, "This form was sent from another site.")
+		}
+	}
+	return nil
+}
+
+// tokenExpiry reads the exp claim of a compact JWT that the verifier has
+// accepted; zero when it has none.
+func tokenExpiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := b64.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp == 0 {
+		return time.Time{}
+	}
+	return time.Unix(claims.Exp, 0)
 }
 
 // serveSignOut ends the session: POST with the CSRF token of the page.
 func (c *Console) serveSignOut(w http.ResponseWriter, r *http.Request) error {
 	s := sessionFrom(r.Context())
+	if err := checkOrigin(r); err != nil {
+		return err
+	}
 	if !c.sessions.checkCSRF(s, r.PostFormValue("csrf")) {
 		return portolan.Errorf(portolan.EFORBIDDEN, "The sign-out form is stale or forged; reload the page and try again.")
 	}
