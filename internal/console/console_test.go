@@ -442,6 +442,13 @@ func TestHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T) {
 	if resp, body := get(t, c, f.srv.URL+"/hosts/203.0.113.99"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "role=\"alert\"") {
 		t.Errorf("unknown host: %d", resp.StatusCode)
 	}
+	if resp, _ := get(t, c, f.srv.URL+"/hosts/"+url.PathEscape("<b>")); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a host key that is no host: %d", resp.StatusCode)
+	}
+	// Keys are read as the API reads them: a hostname ignores case.
+	if resp, body := get(t, c, f.srv.URL+"/hosts/EVIL.example"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hostname") {
+		t.Errorf("a hostname in capitals: %d", resp.StatusCode)
+	}
 }
 
 func TestHostPageOfAThousandPorts(t *testing.T) {

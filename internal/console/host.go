@@ -74,7 +74,12 @@ func anchorSafe(s string) string {
 }
 
 func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
+	// The id as the API reads a host key: an address in its canonical
+	// form, a name in lower case (::1 for 0:0::1, localhost for LOCALHOST).
+	id, err := portolan.NormalizeHost(r.PathValue("id"))
+	if err != nil {
+		return portolan.Errorf(portolan.ENOTFOUND, "There is no host %q: it is neither an IP address nor a DNS name.", clip(r.PathValue("id"), 100))
+	}
 	ctx := r.Context()
 	host, err := c.cfg.Hosts.FindHostByID(ctx, id)
 	if err != nil {
