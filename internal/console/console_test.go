@@ -286,6 +286,17 @@ func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {
 
 // TestHostileDataIsEscaped reads every page that shows the hostile values
 // and wants each as escaped text, never as markup.
+func TestStaticAssetsWithoutListings(t *testing.T) {
+	f := newFixture(t)
+	resp, body := get(t, f.client(t), f.srv.URL+"/static/console.css")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") || !strings.Contains(body, "prefers-color-scheme: dark") {
+		t.Errorf("console.css: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if resp, _ := get(t, f.client(t), f.srv.URL+"/static/"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/static/: %d, want no listing", resp.StatusCode)
+	}
+}
+
 func TestHostileDataIsEscaped(t *testing.T) {
 	f := newFixture(t)
 	c := f.signedIn(t)
