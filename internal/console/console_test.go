@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"html"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -26,9 +28,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"portolan"
 	"portolan/internal/console"
 	"portolan/internal/httpapi"
+	"portolan/internal/postgres"
 	"portolan/internal/sqlite"
 )
 
@@ -63,20 +68,67 @@ func selfSigned(t testing.TB, cn string, names []string, notBefore, notAfter tim
 type fixture struct {
 	srv     *httptest.Server
 	console *console.Console
-	store   *sqlite.DB
+	store   portolan.Store
 	now     time.Time
 	certID  string
 }
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-func newFixture(t *testing.T, mutate ...func(*console.Config)) *fixture {
+// opener opens an empty store for one test.
+type opener func(t *testing.T) portolan.Store
+
+func openSQLite(t *testing.T) portolan.Store {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "console.db"), sqlite.Options{})
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "console.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store
+}
+
+// openPostgreSQL opens a store in a fresh schema of the server
+// PORTOLAN_TEST_POSTGRES names, dropped at cleanup.
+func openPostgreSQL(t *testing.T) portolan.Store {
+	t.Helper()
+	base := os.Getenv("PORTOLAN_TEST_POSTGRES")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_console_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), base)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(context.Background())
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	store, err := postgres.Open(ctx, u.String(), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+func newFixture(t *testing.T, open opener, mutate ...func(*console.Config)) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	store := open(t)
 	t.Cleanup(func() { store.Close() })
 	f := &fixture{store: store, now: t0.Add(40 * 24 * time.Hour)}
 	der := selfSigned(t, "lab.example.test"+hostileScript, []string{"www.lab.example.test", hostileURL}, t0.Add(-time.Hour), f.now.Add(10*24*time.Hour))
@@ -104,15 +156,18 @@ func newFixture(t *testing.T, mutate ...func(*console.Config)) *fixture {
 		t.Fatal(err)
 	}
 	cfg := console.Config{
-		HostPorts: store, Hosts: store, Certificates: store, Search: store, Changes: store,
+		HostPorts: store, Hosts: store, Certificates: store,
 		ParseSearch: httpapi.ParseHostPortSearch,
 		SessionKey:  []byte(strings.Repeat("k", 32)),
 		Links:       true,
 		Now:         func() time.Time { return f.now },
 	}
+	cfg.Search = store.(portolan.SearchService)
+	cfg.Changes = store.(portolan.ChangeService)
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	var err error
 	f.console, err = console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -154,8 +209,8 @@ func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-func TestSignInLinkWorksOnceAndSetsAStrictCookie(t *testing.T) {
-	f := newFixture(t)
+func testSignInLinkWorksOnceAndSetsAStrictCookie(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	link := f.console.NewSignInLink(f.srv.URL)
 	c := f.client(t)
 	resp, _ := get(t, c, link)
@@ -178,15 +233,15 @@ func TestSignInLinkWorksOnceAndSetsAStrictCookie(t *testing.T) {
 		t.Fatalf("second visit of the link: %d\n%s", resp.StatusCode, body)
 	}
 	// Secure over TLS.
-	fs := newFixture(t, func(c *console.Config) { c.Secure = true })
+	fs := newFixture(t, open, func(c *console.Config) { c.Secure = true })
 	resp, _ = get(t, fs.client(t), fs.console.NewSignInLink(fs.srv.URL))
 	if cks := resp.Cookies(); len(cks) != 1 || !cks[0].Secure {
 		t.Fatalf("with Secure, cookies %+v", cks)
 	}
 }
 
-func TestSignInLinkExpires(t *testing.T) {
-	f := newFixture(t)
+func testSignInLinkExpires(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	link := f.console.NewSignInLink(f.srv.URL)
 	f.now = f.now.Add(console.SignInLinkTTL + time.Second)
 	if resp, _ := get(t, f.client(t), link); resp.StatusCode != http.StatusUnauthorized {
@@ -194,8 +249,8 @@ func TestSignInLinkExpires(t *testing.T) {
 	}
 }
 
-func TestPagesNeedAValidSession(t *testing.T) {
-	f := newFixture(t)
+func testPagesNeedAValidSession(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	for _, path := range []string{"/search", "/search.csv", "/hosts/192.0.2.10", "/certificates/" + url.PathEscape(f.certID), "/changes"} {
 		resp, _ := get(t, f.client(t), f.srv.URL+path)
 		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin?next=") {
@@ -222,8 +277,8 @@ func TestPagesNeedAValidSession(t *testing.T) {
 	}
 }
 
-func TestSignOutNeedsTheCSRFTokenAndEndsTheSession(t *testing.T) {
-	f := newFixture(t)
+func testSignOutNeedsTheCSRFTokenAndEndsTheSession(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	c := f.signedIn(t)
 	_, body := get(t, c, f.srv.URL+"/search")
 	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
@@ -263,8 +318,8 @@ func TestSignOutNeedsTheCSRFTokenAndEndsTheSession(t *testing.T) {
 	}
 }
 
-func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {
-	f := newFixture(t)
+func testEveryResponseCarriesTheSecurityHeaders(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	c := f.signedIn(t)
 	for _, path := range []string{"/search", "/search?filter=port+eq", "/hosts/192.0.2.10", "/hosts/203.0.113.1", "/changes", "/static/console.css", "/signin", "/nowhere"} {
 		resp, _ := get(t, c, f.srv.URL+path)
@@ -286,8 +341,8 @@ func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {
 
 // TestHostileDataIsEscaped reads every page that shows the hostile values
 // and wants each as escaped text, never as markup.
-func TestStaticAssetsWithoutListings(t *testing.T) {
-	f := newFixture(t)
+func testStaticAssetsWithoutListings(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	resp, body := get(t, f.client(t), f.srv.URL+"/static/console.css")
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") || !strings.Contains(body, "prefers-color-scheme: dark") {
 		t.Errorf("console.css: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -297,8 +352,8 @@ func TestStaticAssetsWithoutListings(t *testing.T) {
 	}
 }
 
-func TestHostileDataIsEscaped(t *testing.T) {
-	f := newFixture(t)
+func testHostileDataIsEscaped(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	c := f.signedIn(t)
 	pages := []string{"/search", "/hosts/192.0.2.10", "/hosts/192.0.2.11", "/certificates/" + url.PathEscape(f.certID), "/changes"}
 	for _, path := range pages {
@@ -325,8 +380,8 @@ func TestHostileDataIsEscaped(t *testing.T) {
 	}
 }
 
-func TestSearchPageSortsPagesAndExplainsErrors(t *testing.T) {
-	f := newFixture(t)
+func testSearchPageSortsPagesAndExplainsErrors(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	c := f.signedIn(t)
 	resp, body := get(t, c, f.srv.URL+"/search")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "4 ports match") {
@@ -366,8 +421,8 @@ func TestSearchPageSortsPagesAndExplainsErrors(t *testing.T) {
 	}
 }
 
-func TestSearchPagesFollowTheStoresCursor(t *testing.T) {
-	f := newFixture(t)
+func testSearchPagesFollowTheStoresCursor(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	ctx := context.Background()
 	var obs []*portolan.Observation
 	for p := 1; p <= 130; p++ {
@@ -405,8 +460,8 @@ func TestSearchPagesFollowTheStoresCursor(t *testing.T) {
 	}
 }
 
-func TestSearchCSVExport(t *testing.T) {
-	f := newFixture(t)
+func testSearchCSVExport(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	c := f.signedIn(t)
 	resp, body := get(t, c, f.srv.URL+"/search.csv?orderby=port")
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
@@ -429,8 +484,8 @@ func TestSearchCSVExport(t *testing.T) {
 	}
 }
 
-func TestHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T) {
-	f := newFixture(t)
+func testHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	c := f.signedIn(t)
 	resp, body := get(t, c, f.srv.URL+"/hosts/192.0.2.10")
 	if resp.StatusCode != http.StatusOK {
@@ -462,8 +517,8 @@ func TestHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T) {
 	}
 }
 
-func TestHostPageOfAThousandPorts(t *testing.T) {
-	f := newFixture(t)
+func testHostPageOfAThousandPorts(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	var obs []*portolan.Observation
 	for p := 1; p <= 1000; p++ {
 		o := &portolan.Observation{Host: "203.0.113.7", Port: p, Status: portolan.StatusOpen, ScannedAt: t0.Add(time.Duration(p) * time.Minute),
@@ -494,8 +549,8 @@ func TestHostPageOfAThousandPorts(t *testing.T) {
 	}
 }
 
-func TestCertificatePage(t *testing.T) {
-	f := newFixture(t)
+func testCertificatePage(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	c := f.signedIn(t)
 	resp, body := get(t, c, f.srv.URL+"/certificates/"+url.PathEscape(f.certID))
 	if resp.StatusCode != http.StatusOK {
@@ -517,8 +572,8 @@ func TestCertificatePage(t *testing.T) {
 	}
 }
 
-func TestChangesPage(t *testing.T) {
-	f := newFixture(t)
+func testChangesPage(t *testing.T, open opener) {
+	f := newFixture(t, open)
 	c := f.signedIn(t)
 	resp, body := get(t, c, f.srv.URL+"/changes")
 	if resp.StatusCode != http.StatusOK || strings.Count(body, "<tr>") != 5 || !strings.Contains(body, `<span class="badge kind">created</span>`) {
@@ -535,7 +590,7 @@ func TestChangesPage(t *testing.T) {
 		t.Errorf("bad filter: %d", resp.StatusCode)
 	}
 	// Without a change record: the ports first seen most recently.
-	g := newFixture(t, func(c *console.Config) { c.Changes = nil })
+	g := newFixture(t, open, func(c *console.Config) { c.Changes = nil })
 	_, body = get(t, g.signedIn(t), g.srv.URL+"/changes")
 	if !strings.Contains(body, "keeps no change record") || !strings.Contains(body, ">3389/tcp<") {
 		t.Errorf("changes without a record:\n%s", body)
@@ -560,14 +615,14 @@ func (v *stubVerifier) VerifyToken(_ context.Context, token string) (*portolan.P
 	return nil, portolan.Errorf(portolan.EUNAUTHORIZED, "Access token validation failure.")
 }
 
-func TestSignInWithAToken(t *testing.T) {
+func testSignInWithAToken(t *testing.T, open opener) {
 	exp := t0.Add(40*24*time.Hour + time.Hour) // an hour after the fixture's now
 	jwt := "eyJhbGciOiJFUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"exp":%d}`, exp.Unix()))) + ".c2ln"
 	v := &stubVerifier{tokens: map[string]*portolan.Principal{
 		jwt:        {Subject: "analyst", Scopes: []string{portolan.PermissionThreatIntelligenceRead}},
 		"no-scope": {Subject: "intern", Scopes: []string{"User.Read"}},
 	}}
-	f := newFixture(t, func(c *console.Config) { c.Verifier = v })
+	f := newFixture(t, open, func(c *console.Config) { c.Verifier = v })
 	c := f.client(t)
 	if _, body := get(t, c, f.srv.URL+"/signin?next=/changes"); !strings.Contains(body, `name="token" type="password"`) {
 		t.Fatal("the sign-in page has no token form")
@@ -616,5 +671,62 @@ func TestSignInWithAToken(t *testing.T) {
 	f.now = exp
 	if resp, _ := get(t, c, f.srv.URL+"/changes"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after the token's expiry: %d", resp.StatusCode)
+	}
+}
+
+// The page tests run on the embedded store, and on PostgreSQL when
+// PORTOLAN_TEST_POSTGRES names a server (TestOnPostgreSQL).
+var pageTests = map[string]func(*testing.T, opener){
+	"SignInLinkWorksOnceAndSetsAStrictCookie":          testSignInLinkWorksOnceAndSetsAStrictCookie,
+	"SignInLinkExpires":                                testSignInLinkExpires,
+	"PagesNeedAValidSession":                           testPagesNeedAValidSession,
+	"SignOutNeedsTheCSRFTokenAndEndsTheSession":        testSignOutNeedsTheCSRFTokenAndEndsTheSession,
+	"EveryResponseCarriesTheSecurityHeaders":           testEveryResponseCarriesTheSecurityHeaders,
+	"StaticAssetsWithoutListings":                      testStaticAssetsWithoutListings,
+	"HostileDataIsEscaped":                             testHostileDataIsEscaped,
+	"SearchPageSortsPagesAndExplainsErrors":            testSearchPageSortsPagesAndExplainsErrors,
+	"SearchPagesFollowTheStoresCursor":                 testSearchPagesFollowTheStoresCursor,
+	"SearchCSVExport":                                  testSearchCSVExport,
+	"HostPageShowsPortsTimelineBannersAndCertificates": testHostPageShowsPortsTimelineBannersAndCertificates,
+	"HostPageOfAThousandPorts":                         testHostPageOfAThousandPorts,
+	"CertificatePage":                                  testCertificatePage,
+	"ChangesPage":                                      testChangesPage,
+	"SignInWithAToken":                                 testSignInWithAToken,
+}
+
+func TestSignInLinkWorksOnceAndSetsAStrictCookie(t *testing.T) {
+	testSignInLinkWorksOnceAndSetsAStrictCookie(t, openSQLite)
+}
+func TestSignInLinkExpires(t *testing.T)      { testSignInLinkExpires(t, openSQLite) }
+func TestPagesNeedAValidSession(t *testing.T) { testPagesNeedAValidSession(t, openSQLite) }
+func TestSignOutNeedsTheCSRFTokenAndEndsTheSession(t *testing.T) {
+	testSignOutNeedsTheCSRFTokenAndEndsTheSession(t, openSQLite)
+}
+func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {
+	testEveryResponseCarriesTheSecurityHeaders(t, openSQLite)
+}
+func TestStaticAssetsWithoutListings(t *testing.T) { testStaticAssetsWithoutListings(t, openSQLite) }
+func TestHostileDataIsEscaped(t *testing.T)        { testHostileDataIsEscaped(t, openSQLite) }
+func TestSearchPageSortsPagesAndExplainsErrors(t *testing.T) {
+	testSearchPageSortsPagesAndExplainsErrors(t, openSQLite)
+}
+func TestSearchPagesFollowTheStoresCursor(t *testing.T) {
+	testSearchPagesFollowTheStoresCursor(t, openSQLite)
+}
+func TestSearchCSVExport(t *testing.T) { testSearchCSVExport(t, openSQLite) }
+func TestHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T) {
+	testHostPageShowsPortsTimelineBannersAndCertificates(t, openSQLite)
+}
+func TestHostPageOfAThousandPorts(t *testing.T) { testHostPageOfAThousandPorts(t, openSQLite) }
+func TestCertificatePage(t *testing.T)          { testCertificatePage(t, openSQLite) }
+func TestChangesPage(t *testing.T)              { testChangesPage(t, openSQLite) }
+func TestSignInWithAToken(t *testing.T)         { testSignInWithAToken(t, openSQLite) }
+
+func TestOnPostgreSQL(t *testing.T) {
+	if os.Getenv("PORTOLAN_TEST_POSTGRES") == "" {
+		t.Skip("set PORTOLAN_TEST_POSTGRES to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the console's tests on PostgreSQL")
+	}
+	for name, test := range pageTests {
+		t.Run(name, func(t *testing.T) { test(t, openPostgreSQL) })
 	}
 }

@@ -99,7 +99,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 func oidcFixture(t *testing.T) (*fixture, *fakeIdP) {
 	t.Helper()
 	idp := newFakeIdP(t)
-	f := newFixture(t, func(c *console.Config) {
+	f := newFixture(t, openSQLite, func(c *console.Config) {
 		c.Links = false
 		c.OIDC = &console.OIDCConfig{Issuer: idp.srv.URL, ClientID: "portolan-console", ClientSecret: "s3cret"}
 		c.Verifier = idp.issuer.Verifier(auth.Options{})
