@@ -269,6 +269,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	tabTo("a host link", `document.activeElement.getAttribute('href') === '/hosts/127.0.0.1'`)
 	enterAndWait("open the host", "svg.timeline-svg")
+	tabTo("the first port's banner", `document.activeElement.tagName === 'SUMMARY'`)
+	if evalJS[bool](t, ctx, `document.activeElement.closest('svg') !== null`) {
+		t.Error("Tab stopped in the timeline")
+	}
+	run("open the banner", chromedp.KeyEvent(kb.Enter))
+	if !evalJS[bool](t, ctx, `document.activeElement.parentElement.open`) {
+		t.Error("Enter on a banner's summary does not open it")
+	}
 	tabTo("a certificate link", `(document.activeElement.getAttribute('href') || '').startsWith('/certificates/')`)
 	enterAndWait("follow the certificate", "dl.facts")
 	if loc, h1 := location(), text("h1"); !strings.Contains(loc, "/certificates/") || !strings.Contains(h1, "Certificate") {

@@ -505,6 +505,9 @@ func testHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T, open ope
 	if got := strings.Count(body, `<g class="lane`); got != 2 {
 		t.Errorf("%d timeline lanes, want 2", got)
 	}
+	if strings.Count(body, `tabindex="-1"><text class="label"`) != 2 {
+		t.Error("the timeline's lane links are in the Tab order")
+	}
 	if resp, body := get(t, c, f.srv.URL+"/hosts/203.0.113.99"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "role=\"alert\"") {
 		t.Errorf("unknown host: %d", resp.StatusCode)
 	}
