@@ -178,8 +178,6 @@ type lane struct {
 	Tail  bool
 	Marks []mark
 	Title string
-	// first and last are the port's sightings, for a compact tooltip.
-	first, last time.Time
 }
 
 // mark is an event on a lane; Kind is its CSS class (banner, component,
@@ -262,7 +260,6 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 			l.X2 = l.X1 + 2 // a single sighting is still visible
 		}
 		l.Tail = hp.LastScanDateTime.After(hp.LastSeenDateTime)
-		l.first, l.last = hp.FirstSeenDateTime, hp.LastSeenDateTime
 		l.Title = fmt.Sprintf("%s on %s: %s, first seen %s, last seen %s, last scan %s, observed %d times",
 			l.Label, hp.Host, hp.Status, fmtTime(hp.FirstSeenDateTime), fmtTime(hp.LastSeenDateTime), fmtTime(hp.LastScanDateTime), hp.TimesObserved)
 		for _, b := range hp.Banners {
@@ -285,8 +282,9 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 
 // compact redraws a tall timeline with one SVG path per kind of line and
 // mark instead of an element per mark (a host of a thousand ports would
-// otherwise need some ten thousand elements): each lane keeps its label,
-// its link and a short tooltip; the table holds the details.
+// otherwise need some ten thousand elements, and its page would take
+// seconds to load): each lane keeps its label and its link to the table's
+// row, which holds the details that the tooltips of a short timeline give.
 func (tl *timeline) compact() {
 	paths := map[string]*strings.Builder{}
 	draw := func(class, format string, args ...any) {
@@ -299,19 +297,15 @@ func (tl *timeline) compact() {
 	}
 	for i := range tl.Lanes {
 		l := &tl.Lanes[i]
-		draw("span", "M%.1f %.1fH%.1f", l.X1, l.MidY, l.X2)
+		draw("span", "M%.1f %.0fH%.1f", l.X1, l.MidY, l.X2)
 		if l.Tail {
-			draw("tail", "M%.1f %.1fH%.1f", l.X2, l.MidY, l.Scan)
+			draw("tail", "M%.1f %.0fH%.1f", l.X2, l.MidY, l.Scan)
 		}
-		counts := map[string]int{}
 		for _, m := range l.Marks {
-			// A mark is a short upright stroke, drawn as a round-capped
-			// line, so that one path holds every mark of its kind.
-			draw("mark "+m.Kind, "M%.1f %.1fv.1", m.X, l.MidY)
-			counts[m.Kind]++
+			// A mark is a round-capped stroke of almost no length, so
+			// that one path holds every mark of its kind.
+			draw("mark "+m.Kind, "M%.1f %.0fv.1", m.X, l.MidY)
 		}
-		l.Title = fmt.Sprintf("%s %s, open %s to %s; %s, %s, %s", l.Label, l.Status, l.first.UTC().Format("2006-01-02 15:04"), l.last.UTC().Format("2006-01-02 15:04"),
-			plural(counts["banner"], "banner"), plural(counts["component"], "component"), plural(counts["certificate"], "certificate"))
 		l.Marks = nil
 	}
 	for _, class := range []string{"span", "tail", "mark banner", "mark component", "mark certificate"} {
