@@ -138,6 +138,9 @@ func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
 // the page's width through its viewBox, and its height grows with the ports
 // (the page scrolls it in a box past a few dozen lanes).
 const (
+	// tallTimeline is the number of lanes past which the timeline is
+	// drawn compactly (compact) in a scrolling box.
+	tallTimeline = 30
 	tlWidth      = 960
 	tlLabelWidth = 150
 	tlRight      = 16
@@ -239,7 +242,7 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 				Title: name + " first seen " + fmtTime(cp.FirstSeenDateTime)})
 		}
 	}
-	tl := &timeline{Width: tlWidth, From: from, To: to, Tall: len(ports) > 30}
+	tl := &timeline{Width: tlWidth, From: from, To: to, Tall: len(ports) > tallTimeline}
 	tl.Height = tlTop + len(ports)*tlLaneHeight + 8
 	for i := 0; i <= 4; i++ {
 		t := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / 4))
@@ -260,15 +263,26 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 			l.X2 = l.X1 + 2 // a single sighting is still visible
 		}
 		l.Tail = hp.LastScanDateTime.After(hp.LastSeenDateTime)
-		l.Title = fmt.Sprintf("%s on %s: %s, first seen %s, last seen %s, last scan %s, observed %d times",
-			l.Label, hp.Host, hp.Status, fmtTime(hp.FirstSeenDateTime), fmtTime(hp.LastSeenDateTime), fmtTime(hp.LastScanDateTime), hp.TimesObserved)
+		// Tooltips only where they are drawn: a tall timeline has none.
+		tooltip := func(f func() string) string {
+			if tl.Tall {
+				return ""
+			}
+			return f()
+		}
+		l.Title = tooltip(func() string {
+			return fmt.Sprintf("%s on %s: %s, first seen %s, last seen %s, last scan %s, observed %d times",
+				l.Label, hp.Host, hp.Status, fmtTime(hp.FirstSeenDateTime), fmtTime(hp.LastSeenDateTime), fmtTime(hp.LastScanDateTime), hp.TimesObserved)
+		})
 		for _, b := range hp.Banners {
-			l.Marks = append(l.Marks, mark{X: x(b.FirstSeenDateTime), Kind: "banner",
-				Title: "banner (" + b.ScanProtocol + ") first seen " + fmtTime(b.FirstSeenDateTime) + ": " + clip(firstLine(b.Banner), 80)})
+			l.Marks = append(l.Marks, mark{X: x(b.FirstSeenDateTime), Kind: "banner", Title: tooltip(func() string {
+				return "banner (" + b.ScanProtocol + ") first seen " + fmtTime(b.FirstSeenDateTime) + ": " + clip(firstLine(b.Banner), 80)
+			})})
 		}
 		for _, s := range hp.Services {
-			l.Marks = append(l.Marks, mark{X: x(s.FirstSeenDateTime), Kind: "component",
-				Title: strings.TrimSpace(s.Component.Name+" "+s.Component.Version) + " first seen " + fmtTime(s.FirstSeenDateTime)})
+			l.Marks = append(l.Marks, mark{X: x(s.FirstSeenDateTime), Kind: "component", Title: tooltip(func() string {
+				return strings.TrimSpace(s.Component.Name+" "+s.Component.Version) + " first seen " + fmtTime(s.FirstSeenDateTime)
+			})})
 		}
 		l.Marks = append(l.Marks, rotations[certPort{hp.Port, hp.Host}]...)
 		sort.SliceStable(l.Marks, func(a, b int) bool { return l.Marks[a].X < l.Marks[b].X })

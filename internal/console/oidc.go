@@ -244,9 +244,11 @@ func idTokenNonce(idToken string) (string, error) {
 	return claims.Nonce, nil
 }
 
+// clip shortens s to about n bytes, on a character boundary, for a
+// message or a tooltip.
 func clip(s string, n int) string {
 	if len(s) > n {
-		return s[:n] + "…"
+		return portolan.CleanText(s, n) + "…"
 	}
 	return s
 }
