@@ -108,8 +108,18 @@ func randomToken(n int) string {
 }
 
 // newSession makes the cookie value of a new session of p, valid for ttl.
+// It keeps of the principal's permissions only the one the console checks,
+// so that a token with hundreds of roles still fits in a cookie.
 func (k *sessionKeeper) newSession(p *portolan.Principal, ttl time.Duration) (string, *session) {
-	s := &session{ID: randomToken(16), Subject: p.Subject, Scopes: p.Scopes, Roles: p.Roles, Expires: k.now().Add(ttl).Unix()}
+	keep := func(perms []string) []string {
+		for _, perm := range perms {
+			if perm == portolan.PermissionThreatIntelligenceRead {
+				return []string{perm}
+			}
+		}
+		return nil
+	}
+	s := &session{ID: randomToken(16), Subject: clip(p.Subject, 200), Scopes: keep(p.Scopes), Roles: keep(p.Roles), Expires: k.now().Add(ttl).Unix()}
 	payload, _ := json.Marshal(s)
 	return k.sign("session", payload), s
 }
