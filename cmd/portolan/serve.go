@@ -80,6 +80,8 @@ type serveConfig struct {
 	limits httpapi.Limits
 	// metricsAddr, when set, serves Prometheus metrics at /metrics there.
 	metricsAddr string
+	// console configures the web console at / (console.go).
+	console *consoleFlags
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -186,6 +188,7 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 	fs.SetOutput(env.Stderr)
 	cfg.store = addStoreFlags(fs, env)
 	auths := addAuthFlags(fs, env)
+	cfg.console = addConsoleFlags(fs, env)
 	defaultAddr := env.Getenv("PORTOLAN_ADDR")
 	if defaultAddr == "" {
 		defaultAddr = "127.0.0.1:8080"
@@ -258,6 +261,9 @@ Flags:
 	}
 	var err error
 	if cfg.auth, err = auths.Config(cfg.store.DataDir()); err != nil {
+		return nil, err
+	}
+	if err := cfg.console.check(cfg.auth); err != nil {
 		return nil, err
 	}
 	dataGiven := false
@@ -344,8 +350,12 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 	if err != nil {
 		return nil, err
 	}
+	handler, err := withConsole(cfg, store, verifier, api, logger)
+	if err != nil {
+		return nil, err
+	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ConnContext:       httpapi.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -378,7 +388,7 @@ func listenAndServe(ctx context.Context, env *cli.Env, cfg *serveConfig, files d
 		tlsCfg.NextProtos = []string{"http/1.1"}
 		ln = tls.NewListener(ln, tlsCfg)
 	}
-	if api, ok := srv.Handler.(*httpapi.Server); ok {
+	if api, ok := apiOf(srv.Handler); ok {
 		ln = api.Listener(ln)
 	}
 	go func() { served <- srv.Serve(ln) }()
@@ -391,6 +401,7 @@ func listenAndServe(ctx context.Context, env *cli.Env, cfg *serveConfig, files d
 		_ = srv.Close()
 		return err
 	}
+	announceConsole(env, srv.Handler, base)
 	logger.Info("serving", "url", base+"/beta", "tls", files.certFile != "", "data", cfg.store.DataDir())
 
 	select {

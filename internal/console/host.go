@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"portolan"
+)
+
+type hostPage struct {
+	page
+	Host *portolan.Host
+	// Ports are the rows of the ports table shown: one page of
+	// portsPerPage when the host has more (the timeline shows them all).
+	Ports      []hostPortRow
+	TotalPorts int
+	PortPages  []portPage
+	Components []*portolan.HostComponent
+	Certs      []*portolan.HostSSLCertificate
+	Timeline   *timeline
+}
+
+// portsPerPage bounds the rows of the ports table: a host of a thousand
+// ports gets ten pages of a table (and one timeline of all its lanes), so
+// that its page stays quick to load.
+const portsPerPage = 100
+
+// portPage is a link to a page of the ports table.
+type portPage struct {
+	Label, URL string
+	Current    bool
+}
+
+// hostPortRow is a port of the host with its certificate.
+type hostPortRow struct {
+	*portolan.HostPort
+	Anchor string
+	Cert   *portolan.SSLCertificate
+}
+
+// portAnchor is the id of a port's row on the page of host pageHost, which
+// its timeline lane and other pages link to: short, since a host of a
+// thousand ports links to every row, and naming the address only on a
+// hostname's page, which lists the ports of several addresses.
+func portAnchor(hp *portolan.HostPort, pageHost string) string {
+	if hp.Host == pageHost {
+		return fmt.Sprintf("p%d-%s", hp.Port, hp.Protocol)
+	}
+	return fmt.Sprintf("p%d-%s-%s", hp.Port, hp.Protocol, anchorSafe(hp.Host))
+}
+
+// ownAnchor is the anchor of a port's row on its own host's page.
+func ownAnchor(hp *portolan.HostPort) string { return portAnchor(hp, hp.Host) }
+
+// anchorSafe keeps letters, digits and dashes: an id attribute built from a
+// host id (an IPv6 address's colons) stays a plain fragment.
+func anchorSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
+	// The id as the API reads a host key: an address in its canonical
+	// form, a name in lower case (::1 for 0:0::1, localhost for LOCALHOST).
+	id, err := portolan.NormalizeHost(r.PathValue("id"))
+	if err != nil {
+		return portolan.Errorf(portolan.ENOTFOUND, "There is no host %q: it is neither an IP address nor a DNS name.", clip(r.PathValue("id"), 100))
+	}
+	ctx := r.Context()
+	host, err := c.cfg.Hosts.FindHostByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	ports, _, err := c.cfg.HostPorts.FindHostPorts(ctx, portolan.HostPortFilter{Host: host.ID})
+	if err != nil {
+		return err
+	}
+	certs, _, err := c.cfg.Certificates.FindHostSSLCertificates(ctx, host.ID, portolan.ListFilter{})
+	if err != nil {
+		return err
+	}
+	comps, _, err := c.cfg.Hosts.FindHostComponents(ctx, host.ID, portolan.ListFilter{})
+	if err != nil {
+		return err
+	}
+	byID := map[string]*portolan.SSLCertificate{}
+	for _, hc := range certs {
+		if hc.SSLCertificate != nil {
+			byID[hc.SSLCertificate.ID] = hc.SSLCertificate
+		}
+	}
+	p := &hostPage{page: c.pageFor(r, host.ID), Host: host, Components: comps, Certs: certs, TotalPorts: len(ports)}
+	pageNo, _ := strconv.Atoi(r.URL.Query().Get("ports"))
+	pages := (len(ports) + portsPerPage - 1) / portsPerPage
+	pageNo = max(0, min(pageNo, pages-1))
+	if pages > 1 {
+		for i := 0; i < pages; i++ {
+			p.PortPages = append(p.PortPages, portPage{Label: fmt.Sprintf("%d–%d", ports[i*portsPerPage].Port, ports[min(len(ports), (i+1)*portsPerPage)-1].Port),
+				URL: fmt.Sprintf("%s?ports=%d#ports-h", hostURL(host.ID), i), Current: i == pageNo})
+		}
+	}
+	shown := ports
+	if pages > 1 {
+		shown = ports[pageNo*portsPerPage : min(len(ports), (pageNo+1)*portsPerPage)]
+	}
+	p.Ports = make([]hostPortRow, len(shown))
+	for i, hp := range shown {
+		p.Ports[i] = hostPortRow{HostPort: hp, Anchor: portAnchor(hp, host.ID), Cert: byID[hp.MostRecentSSLCertificateID]}
+	}
+	p.Timeline = buildTimeline(ports, certs, func(i int) string {
+		if pages > 1 {
+			return fmt.Sprintf("?ports=%d#%s", i/portsPerPage, portAnchor(ports[i], host.ID))
+		}
+		return "#" + portAnchor(ports[i], host.ID)
+	})
+	c.render(w, r, http.StatusOK, "host", p)
+	return nil
+}
+
+// The timeline is an inline SVG drawn on the server: one lane per port from
+// its first to its last sighting, a dashed tail to the last scan when the
+// port was since seen closed or filtered, and marks where a banner, a
+// component or a certificate first appeared. It needs no script, scales to
+// the page's width through its viewBox, and its height grows with the ports
+// (the page scrolls it in a box past a few dozen lanes).
+const (
+	// tallTimeline is the number of lanes past which the timeline is
+	// drawn compactly (compact) in a scrolling box.
+	tallTimeline = 30
+	tlWidth      = 960
+	tlLabelWidth = 150
+	tlRight      = 16
+	tlLaneHeight = 18
+	tlTop        = 28
+)
+
+type timeline struct {
+	Width, Height int
+	Ticks         []tick
+	Lanes         []lane
+	// Tall marks a timeline that the page shows in a scrolling box, drawn
+	// with Paths rather than an element per line and mark.
+	Tall     bool
+	Paths    []svgPath
+	From, To time.Time
+}
+
+// svgPath is the path of every line or mark of one kind (its CSS class).
+type svgPath struct {
+	Class, D string
+}
+
+type tick struct {
+	X     float64
+	Label string
+	// Anchor is the label's text-anchor: the outer labels align inwards
+	// so that they are not cut at the edges.
+	Anchor string
+}
+
+type lane struct {
+	Y, MidY      float64
+	Label, Href  string
+	Status       string
+	X1, X2, Scan float64
+	// Tail is set when the last scan is after the last sighting.
+	Tail  bool
+	Marks []mark
+	Title string
+}
+
+// mark is an event on a lane; Kind is its CSS class (banner, component,
+// certificate) and Title what the tooltip says.
+type mark struct {
+	X     float64
+	Kind  string
+	Title string
+}
+
+// buildTimeline draws the lanes of ports; rowURL(i) is the address of the
+// table row of ports[i].
+func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertificate, rowURL func(int) string) *timeline {
+	if len(ports) == 0 {
+		return nil
+	}
+	var from, to time.Time
+	widen := func(t time.Time) {
+		if t.IsZero() {
+			return
+		}
+		if from.IsZero() || t.Before(from) {
+			from = t
+		}
+		if to.IsZero() || t.After(to) {
+			to = t
+		}
+	}
+	for _, hp := range ports {
+		widen(hp.FirstSeenDateTime)
+		widen(hp.LastSeenDateTime)
+		widen(hp.LastScanDateTime)
+	}
+	if !to.After(from) {
+		// One instant: give it an hour either side so it sits mid-lane.
+		from, to = from.Add(-time.Hour), to.Add(time.Hour)
+	}
+	plot := float64(tlWidth - tlLabelWidth - tlRight)
+	x := func(t time.Time) float64 {
+		if t.IsZero() {
+			return tlLabelWidth
+		}
+		return tlLabelWidth + plot*float64(t.Sub(from))/float64(to.Sub(from))
+	}
+	// Where each certificate was first seen on each port: its rotations.
+	type certPort struct {
+		port int
+		host string
+	}
+	rotations := map[certPort][]mark{}
+	for _, hc := range certs {
+		name := "certificate"
+		if hc.SSLCertificate != nil && hc.SSLCertificate.Subject.CommonName != "" {
+			name = "certificate " + hc.SSLCertificate.Subject.CommonName
+		}
+		for _, cp := range hc.Ports {
+			k := certPort{cp.Port, hc.Host}
+			rotations[k] = append(rotations[k], mark{X: x(cp.FirstSeenDateTime), Kind: "certificate",
+				Title: name + " first seen " + fmtTime(cp.FirstSeenDateTime)})
+		}
+	}
+	tl := &timeline{Width: tlWidth, From: from, To: to, Tall: len(ports) > tallTimeline}
+	tl.Height = tlTop + len(ports)*tlLaneHeight + 8
+	for i := 0; i <= 4; i++ {
+		t := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / 4))
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case 4:
+			anchor = "end"
+		}
+		tl.Ticks = append(tl.Ticks, tick{X: x(t), Label: t.UTC().Format("2006-01-02 15:04"), Anchor: anchor})
+	}
+	for i, hp := range ports {
+		y := float64(tlTop + i*tlLaneHeight)
+		l := lane{Y: y, MidY: y + tlLaneHeight/2, Label: fmt.Sprintf("%d/%s", hp.Port, hp.Protocol), Href: rowURL(i),
+			Status: string(hp.Status), X1: x(hp.FirstSeenDateTime), X2: x(hp.LastSeenDateTime), Scan: x(hp.LastScanDateTime)}
+		if l.X2-l.X1 < 2 {
+			l.X2 = l.X1 + 2 // a single sighting is still visible
+		}
+		l.Tail = hp.LastScanDateTime.After(hp.LastSeenDateTime)
+		// Tooltips only where they are drawn: a tall timeline has none.
+		tooltip := func(f func() string) string {
+			if tl.Tall {
+				return ""
+			}
+			return f()
+		}
+		l.Title = tooltip(func() string {
+			return fmt.Sprintf("%s on %s: %s, first seen %s, last seen %s, last scan %s, observed %d times",
+				l.Label, hp.Host, hp.Status, fmtTime(hp.FirstSeenDateTime), fmtTime(hp.LastSeenDateTime), fmtTime(hp.LastScanDateTime), hp.TimesObserved)
+		})
+		for _, b := range hp.Banners {
+			l.Marks = append(l.Marks, mark{X: x(b.FirstSeenDateTime), Kind: "banner", Title: tooltip(func() string {
+				return "banner (" + b.ScanProtocol + ") first seen " + fmtTime(b.FirstSeenDateTime) + ": " + clip(firstLine(b.Banner), 80)
+			})})
+		}
+		for _, s := range hp.Services {
+			l.Marks = append(l.Marks, mark{X: x(s.FirstSeenDateTime), Kind: "component", Title: tooltip(func() string {
+				return strings.TrimSpace(s.Component.Name+" "+s.Component.Version) + " first seen " + fmtTime(s.FirstSeenDateTime)
+			})})
+		}
+		l.Marks = append(l.Marks, rotations[certPort{hp.Port, hp.Host}]...)
+		sort.SliceStable(l.Marks, func(a, b int) bool { return l.Marks[a].X < l.Marks[b].X })
+		tl.Lanes = append(tl.Lanes, l)
+	}
+	if tl.Tall {
+		tl.compact()
+	}
+	return tl
+}
+
+// compact redraws a tall timeline with one SVG path per kind of line and
+// mark instead of an element per mark (a host of a thousand ports would
+// otherwise need some ten thousand elements, and its page would take
+// seconds to load): each lane keeps its label and its link to the table's
+// row, which holds the details that the tooltips of a short timeline give.
+func (tl *timeline) compact() {
+	paths := map[string]*strings.Builder{}
+	draw := func(class, format string, args ...any) {
+		b := paths[class]
+		if b == nil {
+			b = &strings.Builder{}
+			paths[class] = b
+		}
+		fmt.Fprintf(b, format, args...)
+	}
+	for i := range tl.Lanes {
+		l := &tl.Lanes[i]
+		draw("span", "M%.1f %.0fH%.1f", l.X1, l.MidY, l.X2)
+		if l.Tail {
+			draw("tail", "M%.1f %.0fH%.1f", l.X2, l.MidY, l.Scan)
+		}
+		for _, m := range l.Marks {
+			// A mark is a round-capped stroke of almost no length, so
+			// that one path holds every mark of its kind.
+			draw("mark "+m.Kind, "M%.1f %.0fv.1", m.X, l.MidY)
+		}
+		l.Marks = nil
+	}
+	for _, class := range []string{"span", "tail", "mark banner", "mark component", "mark certificate"} {
+		if b := paths[class]; b != nil {
+			tl.Paths = append(tl.Paths, svgPath{Class: class, D: b.String()})
+		}
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
