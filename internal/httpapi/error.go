@@ -25,6 +25,7 @@ type graphStatus struct {
 // statuses and Graph codes. Any code missing here is answered as a 500.
 var statusByCode = map[string]graphStatus{
 	portolan.EINVALID:       {http.StatusBadRequest, "BadRequest"},
+	portolan.EVALIDATION:    {http.StatusBadRequest, "ValidationError"},
 	portolan.EUNAUTHORIZED:  {http.StatusUnauthorized, "InvalidAuthenticationToken"},
 	portolan.EFORBIDDEN:     {http.StatusForbidden, "Authorization_RequestDenied"},
 	portolan.ENOTFOUND:      {http.StatusNotFound, "ResourceNotFound"},

@@ -319,3 +319,5 @@ func TestLargeBatch(t *testing.T) {
 }
 
 func TestChanges(t *testing.T) { storetest.RunChanges(t, openTest(testURL(t))) }
+
+func TestSubscriptions(t *testing.T) { storetest.RunSubscriptions(t, openTest(testURL(t))) }

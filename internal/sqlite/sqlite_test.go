@@ -27,3 +27,5 @@ func TestConformance(t *testing.T) { storetest.Run(t, openTest) }
 func TestRuleConformance(t *testing.T) { storetest.RunRules(t, openTest) }
 
 func TestChanges(t *testing.T) { storetest.RunChanges(t, openTest) }
+
+func TestSubscriptions(t *testing.T) { storetest.RunSubscriptions(t, openTest) }
