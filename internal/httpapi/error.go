@@ -94,7 +94,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("WWW-Authenticate", "Bearer")
 		}
 	case http.StatusMethodNotAllowed:
-		h.Set("Allow", "GET, HEAD")
+		if h.Get("Allow") == "" { // subscriptions allow more
+			h.Set("Allow", "GET, HEAD")
+		}
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set("Retry-After", retryAfterSeconds)
 	}
