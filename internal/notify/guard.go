@@ -96,7 +96,7 @@ var thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
 
 // refusal says why a receiver may not be at a: "" when it may. (http is
 // allowed to loopback addresses only, nothing else would protect the
-// notifications on the way: check says so first.)
+// notifications on the way: check says so after.)
 func (g *Guard) refusal(a netip.Addr) string {
 	a = a.Unmap()
 	switch {
@@ -162,11 +162,11 @@ func (g *Guard) check(ctx context.Context, host string, plainHTTP bool) ([]netip
 		return nil, portolan.WrapError(portolan.EINVALID, err, "The host '%s' of the notification URL cannot be resolved.", clip(host))
 	}
 	for _, a := range addrs {
-		if plainHTTP && !a.Unmap().IsLoopback() {
-			return nil, portolan.Errorf(portolan.EINVALID, "The notification URL's host '%s' resolves to %s, not a loopback address: http is allowed only to loopback addresses; use https.", clip(host), a.Unmap())
-		}
 		if why := g.refusal(a); why != "" {
 			return nil, portolan.Errorf(portolan.EINVALID, "The notification URL's host '%s' resolves to %s, %s: refused.", clip(host), a.Unmap(), why)
+		}
+		if plainHTTP && !a.Unmap().IsLoopback() {
+			return nil, portolan.Errorf(portolan.EINVALID, "The notification URL's host '%s' resolves to %s, not a loopback address: http is allowed only to loopback addresses; use https.", clip(host), a.Unmap())
 		}
 	}
 	return addrs, nil
