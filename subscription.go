@@ -156,6 +156,13 @@ type DeliveryRetry struct {
 	NextAttempt time.Time
 }
 
+// DeliveryState is what the dispatcher saves of one subscription.
+type DeliveryState struct {
+	ID     string
+	Cursor SubscriptionCursor
+	Retry  DeliveryRetry
+}
+
 // SubscriptionService keeps subscriptions and their delivery cursors.
 type SubscriptionService interface {
 	// CreateSubscription stores s (ID, Owner and the subscriber's fields
@@ -179,12 +186,12 @@ type SubscriptionService interface {
 	// ActiveSubscriptions returns every subscription of every owner that
 	// expires after now, by id: what the dispatcher delivers for.
 	ActiveSubscriptions(ctx context.Context, now time.Time) ([]*Subscription, error)
-	// AdvanceSubscription moves the cursor of subscription id to c and
-	// clears its retry state; ENOTFOUND when it was deleted meanwhile.
-	AdvanceSubscription(ctx context.Context, id string, c SubscriptionCursor) error
-	// RecordDeliveryFailure persists the retry state of subscription id;
-	// ENOTFOUND when it was deleted meanwhile.
-	RecordDeliveryFailure(ctx context.Context, id string, r DeliveryRetry) error
+	// SaveDeliveryStates writes the cursor and retry state of several
+	// subscriptions in one transaction (the dispatcher gathers them, so
+	// that a thousand subscriptions acknowledging the same import cost
+	// one write, not a thousand); a subscription deleted meanwhile is
+	// skipped.
+	SaveDeliveryStates(ctx context.Context, states []DeliveryState) error
 	// DeleteExpiredSubscriptions deletes the subscriptions that expired at
 	// or before now and returns how many.
 	DeleteExpiredSubscriptions(ctx context.Context, now time.Time) (int, error)

@@ -218,11 +218,14 @@ func (g *Guard) client(timeout time.Duration) *http.Client {
 	return &http.Client{
 		Timeout: timeout,
 		Transport: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           g.dial,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   4,
+			Proxy:             nil,
+			DialContext:       g.dial,
+			ForceAttemptHTTP2: true,
+			// Many subscriptions often share one receiver: their
+			// goroutines keep their connections instead of opening one
+			// per POST.
+			MaxIdleConns:          1024,
+			MaxIdleConnsPerHost:   128,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: timeout,

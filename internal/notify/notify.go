@@ -85,6 +85,11 @@ type Dispatcher struct {
 
 	workers map[string]*worker // by subscription id; Run's goroutine only
 	wg      sync.WaitGroup
+
+	// states are the delivery states the workers changed since the last
+	// save: saveStates writes them in one transaction every poll.
+	statesMu sync.Mutex
+	states   map[string]portolan.DeliveryState
 }
 
 // New returns a Dispatcher for cfg.
@@ -109,23 +114,73 @@ func New(cfg Config) *Dispatcher {
 }
 
 // Run delivers until ctx is done, then stops every worker (a POST in
-// flight is abandoned; its batch is delivered again after a restart) and
-// returns once they have all stopped, so the store can be closed after it.
+// flight is abandoned; its batch is delivered again after a restart), saves
+// what they acknowledged, and returns, so the store can be closed after it.
 func (d *Dispatcher) Run(ctx context.Context) {
-	defer d.wg.Wait()
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	var lastExpiry time.Time
 	for {
+		d.saveStates(ctx)
 		d.round(ctx, &lastExpiry)
 		select {
 		case <-ctx.Done():
 			for _, w := range d.workers {
 				w.cancel()
 			}
+			d.wg.Wait()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			d.saveStates(sctx)
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// keepState queues a worker's new delivery state for the next save. The
+// cursor is saved up to one poll after the receiver acknowledged: a crash
+// in between delivers those notifications again (at least once), and a
+// thousand subscriptions that acknowledge one import cost one write
+// transaction instead of a thousand, which would queue behind (and hold
+// up) the imports on SQLite's one writer.
+func (d *Dispatcher) keepState(s portolan.DeliveryState) {
+	d.statesMu.Lock()
+	defer d.statesMu.Unlock()
+	if d.states == nil {
+		d.states = map[string]portolan.DeliveryState{}
+	}
+	d.states[s.ID] = s
+}
+
+// saveStates writes the queued delivery states; on failure they are
+// queued again unless a worker queued a newer one meanwhile.
+func (d *Dispatcher) saveStates(ctx context.Context) {
+	d.statesMu.Lock()
+	pending := d.states
+	d.states = nil
+	d.statesMu.Unlock()
+	if len(pending) == 0 {
+		return
+	}
+	states := make([]portolan.DeliveryState, 0, len(pending))
+	for _, s := range pending {
+		states = append(states, s)
+	}
+	if err := d.cfg.Store.SaveDeliveryStates(ctx, states); err != nil {
+		if ctx.Err() == nil {
+			d.cfg.Logger.Warn("notify: save delivery states", "subscriptions", len(states), "error", err)
+		}
+		d.statesMu.Lock()
+		for id, s := range pending {
+			if _, newer := d.states[id]; !newer {
+				if d.states == nil {
+					d.states = map[string]portolan.DeliveryState{}
+				}
+				d.states[id] = s
+			}
+		}
+		d.statesMu.Unlock()
 	}
 }
 
@@ -200,24 +255,13 @@ type worker struct {
 	settings atomic.Pointer[portolan.Subscription]
 	cursor   portolan.SubscriptionCursor
 	retry    portolan.DeliveryRetry
-	// unsaved is set when the cursor moved past changes that notify
-	// nothing without being persisted (saved lazily, see advance).
-	unsaved   bool
-	lastSaved time.Time
-	filter    portolan.Expr
-	filterOf  string
-	wake      chan struct{}
-	cancel    context.CancelFunc
+	filter   portolan.Expr
+	filterOf string
+	wake     chan struct{}
+	cancel   context.CancelFunc
 }
 
-// skipSaveInterval is how often a cursor that moved only past changes that
-// notify nothing is persisted: after a crash those are read again, and
-// notify nothing again, so saving each one would cost a write per import
-// and subscription for nothing.
-const skipSaveInterval = 10 * time.Second
-
 func (w *worker) run(ctx context.Context) {
-	defer w.saveOnStop(ctx)
 	for {
 		w.deliver(ctx)
 		var retry <-chan time.Time
@@ -238,18 +282,6 @@ func (w *worker) run(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// saveOnStop persists a cursor that moved lazily, so that a clean stop
-// does not read those changes again. The dispatcher's Run waits for it
-// before the store is closed.
-func (w *worker) saveOnStop(ctx context.Context) {
-	if !w.unsaved {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	_ = w.d.cfg.Store.AdvanceSubscription(ctx, w.id, w.cursor)
 }
 
 // notification is one pending notification and the cursor after it.
@@ -285,7 +317,7 @@ func (w *worker) deliver(ctx context.Context) {
 			return
 		}
 		if len(pending) == 0 {
-			w.advance(ctx, portolan.SubscriptionCursor{Position: until}, false)
+			w.advance(portolan.SubscriptionCursor{Position: until})
 			return
 		}
 		batch := pending[:min(len(pending), MaxBatch)]
@@ -295,7 +327,7 @@ func (w *worker) deliver(ctx context.Context) {
 		}
 		err = w.post(ctx, s, batch)
 		if err == nil {
-			w.advance(ctx, next, true)
+			w.advance(next)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -305,7 +337,7 @@ func (w *worker) deliver(ctx context.Context) {
 			return
 		}
 		// Given up: the batch is dropped and the next one goes at once.
-		w.advance(ctx, next, true)
+		w.advance(next)
 	}
 }
 
@@ -345,26 +377,12 @@ func (w *worker) pending(ctx context.Context, s *portolan.Subscription, until in
 	return out, nil
 }
 
-// advance moves the cursor; delivered says the move passed notifications
-// the receiver acknowledged (or that were given up), which is persisted at
-// once, while a move past changes that notify nothing is persisted at most
-// every skipSaveInterval.
-func (w *worker) advance(ctx context.Context, c portolan.SubscriptionCursor, delivered bool) {
+// advance moves the cursor past what was acknowledged (or given up, or
+// notifies nothing) and clears the retry state.
+func (w *worker) advance(c portolan.SubscriptionCursor) {
 	w.cursor = c
 	w.retry = portolan.DeliveryRetry{}
-	now := w.d.cfg.Now()
-	if !delivered && now.Sub(w.lastSaved) < skipSaveInterval {
-		w.unsaved = true
-		return
-	}
-	if err := w.d.cfg.Store.AdvanceSubscription(ctx, w.id, c); err != nil {
-		if ctx.Err() == nil && portolan.ErrorCode(err) != portolan.ENOTFOUND {
-			w.d.cfg.Logger.Warn("notify: save cursor", "subscription", w.id, "error", err)
-		}
-		w.unsaved = true
-		return
-	}
-	w.unsaved, w.lastSaved = false, now
+	w.d.keepState(portolan.DeliveryState{ID: w.id, Cursor: c})
 }
 
 // failed records a failed attempt and reports whether the batch is given
@@ -397,9 +415,7 @@ func (w *worker) failed(ctx context.Context, s *portolan.Subscription, cause err
 	w.retry.NextAttempt = next
 	d.cfg.Logger.Warn("notify: delivery failed", "subscription", w.id, "host", host, "attempt", w.retry.Attempts,
 		"retry_in", next.Sub(now).Round(time.Millisecond), "error", cause)
-	if err := d.cfg.Store.RecordDeliveryFailure(ctx, w.id, w.retry); err != nil && ctx.Err() == nil && portolan.ErrorCode(err) != portolan.ENOTFOUND {
-		d.cfg.Logger.Warn("notify: save retry state", "subscription", w.id, "error", err)
-	}
+	d.keepState(portolan.DeliveryState{ID: w.id, Cursor: w.cursor, Retry: w.retry})
 	return false
 }
 

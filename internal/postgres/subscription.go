@@ -156,18 +156,25 @@ func (db *DB) ActiveSubscriptions(ctx context.Context, now time.Time) ([]*portol
 	return db.findSubscriptions(ctx, "list active subscriptions", `expiration > $1`, now)
 }
 
-// AdvanceSubscription implements portolan.SubscriptionService.
-func (db *DB) AdvanceSubscription(ctx context.Context, id string, c portolan.SubscriptionCursor) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE subscriptions SET cursor_position = $1, cursor_after_id = $2,
-		first_failure = NULL, attempts = 0, next_attempt = NULL WHERE id = $3`, c.Position, c.AfterID, id)
-	return checkOne(tag, err, "advance subscription", id)
-}
-
-// RecordDeliveryFailure implements portolan.SubscriptionService.
-func (db *DB) RecordDeliveryFailure(ctx context.Context, id string, r portolan.DeliveryRetry) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE subscriptions SET first_failure = $1, attempts = $2, next_attempt = $3 WHERE id = $4`,
-		optionalInstant(r.FirstFailure), r.Attempts, optionalInstant(r.NextAttempt), id)
-	return checkOne(tag, err, "record delivery failure", id)
+// SaveDeliveryStates implements portolan.SubscriptionService: one
+// statement over arrays, whatever the number of subscriptions.
+func (db *DB) SaveDeliveryStates(ctx context.Context, states []portolan.DeliveryState) error {
+	if len(states) == 0 {
+		return nil
+	}
+	n := len(states)
+	ids, afters := make([]string, n), make([]string, n)
+	positions, attempts := make([]int64, n), make([]int32, n)
+	firsts, nexts := make([]*time.Time, n), make([]*time.Time, n)
+	for i, s := range states {
+		ids[i], positions[i], afters[i] = s.ID, s.Cursor.Position, s.Cursor.AfterID
+		firsts[i], attempts[i], nexts[i] = optionalInstant(s.Retry.FirstFailure), int32(s.Retry.Attempts), optionalInstant(s.Retry.NextAttempt)
+	}
+	_, err := db.pool.Exec(ctx, `UPDATE subscriptions AS s SET cursor_position = u.p, cursor_after_id = u.a,
+		first_failure = u.f, attempts = u.n, next_attempt = u.x
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::integer[], $6::timestamptz[]) AS u(id, p, a, f, n, x)
+		WHERE s.id = u.id`, ids, positions, afters, firsts, attempts, nexts)
+	return storeError("save delivery states", err)
 }
 
 // DeleteExpiredSubscriptions implements portolan.SubscriptionService.

@@ -169,18 +169,30 @@ func (db *DB) ActiveSubscriptions(ctx context.Context, now time.Time) ([]*portol
 	return db.findSubscriptions(ctx, "list active subscriptions", `expiration_ms > ?`, millis(now))
 }
 
-// AdvanceSubscription implements portolan.SubscriptionService.
-func (db *DB) AdvanceSubscription(ctx context.Context, id string, c portolan.SubscriptionCursor) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE subscriptions SET cursor_position = ?, cursor_after_id = ?,
-		first_failure_ms = NULL, attempts = 0, next_attempt_ms = NULL WHERE id = ?`, c.Position, c.AfterID, id)
-	return db.checkOne(res, err, "advance subscription", id)
-}
-
-// RecordDeliveryFailure implements portolan.SubscriptionService.
-func (db *DB) RecordDeliveryFailure(ctx context.Context, id string, r portolan.DeliveryRetry) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE subscriptions SET first_failure_ms = ?, attempts = ?, next_attempt_ms = ? WHERE id = ?`,
-		nullMillis(r.FirstFailure), r.Attempts, nullMillis(r.NextAttempt), id)
-	return db.checkOne(res, err, "record delivery failure", id)
+// SaveDeliveryStates implements portolan.SubscriptionService: one write
+// transaction, one prepared statement.
+func (db *DB) SaveDeliveryStates(ctx context.Context, states []portolan.DeliveryState) error {
+	if len(states) == 0 {
+		return nil
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.storeError("begin save delivery states", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `UPDATE subscriptions SET cursor_position = ?, cursor_after_id = ?,
+		first_failure_ms = ?, attempts = ?, next_attempt_ms = ? WHERE id = ?`)
+	if err != nil {
+		return db.storeError("save delivery states", err)
+	}
+	defer st.Close()
+	for _, s := range states {
+		if _, err := st.ExecContext(ctx, s.Cursor.Position, s.Cursor.AfterID,
+			nullMillis(s.Retry.FirstFailure), s.Retry.Attempts, nullMillis(s.Retry.NextAttempt), s.ID); err != nil {
+			return db.storeError("save delivery states", err)
+		}
+	}
+	return db.storeError("commit delivery states", tx.Commit())
 }
 
 // DeleteExpiredSubscriptions implements portolan.SubscriptionService.
