@@ -222,10 +222,12 @@ func (g *Guard) client(timeout time.Duration) *http.Client {
 			DialContext:       g.dial,
 			ForceAttemptHTTP2: true,
 			// Many subscriptions often share one receiver: their
-			// goroutines keep their connections instead of opening one
-			// per POST.
+			// goroutines take turns on a bounded set of kept
+			// connections to it rather than opening one per POST (a
+			// hung receiver holds only its own host's connections).
 			MaxIdleConns:          1024,
-			MaxIdleConnsPerHost:   128,
+			MaxIdleConnsPerHost:   64,
+			MaxConnsPerHost:       64,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: timeout,
