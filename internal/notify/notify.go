@@ -45,6 +45,10 @@ const (
 	DefaultBackoffMax = 10 * time.Minute
 	// DefaultPoll is how often the change watermark is read.
 	DefaultPoll = 200 * time.Millisecond
+	// DefaultReload is how often the subscriptions are read again (new
+	// ones start, renewed ones get their expiration, deleted and expired
+	// ones stop).
+	DefaultReload = time.Second
 	// MaxBatch is the most notifications one POST carries.
 	MaxBatch = 100
 )
@@ -66,6 +70,7 @@ type Config struct {
 	ParseFilter func(string) (portolan.Expr, error)
 	Logger      *slog.Logger
 	Poll        time.Duration
+	Reload      time.Duration
 	Timeout     time.Duration
 	RetryWindow time.Duration
 	BackoffMin  time.Duration
@@ -106,6 +111,7 @@ func New(cfg Config) *Dispatcher {
 		}
 	}
 	def(&cfg.Poll, DefaultPoll)
+	def(&cfg.Reload, DefaultReload)
 	def(&cfg.Timeout, DeliveryTimeout)
 	def(&cfg.RetryWindow, DefaultRetryWindow)
 	def(&cfg.BackoffMin, DefaultBackoffMin)
@@ -119,10 +125,10 @@ func New(cfg Config) *Dispatcher {
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
-	var lastExpiry time.Time
+	var r roundState
 	for {
 		d.saveStates(ctx)
-		d.round(ctx, &lastExpiry)
+		d.round(ctx, &r)
 		select {
 		case <-ctx.Done():
 			for _, w := range d.workers {
@@ -184,9 +190,18 @@ func (d *Dispatcher) saveStates(ctx context.Context) {
 	}
 }
 
-// round reads the watermark and the subscriptions, starts and stops
-// workers, and wakes them.
-func (d *Dispatcher) round(ctx context.Context, lastExpiry *time.Time) {
+// roundState is what Run's rounds remember.
+type roundState struct {
+	// reloaded is when the subscriptions were last read.
+	reloaded time.Time
+}
+
+// round reads the watermark and wakes the workers when it moved; every
+// Reload it also deletes the expired subscriptions, reads the others,
+// starts and stops workers, and wakes them all (a worker whose read
+// failed tries again then). An idle dispatcher thus costs one watermark
+// read a poll, whatever the number of subscriptions.
+func (d *Dispatcher) round(ctx context.Context, r *roundState) {
 	wm, err := d.cfg.Store.ChangeWatermark(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -194,15 +209,19 @@ func (d *Dispatcher) round(ctx context.Context, lastExpiry *time.Time) {
 		}
 		return
 	}
-	d.watermark.Store(wm.Position)
+	moved := d.watermark.Swap(wm.Position) != wm.Position
 	now := d.cfg.Now()
-	if now.Sub(*lastExpiry) >= time.Second {
-		*lastExpiry = now
-		if n, err := d.cfg.Store.DeleteExpiredSubscriptions(ctx, now); err != nil && ctx.Err() == nil {
-			d.cfg.Logger.Warn("notify: delete expired subscriptions", "error", err)
-		} else if n > 0 {
-			d.cfg.Logger.Info("notify: expired subscriptions deleted", "count", n)
+	if now.Sub(r.reloaded) < d.cfg.Reload {
+		if moved {
+			d.wakeAll()
 		}
+		return
+	}
+	r.reloaded = now
+	if n, err := d.cfg.Store.DeleteExpiredSubscriptions(ctx, now); err != nil && ctx.Err() == nil {
+		d.cfg.Logger.Warn("notify: delete expired subscriptions", "error", err)
+	} else if n > 0 {
+		d.cfg.Logger.Info("notify: expired subscriptions deleted", "count", n)
 	}
 	subs, err := d.cfg.Store.ActiveSubscriptions(ctx, now)
 	if err != nil {
@@ -226,6 +245,10 @@ func (d *Dispatcher) round(ctx context.Context, lastExpiry *time.Time) {
 			delete(d.workers, id)
 		}
 	}
+	d.wakeAll()
+}
+
+func (d *Dispatcher) wakeAll() {
 	for _, w := range d.workers {
 		select {
 		case w.wake <- struct{}{}:

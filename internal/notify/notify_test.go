@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,9 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"portolan"
 	"portolan/internal/httpapi"
 	"portolan/internal/notify"
+	"portolan/internal/postgres"
 	"portolan/internal/sqlite"
 )
 
@@ -117,9 +122,16 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// store is what the tests need of a store: both stores are one.
+type store interface {
+	notify.Store
+	portolan.ObservationService
+	Close() error
+}
+
 type env struct {
 	t   *testing.T
-	db  *sqlite.DB
+	db  store
 	log *bytes.Buffer
 	mu  *sync.Mutex
 }
@@ -135,6 +147,42 @@ func openStore(t *testing.T, path string) *sqlite.DB {
 
 func newEnv(t *testing.T) *env {
 	db := openStore(t, filepath.Join(t.TempDir(), "notify.db"))
+	t.Cleanup(func() { db.Close() })
+	return &env{t: t, db: db, log: &bytes.Buffer{}, mu: &sync.Mutex{}}
+}
+
+// newPostgresEnv is newEnv on PostgreSQL, in a schema of its own, or
+// skips the test without PORTOLAN_TEST_POSTGRES.
+func newPostgresEnv(t *testing.T) *env {
+	base := os.Getenv("PORTOLAN_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("set PORTOLAN_TEST_POSTGRES to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run this test on PostgreSQL")
+	}
+	ctx := context.Background()
+	schema := fmt.Sprintf("t_notify_%d", time.Now().UnixNano())
+	exec := func(sql string) {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("CREATE SCHEMA " + schema)
+	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, u.String(), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { db.Close() })
 	return &env{t: t, db: db, log: &bytes.Buffer{}, mu: &sync.Mutex{}}
 }
@@ -164,6 +212,7 @@ func (e *env) fastConfig(g *notify.Guard) notify.Config {
 		ParseFilter: httpapi.ParseHostPortFilter,
 		Logger:      slog.New(slog.NewTextHandler(lockedWriter{e.mu, e.log}, nil)),
 		Poll:        20 * time.Millisecond,
+		Reload:      50 * time.Millisecond,
 		BackoffMin:  20 * time.Millisecond,
 		BackoffMax:  100 * time.Millisecond,
 		RetryWindow: time.Hour,
@@ -236,8 +285,11 @@ func ids(ns []notification) []string {
 	return out
 }
 
-func TestDeliveryPayload(t *testing.T) {
-	e := newEnv(t)
+func TestDeliveryPayload(t *testing.T) { testDeliveryPayload(t, newEnv(t)) }
+
+func TestDeliveryPayloadOnPostgreSQL(t *testing.T) { testDeliveryPayload(t, newPostgresEnv(t)) }
+
+func testDeliveryPayload(t *testing.T, e *env) {
 	rc := newReceiver(t)
 	e.importObs(open("192.0.2.1", 22, 0, "")) // before the subscription: not notified
 	sub := e.subscribe(1, rc.URL+"/hook", "port eq 22", "")
@@ -346,8 +398,13 @@ func TestGiveUpAfterRetryWindow(t *testing.T) {
 
 // A transaction with more changes than one POST holds resumes in the middle
 // after a restart, from the persisted cursor.
-func TestResumeMidTransaction(t *testing.T) {
-	e := newEnv(t)
+func TestResumeMidTransaction(t *testing.T) { testResumeMidTransaction(t, newEnv(t)) }
+
+func TestResumeMidTransactionOnPostgreSQL(t *testing.T) {
+	testResumeMidTransaction(t, newPostgresEnv(t))
+}
+
+func testResumeMidTransaction(t *testing.T, e *env) {
 	rc := newReceiver(t)
 	sub := e.subscribe(1, rc.URL, "", "")
 	var posts atomic.Int32
