@@ -251,6 +251,13 @@ func (g *Guard) post(ctx context.Context, c *http.Client, u *url.URL, contentTyp
 	req.Header.Set("User-Agent", "Portolan-Notifications")
 	resp, err := c.Do(req)
 	if err != nil {
+		// *url.Error repeats the URL, whose path or query may hold the
+		// receiver's secret (or the validation token): the log gets
+		// what failed, not where.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("notify: POST to %s: %w", u.Host, ue.Err)
+		}
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()

@@ -20,11 +20,13 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -332,21 +334,22 @@ func (w *worker) deliver(ctx context.Context) {
 		if w.cursor.Position >= until {
 			return
 		}
-		pending, err := w.pending(ctx, s, until)
+		batch, more, err := w.pending(ctx, s, until, MaxBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.cfg.Logger.Warn("notify: read changes", "subscription", w.id, "error", err)
 			}
 			return
 		}
-		if len(pending) == 0 {
+		if len(batch) == 0 {
 			w.advance(portolan.SubscriptionCursor{Position: until})
 			return
 		}
-		batch := pending[:min(len(pending), MaxBatch)]
-		next := batch[len(batch)-1].after
-		if len(batch) == len(pending) {
-			next = portolan.SubscriptionCursor{Position: until}
+		// After the last batch of the range the cursor moves to its end,
+		// past the changes that notify nothing.
+		next := portolan.SubscriptionCursor{Position: until}
+		if more {
+			next = batch[len(batch)-1].after
 		}
 		err = w.post(ctx, s, batch)
 		if err == nil {
@@ -364,27 +367,42 @@ func (w *worker) deliver(ctx context.Context) {
 	}
 }
 
-// pending returns the notifications of the changes after the cursor, up
-// to until, that the subscription asked for.
-func (w *worker) pending(ctx context.Context, s *portolan.Subscription, until int64) ([]notification, error) {
+// pending returns the first notifications (at most limit) of the changes
+// after the cursor, up to until, that the subscription asked for, and
+// whether more follow. It stops there: a thousand workers each building
+// every notification of a large import, once per batch, was most of the
+// dispatcher's work (BenchmarkIngestWithSubscriptions).
+func (w *worker) pending(ctx context.Context, s *portolan.Subscription, until int64, limit int) (out []notification, more bool, err error) {
 	changes, err := w.d.cache.changes(ctx, w.cursor.Position, until)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var matches map[string]bool
 	if s.Filter != "" {
 		if w.filterOf != s.Filter || w.filter == nil {
 			if w.filter, err = w.d.cfg.ParseFilter(s.Filter); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			w.filterOf = s.Filter
 		}
 		if matches, err = w.d.cache.matches(ctx, s.Filter, w.filter, w.cursor.Position, until); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	var out []notification
-	for _, c := range changes {
+	// The changes are in cursor order (position, collection, id): the
+	// first one past the cursor is found by binary search, not by a scan.
+	start, _ := slices.BinarySearchFunc(changes, w.cursor, func(c portolan.Change, cur portolan.SubscriptionCursor) int {
+		switch {
+		case c.Position != cur.Position:
+			return cmp.Compare(c.Position, cur.Position)
+		case c.Collection != portolan.ChangedHostPorts:
+			return 1 // hosts and certificates sort after hostPorts
+		case c.ID <= cur.AfterID:
+			return -1 // delivered
+		}
+		return 1
+	})
+	for _, c := range changes[start:] {
 		if c.Collection != portolan.ChangedHostPorts {
 			continue
 		}
@@ -395,9 +413,12 @@ func (w *worker) pending(ctx context.Context, s *portolan.Subscription, until in
 		if !ok || s.Change&change == 0 || (matches != nil && !matches[c.ID]) {
 			continue
 		}
+		if len(out) == limit {
+			return out, true, nil
+		}
 		out = append(out, notification{change: change, names: names, id: c.ID, after: portolan.SubscriptionCursor{Position: c.Position, AfterID: c.ID}})
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // advance moves the cursor past what was acknowledged (or given up, or
