@@ -119,8 +119,10 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, rt r
 	}
 	sub.ID = newUUID()
 	sub.Owner = portolan.OwnerOf(p)
-	if _, err := ParseHostPortFilter(sub.Filter); sub.Filter != "" && err != nil {
-		return err
+	if sub.Filter != "" {
+		if _, err := ParseHostPortFilter(sub.Filter); err != nil {
+			return err
+		}
 	}
 	// The limit before the handshake, so that a caller at the limit does
 	// not make the server call its endpoint; the store checks it again.
