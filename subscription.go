@@ -138,7 +138,9 @@ type Subscription struct {
 
 	// Cursor is the durable delivery position; the store sets it to the
 	// change watermark at creation, so a subscription notifies the changes
-	// committed after it was created.
+	// committed after it was created (on PostgreSQL, while an older
+	// transaction of the server runs, the watermark lags and it may also
+	// notify changes committed shortly before: never fewer).
 	Cursor SubscriptionCursor
 	// Retry is the state of the batch at Cursor that failed; zero when the
 	// last delivery succeeded.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -253,6 +254,27 @@ func (e *env) importObs(obs ...*portolan.Observation) {
 	}
 }
 
+// settle waits until the watermark has passed every recorded change. On
+// PostgreSQL a transaction of another test holds it back; a subscription
+// created meanwhile starts before the changes of transactions that ended
+// after that one began (at least once: it may notify them).
+func (e *env) settle() {
+	e.t.Helper()
+	ctx := context.Background()
+	changes, err := e.db.Changes(ctx, 0, math.MaxInt64)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var last int64
+	for _, c := range changes {
+		last = max(last, c.Position)
+	}
+	waitFor(e.t, 30*time.Second, "the watermark past the last change", func() bool {
+		wm, err := e.db.ChangeWatermark(ctx)
+		return err == nil && wm.Position > last
+	})
+}
+
 func open(host string, port, day int, banner string) *portolan.Observation {
 	return &portolan.Observation{Host: host, Port: port, Status: portolan.StatusOpen, ScannedAt: day0.AddDate(0, 0, day), Source: "nmap", Banner: banner}
 }
@@ -292,6 +314,7 @@ func TestDeliveryPayloadOnPostgreSQL(t *testing.T) { testDeliveryPayload(t, newP
 func testDeliveryPayload(t *testing.T, e *env) {
 	rc := newReceiver(t)
 	e.importObs(open("192.0.2.1", 22, 0, "")) // before the subscription: not notified
+	e.settle()
 	sub := e.subscribe(1, rc.URL+"/hook", "port eq 22", "")
 	e.run(e.fastConfig(notify.NewGuard(nil, nil)))
 
