@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"portolan"
@@ -40,6 +41,9 @@ type Guard struct {
 	allow    []netip.Prefix
 	resolver Resolver
 	dialer   net.Dialer
+	// validation is the client of the handshakes, made once so that its
+	// connections are pooled rather than left open per request.
+	validation func() *http.Client
 }
 
 // NewGuard returns a Guard that lets private addresses within allow through
@@ -48,7 +52,9 @@ func NewGuard(allow []netip.Prefix, r Resolver) *Guard {
 	if r == nil {
 		r = net.DefaultResolver
 	}
-	return &Guard{allow: allow, resolver: r, dialer: net.Dialer{Timeout: DeliveryTimeout}}
+	g := &Guard{allow: allow, resolver: r, dialer: net.Dialer{Timeout: DeliveryTimeout}}
+	g.validation = sync.OnceValue(func() *http.Client { return g.client(DeliveryTimeout) })
+	return g
 }
 
 // ParseAllow reads --notify-allow: CIDRs (or single addresses),
@@ -286,7 +292,7 @@ func (g *Guard) ValidateEndpoint(ctx context.Context, raw string) error {
 	v.RawQuery = q.Encode()
 	ctx, cancel := context.WithTimeout(ctx, DeliveryTimeout)
 	defer cancel()
-	status, h, body, err := g.post(ctx, g.client(DeliveryTimeout), &v, "text/plain; charset=utf-8", nil, int64(len(token))+1024)
+	status, h, body, err := g.post(ctx, g.validation(), &v, "text/plain; charset=utf-8", nil, int64(len(token))+1024)
 	if err == nil && status != http.StatusOK {
 		err = fmt.Errorf("notify: validation of %s: status %d", u.Host, status)
 	}
