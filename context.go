@@ -10,6 +10,9 @@ type Principal struct {
 	Subject string
 	// TenantID is the token's tid claim.
 	TenantID string
+	// ApplicationID is the client application's id: the token's appid
+	// (Entra v1) or azp (v2, OpenID Connect) claim, "" when absent.
+	ApplicationID string
 	// Scopes are the delegated permissions (scp), Roles the application
 	// permissions (roles).
 	Scopes []string

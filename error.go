@@ -10,6 +10,7 @@ import (
 // Error codes. Each maps to exactly one HTTP status in internal/httpapi.
 const (
 	EINVALID       = "invalid"        // 400: the request or input is malformed
+	EVALIDATION    = "validation"     // 400: a notification endpoint failed the validation handshake
 	EUNAUTHORIZED  = "unauthorized"   // 401: no valid credentials
 	EFORBIDDEN     = "forbidden"      // 403: valid credentials without the permission
 	ENOTFOUND      = "not_found"      // 404: the entity does not exist

@@ -92,6 +92,12 @@ type e2eGraphClientSummary struct {
 		IDs       []string `json:"ids"`
 		DeltaLink string   `json:"deltaLink"`
 	} `json:"delta"`
+	Subscription struct {
+		ID      string `json:"id"`
+		Listed  int    `json:"listed"`
+		Renewed string `json:"renewed"`
+		Deleted bool   `json:"deleted"`
+	} `json:"subscription"`
 	Requests struct {
 		Total         int  `json:"total"`
 		AllHTTPS      bool `json:"allHttps"`
@@ -159,6 +165,7 @@ func TestGraphJavaScriptClient(t *testing.T) {
 		"PORTOLAN_TOKEN="+token,
 		"NODE_EXTRA_CA_CERTS="+certFile,
 		"PORTOLAN_HOST=127.0.0.1",
+		"PORTOLAN_WEBHOOK_URL="+newE2EWebhook(t).URL+"/graph-client",
 		fmt.Sprintf("PORTOLAN_E2E_TIMEOUT_MS=%d", (e2eNodeTimeout-15*time.Second).Milliseconds()),
 	)
 	cmd.WaitDelay = 5 * time.Second
@@ -248,6 +255,9 @@ func TestGraphJavaScriptClient(t *testing.T) {
 	gotIDs := slices.Sorted(slices.Values(sum.Delta.IDs))
 	if !slices.Equal(gotIDs, wantIDs) || sum.Delta.Pages != len(want) || !strings.HasPrefix(sum.Delta.DeltaLink, s.URL+"/beta/") {
 		t.Errorf("hostPorts/delta: %d pages of %v, deltaLink %q; want every port once, one a page", sum.Delta.Pages, gotIDs, sum.Delta.DeltaLink)
+	}
+	if sum.Subscription.ID == "" || !sum.Subscription.Deleted || sum.Subscription.Listed != 1 {
+		t.Errorf("subscription created, listed, renewed and deleted by the client: %+v", sum.Subscription)
 	}
 	if !sum.Requests.AllHTTPS || !sum.Requests.AllAuthorized || sum.Requests.Total < 5+len(want) {
 		t.Errorf("requests: %+v", sum.Requests)

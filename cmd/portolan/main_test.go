@@ -124,6 +124,7 @@ func TestUsageErrorsExitTwoBeforeAnyWork(t *testing.T) {
 		{[]string{"ingest", "--data", data, "--dry-run"}, "ingest: no input"},
 		{[]string{"token", "--data", data, "extra"}, `token: unexpected argument "extra"`},
 		{[]string{"serve", "--data", data, "--adr", ":0"}, `did you mean "--addr"?`},
+		{[]string{"serve", "--data", data, "--notify-allow", "10.0.0.0/33"}, `"10.0.0.0/33" is not a CIDR such as 10.0.0.0/8`},
 	} {
 		out, errOut, err := run(t, nil, tt.args...)
 		if cli.ExitCode(err) != 2 || !strings.Contains(cli.Message(err), tt.want) {

@@ -33,6 +33,7 @@ import (
 	"portolan/internal/httpapi"
 	"portolan/internal/ingest"
 	"portolan/internal/metrics"
+	"portolan/internal/notify"
 )
 
 // demoData are real captures of 127.0.0.1 (shared/samples, described in
@@ -82,6 +83,8 @@ type serveConfig struct {
 	metricsAddr string
 	// console configures the web console at / (console.go).
 	console *consoleFlags
+	// notify configures change notifications.
+	notify notifyFlags
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -132,6 +135,9 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 	go func() { defer close(pruned); pruneChanges(pctx, store, cfg.changeRetention, logger) }()
 	defer func() { <-pruned }()
 	defer stopPruning()
+	// So does the dispatcher of change notifications.
+	endpoints, stopNotifications := startNotifications(ctx, store, cfg.notify, logger)
+	defer stopNotifications()
 	// The verifier gets the address actually bound (":0" picks a port) and
 	// the command's context, which bounds its background key refresh.
 	authCfg := cfg.auth
@@ -149,7 +155,7 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 		defer stopMetrics()
 		observer = m
 	}
-	srv, err := newHTTPServer(cfg, files, store, verifier, observer, logger)
+	srv, err := newHTTPServer(cfg, files, store, verifier, endpoints, observer, logger)
 	if err != nil {
 		return err
 	}
@@ -227,6 +233,23 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 	fs.IntVar(&cfg.limits.Burst, "rate-burst", cfg.limits.Burst, "requests a principal may make at once above --rate-limit")
 	fs.IntVar(&cfg.limits.Expensive, "max-searches", cfg.limits.Expensive, "searches and delta queries ($filter, $orderby, estate-wide collections, delta) run at once;\n"+
 		"more wait up to 5s for their turn, then get 429; 0 is no cap")
+	if v := env.Getenv("PORTOLAN_NOTIFY_ALLOW"); v != "" {
+		allow, err := notify.ParseAllow(v)
+		if err != nil {
+			return nil, fmt.Errorf("serve: PORTOLAN_NOTIFY_ALLOW: %v: %w", err, cli.ErrUsage)
+		}
+		cfg.notify.allow = allow
+	}
+	fs.Func("notify-allow", "let notification webhooks be in these private `CIDR`s (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7,\n"+
+		"100.64.0.0/10 are refused otherwise; link-local, multicast and unspecified addresses always are);\n"+
+		"comma-separated (env PORTOLAN_NOTIFY_ALLOW)", func(v string) error {
+		allow, err := notify.ParseAllow(v)
+		cfg.notify.allow = allow
+		return err
+	})
+	fs.DurationVar(&cfg.notify.retryWindow, "notify-retry-window", notify.DefaultRetryWindow, "how long a change notification a webhook refuses is retried (exponential backoff with jitter)\n"+
+		"before it is dropped with a log line and a 'missed' lifecycle notification")
+	fs.DurationVar(&cfg.notify.backoffMax, "notify-backoff-max", notify.DefaultBackoffMax, "the longest pause between two attempts to deliver to a failing webhook")
 	fs.BoolVar(&cfg.trustForwardedProto, "trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
 		"reverse proxy that sets that header itself")
 	fs.Usage = func() {
@@ -237,6 +260,11 @@ Serves the records through the Microsoft Graph threat-intelligence API under
 so Graph SDKs and curl work against it unchanged. Every API request needs a
 bearer token; /healthz and /{beta,v1.0}/$metadata are open. Stop with Ctrl-C:
 requests in flight get %s to finish.
+
+Change notifications: {root}/subscriptions takes Graph subscriptions to
+hostPorts and POSTs each created or updated hostPort to their webhook, at
+least once, retried for --notify-retry-window. Webhooks are https (http only
+to loopback addresses); private addresses need --notify-allow.
 
 Quick start:  portolan serve --demo
 
@@ -324,7 +352,7 @@ func openStore(ctx context.Context, env *cli.Env, cfg *serveConfig, logger *slog
 
 // newHTTPServer builds the API over store, and the http.Server that carries
 // it with timeouts that bound what one slow client can hold.
-func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, verifier portolan.TokenVerifier, observer *metrics.Serve, logger *slog.Logger) (*http.Server, error) {
+func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, verifier portolan.TokenVerifier, endpoints portolan.EndpointChecker, observer *metrics.Serve, logger *slog.Logger) (*http.Server, error) {
 	apiCfg := httpapi.Config{
 		HostPorts:           store,
 		Hosts:               store,
@@ -335,6 +363,7 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 		Logger:              logger,
 		CORSOrigins:         cfg.corsOrigins,
 		Limits:              cfg.limits,
+		Endpoints:           endpoints,
 	}
 	if observer != nil {
 		apiCfg.Observer = observer

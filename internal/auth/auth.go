@@ -372,6 +372,11 @@ func principalOf(tok jwt.Token) *portolan.Principal {
 		p.Subject = stringClaim(tok, "oid")
 	}
 	p.TenantID = stringClaim(tok, "tid")
+	// Entra v1 tokens name the client application in appid, v2 and
+	// OpenID Connect providers in azp.
+	if p.ApplicationID = stringClaim(tok, "appid"); p.ApplicationID == "" {
+		p.ApplicationID = stringClaim(tok, "azp")
+	}
 	// Entra writes scp as a space-separated string, Okta as an array, and
 	// RFC 9068 (Keycloak) writes scope instead; scope is read only when
 	// scp is absent so the two never merge.

@@ -16,6 +16,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if rt.kind == routeSubscriptions || rt.kind == routeSubscription {
+		if s.subscriptions == nil || s.endpoints == nil {
+			return notFound(r.URL.EscapedPath())
+		}
+		return s.serveSubscriptions(w, r, rt)
+	}
 	if err := checkMethod(r); err != nil {
 		return err
 	}

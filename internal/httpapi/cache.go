@@ -79,7 +79,8 @@ func (s *Server) cacheResponses(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Subscriptions differ by caller, and the key has no caller.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead || isSubscriptionPath(r.URL.EscapedPath()) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -44,10 +44,15 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 		h.Set("Access-Control-Expose-Headers", corsExposed)
 		return false
 	}
-	// A preflight: the API is read-only, and the headers a Graph client
-	// sends (Authorization, client-request-id, ConsistencyLevel, …) are all
+	// A preflight: the records are read-only but subscriptions are
+	// created, renewed and deleted; the headers a Graph client sends
+	// (Authorization, client-request-id, ConsistencyLevel, …) are all
 	// harmless to allow, so the requested ones are allowed.
-	h.Set("Access-Control-Allow-Methods", "GET, HEAD")
+	methods := "GET, HEAD"
+	if isSubscriptionPath(r.URL.EscapedPath()) {
+		methods = "GET, HEAD, POST, PATCH, DELETE"
+	}
+	h.Set("Access-Control-Allow-Methods", methods)
 	if req := r.Header.Values("Access-Control-Request-Headers"); len(req) > 0 {
 		h.Set("Access-Control-Allow-Headers", clipHeader(strings.Join(req, ", ")))
 	}

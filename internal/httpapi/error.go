@@ -25,6 +25,7 @@ type graphStatus struct {
 // statuses and Graph codes. Any code missing here is answered as a 500.
 var statusByCode = map[string]graphStatus{
 	portolan.EINVALID:       {http.StatusBadRequest, "BadRequest"},
+	portolan.EVALIDATION:    {http.StatusBadRequest, "ValidationError"},
 	portolan.EUNAUTHORIZED:  {http.StatusUnauthorized, "InvalidAuthenticationToken"},
 	portolan.EFORBIDDEN:     {http.StatusForbidden, "Authorization_RequestDenied"},
 	portolan.ENOTFOUND:      {http.StatusNotFound, "ResourceNotFound"},
@@ -93,7 +94,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("WWW-Authenticate", "Bearer")
 		}
 	case http.StatusMethodNotAllowed:
-		h.Set("Allow", "GET, HEAD")
+		if h.Get("Allow") == "" { // subscriptions allow more
+			h.Set("Allow", "GET, HEAD")
+		}
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		if h.Get("Retry-After") == "" { // a limiter may know better
 			h.Set("Retry-After", retryAfterSeconds)

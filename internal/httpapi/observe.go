@@ -54,6 +54,8 @@ var routeNames = map[routeKind]string{
 	routeHostPortsDelta:     "hostPorts/delta",
 	routeHostsDelta:         "hosts/delta",
 	routeSSLCertsDelta:      "sslCertificates/delta",
+	routeSubscriptions:      "subscriptions",
+	routeSubscription:       "subscriptions/{id}",
 }
 
 // RouteNames returns every route label Request may be given, so that a

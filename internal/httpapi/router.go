@@ -44,6 +44,8 @@ const (
 	routeHostPortsDelta                          // hostPorts/delta (search-and-changes.md §4)
 	routeHostsDelta                              // hosts/delta
 	routeSSLCertsDelta                           // sslCertificates/delta
+	routeSubscriptions                           // {root}/subscriptions (search-and-changes.md §5)
+	routeSubscription                            // {root}/subscriptions/{id}
 )
 
 // route is a parsed request path.
@@ -111,6 +113,17 @@ func parseRoute(escapedPath string) (route, error) {
 	}
 	if len(segs) == 1 && segs[0].text == "$metadata" && !segs[0].paren {
 		rt.kind = routeMetadata
+		return rt, nil
+	}
+	if isName(segs[0], "subscriptions") {
+		switch {
+		case len(segs) == 1:
+			rt.kind = routeSubscriptions
+		case len(segs) == 2:
+			rt.kind, rt.key = routeSubscription, segs[1].text
+		default:
+			return rt, notFoundSegment(segs[2].text)
+		}
 		return rt, nil
 	}
 	switch {

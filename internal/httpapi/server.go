@@ -42,6 +42,13 @@ type Config struct {
 	// implements portolan.ChangeService (a store does).
 	Changes portolan.ChangeService
 
+	// Subscriptions keeps the subscriptions of change notifications
+	// (search-and-changes.md §5) and Endpoints checks their webhooks;
+	// {root}/subscriptions is served when both are set (Subscriptions
+	// defaults to HostPorts when it implements the interface).
+	Subscriptions portolan.SubscriptionService
+	Endpoints     portolan.EndpointChecker
+
 	// Verifier checks the bearer token of every API request.
 	Verifier portolan.TokenVerifier
 
@@ -95,19 +102,22 @@ type Server struct {
 	certificates portolan.SSLCertificateService
 	search       portolan.SearchService
 	changes      portolan.ChangeService
-	verifier     portolan.TokenVerifier
-	tokenKey     []byte
-	trustProto   bool
-	logger       *slog.Logger
-	now          func() time.Time
-	mux          *http.ServeMux
-	metadata     []byte
-	generation   func(context.Context) (uint64, error)
-	responses    responseCache
-	corsOrigins  []string
-	tokenHint    string
-	limits       *limiter
-	observer     Observer
+	// subscriptions and endpoints serve {root}/subscriptions.
+	subscriptions portolan.SubscriptionService
+	endpoints     portolan.EndpointChecker
+	verifier      portolan.TokenVerifier
+	tokenKey      []byte
+	trustProto    bool
+	logger        *slog.Logger
+	now           func() time.Time
+	mux           *http.ServeMux
+	metadata      []byte
+	generation    func(context.Context) (uint64, error)
+	responses     responseCache
+	corsOrigins   []string
+	tokenHint     string
+	limits        *limiter
+	observer      Observer
 }
 
 // New returns a Server for cfg. It fails when a required field is missing,
@@ -134,6 +144,7 @@ func New(cfg Config) (*Server, error) {
 		metadata:     metadataDocument(),
 		generation:   cfg.Generation,
 		search:       cfg.Search,
+		endpoints:    cfg.Endpoints,
 		corsOrigins:  slices.Clone(cfg.CORSOrigins),
 		limits:       newLimiter(cfg.Limits),
 		observer:     cfg.Observer,
@@ -146,6 +157,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.changes = cfg.Changes; s.changes == nil {
 		s.changes, _ = cfg.HostPorts.(portolan.ChangeService)
+	}
+	if s.subscriptions = cfg.Subscriptions; s.subscriptions == nil {
+		s.subscriptions, _ = cfg.HostPorts.(portolan.SubscriptionService)
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

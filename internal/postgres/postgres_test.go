@@ -321,3 +321,5 @@ func TestLargeBatch(t *testing.T) {
 func TestChanges(t *testing.T) { storetest.RunChanges(t, openTest(testURL(t))) }
 
 var _ portolan.Pruner = (*postgres.DB)(nil)
+
+func TestSubscriptions(t *testing.T) { storetest.RunSubscriptions(t, openTest(testURL(t))) }

@@ -50,3 +50,5 @@ func TestRefusalIsConflict(t *testing.T) {
 }
 
 var _ portolan.Pruner = (*sqlite.DB)(nil)
+
+func TestSubscriptions(t *testing.T) { storetest.RunSubscriptions(t, openTest) }

@@ -18,6 +18,9 @@
 //                         environment, not by this script
 //   PORTOLAN_HOST         the host whose ports are listed (default 127.0.0.1)
 //   PORTOLAN_E2E_TIMEOUT_MS  overall deadline (default 60000)
+//   PORTOLAN_WEBHOOK_URL  a webhook that answers the validation handshake
+//                         (echoes ?validationToken= as text/plain), for the
+//                         subscription step
 //
 // On success it prints one JSON summary on stdout and exits 0; on any
 // failure it prints "e2e: FAIL: ..." on stderr and exits 1.
@@ -58,6 +61,7 @@ const token = process.env.PORTOLAN_TOKEN || "";
 const caFile = process.env.NODE_EXTRA_CA_CERTS || "";
 const hostId = process.env.PORTOLAN_HOST || "127.0.0.1";
 const timeoutMs = Number(process.env.PORTOLAN_E2E_TIMEOUT_MS || 60000);
+const webhookURL = process.env.PORTOLAN_WEBHOOK_URL || "";
 
 function configure() {
 	check(baseURL !== "", "PORTOLAN_URL is not set (https://127.0.0.1:PORT of a running `portolan serve --tls-self-signed`)");
@@ -367,6 +371,39 @@ async function main() {
 			return { items: seen.length, pages, ids: seen.map((p) => p.id), deltaLink };
 		}
 		fail("delta: a tampered token was accepted");
+	});
+
+	// 9. Subscriptions (search-and-changes.md §5): create one (the server
+	// validates PORTOLAN_WEBHOOK_URL, a receiver the Go test runs), list it,
+	// renew it, delete it; afterwards it is a 404.
+	await step(summary, "subscription", async () => {
+		check(webhookURL !== "", "PORTOLAN_WEBHOOK_URL is not set (a receiver that echoes validationToken)");
+		const in1h = new Date(Date.now() + 3600e3).toISOString();
+		const created = await client.api("/subscriptions").post({
+			changeType: "created,updated",
+			notificationUrl: webhookURL,
+			resource: "security/threatIntelligence/hostPorts?$filter=port eq 22",
+			expirationDateTime: in1h,
+			clientState: "e2e-client-state",
+		});
+		check(typeof created.id === "string" && /^[0-9a-f-]{36}$/.test(created.id), `subscription: created ${show(created)}`);
+		check(created.changeType === "created,updated" && created.clientState === "e2e-client-state" && created.notificationUrl === webhookURL,
+			`subscription: created ${show(created)}`);
+		const listed = await client.api("/subscriptions").get();
+		checkCollection(listed, "subscriptions");
+		check(listed.value.some((s) => s.id === created.id), `subscription: the list ${show(listed)} lacks ${created.id}`);
+		const in2h = new Date(Date.now() + 7200e3).toISOString();
+		const renewed = await client.api(`/subscriptions/${created.id}`).patch({ expirationDateTime: in2h });
+		check(renewed && Date.parse(renewed.expirationDateTime) === Date.parse(in2h),
+			`subscription: renewed to ${show(renewed && renewed.expirationDateTime)}, want ${in2h}`);
+		await client.api(`/subscriptions/${created.id}`).delete();
+		try {
+			await client.api(`/subscriptions/${created.id}`).get();
+		} catch (err) {
+			check(err instanceof GraphError && err.statusCode === 404, `subscription: GET after DELETE gave ${describeError(err)}`);
+			return { id: created.id, listed: listed.value.length, renewed: renewed.expirationDateTime, deleted: true };
+		}
+		fail("subscription: still there after DELETE");
 	});
 
 	// Every request went to the server over https and carried the token.
