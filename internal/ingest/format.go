@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"portolan"
+	"portolan/internal/ingest/httpx"
 	"portolan/internal/ingest/masscan"
 	"portolan/internal/ingest/naabu"
 	"portolan/internal/ingest/native"
@@ -65,6 +66,9 @@ var formats = []format{
 	}},
 	{"naabu", naabu.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
 		return naabu.NewReader(r, naabu.Options{}), noNote, nil
+	}},
+	{"httpx", httpx.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
+		return httpx.NewReader(r, httpx.Options{}), noNote, nil
 	}},
 }
 

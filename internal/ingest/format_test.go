@@ -28,6 +28,7 @@ func TestDetectSamples(t *testing.T) {
 		{"zmap/testdata/*.csv", "zmap"},
 		{"zmap/testdata/*.jsonl", "zmap"},
 		{"naabu/testdata/*.jsonl", "naabu"},
+		{"httpx/testdata/*.jsonl", "httpx"},
 		{"native/testdata/*.ndjson", "native"},
 	} {
 		files, err := filepath.Glob(tc.glob)
