@@ -60,7 +60,7 @@ func TestEnrich(t *testing.T) {
 }
 
 // TestEnrichOtherShapes: IPinfo Lite (country and AS in one file, given to
-// either flag) and a GeoIP2-ISP record of a hosting network.
+// either flag) and a GeoIP2-Enterprise record of a hosting network.
 func TestEnrichOtherShapes(t *testing.T) {
 	ipinfo := mmdbtest.Write(t, "ipinfo lite.mmdb",
 		mmdbtest.Network{CIDR: "192.0.2.0/24", Record: mmdbtest.IPinfoLite("AS64502", "Example Hosting GmbH", "NL")})
@@ -77,15 +77,15 @@ func TestEnrichOtherShapes(t *testing.T) {
 		}
 		db.Close()
 	}
-	isp := mmdbtest.Write(t, "GeoIP2-ISP",
-		mmdbtest.Network{CIDR: "198.51.100.0/24", Record: mmdbtest.HostingISP(64503, "Cloud AS", "Example Cloud")},
+	isp := mmdbtest.Write(t, "GeoIP2-Enterprise",
+		mmdbtest.Network{CIDR: "198.51.100.0/24", Record: mmdbtest.HostingEnterprise(64503, "Cloud AS", "Example Cloud", "IE")},
 		mmdbtest.Network{CIDR: "203.0.113.0/24", Record: mmdbtest.ASN(64504, "Home ISP")})
 	db, err := mmdb.Open("", isp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if h := db.Enrich(host("198.51.100.9")); h.HostingProvider != "Example Cloud" || h.AutonomousSystem.Number != 64503 {
+	if h := db.Enrich(host("198.51.100.9")); h.HostingProvider != "Example Cloud" || h.AutonomousSystem.Number != 64503 || h.CountryOrRegion != "IE" {
 		t.Errorf("hosting network: %+v", h)
 	}
 	if h := db.Enrich(host("203.0.113.9")); h.HostingProvider != "" {
@@ -179,5 +179,23 @@ func TestWriterStaysOutOfTheBinary(t *testing.T) {
 	}
 	if strings.Contains(string(out), "mmdbwriter") || !strings.Contains(string(out), "maxminddb-golang") {
 		t.Error("the portolan binary must read databases with maxminddb-golang and never link the writer")
+	}
+}
+
+// BenchmarkEnrich measures the cost serve adds to each host it reads.
+func BenchmarkEnrich(b *testing.B) {
+	geo := mmdbtest.Write(b, "GeoLite2-Country", mmdbtest.Network{CIDR: "192.0.2.0/24", Record: mmdbtest.Country("DE")})
+	asn := mmdbtest.Write(b, "GeoLite2-ASN", mmdbtest.Network{CIDR: "192.0.2.0/25", Record: mmdbtest.ASN(64500, "Example Carrier")})
+	db, err := mmdb.Open(geo, asn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	h := host("192.0.2.10")
+	b.ReportAllocs()
+	for b.Loop() {
+		if db.Enrich(h).AutonomousSystem == nil {
+			b.Fatal("not enriched")
+		}
 	}
 }

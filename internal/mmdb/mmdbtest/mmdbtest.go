@@ -79,14 +79,18 @@ func IPinfoLite(asn, asName, countryCode string) mmdbtype.Map {
 	}
 }
 
-// HostingISP is a GeoIP2-ISP record of a network its owner marks as
-// hosting.
-func HostingISP(number uint32, organization, isp string) mmdbtype.Map {
+// HostingEnterprise is a GeoIP2-Enterprise record of a network its owner
+// marks as hosting: the AS and the ISP under "traits", with user_type
+// "hosting".
+func HostingEnterprise(number uint32, organization, isp, country string) mmdbtype.Map {
 	return mmdbtype.Map{
-		"autonomous_system_number":       mmdbtype.Uint32(number),
-		"autonomous_system_organization": mmdbtype.String(organization),
-		"isp":                            mmdbtype.String(isp),
-		"organization":                   mmdbtype.String(isp),
-		"traits":                         mmdbtype.Map{"user_type": mmdbtype.String("hosting")},
+		"country": mmdbtype.Map{"iso_code": mmdbtype.String(country)},
+		"traits": mmdbtype.Map{
+			"autonomous_system_number":       mmdbtype.Uint32(number),
+			"autonomous_system_organization": mmdbtype.String(organization),
+			"isp":                            mmdbtype.String(isp),
+			"organization":                   mmdbtype.String(isp),
+			"user_type":                      mmdbtype.String("hosting"),
+		},
 	}
 }
