@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"testing"
 
@@ -121,4 +122,15 @@ func FuzzRead(f *testing.F) {
 		}
 		t.Fatal("Read did not reach EOF")
 	})
+}
+
+// TestMemoryFlat reads 64 MiB of lines: the heap does not grow with them.
+func TestMemoryFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 64 MiB")
+	}
+	in := &ingesttest.Generated{Size: 64 << 20, Record: func(i int) []byte {
+		return fmt.Appendf(nil, `{"timestamp":"2026-12-04T04:10:00Z","port":"%d","url":"http://192.0.2.%d:%d","scheme":"http","webserver":"nginx/1.22.1","tech":["Nginx:1.22.1"],"host":"192.0.2.%d","status_code":200,"failed":false}`+"\n", i%65536, i%250, i%65536, i%250)
+	}}
+	ingesttest.CheckFlatMemory(t, httpx.NewReader(in, httpx.Options{}), 4<<20)
 }

@@ -5,6 +5,9 @@ package masscan_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -125,5 +128,51 @@ func TestGrepableBannerTakesUDPAndUnescapes(t *testing.T) {
 	obs := ingesttest.MustReadAll(t, masscan.NewReader(strings.NewReader(in), masscan.Options{}))
 	if len(obs) != 1 || obs[0].Protocol != "udp" || obs[0].Banner != "sysDescr:Linux\tbox" {
 		t.Fatalf("got %+v", obs)
+	}
+}
+
+// TestMemoryFlatInRecords reads 64 MiB of -oB and of -oG records about a
+// few ports: masscan's state is per distinct port (see the package
+// documentation), so the heap in use once the whole input is read (at the
+// first observation) stays small.
+func TestMemoryFlatInRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 128 MiB")
+	}
+	head := make([]byte, 99)
+	copy(head, "masscan/1.1\ns:100\n")
+	bin := &ingesttest.Generated{Head: string(head), Size: 64 << 20, Record: func(i int) []byte {
+		if i%2 == 0 {
+			return binRecord(6, status2(uint32(100+i), uint16(i%8)))
+		}
+		return binRecord(9, banner9(uint32(100+i), uint16(i%8), 4, "HTTP/1.1 200 OK\r\nServer: nginx\r\n"))
+	}}
+	grep := &ingesttest.Generated{Head: "# Masscan 1.3.2 scan initiated x\n", Size: 64 << 20, Record: func(i int) []byte {
+		if i%2 == 0 {
+			return fmt.Appendf(nil, "Timestamp: %d\tHost: 192.0.2.1 ()\tPorts: %d/open/tcp//http//\n", 100+i, i%8)
+		}
+		return fmt.Appendf(nil, "Host: 192.0.2.1 ()\tPort: %d\tService: http\tBanner: HTTP/1.1 200 OK\\x0d\\x0a\n", i%8)
+	}}
+	for name, in := range map[string]io.Reader{"-oB": bin, "-oG": grep} {
+		r := masscan.NewReader(in, masscan.Options{})
+		if _, err := r.Read(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		if m.HeapAlloc > 8<<20 {
+			t.Errorf("%s: %d MiB in use after reading 64 MiB about 8 ports", name, m.HeapAlloc>>20)
+		}
+		t.Logf("%s: %d KiB in use after reading 64 MiB", name, m.HeapAlloc>>10)
+		n := 1
+		for ; ; n++ {
+			if _, err := r.Read(); err != nil {
+				break
+			}
+		}
+		if n != 8 {
+			t.Errorf("%s: %d observations, want 8", name, n)
+		}
 	}
 }

@@ -4,6 +4,7 @@ package nmap_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
@@ -169,4 +170,17 @@ func FuzzGrepableReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGrepableMemoryFlat reads 64 MiB of host lines: the heap does not grow
+// with them.
+func TestGrepableMemoryFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 64 MiB")
+	}
+	in := &ingesttest.Generated{Head: "# Nmap 7.93 scan initiated Fri Dec  4 08:02:48 2026 as: nmap -sV -oG - 10.0.0.0/8\n", Size: 64 << 20,
+		Record: func(i int) []byte {
+			return fmt.Appendf(nil, "Host: 10.%d.%d.%d ()\tPorts: 22/open/tcp//ssh//OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)/, 80/open/tcp//http//nginx 1.22.1/\tIgnored State: closed (998)\n", i>>16&255, i>>8&255, i&255)
+		}}
+	ingesttest.CheckFlatMemory(t, nmap.NewGrepableReader(in, nmap.GrepableOptions{}), 4<<20)
 }
