@@ -17,17 +17,19 @@ import (
 	"portolan/internal/ingest/masscan"
 )
 
-// TestBinaryAgreesWithReadscan reads the -oB capture and the -oL text that
+// TestBinaryAgreesWithReadscan reads each -oB capture and the -oL text that
 // masscan itself made of it (masscan --readscan FILE -oL): the two must give
 // the same observations, so the binary decoding agrees with masscan's own.
 func TestBinaryAgreesWithReadscan(t *testing.T) {
-	bin := ingesttest.MustReadAll(t, masscan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "masscan_banners_80_443_oB.bin")), masscan.Options{}))
-	txt := ingesttest.MustReadAll(t, masscan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, "masscan_banners_80_443_oB_readscan_oL.txt")), masscan.Options{}))
-	if len(bin) != 2 {
-		t.Fatalf("%d observations, want 2 (ports 443 and 80)", len(bin))
-	}
-	if diff := cmp.Diff(txt, bin); diff != "" {
-		t.Errorf("-oB and masscan's own -oL of it differ (-oL +oB):\n%s", diff)
+	for name, ports := range map[string]int{"masscan_banners_80_443_oB": 2, "masscan_ns_6379_18081_18443_oB": 3} {
+		bin := ingesttest.MustReadAll(t, masscan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, name+".bin")), masscan.Options{}))
+		txt := ingesttest.MustReadAll(t, masscan.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, name+"_readscan_oL.txt")), masscan.Options{}))
+		if len(bin) != ports {
+			t.Fatalf("%s: %d observations, want %d", name, len(bin), ports)
+		}
+		if diff := cmp.Diff(txt, bin); diff != "" {
+			t.Errorf("%s: -oB and masscan's own -oL of it differ (-oL +oB):\n%s", name, diff)
+		}
 	}
 }
 

@@ -26,6 +26,7 @@ var samples = []string{
 	"masscan_hello_http_18080_18081_oX.xml",
 	"masscan_banners_oG.txt",
 	"masscan_banners_80_443_oB.bin",
+	"masscan_ns_6379_18081_18443_oB.bin",
 }
 
 func TestGolden(t *testing.T) {
