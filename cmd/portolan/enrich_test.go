@@ -83,3 +83,16 @@ func TestIngestChecksAndShowsAddressDatabases(t *testing.T) {
 		t.Errorf("ingest wrote before checking the database: %v", err)
 	}
 }
+
+// TestServeRefusesABadAddressDatabase: serve stops before opening the store,
+// naming the flag.
+func TestServeRefusesABadAddressDatabase(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "d")
+	_, _, err := run(t, nil, "serve", "--data", data, "--addr", "127.0.0.1:0", "--geoip-db", filepath.Join(t.TempDir(), "GeoLite2-Country.mmdb"))
+	if err == nil || !strings.Contains(err.Error(), "--geoip-db ") || !strings.Contains(err.Error(), "not a readable MaxMind DB file") {
+		t.Fatalf("serve with a missing database: %v", err)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("serve created the data directory before checking the database: %v", err)
+	}
+}

@@ -119,6 +119,16 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 
 // serve opens what cfg names and serves on ln until ctx is done.
 func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener, logger *slog.Logger) error {
+	// The address databases first: a wrong path is reported before the
+	// store is opened.
+	addresses, err := mmdb.Open(cfg.geoipDB, cfg.asnDB)
+	if err != nil {
+		return err
+	}
+	defer addresses.Close()
+	if addresses != nil {
+		logger.Info("address databases", "loaded", addresses.Describe())
+	}
 	files, err := prepareDataDir(cfg)
 	if err != nil {
 		return err
@@ -150,14 +160,6 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 		}
 		defer stopMetrics()
 		observer = m
-	}
-	addresses, err := mmdb.Open(cfg.geoipDB, cfg.asnDB)
-	if err != nil {
-		return err
-	}
-	defer addresses.Close()
-	if addresses != nil {
-		logger.Info("address databases", "loaded", addresses.Describe())
 	}
 	srv, err := newHTTPServer(cfg, files, store, addresses, verifier, observer, logger)
 	if err != nil {
