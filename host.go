@@ -15,6 +15,22 @@ type Host struct {
 	Kind              HostKind  `json:"kind"`
 	FirstSeenDateTime time.Time `json:"firstSeenDateTime"`
 	LastSeenDateTime  time.Time `json:"lastSeenDateTime"`
+
+	// What address databases say about an ipAddress host; empty (null in
+	// Graph) without one. They are not stored: serve adds them as it
+	// reads a host (internal/mmdb), so a newer database needs no rebuild.
+	CountryOrRegion  string            `json:"countryOrRegion,omitempty"`  // ISO 3166-1 alpha-2, "US"
+	Netblock         string            `json:"netblock,omitempty"`         // the database's network holding the address, "192.0.2.0/24"
+	AutonomousSystem *AutonomousSystem `json:"autonomousSystem,omitempty"` // the AS announcing it
+	HostingProvider  string            `json:"hostingProvider,omitempty"`  // set only where the database marks the network as hosting
+}
+
+// AutonomousSystem is Graph's autonomousSystem of an ipAddress host.
+type AutonomousSystem struct {
+	Name         string `json:"name"`         // the AS name ("GOOGLE", IPinfo's as_name), else the organization
+	Number       int    `json:"number"`       // the AS number
+	Organization string `json:"organization"` // the organization holding it
+	Value        string `json:"value"`        // the display form, "AS15169"
 }
 
 // HostKindOf tells whether a normalised host id is an address or a name.

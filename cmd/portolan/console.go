@@ -17,6 +17,7 @@ import (
 	"portolan/internal/cli"
 	"portolan/internal/console"
 	"portolan/internal/httpapi"
+	"portolan/internal/mmdb"
 )
 
 // consoleKeyFile is the data directory's key of console sessions.
@@ -83,7 +84,7 @@ func (c *consoleFlags) oidcConfig(a auth.Config) (*console.OIDCConfig, error) {
 // withConsole returns the handler of the listener: the API under its roots
 // and /healthz, the console everywhere else (or the API alone with
 // --no-console).
-func withConsole(cfg *serveConfig, store portolan.Store, verifier portolan.TokenVerifier, api *httpapi.Server, logger *slog.Logger) (http.Handler, error) {
+func withConsole(cfg *serveConfig, store portolan.Store, read mmdb.Services, verifier portolan.TokenVerifier, api *httpapi.Server, logger *slog.Logger) (http.Handler, error) {
 	if cfg.console.off {
 		return api, nil
 	}
@@ -97,8 +98,8 @@ func withConsole(cfg *serveConfig, store portolan.Store, verifier portolan.Token
 	}
 	ccfg := console.Config{
 		HostPorts:    store,
-		Hosts:        store,
-		Certificates: store,
+		Hosts:        read.Hosts, // with the address databases' facts
+		Certificates: read.Certificates,
 		ParseSearch:  httpapi.ParseHostPortSearch,
 		SessionKey:   key,
 		Secure:       cfg.tlsCert != "" || cfg.selfSigned,
@@ -106,8 +107,7 @@ func withConsole(cfg *serveConfig, store portolan.Store, verifier portolan.Token
 		Verifier:     verifier,
 		Logger:       logger,
 	}
-	ccfg.Search, _ = store.(portolan.SearchService)
-	ccfg.Changes, _ = store.(portolan.ChangeService)
+	ccfg.Search, ccfg.Changes = read.Search, read.Changes
 	if ccfg.Search == nil {
 		return nil, fmt.Errorf("serve: the store cannot search; run with --no-console")
 	}

@@ -21,6 +21,7 @@ import (
 	"portolan/internal/cli"
 	"portolan/internal/ingest"
 	"portolan/internal/metrics"
+	"portolan/internal/mmdb"
 )
 
 // maxPrintedRejections bounds what a badly broken file prints; the summary
@@ -53,6 +54,13 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 		scannedAt = t
 		return err
 	})
+	// Address facts are added when serve reads hosts, not stored
+	// (internal/mmdb explains why); ingest checks the files, so a cron job
+	// learns of a bad path before serve is restarted, and --dry-run shows
+	// what serve will say of each address.
+	geoipDB := fs.String("geoip-db", env.Getenv("PORTOLAN_GEOIP_DB"), "a MaxMind-format country `file`, checked and shown by --dry-run; serve adds its facts to hosts as it\n"+
+		"reads them, so give serve the same flag (env PORTOLAN_GEOIP_DB)")
+	asnDB := fs.String("asn-db", env.Getenv("PORTOLAN_ASN_DB"), "a MaxMind-format autonomous-system `file`, as --geoip-db (env PORTOLAN_ASN_DB)")
 	dryRun := fs.Bool("dry-run", false, "print what the files would add (observations per host and port) without writing")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar, even on a terminal")
 	fs.Usage = func() {
@@ -85,8 +93,13 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 		}
 		return os.Open(name)
 	}
+	addresses, err := mmdb.Open(*geoipDB, *asnDB)
+	if err != nil {
+		return err
+	}
+	defer addresses.Close()
 	if *dryRun {
-		return dryRunFiles(ctx, env, files, opener, opts, onReject)
+		return dryRunFiles(ctx, env, files, opener, opts, onReject, addresses)
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	store, err := stores.Open(ctx, logger)
@@ -216,7 +229,7 @@ func withFileInfo(f io.Reader, opts ingest.Options) (ingest.Options, int64) {
 	return opts, size
 }
 
-func dryRunFiles(ctx context.Context, env *cli.Env, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, onReject func(*portolan.InputError)) error {
+func dryRunFiles(ctx context.Context, env *cli.Env, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, onReject func(*portolan.InputError), addresses *mmdb.DB) error {
 	var total ingest.Summary
 	for _, name := range names {
 		f, err := open(name)
@@ -238,6 +251,7 @@ func dryRunFiles(ctx context.Context, env *cli.Env, names []string, open func(st
 		for _, k := range ingest.SortedKeys(counts) {
 			fmt.Fprintf(env.Stdout, "  %-48s %s\n", k, ingest.Plural(counts[k], "observation"))
 		}
+		printAddressFacts(env, addresses, counts)
 	}
 	line := fmt.Sprintf("dry run, nothing written: %s, %d valid %s, %d rejected", ingest.Plural(total.Files, "file"), total.Observations, plural(total.Observations, "observation", "observations"), total.Rejected)
 	if total.Failed > 0 {
@@ -276,4 +290,39 @@ func ingestPaths(ctx context.Context, env *cli.Env, store portolan.Store, names 
 	sum, err := ingestFiles(ctx, env, in, names, open, ingest.Options{}, false)
 	fmt.Fprintf(env.Stdout, "ingested: %s\n", sum)
 	return err
+}
+
+// printAddressFacts prints, for each address among the hosts of counts
+// (keyed "host proto/port status"), what the address databases say of it,
+// as serve will serve it.
+func printAddressFacts(env *cli.Env, addresses *mmdb.DB, counts map[string]int) {
+	if addresses == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, k := range ingest.SortedKeys(counts) {
+		id, _, _ := strings.Cut(k, " ")
+		if seen[id] || portolan.HostKindOf(id) != portolan.KindIPAddress {
+			continue
+		}
+		seen[id] = true
+		h := addresses.Enrich(&portolan.Host{ID: id, Kind: portolan.KindIPAddress})
+		var facts []string
+		if h.CountryOrRegion != "" {
+			facts = append(facts, "countryOrRegion "+h.CountryOrRegion)
+		}
+		if as := h.AutonomousSystem; as != nil {
+			facts = append(facts, "autonomousSystem "+as.Value+" "+as.Organization)
+		}
+		if h.Netblock != "" {
+			facts = append(facts, "netblock "+h.Netblock)
+		}
+		if h.HostingProvider != "" {
+			facts = append(facts, "hostingProvider "+h.HostingProvider)
+		}
+		if len(facts) == 0 {
+			facts = append(facts, "not in the address databases")
+		}
+		fmt.Fprintf(env.Stdout, "  %s: %s\n", id, strings.Join(facts, ", "))
+	}
 }

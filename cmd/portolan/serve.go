@@ -33,6 +33,7 @@ import (
 	"portolan/internal/httpapi"
 	"portolan/internal/ingest"
 	"portolan/internal/metrics"
+	"portolan/internal/mmdb"
 	"portolan/internal/notify"
 )
 
@@ -85,6 +86,9 @@ type serveConfig struct {
 	console *consoleFlags
 	// notify configures change notifications.
 	notify notifyFlags
+	// geoipDB and asnDB are MaxMind-format databases whose facts serve
+	// adds to ipAddress hosts as it reads them (internal/mmdb).
+	geoipDB, asnDB string
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -120,6 +124,16 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 
 // serve opens what cfg names and serves on ln until ctx is done.
 func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener, logger *slog.Logger) error {
+	// The address databases first: a wrong path is reported before the
+	// store is opened.
+	addresses, err := mmdb.Open(cfg.geoipDB, cfg.asnDB)
+	if err != nil {
+		return err
+	}
+	defer addresses.Close()
+	if addresses != nil {
+		logger.Info("address databases", "loaded", addresses.Describe())
+	}
 	files, err := prepareDataDir(cfg)
 	if err != nil {
 		return err
@@ -155,7 +169,7 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 		defer stopMetrics()
 		observer = m
 	}
-	srv, err := newHTTPServer(cfg, files, store, verifier, endpoints, observer, logger)
+	srv, err := newHTTPServer(cfg, files, store, addresses, verifier, endpoints, observer, logger)
 	if err != nil {
 		return err
 	}
@@ -227,6 +241,10 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 		"older delta tokens get 410 syncStateNotFound")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env.Getenv("PORTOLAN_METRICS_ADDR"), "serve Prometheus metrics at http://`addr`/metrics, a listener of their own without a token\n"+
 		"(keep it on loopback or a private network); off by default (env PORTOLAN_METRICS_ADDR)")
+	fs.StringVar(&cfg.geoipDB, "geoip-db", env.Getenv("PORTOLAN_GEOIP_DB"), "a MaxMind-format country `file` (GeoLite2-Country or -City, DB-IP Lite, IPinfo Lite .mmdb): fills\n"+
+		"countryOrRegion (and netblock) of ipAddress hosts as they are served; without it they are null (env PORTOLAN_GEOIP_DB)")
+	fs.StringVar(&cfg.asnDB, "asn-db", env.Getenv("PORTOLAN_ASN_DB"), "a MaxMind-format autonomous-system `file` (GeoLite2-ASN, DB-IP ASN Lite, IPinfo Lite .mmdb): fills\n"+
+		"autonomousSystem, netblock and, where it marks hosting networks, hostingProvider (env PORTOLAN_ASN_DB)")
 	cfg.limits = httpapi.DefaultLimits
 	fs.Float64Var(&cfg.limits.RequestsPerSecond, "rate-limit", cfg.limits.RequestsPerSecond, "requests per second each principal may make on average (429 TooManyRequests with Retry-After\n"+
 		"beyond); 0 turns the limit off")
@@ -352,11 +370,15 @@ func openStore(ctx context.Context, env *cli.Env, cfg *serveConfig, logger *slog
 
 // newHTTPServer builds the API over store, and the http.Server that carries
 // it with timeouts that bound what one slow client can hold.
-func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, verifier portolan.TokenVerifier, endpoints portolan.EndpointChecker, observer *metrics.Serve, logger *slog.Logger) (*http.Server, error) {
+func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, addresses *mmdb.DB, verifier portolan.TokenVerifier, endpoints portolan.EndpointChecker, observer *metrics.Serve, logger *slog.Logger) (*http.Server, error) {
+	// Hosts are read through the address databases, when there are any.
+	read := mmdb.Wrap(store, addresses)
 	apiCfg := httpapi.Config{
 		HostPorts:           store,
-		Hosts:               store,
-		Certificates:        store,
+		Hosts:               read.Hosts,
+		Certificates:        read.Certificates,
+		Search:              read.Search,
+		Changes:             read.Changes,
 		Verifier:            verifier,
 		SkipTokenKey:        files.skipTokenKey,
 		TrustForwardedProto: cfg.trustForwardedProto,
@@ -379,7 +401,7 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 	if err != nil {
 		return nil, err
 	}
-	handler, err := withConsole(cfg, store, verifier, api, logger)
+	handler, err := withConsole(cfg, store, read, verifier, api, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -733,3 +733,33 @@ func TestOnPostgreSQL(t *testing.T) {
 		t.Run(name, func(t *testing.T) { test(t, openPostgreSQL) })
 	}
 }
+
+// enrichedHosts adds what an address database would tell to every host.
+type enrichedHosts struct{ portolan.HostService }
+
+func (e enrichedHosts) FindHostByID(ctx context.Context, id string) (*portolan.Host, error) {
+	h, err := e.HostService.FindHostByID(ctx, id)
+	if err == nil {
+		h.CountryOrRegion, h.Netblock = "NL", "192.0.2.0/24"
+		h.AutonomousSystem = &portolan.AutonomousSystem{Name: "EXAMPLE-AS" + hostileScript, Number: 64500, Organization: "Example B.V.", Value: "AS64500"}
+	}
+	return h, err
+}
+
+// TestHostPageShowsEnrichment: the facts of the address databases (serve
+// --geoip-db, --asn-db) show on the host page, escaped; without them the
+// page says where they would come from.
+func TestHostPageShowsEnrichment(t *testing.T) {
+	f := newFixture(t, openSQLite, func(c *console.Config) { c.Hosts = enrichedHosts{c.Hosts} })
+	c := f.signedIn(t)
+	_, body := get(t, c, f.srv.URL+"/hosts/192.0.2.10")
+	for _, want := range []string{"<dt>Country or region</dt><dd>NL</dd>", "<dd>AS64500 EXAMPLE-AS&lt;script&gt;", "(Example B.V.)", "<dd>192.0.2.0/24</dd>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the host page lacks %q", want)
+		}
+	}
+	plain := newFixture(t, openSQLite)
+	if _, body := get(t, plain.signedIn(t), plain.srv.URL+"/hosts/192.0.2.10"); !strings.Contains(body, "No address database tells about this host") {
+		t.Error("without a database the page does not say so")
+	}
+}

@@ -146,9 +146,10 @@ const (
 // entity writes those its concrete type has (ipAddress: countryOrRegion,
 // netblock, autonomousSystem, hostingProvider; hostname: registrar,
 // registrant), which $metadata declares on the subtype (DeclaredOn).
-// Portolan has no WHOIS or geolocation data, so those are null, as in the
-// documented relatedHosts example (graph-api.md E10), and cannot be
-// filtered on. Its navigations (components, ports, sslCertificates) are
+// Portolan has no WHOIS data, and address data only when serve is given
+// MaxMind-format databases (internal/mmdb, added as hosts are read): without
+// them those are null, as in the documented relatedHosts example
+// (graph-api.md E10). None can be filtered on. Its navigations (components, ports, sslCertificates) are
 // paths of their own, set in init.
 var hostType = &odata.EntityType{
 	Name:     "microsoft.graph.security.host",

@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
 	"portolan"
 	"portolan/internal/odata"
@@ -55,14 +56,22 @@ func appendHostMembers(b []byte, first bool, h *portolan.Host, mask uint64) []by
 		b = appendTime(b, h.LastSeenDateTime)
 	}
 	if kind == portolan.KindIPAddress {
-		for _, p := range [...]struct {
-			bit    int
-			quoted string
-		}{{hCountryOrRegion, `"countryOrRegion":null`}, {hNetblock, `"netblock":null`},
-			{hAutonomousSystem, `"autonomousSystem":null`}, {hHostingProvider, `"hostingProvider":null`}} {
-			if mask&(1<<p.bit) != 0 {
-				b = member(b, &first, p.quoted)
-			}
+		// null unless serve was given address databases (internal/mmdb).
+		if mask&(1<<hCountryOrRegion) != 0 {
+			b = member(b, &first, `"countryOrRegion":`)
+			b = appendNullableString(b, h.CountryOrRegion)
+		}
+		if mask&(1<<hNetblock) != 0 {
+			b = member(b, &first, `"netblock":`)
+			b = appendNullableString(b, h.Netblock)
+		}
+		if mask&(1<<hAutonomousSystem) != 0 {
+			b = member(b, &first, `"autonomousSystem":`)
+			b = appendAutonomousSystem(b, h.AutonomousSystem)
+		}
+		if mask&(1<<hHostingProvider) != 0 {
+			b = member(b, &first, `"hostingProvider":`)
+			b = appendNullableString(b, h.HostingProvider)
 		}
 	} else {
 		if mask&(1<<hRegistrar) != 0 {
@@ -73,6 +82,23 @@ func appendHostMembers(b []byte, first bool, h *portolan.Host, mask uint64) []by
 		}
 	}
 	return b
+}
+
+// appendAutonomousSystem writes autonomousSystem in the member order of
+// autonomousSystemType, or null.
+func appendAutonomousSystem(b []byte, as *portolan.AutonomousSystem) []byte {
+	if as == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"name":`...)
+	b = appendString(b, as.Name)
+	b = append(b, `,"number":`...)
+	b = strconv.AppendInt(b, int64(as.Number), 10)
+	b = append(b, `,"organization":`...)
+	b = appendString(b, as.Organization)
+	b = append(b, `,"value":`...)
+	b = appendString(b, as.Value)
+	return append(b, '}')
 }
 
 // getHost serves hosts/{id}.

@@ -193,3 +193,22 @@ func wantErrorPart(t *testing.T, w *httptest.ResponseRecorder, part string) {
 		t.Errorf("body %s, want a message containing %q", w.Body, part)
 	}
 }
+
+// TestGetHostWithAddressFacts: a host that address databases enriched
+// (internal/mmdb) writes its facts in place of the nulls, the
+// autonomousSystem in the member order of its complex type.
+func TestGetHostWithAddressFacts(t *testing.T) {
+	fx := newFixture()
+	h := *fx.hosts["85.13.139.18"]
+	h.CountryOrRegion, h.Netblock, h.HostingProvider = "DE", "85.13.128.0/18", "Example Cloud"
+	h.AutonomousSystem = &portolan.AutonomousSystem{Name: "IONOS-AS", Number: 8560, Organization: "IONOS SE", Value: "AS8560"}
+	fx.hosts["85.13.139.18"] = &h
+	s := newServer(t, fx)
+	w := s.get(t, "hosts/85.13.139.18?$select=countryOrRegion,netblock,autonomousSystem,hostingProvider")
+	wantStatus(t, w, http.StatusOK)
+	want := `{"@odata.context":"` + ctxBase + `hosts(countryOrRegion,netblock,autonomousSystem,hostingProvider)/$entity","@odata.type":"#microsoft.graph.security.ipAddress",` +
+		`"countryOrRegion":"DE","netblock":"85.13.128.0/18","autonomousSystem":{"name":"IONOS-AS","number":8560,"organization":"IONOS SE","value":"AS8560"},"hostingProvider":"Example Cloud"}`
+	if got := w.Body.String(); got != want {
+		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+}

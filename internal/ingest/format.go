@@ -3,10 +3,12 @@
 package ingest
 
 import (
+	"bufio"
 	"io"
 	"time"
 
 	"portolan"
+	"portolan/internal/ingest/httpx"
 	"portolan/internal/ingest/masscan"
 	"portolan/internal/ingest/naabu"
 	"portolan/internal/ingest/native"
@@ -44,9 +46,7 @@ var formats = []format{
 			return ""
 		}, nil
 	}},
-	{"nmap", nmap.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
-		return nmap.NewReader(r), noNote, nil
-	}},
+	{"nmap", sniffNmap, openNmap},
 	{"zgrab2", zgrab2.Sniff, func(r io.Reader, o Options) (portolan.ObservationReader, func() string, error) {
 		return zgrab2.NewReader(r, zgrab2.Options{Port: o.Port, ModulePorts: o.ModulePorts}), noNote, nil
 	}},
@@ -67,6 +67,32 @@ var formats = []format{
 	{"naabu", naabu.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
 		return naabu.NewReader(r, naabu.Options{}), noNote, nil
 	}},
+	{"httpx", httpx.Sniff, func(r io.Reader, _ Options) (portolan.ObservationReader, func() string, error) {
+		return httpx.NewReader(r, httpx.Options{}), noNote, nil
+	}},
+}
+
+// sniffNmap recognises both of nmap's formats read: -oX and -oG.
+func sniffNmap(head []byte) bool { return nmap.Sniff(head) || nmap.SniffGrepable(head) }
+
+// openNmap picks nmap's XML or grepable reader from the first bytes of r.
+func openNmap(r io.Reader, o Options) (portolan.ObservationReader, func() string, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	head, _ := br.Peek(sniffBytes)
+	if !nmap.SniffGrepable(head) {
+		return nmap.NewReader(br), noNote, nil
+	}
+	at, from := o.timeOfUntimed()
+	gr := nmap.NewGrepableReader(br, nmap.GrepableOptions{Time: at})
+	return gr, func() string {
+		if gr.UsedTime() {
+			return "host lines without a scan date: " + from + " was used as their time"
+		}
+		return ""
+	}, nil
 }
 
 // timeOfUntimed is the instant of records without one, and how the note

@@ -16,15 +16,19 @@ import (
 func TestDetectSamples(t *testing.T) {
 	for _, tc := range []struct{ glob, want string }{
 		{"../ingest/nmap/testdata/*.xml", "nmap"},
+		{"nmap/testdata/*.gnmap", "nmap"},
 		{"masscan/testdata/masscan_*_oX.xml", "masscan"},
 		{"masscan/testdata/*_oJ.json", "masscan"},
 		{"masscan/testdata/*_oD.ndjson", "masscan"},
 		{"masscan/testdata/*_oL.txt", "masscan"},
+		{"masscan/testdata/*_oG.txt", "masscan"},
+		{"masscan/testdata/*_oB.bin", "masscan"},
 		{"zgrab2/testdata/*.jsonl", "zgrab2"},
 		{"shodan/testdata/*.ndjson", "shodan"},
 		{"zmap/testdata/*.csv", "zmap"},
 		{"zmap/testdata/*.jsonl", "zmap"},
 		{"naabu/testdata/*.jsonl", "naabu"},
+		{"httpx/testdata/*.jsonl", "httpx"},
 		{"native/testdata/*.ndjson", "native"},
 	} {
 		files, err := filepath.Glob(tc.glob)

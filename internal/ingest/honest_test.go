@@ -66,6 +66,8 @@ func TestScannedAt(t *testing.T) {
 			"in: no timestamp fields: --scanned-at 2026-11-30T12:00:00Z was used as the time of every observation"},
 		{"masscan -oL without times", "#masscan\nopen tcp 80 192.0.2.1\nopen tcp 443 192.0.2.1\n# end\n", ingest.Options{ScannedAt: at},
 			"in: lines without a time: --scanned-at 2026-11-30T12:00:00Z was used as their time"},
+		{"nmap -oG without its scan date", "Host: 192.0.2.1 ()\tStatus: Up\nHost: 192.0.2.1 ()\tPorts: 22/open/tcp//ssh///, 80/closed/tcp//http///\n", ingest.Options{ScannedAt: at},
+			"in: host lines without a scan date: --scanned-at 2026-11-30T12:00:00Z was used as their time"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []*portolan.Observation

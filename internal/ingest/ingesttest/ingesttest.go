@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -220,4 +221,74 @@ func BenchDecodeAny(b *testing.B, data []byte) {
 			}
 		}
 	}
+}
+
+// Generated is an input made as it is read, so that it does not count in
+// the heap a memory test measures: head, then record(0), record(1), … until
+// at least size bytes of records, then tail.
+type Generated struct {
+	Head, Tail string
+	Record     func(i int) []byte
+	Size       int64
+
+	i    int
+	made int64
+	buf  []byte
+	done bool
+}
+
+// Read implements io.Reader.
+func (g *Generated) Read(p []byte) (int, error) {
+	for len(g.buf) == 0 {
+		switch {
+		case g.Head != "":
+			g.buf, g.Head = []byte(g.Head), ""
+		case g.made < g.Size:
+			g.buf = g.Record(g.i)
+			g.i++
+			g.made += int64(len(g.buf))
+		case !g.done:
+			g.buf, g.done = []byte(g.Tail), true
+		default:
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, g.buf)
+	g.buf = g.buf[n:]
+	return n, nil
+}
+
+// CheckFlatMemory reads r, a reader of a Generated input of many records,
+// to the end and checks that the heap in use after the last observation
+// exceeds that after the first thousand by at most slack bytes: memory flat
+// in the input size. Record errors fail t.
+func CheckFlatMemory(t *testing.T, r portolan.ObservationReader, slack uint64) {
+	t.Helper()
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	var early, n uint64
+	for {
+		_, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 1000 {
+			early = heap()
+		}
+	}
+	late := heap()
+	if n < 10000 {
+		t.Fatalf("%d observations: the input is too small to tell", n)
+	}
+	if late > early+slack {
+		t.Errorf("the heap grew from %d KiB to %d KiB over %d observations; want at most %d KiB more", early>>10, late>>10, n, slack>>10)
+	}
+	t.Logf("%d observations; heap %d KiB after 1000, %d KiB at the end", n, early>>10, late>>10)
 }

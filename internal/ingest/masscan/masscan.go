@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package masscan reads masscan's output formats, -oX (XML), -oJ (a JSON
-// array), -oD (NDJSON) and -oL (list), as portolan observations.
+// array), -oD (NDJSON), -oL (list), -oG (grepable) and -oB (its binary
+// format), as portolan observations.
 //
 // A masscan file is one scan (intelligence.md "The instants of each
 // format"): the status record of a port and the banner records that follow it
@@ -38,7 +39,7 @@
 //
 // Banner text is returned as the bytes the service sent. masscan escapes
 // non-printable bytes as \xNN in -oX and -oL and as \u00NN in -oJ and -oD;
-// both are undone, so the four formats give the same banner (the caller's
+// both are undone, so the text formats give the same banner (the caller's
 // normalisation escapes bytes that are not UTF-8 again, per intelligence.md §4).
 //
 // Status records say "open" or, with --show closed, "closed"; a port with any
@@ -64,6 +65,8 @@ const (
 	FormatJSON   = "json"
 	FormatNDJSON = "ndjson"
 	FormatList   = "list"
+	FormatGrep   = "grepable"
+	FormatBinary = "binary"
 )
 
 const (
@@ -77,11 +80,11 @@ const (
 	DefaultMaxDepth = scan.DefaultMaxDepth
 )
 
-// Options configures a Reader. The zero value reads any of the four formats,
+// Options configures a Reader. The zero value reads any of the six formats,
 // detected from the first bytes, with the default limits.
 type Options struct {
 	// Format is "" to detect the format, or one of FormatXML, FormatJSON,
-	// FormatNDJSON and FormatList.
+	// FormatNDJSON, FormatList, FormatGrep and FormatBinary.
 	Format string
 	// MaxLineBytes bounds one line, JSON record or XML token; 0 means
 	// DefaultMaxLineBytes. Longer lines and JSON records are record errors;
@@ -206,14 +209,18 @@ func (r *Reader) start() error {
 		r.src = newNDJSONSource(r.br, r.opts)
 	case FormatList:
 		r.src = newListSource(r.br, r.opts)
+	case FormatGrep:
+		r.src = newGrepableSource(r.br, r.opts)
+	case FormatBinary:
+		r.src = newBinarySource(r.br)
 	default:
-		return &portolan.InputError{Source: Source, Offset: -1, Reason: "unknown format " + quote(format) + ": use xml, json, ndjson or list", Fatal: true}
+		return &portolan.InputError{Source: Source, Offset: -1, Reason: "unknown format " + quote(format) + ": use xml, json, ndjson, list, grepable or binary", Fatal: true}
 	}
 	return nil
 }
 
 // Sniff reports whether head, the first bytes of an input (up to 4 KiB, or
-// less for a short file), looks like masscan output in any of the four
+// less for a short file), looks like masscan output in any of the six
 // formats. It looks for masscan's own marks (scanner="masscan", the
 // "#masscan" line, rec_type, the ip/ports record shape) so that it does not
 // claim nmap XML or other scanners' JSON.
@@ -224,6 +231,9 @@ func Sniff(head []byte) bool {
 // detect names the format of head. strict requires masscan's marks and
 // returns "" without them; otherwise the first byte decides.
 func detect(head []byte, strict bool) string {
+	if bytes.HasPrefix(head, []byte(binaryMagic)) {
+		return FormatBinary
+	}
 	i := scan.SkipSpace(head, 0)
 	if i >= len(head) {
 		return ""
@@ -264,12 +274,15 @@ func detect(head []byte, strict bool) string {
 			return FormatNDJSON
 		}
 	default:
-		if !strict {
-			return FormatList
-		}
 		line := b
 		if j := bytes.IndexByte(line, '\n'); j >= 0 {
 			line = line[:j]
+		}
+		if isGrepable(line) {
+			return FormatGrep
+		}
+		if !strict {
+			return FormatList
 		}
 		line = bytes.TrimSpace(line)
 		if bytes.Equal(line, []byte("#masscan")) {

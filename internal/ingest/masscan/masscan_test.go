@@ -24,6 +24,9 @@ var samples = []string{
 	"masscan_banners_oD.ndjson",
 	"masscan_banners_oL.txt",
 	"masscan_hello_http_18080_18081_oX.xml",
+	"masscan_banners_oG.txt",
+	"masscan_banners_80_443_oB.bin",
+	"masscan_ns_6379_18081_18443_oB.bin",
 }
 
 func TestGolden(t *testing.T) {
@@ -240,7 +243,7 @@ func TestSniff(t *testing.T) {
 	}
 }
 
-var formats = []string{"", masscan.FormatXML, masscan.FormatJSON, masscan.FormatNDJSON, masscan.FormatList}
+var formats = []string{"", masscan.FormatXML, masscan.FormatJSON, masscan.FormatNDJSON, masscan.FormatList, masscan.FormatGrep, masscan.FormatBinary}
 
 func FuzzReader(f *testing.F) {
 	for _, name := range samples {

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package httpx reads the JSON lines of ProjectDiscovery's httpx HTTP prober
+// (-json) as portolan observations.
+//
+// Each line is one probed URL (httpx's runner.Result). What is read:
+//
+//   - the host: "host_ip" (the address httpx dialled), else "host" when it
+//     is an address, else the first of "a" (the resolved addresses), else
+//     "host" as a name; a "host" that is a name beside an address becomes
+//     one of the observation's hostnames;
+//   - the port: "port" (a string in httpx, a number accepted), else the
+//     URL's port, else the scheme's (80, 443); the protocol is TCP;
+//   - "scheme" is the scan protocol; "timestamp" the instant, seen and
+//     scanned;
+//   - the banner: the response head when httpx was asked for it
+//     ("raw_header", -irh), else "Server: <webserver>", the form masscan's
+//     http.server banner takes, so the fingerprint rules over Server
+//     headers see it (httpx's "webserver" is that header's value);
+//   - components: each "tech" detection ("Nginx:1.22.1", wappalyzer's
+//     "name:version"), named as wappalyzer names it; the stores' alias
+//     table brings it to the canonical name, so "Nginx" from httpx and
+//     "nginx" from a banner are one component;
+//   - the certificate: "tls"."certificate", the leaf in PEM, which httpx
+//     writes when it grabbed the TLS data with the certificate (-tls-grab
+//     with tlsx's certificate output); the other TLS fields describe it and
+//     are not needed;
+//   - a line with "failed": true says the probe failed: a refused
+//     connection is a closed port, a timeout a filtered one; other failures
+//     (a TLS or HTTP error on an open port, a DNS failure) say nothing sure
+//     about the port and give no observation.
+//
+// "status_code" and "title" are read to check the line's shape but have no
+// place in an observation (Graph's hostPort has neither); the response
+// head, when present, carries the status line.
+package httpx
+
+import (
+	"bufio"
+	"encoding/pem"
+	"io"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"portolan"
+	"portolan/internal/ingest/scan"
+)
+
+// Source is the Observation.Source of everything this package reads.
+const Source = "httpx"
+
+// Options configures a Reader; the zero value uses the default limits.
+type Options struct {
+	// MaxLineBytes bounds one line; 0 means scan.DefaultMaxLineBytes.
+	MaxLineBytes int
+	// MaxDepth bounds JSON nesting; 0 means scan.DefaultMaxDepth.
+	MaxDepth int
+}
+
+// Reader reads httpx -json output. It implements portolan.ObservationReader;
+// it is not safe for concurrent use.
+type Reader struct {
+	recs *scan.Records[*portolan.Observation]
+}
+
+var _ portolan.ObservationReader = (*Reader)(nil)
+
+// NewReader returns a Reader of r. Nothing is read before the first Read.
+func NewReader(r io.Reader, opts Options) *Reader {
+	lr := scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes)
+	return &Reader{recs: scan.NewRecords(Source, lr, opts.MaxDepth, readLine)}
+}
+
+// Read returns the next observation; io.EOF at the end; a
+// *portolan.InputError for a line that cannot be used, after which the
+// caller reads on; and the underlying reader's error, wrapped, when the
+// input cannot be read further.
+func (r *Reader) Read() (*portolan.Observation, error) { return r.recs.Read() }
+
+// result mirrors the members of one httpx line that are read
+// (runner/types.go, Result; tls is tlsx's clients.Response).
+type result struct {
+	Timestamp  string   // "timestamp": RFC 3339 with nanoseconds
+	URL        string   // "url": the URL probed
+	Host       string   // "host": the URL's host, a name or an address
+	HostIP     string   // "host_ip": the address dialled (newer releases)
+	A          []string // "a": the addresses the host resolved to
+	Port       string   // "port": a string in httpx
+	Scheme     string   // "scheme": http or https
+	StatusCode *int     // "status_code"
+	Title      string   // "title"
+	WebServer  string   // "webserver": the Server header's value
+	RawHeader  string   // "raw_header": the response head (-irh)
+	Tech       []string // "tech": wappalyzer's "name:version" detections
+	Cert       string   // "tls"."certificate": the leaf in PEM
+	Failed     bool     // "failed"
+	Error      string   // "error": why the probe failed
+}
+
+func readLine(rs *scan.Records[*portolan.Observation], d *scan.Decoder) {
+	var res result
+	if d.Peek() != '{' {
+		d.Want("an object")
+	} else {
+		d.Object()
+		for d.Next() {
+			switch string(d.Key()) {
+			case "timestamp":
+				res.Timestamp = d.Str()
+			case "url":
+				res.URL = d.Str()
+			case "host":
+				res.Host = d.Str()
+			case "host_ip":
+				res.HostIP = d.Str()
+			case "a":
+				res.A = stringArray(d)
+			case "port":
+				if c := d.Peek(); c >= '0' && c <= '9' {
+					res.Port = string(d.Number())
+				} else {
+					res.Port = d.Str()
+				}
+			case "scheme":
+				res.Scheme = d.Str()
+			case "status_code":
+				res.StatusCode = d.IntPtr()
+			case "title":
+				res.Title = d.Str()
+			case "webserver":
+				res.WebServer = d.Str()
+			case "raw_header":
+				res.RawHeader = d.Str()
+			case "tech":
+				res.Tech = stringArray(d)
+			case "tls":
+				readTLS(d, &res)
+			case "failed":
+				res.Failed, _ = d.Bool()
+			case "error":
+				res.Error = d.Str()
+			default:
+				d.Skip()
+			}
+		}
+		d.End()
+	}
+	if err := d.Err(); err != nil {
+		rs.Reject("%v", err)
+		return
+	}
+	o, reason := adapt(&res)
+	switch {
+	case reason != "":
+		rs.Reject("%s", reason)
+	case o != nil:
+		rs.Emit(o)
+	}
+}
+
+// stringArray reads an array of strings; null is an empty one.
+func stringArray(d *scan.Decoder) []string {
+	if d.Null() {
+		return nil
+	}
+	var out []string
+	if d.Array() {
+		for d.Elem() {
+			out = append(out, d.Str())
+		}
+	}
+	return out
+}
+
+// readTLS reads the certificate of tlsx's response object.
+func readTLS(d *scan.Decoder, res *result) {
+	if d.Null() {
+		return
+	}
+	if !d.Object() {
+		return
+	}
+	for d.Next() {
+		if string(d.Key()) == "certificate" {
+			res.Cert = d.Str()
+		} else {
+			d.Skip()
+		}
+	}
+}
+
+// adapt turns a line into an observation; nil and no reason for a failed
+// probe that says nothing about the port.
+func adapt(res *result) (*portolan.Observation, string) {
+	if res.Timestamp == "" {
+		return nil, "the record has no timestamp"
+	}
+	at, err := time.Parse(time.RFC3339Nano, res.Timestamp)
+	if err != nil {
+		return nil, "timestamp " + quote(res.Timestamp) + " is not RFC 3339"
+	}
+	var u *url.URL
+	if res.URL != "" {
+		if u, err = url.Parse(res.URL); err != nil {
+			return nil, "url " + quote(res.URL) + " is not a URL"
+		}
+	}
+	scheme := strings.ToLower(res.Scheme)
+	if scheme == "" && u != nil {
+		scheme = strings.ToLower(u.Scheme)
+	}
+	name := res.Host
+	if name == "" && u != nil {
+		name = u.Hostname()
+	}
+	host := res.HostIP
+	if host == "" {
+		if _, err := netip.ParseAddr(name); err == nil {
+			host = name
+		} else if len(res.A) > 0 {
+			host = res.A[0]
+		} else {
+			host = name
+		}
+	}
+	if host == "" {
+		return nil, "the record has neither host_ip, host, a nor url"
+	}
+	portText := res.Port
+	if portText == "" && u != nil {
+		portText = u.Port()
+	}
+	port := 0
+	switch {
+	case portText != "":
+		if port, err = strconv.Atoi(portText); err != nil {
+			return nil, "port " + quote(portText) + " is not a number"
+		}
+	case scheme == "http":
+		port = 80
+	case scheme == "https":
+		port = 443
+	default:
+		return nil, "the record has no port, and no http or https scheme that implies one"
+	}
+	o := &portolan.Observation{Host: host, Port: port, Protocol: portolan.TCP, SeenAt: at, ScannedAt: at, Source: Source}
+	if name != "" && name != host {
+		if _, err := netip.ParseAddr(name); err != nil {
+			o.Hostnames = []string{name}
+		}
+	}
+	if res.Failed {
+		switch e := strings.ToLower(res.Error); {
+		case strings.Contains(e, "connection refused"):
+			o.Status = portolan.StatusClosed
+		case strings.Contains(e, "timeout"), strings.Contains(e, "deadline exceeded"):
+			o.Status = portolan.StatusFiltered
+		default:
+			return nil, "" // not about the port: no observation
+		}
+		o.SeenAt = time.Time{}
+		return o, ""
+	}
+	o.Status = portolan.StatusOpen
+	o.ScanProtocol = scheme
+	switch {
+	case res.RawHeader != "":
+		o.Banner = res.RawHeader
+	case res.WebServer != "":
+		o.Banner = "Server: " + res.WebServer
+	}
+	for _, t := range res.Tech {
+		name, version, _ := strings.Cut(t, ":")
+		if name = strings.TrimSpace(name); name != "" {
+			o.Components = append(o.Components, portolan.Component{Name: name, Version: strings.TrimSpace(version)})
+		}
+	}
+	if res.Cert != "" {
+		block, _ := pem.Decode([]byte(res.Cert))
+		if block == nil || block.Type != "CERTIFICATE" {
+			return nil, "tls.certificate is not a PEM certificate"
+		}
+		o.Certificate = block.Bytes
+	}
+	return o, ""
+}
+
+// Sniff reports whether head, the first bytes of an input, looks like httpx
+// -json output: an object with a "url" string and one of httpx's own keys
+// ("status_code", "webserver", "tech", "scheme", "input", "failed",
+// "host_ip", "content_length"), and no key of another scanner's ("data" of
+// zgrab2, "rec_type" of masscan, "saddr" of ZMap, "ip_str" of Shodan,
+// "scannedAt" of the native format).
+func Sniff(head []byte) bool {
+	var url, httpx, foreign bool
+	scan.SniffKeys(head, func(key string, first byte) bool {
+		switch key {
+		case "url":
+			url = first == '"'
+		case "status_code", "webserver", "tech", "scheme", "input", "failed", "host_ip", "content_length", "title":
+			httpx = true
+		case "data", "rec_type", "saddr", "ip_str", "_shodan", "scannedAt":
+			foreign = true
+		}
+		return !foreign
+	})
+	return url && httpx && !foreign
+}
+
+func quote(s string) string {
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return strconv.Quote(s)
+}
