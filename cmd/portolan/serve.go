@@ -80,6 +80,8 @@ type serveConfig struct {
 	limits httpapi.Limits
 	// metricsAddr, when set, serves Prometheus metrics at /metrics there.
 	metricsAddr string
+	// scale is the import endpoint, the ingest bus and readiness (serve_scale.go).
+	scale scaleConfig
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -124,6 +126,11 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 		return err
 	}
 	defer store.Close()
+	closeScale, err := cfg.scale.open(ctx, store, logger)
+	if err != nil {
+		return err
+	}
+	defer closeScale()
 	// The pruner stops, and is waited for, before the store closes.
 	pctx, stopPruning := context.WithCancel(ctx)
 	pruned := make(chan struct{})
@@ -226,6 +233,7 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 		"more wait up to 5s for their turn, then get 429; 0 is no cap")
 	fs.BoolVar(&cfg.trustForwardedProto, "trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
 		"reverse proxy that sets that header itself")
+	cfg.scale.addFlags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: portolan serve [flags]
 
@@ -249,6 +257,9 @@ Flags:
 	}
 	if cfg.limits.RequestsPerSecond < 0 || cfg.limits.Burst < 0 || cfg.limits.Expensive < 0 {
 		return nil, fmt.Errorf("serve: --rate-limit, --rate-burst and --max-searches take 0 or more: %w", cli.ErrUsage)
+	}
+	if err := cfg.scale.check(); err != nil {
+		return nil, err
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return nil, fmt.Errorf("serve: --tls-cert and --tls-key go together: %w", cli.ErrUsage)
@@ -340,10 +351,12 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 	if ct, ok := store.(portolan.ChangeTracker); ok {
 		apiCfg.Generation = ct.Generation
 	}
+	apiCfg.Ready = cfg.scale.ready(store)
 	api, err := httpapi.New(apiCfg)
 	if err != nil {
 		return nil, err
 	}
+	cfg.scale.mount(api, verifier, logger)
 	srv := &http.Server{
 		Handler:           api,
 		ConnContext:       httpapi.ConnContext,

@@ -35,6 +35,7 @@ var statusByCode = map[string]graphStatus{
 	portolan.ETOOLONG:       {http.StatusRequestURITooLong, "RequestUriTooLong"},
 	portolan.ETOOLARGE:      {http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge"},
 	portolan.ETOOMANY:       {http.StatusTooManyRequests, "TooManyRequests"},
+	portolan.ETOOBIG:        {http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
 	portolan.EINTERNAL:      {http.StatusInternalServerError, "generalException"},
 	portolan.EUNAVAILABLE:   {http.StatusServiceUnavailable, "serviceNotAvailable"},
 }
@@ -93,7 +94,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("WWW-Authenticate", "Bearer")
 		}
 	case http.StatusMethodNotAllowed:
-		h.Set("Allow", "GET, HEAD")
+		if h.Get("Allow") == "" { // a mounted route (mount.go) may allow others
+			h.Set("Allow", "GET, HEAD")
+		}
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		if h.Get("Retry-After") == "" { // a limiter may know better
 			h.Set("Retry-After", retryAfterSeconds)

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"portolan"
+	"portolan/internal/cli"
+	"portolan/internal/httpapi"
+	"portolan/internal/importapi"
+)
+
+// scaleConfig is what serve needs for the scale-out (issue 16): the import
+// endpoint's limit, the ingest bus its imports go to, and the readiness
+// checks. Kept apart from serve.go so that the two grow independently.
+type scaleConfig struct {
+	maxImportBytes int64
+
+	// Set by open: where imports go (the store, or the bus publisher) and
+	// what /readyz checks besides the store.
+	importTo portolan.ObservationService
+	readyBus func(context.Context) error
+}
+
+func (c *scaleConfig) addFlags(fs *flag.FlagSet, _ *cli.Env) {
+	fs.Int64Var(&c.maxImportBytes, "max-import-bytes", importapi.DefaultMaxBytes, "largest request body POST "+importapi.Path+" accepts (413 beyond)")
+}
+
+func (c *scaleConfig) check() error {
+	if c.maxImportBytes <= 0 {
+		return fmt.Errorf("serve: --max-import-bytes takes a positive number of bytes: %w", cli.ErrUsage)
+	}
+	return nil
+}
+
+// open connects what the scale-out needs; the returned function releases it.
+func (c *scaleConfig) open(_ context.Context, store portolan.Store, _ *slog.Logger) (func(), error) {
+	c.importTo = store
+	return func() {}, nil
+}
+
+// ready is /readyz's check: the store answers, and the bus when configured.
+func (c *scaleConfig) ready(store portolan.Store) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if p, ok := store.(interface{ Ping(context.Context) error }); ok {
+			if err := p.Ping(ctx); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+		}
+		if c.readyBus != nil {
+			if err := c.readyBus(ctx); err != nil {
+				return fmt.Errorf("bus: %w", err)
+			}
+		}
+		return nil
+	}
+}
+
+// mount adds the import endpoint to the API server, behind the same
+// verifier, which must grant portolan.PermissionIngest.
+func (c *scaleConfig) mount(api *httpapi.Server, verifier portolan.TokenVerifier, logger *slog.Logger) {
+	h := &importapi.Handler{Verifier: verifier, Store: c.importTo, MaxBytes: c.maxImportBytes, Logger: logger}
+	api.Mount(importapi.Path, func(w http.ResponseWriter, r *http.Request) error {
+		// serve's read and write timeouts are sized for queries; an
+		// import of a large file streams for longer.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(importTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(importTimeout))
+		return h.ServeImport(w, r)
+	})
+}
+
+// importTimeout bounds one import request: a gigabyte at a slow 2 MB/s.
+const importTimeout = time.Hour
