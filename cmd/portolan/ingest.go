@@ -89,6 +89,13 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	if *dryRun {
 		return dryRunFiles(ctx, env, files, opener, opts, onReject)
 	}
+	if err := remote.check(); err != nil {
+		return err
+	}
+	if remote.bus.url != "" {
+		sum, err := publishFiles(ctx, env, &remote.bus, files, opener, opts, env.Interactive && !*noProgress, onReject)
+		return finishIngest(env, sum, err)
+	}
 	if remote.server != "" {
 		token, err := remote.bearer(env)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,11 +26,13 @@ import (
 )
 
 // remoteIngestFlags are ingest's flags for sending files elsewhere than a
-// store: to a serve's import endpoint (--server).
+// store: to a serve's import endpoint (--server), or to the ingest bus
+// (--bus), from which workers merge them.
 type remoteIngestFlags struct {
 	server    string
 	token     string
 	tokenFile string
+	bus       busFlags
 }
 
 func addRemoteIngestFlags(fs *flag.FlagSet, env *cli.Env) *remoteIngestFlags {
@@ -37,6 +40,7 @@ func addRemoteIngestFlags(fs *flag.FlagSet, env *cli.Env) *remoteIngestFlags {
 	fs.StringVar(&r.server, "server", "", "send the files to the import endpoint of the serve at this `URL` (http://host:8080) instead of a store")
 	fs.StringVar(&r.token, "token", "", "bearer token with the "+portolan.PermissionIngest+" role for --server (visible in ps: prefer --token-file or PORTOLAN_TOKEN)")
 	fs.StringVar(&r.tokenFile, "token-file", "", "read the --server token from this `file` (mode 0600)")
+	r.bus.add(fs, env)
 	return r
 }
 
@@ -226,4 +230,35 @@ func finishIngest(env *cli.Env, sum ingest.Summary, err error) error {
 		return cli.ErrSilentExit
 	}
 	return nil
+}
+
+// check refuses flags that do not go together.
+func (r *remoteIngestFlags) check() error {
+	if r.server != "" && r.bus.url != "" {
+		return fmt.Errorf("ingest: --server and --bus exclude each other: %w", cli.ErrUsage)
+	}
+	return r.bus.check("ingest")
+}
+
+// publishFiles runs the ingest pipeline with the bus as its store: each
+// batch returns once the stream has acknowledged all of it, so a file is
+// reported done only when every observation is durable.
+func publishFiles(ctx context.Context, env *cli.Env, bf *busFlags, names []string, open func(string) (io.ReadCloser, error), opts ingest.Options, progress bool, onReject func(*portolan.InputError)) (ingest.Summary, error) {
+	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b, err := bf.open(ctx, "portolan ingest", logger)
+	if err != nil {
+		return ingest.Summary{}, err
+	}
+	defer b.Close()
+	fmt.Fprintln(env.Stderr, b.Describe(ctx))
+	pub := b.Publisher()
+	pub.OnRetry = func(err error, wait time.Duration) {
+		fmt.Fprintf(env.Stderr, "portolan: the bus did not take a batch (%v); retrying in %s\n", err, wait)
+	}
+	in := &ingest.Ingester{Store: pub, OnReject: onReject}
+	sum, err := ingestFiles(ctx, env, in, names, open, opts, progress)
+	if sum.Observations > 0 {
+		fmt.Fprintf(env.Stdout, "published: %s to stream %s, acknowledged; the workers merge them\n", ingest.Plural(sum.Observations, "observation"), b.Config().Stream)
+	}
+	return sum, err
 }

@@ -351,7 +351,7 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, veri
 	if ct, ok := store.(portolan.ChangeTracker); ok {
 		apiCfg.Generation = ct.Generation
 	}
-	apiCfg.Ready = cfg.scale.ready(store)
+	cfg.scale.configure(&apiCfg, store)
 	api, err := httpapi.New(apiCfg)
 	if err != nil {
 		return nil, err

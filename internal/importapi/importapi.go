@@ -54,6 +54,9 @@ type Handler struct {
 	MaxListedRejections int
 	// Logger receives one line per import; nil discards.
 	Logger *slog.Logger
+	// OnImported, when set, is called after an import that stored
+	// anything (a response cache must not outlive it).
+	OnImported func()
 }
 
 // Rejection is one record that was not imported, with its position.
@@ -135,6 +138,9 @@ func (h *Handler) ServeImport(w http.ResponseWriter, r *http.Request) error {
 	}}
 	start := time.Now()
 	res, err := in.Ingest(r.Context(), name, body, opts)
+	if h.OnImported != nil && res.Observations > 0 {
+		h.OnImported()
+	}
 	sum.Format = res.Format
 	sum.Observations, sum.Created, sum.Updated, sum.Duplicates = res.Observations, res.Created, res.Updated, res.Duplicates
 	sum.Rejected = res.Rejected
