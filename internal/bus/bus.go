@@ -34,6 +34,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -207,7 +208,7 @@ func Partition(host string, partitions int) int {
 func (b *Bus) ensureStream(ctx context.Context) error {
 	want := jetstream.StreamConfig{
 		Name:        b.cfg.Stream,
-		Description: "Portolan observations, partitioned by host",
+		Description: fmt.Sprintf("Portolan observations, partitioned by host (%s=%d)", partitionsKey, b.cfg.Partitions),
 		Subjects:    []string{b.cfg.subjects()},
 		// Work queue: a message acked by its partition's consumer goes,
 		// so MaxBytes bounds what is waiting, not what was ever sent.
@@ -244,7 +245,7 @@ func (b *Bus) ensureStream(ctx context.Context) error {
 	if have.Retention != jetstream.WorkQueuePolicy {
 		return fmt.Errorf("bus: stream %s has %s retention, not the work queue Portolan needs", b.cfg.Stream, have.Retention)
 	}
-	if n, err := strconv.Atoi(have.Metadata[partitionsKey]); err != nil || n <= 0 {
+	if n, err := streamPartitions(have); err != nil || n <= 0 {
 		return fmt.Errorf("bus: stream %s records no partition count (%s): it was not made by Portolan", b.cfg.Stream, partitionsKey)
 	} else if n != b.cfg.Partitions {
 		// The stream's count wins: it is what the data was hashed with.
@@ -262,6 +263,21 @@ func (b *Bus) ensureStream(ctx context.Context) error {
 	return nil
 }
 
+// streamPartitions reads the partition count a stream was created with: from
+// its metadata, or, on servers before 2.10 (which drop metadata), from its
+// description, where it is written too.
+func streamPartitions(c jetstream.StreamConfig) (int, error) {
+	if v, ok := c.Metadata[partitionsKey]; ok {
+		return strconv.Atoi(v)
+	}
+	_, v, ok := strings.Cut(c.Description, "("+partitionsKey+"=")
+	if !ok {
+		return 0, errors.New("no partition count")
+	}
+	v, _, _ = strings.Cut(v, ")")
+	return strconv.Atoi(v)
+}
+
 // Describe is the stream's configuration in force, one line for people: what
 // serve, ingest --bus and worker print at start.
 func (b *Bus) Describe(ctx context.Context) string {
@@ -272,4 +288,10 @@ func (b *Bus) Describe(ctx context.Context) string {
 	c := info.Config
 	return fmt.Sprintf("bus %s: stream %s, subjects %s (%d partitions by host), %s retention, %s storage, %d replicas, max %d bytes (discard %s), holding %d messages, %d bytes",
 		Redacted(b.cfg.URL), c.Name, c.Subjects[0], b.cfg.Partitions, c.Retention, c.Storage, c.Replicas, c.MaxBytes, c.Discard, info.State.Msgs, info.State.Bytes)
+}
+
+// DeleteStream deletes the stream and its consumers, with every message not
+// yet merged: for tests and benchmarks on a shared server.
+func (b *Bus) DeleteStream(ctx context.Context) error {
+	return b.js.DeleteStream(ctx, b.cfg.Stream)
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -199,4 +200,38 @@ func TestStreamShapeIsChecked(t *testing.T) {
 	if _, err := bus.Open(context.Background(), bus.Config{URL: srv.URL, Stream: stream, SubjectPrefix: prefix + ".other"}, nil); err == nil {
 		t.Errorf("a stream with other subjects was accepted")
 	}
+}
+
+// TestAgainstTheMachinesNATS runs the three-worker case against the NATS
+// server of the machine (PORTOLAN_TEST_NATS=nats://127.0.0.1:4222), whose
+// version may differ from the embedded one's (2.9 keeps no stream
+// metadata, for one).
+func TestAgainstTheMachinesNATS(t *testing.T) {
+	url := os.Getenv("PORTOLAN_TEST_NATS")
+	if url == "" {
+		t.Skip("set PORTOLAN_TEST_NATS=nats://127.0.0.1:4222 to run the bus against that server")
+	}
+	stream, prefix := bustest.UniqueNames()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := openBus(t, url, stream, prefix, nil)
+	t.Cleanup(func() { b.DeleteStream(context.Background()) })
+	obs := storetest.RandomObservations(rand.New(rand.NewPCG(4, 2)), 2000)
+	if _, err := b.Publisher().ImportObservations(ctx, obs); err != nil {
+		t.Fatal(err)
+	}
+	if again := openBus(t, url, stream, prefix, func(c *bus.Config) { c.Partitions = 5 }); again.Config().Partitions != testPartitions {
+		t.Errorf("partitions read back from the stream: %d, want %d", again.Config().Partitions, testPartitions)
+	}
+	got := storetest.NewMemoryStore(nil)
+	for range 3 {
+		w, err := openBus(t, url, stream, prefix, nil).Worker(ctx, got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go w.Run(ctx)
+	}
+	want := storetest.NewMemoryStore(nil)
+	want.ImportObservations(ctx, obs)
+	waitEqual(t, got, want, 60*time.Second)
 }
