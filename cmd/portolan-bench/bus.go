@@ -42,6 +42,7 @@ func runBus(ctx context.Context, env *cli.Env, args []string) error {
 	hosts := fs.Int("hosts", 20000, "hosts of the generated scan (rescanned 3 times)")
 	maxWorkers := fs.Int("workers", 3, "measure 1..N workers")
 	latencyRuns := fs.Int("latency-runs", 20, "publish-to-visible measurements")
+	txObs := fs.Int("max-transaction-observations", 0, "the workers' --max-transaction-observations (0: their default)")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -108,7 +109,11 @@ func runBus(ctx context.Context, env *cli.Env, args []string) error {
 		start = time.Now()
 		var procs []*exec.Cmd
 		for range k {
-			p, err := r.start(append([]string{"worker", "--store", sk}, busArgs...)...)
+			args := append([]string{"worker", "--store", sk}, busArgs...)
+			if *txObs > 0 {
+				args = append(args, "--max-transaction-observations", strconv.Itoa(*txObs))
+			}
+			p, err := r.start(args...)
 			if err != nil {
 				return err
 			}

@@ -28,6 +28,7 @@ func runWorker(ctx context.Context, env *cli.Env, args []string) error {
 	bf.add(fs, env)
 	bf.addAckWait(fs)
 	maxObs := fs.Int("max-transaction-observations", bus.DefaultMaxTransactionObservations, "observations one store transaction merges at most")
+	concurrency := fs.Int("concurrency", bus.DefaultConcurrency, "store transactions at once (on partitions of their own)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: portolan worker --bus nats://HOST:4222 --store postgres://...
 
@@ -67,7 +68,7 @@ Flags:
 	if err != nil {
 		return err
 	}
-	w.MaxObservations = *maxObs
+	w.MaxObservations, w.Concurrency = *maxObs, *concurrency
 	fmt.Fprintln(env.Stderr, b.Describe(ctx))
 	fmt.Fprintln(env.Stderr, w.DescribeConsumers())
 	logger.Info("worker started")

@@ -21,9 +21,8 @@ import (
 // DefaultMaxTransactionObservations bounds what one worker transaction
 // merges. A worker stops taking partitions once its transaction holds this
 // many observations, which leaves the other partitions to other workers; it
-// is a quarter of ingest.DefaultBatchSize, large enough to amortise the
-// commit.
-const DefaultMaxTransactionObservations = 5000
+// is half of ingest.DefaultBatchSize, large enough to amortise the commit.
+const DefaultMaxTransactionObservations = 10000
 
 // fetchWait is how long a worker waits for one partition's message. The
 // server answers at once when the partition has one for it; it waits the
@@ -48,6 +47,8 @@ type Worker struct {
 	logger    *slog.Logger
 	// MaxObservations bounds one transaction (0: the default).
 	MaxObservations int
+	// Concurrency is the number of transactions at once (0: the default).
+	Concurrency int
 	// Stats are the counts so far.
 	Stats WorkerStats
 }
@@ -97,9 +98,39 @@ type pending struct {
 	obs []*portolan.Observation
 }
 
+// DefaultConcurrency is how many transactions a worker runs at once: two,
+// so that fetching and decoding the next batch overlap the store's work on
+// the last one. The loops take different partitions, as two workers would.
+const DefaultConcurrency = 2
+
 // Run merges until ctx is done; it returns nil then. It returns an error
 // only when the store fails in a way retrying cannot mend.
 func (w *Worker) Run(ctx context.Context) error {
+	n := w.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			err := w.run(ctx)
+			cancel() // one loop's failure stops the others
+			errs <- err
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// run is one merge loop.
+func (w *Worker) run(ctx context.Context) error {
 	maxObs := w.MaxObservations
 	if maxObs <= 0 {
 		maxObs = DefaultMaxTransactionObservations
