@@ -235,3 +235,44 @@ func TestAgainstTheMachinesNATS(t *testing.T) {
 	want.ImportObservations(ctx, obs)
 	waitEqual(t, got, want, 60*time.Second)
 }
+
+// refusingStore refuses, as a database would a value it cannot hold, every
+// batch that holds port 666.
+type refusingStore struct{ *storetest.MemoryStore }
+
+func (s refusingStore) ImportObservations(ctx context.Context, batch []*portolan.Observation) (portolan.ImportResult, error) {
+	for _, o := range batch {
+		if o.Port == 666 {
+			return portolan.ImportResult{}, portolan.Errorf(portolan.ECONFLICT, "refused")
+		}
+	}
+	return s.MemoryStore.ImportObservations(ctx, batch)
+}
+
+// TestRefusedRecordCostsOnlyItself: the worker isolates the record the
+// store refuses and merges the rest of its message and transaction.
+func TestRefusedRecordCostsOnlyItself(t *testing.T) {
+	srv := bustest.Start(t)
+	stream, prefix := bustest.UniqueNames()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := openBus(t, srv.URL, stream, prefix, nil)
+	obs := storetest.RandomObservations(rand.New(rand.NewPCG(6, 6)), 500)
+	bad := *obs[0]
+	bad.Port = 666
+	if _, err := b.Publisher().ImportObservations(ctx, append([]*portolan.Observation{&bad}, obs...)); err != nil {
+		t.Fatal(err)
+	}
+	got := refusingStore{storetest.NewMemoryStore(nil)}
+	w, err := b.Worker(ctx, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go w.Run(ctx)
+	want := storetest.NewMemoryStore(nil)
+	want.ImportObservations(ctx, obs)
+	waitEqual(t, got, want, 30*time.Second)
+	if n := w.Stats.Refused.Load(); n != 1 {
+		t.Errorf("%d refused, want 1", n)
+	}
+}

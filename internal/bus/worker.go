@@ -73,8 +73,8 @@ func (b *Bus) Worker(ctx context.Context, store portolan.ObservationService) (*W
 			// server itself keeps two workers from merging one host
 			// at once (see the package comment).
 			MaxAckPending: 1,
-			// Redeliver for ever: a message is dropped only when it
-			// cannot be decoded or the store refuses it alone (Term).
+			// Redeliver for ever: a message is dropped (Term) only
+			// when it cannot be decoded.
 			MaxDeliver: -1,
 		})
 		if err != nil {
@@ -197,30 +197,18 @@ func (w *Worker) fetch(ctx context.Context, c jetstream.Consumer) (pending, bool
 }
 
 // merge imports the batch in one transaction and acks its messages after
-// the commit. While the store is unavailable it retries, telling the server
-// the messages are still being worked on; a record the store refuses is
-// isolated by importing message by message, and a message refused alone is
-// terminated (logged) so that it cannot block its partition for ever.
+// the commit. While the store is unavailable it retries (the heartbeat
+// keeps the messages meanwhile). When the store refuses a record (ECONFLICT:
+// a value the database will not hold), the batch is halved until the
+// refused records stand alone, as a local ingest does: each is logged and
+// counted, everything else is stored, and the messages are acked, so that
+// one odd record can never block its partition.
 func (w *Worker) merge(ctx context.Context, batch []pending) error {
 	var obs []*portolan.Observation
 	for _, p := range batch {
 		obs = append(obs, p.obs...)
 	}
-	res, err := w.importWithRetry(ctx, batch, obs)
-	if portolan.ErrorCode(err) == portolan.ECONFLICT && len(batch) > 1 {
-		for _, p := range batch {
-			if err := w.merge(ctx, []pending{p}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if portolan.ErrorCode(err) == portolan.ECONFLICT {
-		w.logger.Error("bus: the store refuses a message; dropped", "subject", batch[0].msg.Subject(), "observations", len(obs), "error", err)
-		w.Stats.Refused.Add(int64(len(obs)))
-		_ = batch[0].msg.Term()
-		return nil
-	}
+	res, err := w.importIsolating(ctx, obs)
 	if err != nil {
 		for _, p := range batch {
 			_ = p.msg.Nak()
@@ -242,11 +230,34 @@ func (w *Worker) merge(ctx context.Context, batch []pending) error {
 	return nil
 }
 
+func (w *Worker) importIsolating(ctx context.Context, obs []*portolan.Observation) (portolan.ImportResult, error) {
+	res, err := w.importWithRetry(ctx, obs)
+	if portolan.ErrorCode(err) != portolan.ECONFLICT {
+		return res, err
+	}
+	if len(obs) == 1 {
+		o := obs[0]
+		w.logger.Error("bus: the store refuses an observation; dropped", "host", o.Host, "port", o.Port, "protocol", o.Protocol, "error", err)
+		w.Stats.Refused.Add(1)
+		return portolan.ImportResult{}, nil
+	}
+	half := len(obs) / 2
+	var total portolan.ImportResult
+	for _, part := range [][]*portolan.Observation{obs[:half], obs[half:]} {
+		res, err := w.importIsolating(ctx, part)
+		if err != nil {
+			return total, err
+		}
+		total.Add(res)
+	}
+	return total, nil
+}
+
 // storeRetryFor bounds the retries of one transaction while the store is
 // unavailable; past it the worker stops, and its messages go to others.
 const storeRetryFor = 5 * time.Minute
 
-func (w *Worker) importWithRetry(ctx context.Context, batch []pending, obs []*portolan.Observation) (portolan.ImportResult, error) {
+func (w *Worker) importWithRetry(ctx context.Context, obs []*portolan.Observation) (portolan.ImportResult, error) {
 	deadline := time.Now().Add(storeRetryFor)
 	wait := 250 * time.Millisecond
 	for {
