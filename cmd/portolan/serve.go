@@ -240,8 +240,10 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 Serves the records through the Microsoft Graph threat-intelligence API under
 /beta and /v1.0 (for example /beta/security/threatIntelligence/hosts/{id}/ports),
 so Graph SDKs and curl work against it unchanged. Every API request needs a
-bearer token; /healthz and /{beta,v1.0}/$metadata are open. Stop with Ctrl-C:
-requests in flight get %s to finish.
+bearer token; /healthz, /readyz and /{beta,v1.0}/$metadata are open.
+POST /portolan/v1/imports takes scanner files from 'portolan ingest
+--server' (tokens with the Portolan.Ingest role); with --bus they go to the
+ingest bus. Stop with Ctrl-C: requests in flight get %s to finish.
 
 Quick start:  portolan serve --demo
 

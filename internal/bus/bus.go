@@ -139,7 +139,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			logger.Warn("bus: disconnected", "server", where, "error", errString(err))
+			if err != nil { // nil: the connection was closed on purpose
+				logger.Warn("bus: disconnected", "server", where, "error", err.Error())
+			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { logger.Info("bus: reconnected", "server", where) }),
 	)
@@ -157,13 +159,6 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 // Close drains nothing (a publisher has waited for its acks, a worker acks
