@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"portolan/internal/bus/bustest"
 	"portolan/internal/gen"
@@ -143,9 +145,11 @@ func writeScanFiles(t *testing.T, dir string, n, hosts int) ([]string, []string)
 
 // TestScaleOutOnNATSAndPostgres is issue 16's end-to-end test with the real
 // binary, a real NATS server (embedded in the test, restarted mid-run) and
-// PostgreSQL: three workers merge what `ingest --bus` publishes, one of
-// them is SIGKILLed in the middle of its transactions, and the records end
-// equal to those of one `ingest --store` of the same files. Two serve
+// PostgreSQL: a worker is SIGKILLed while it holds unacknowledged messages
+// (frozen with SIGSTOP long enough to read that from the consumers), three
+// workers take over, NATS restarts while `ingest --bus` is held back by the
+// full stream, and the records end equal to those of one `ingest --store`
+// of the same files. Two serve
 // replicas share the database: one takes HTTP imports onto the bus, and the
 // other's response cache drops what it cached within moments of the
 // workers' commit (LISTEN/NOTIFY).
@@ -167,29 +171,49 @@ func TestScaleOutOnNATSAndPostgres(t *testing.T) {
 	// The reference: one process, straight into the store.
 	ref := e2eRunBinary(t, append([]string{"ingest", "--store", want, "--no-progress"}, files...)...)
 
+	workerArgs := append([]string{"worker", "--store", got, "--bus-ack-wait", "2s", "--max-transaction-observations", "2000"}, busArgs...)
+	// One worker first, alone: it is the one killed, and while it is the
+	// only consumer whatever the stream has unacknowledged is its own.
+	first := e2eStartProc(t, workerArgs...)
+	waitOutput(t, first, "worker started", 30*time.Second)
+	if !strings.Contains(first.out.String(), "max ack pending 1") || !strings.Contains(first.out.String(), "stream "+stream) {
+		t.Errorf("the worker printed no stream and consumer configuration:\n%s", first.out.String())
+	}
+
+	ingest := e2eStartProc(t, append(append([]string{"ingest", "--no-progress"}, busArgs...), files...)...)
+	// Kill it once merging has begun, at a moment it holds messages
+	// (fetched, in its transaction, not acknowledged).
+	deadline := time.Now().Add(60 * time.Second)
+	for pgCount(t, got, "SELECT count(*) FROM observation_log") <= 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker merged nothing within 60s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var held int
+	for deadline := time.Now().Add(10 * time.Second); held == 0 && time.Now().Before(deadline); {
+		first.cmd.Process.Signal(syscall.SIGSTOP) // freeze it to read what it holds
+		held = ackPending(t, nats.URL, stream)
+		if held == 0 {
+			first.cmd.Process.Signal(syscall.SIGCONT)
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if held == 0 {
+		t.Fatal("never caught the worker holding a message")
+	}
+	first.cmd.Process.Signal(syscall.SIGKILL)
+	<-first.exited
+	t.Logf("worker SIGKILLed holding %d unacknowledged messages", held)
+	// Three workers go on: the killed one restarted, as an operator
+	// would, and two more.
 	var workers []*e2eProc
 	for range 3 {
-		workers = append(workers, e2eStartProc(t, append([]string{"worker", "--store", got, "--bus-ack-wait", "2s", "--max-transaction-observations", "2000"}, busArgs...)...))
+		workers = append(workers, e2eStartProc(t, workerArgs...))
 	}
 	for _, w := range workers {
 		waitOutput(t, w, "worker started", 30*time.Second)
 	}
-	if !strings.Contains(workers[0].out.String(), "max ack pending 1") || !strings.Contains(workers[0].out.String(), "stream "+stream) {
-		t.Errorf("a worker printed no stream and consumer configuration:\n%s", workers[0].out.String())
-	}
-
-	ingest := e2eStartProc(t, append(append([]string{"ingest", "--no-progress"}, busArgs...), files...)...)
-	// Kill a worker once merging has begun: it dies with a transaction
-	// in flight or messages unacknowledged.
-	deadline := time.Now().Add(60 * time.Second)
-	for pgCount(t, got, "SELECT count(*) FROM observation_log") <= 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the workers merged nothing within 60s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	workers[0].cmd.Process.Signal(syscall.SIGKILL)
-	<-workers[0].exited
 	select {
 	case <-ingest.exited:
 		t.Error("the ingest had finished publishing before NATS restarted: nothing held it back")
@@ -242,7 +266,28 @@ func TestScaleOutOnNATSAndPostgres(t *testing.T) {
 		Value []struct{ Port int } `json:"value"`
 	}
 	e2eGetJSON(t, client, portsURL, readToken, &before)
-	e2eGetJSON(t, client, portsURL, readToken, &before) // now cached on B
+	// B's cache is on (PostgreSQL): the same GET again is a hit. The
+	// import below must still show on B, through NOTIFY.
+	m := regexp.MustCompile(`msg=metrics url=(\S+)`).FindStringSubmatch(b.stderr.String())
+	if m == nil {
+		t.Fatalf("replica B logged no metrics URL")
+	}
+	hit := regexp.MustCompile(`portolan_response_cache_lookups_total\{result="hit"\} [1-9]`)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		e2eGetJSON(t, client, portsURL, readToken, nil)
+		resp, err := client.Get(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if hit.Match(metrics) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica B on PostgreSQL served nothing from its cache:\n%s", grepLines(string(metrics), "cache"))
+		}
+	}
 	line := fmt.Sprintf(`{"host":%q,"port":65000,"status":"open","scannedAt":"2026-12-03T00:00:00Z","source":"e2e"}`+"\n", host)
 	published := time.Now()
 	status, v := e2ePost(t, a.URL+"/portolan/v1/imports?format=native", ingestToken, strings.NewReader(line))
@@ -262,21 +307,6 @@ func TestScaleOutOnNATSAndPostgres(t *testing.T) {
 			t.Fatalf("the port imported through replica A is not served by replica B after 10s (%d ports, %d before)", len(after.Value), len(before.Value))
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-	// B's cache was on (PostgreSQL): its second GET was a hit, and still
-	// the new port showed within moments.
-	m := regexp.MustCompile(`msg=metrics url=(\S+)`).FindStringSubmatch(b.stderr.String())
-	if m == nil {
-		t.Fatalf("replica B logged no metrics URL")
-	}
-	resp, err := client.Get(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !regexp.MustCompile(`portolan_response_cache_lookups_total\{result="hit"\} [1-9]`).Match(metrics) {
-		t.Errorf("replica B on PostgreSQL served nothing from its cache:\n%s", grepLines(string(metrics), "cache"))
 	}
 }
 
@@ -315,4 +345,29 @@ func waitOutput(t *testing.T, p *e2eProc, s string, timeout time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ackPending sums the messages of stream delivered to a worker and not yet
+// acknowledged, over its partition consumers.
+func ackPending(t *testing.T, url, stream string) int {
+	t.Helper()
+	nc, err := natsgo.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for c := range st.ListConsumers(ctx).Info() {
+		n += c.NumAckPending
+	}
+	return n
 }

@@ -72,6 +72,9 @@ func (c *scaleConfig) open(ctx context.Context, store portolan.Store, logger *sl
 func (c *scaleConfig) configure(apiCfg *httpapi.Config, store portolan.Store) {
 	apiCfg.Ready = c.ready(store)
 	if gen := apiCfg.Generation; gen != nil {
+		// The first call starts a store's change listener (PostgreSQL's
+		// LISTEN): start it now, not with the first request.
+		_, _ = gen(context.Background())
 		apiCfg.Generation = func(ctx context.Context) (uint64, error) {
 			g, err := gen(ctx)
 			return g + c.imports.Load()<<40, err
