@@ -79,7 +79,7 @@ type Summary struct {
 	Duplicates   int         `json:"duplicates"`
 	Rejected     int         `json:"rejected"`
 	Rejections   []Rejection `json:"rejections"`
-	// RejectionsListed says the list holds only the first rejections.
+	// RejectionsTruncated says the list holds only the first rejections.
 	RejectionsTruncated bool     `json:"rejectionsTruncated,omitempty"`
 	Notes               []string `json:"notes,omitempty"`
 	// Failed is set when the body could not be read to its end (a
