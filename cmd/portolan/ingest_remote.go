@@ -196,6 +196,9 @@ func remoteImportOne(ctx context.Context, env *cli.Env, client *http.Client, bas
 	}
 	sum := ingest.Summary{Files: 1, Format: ans.Format, Rejected: ans.Rejected, Notes: ans.Notes,
 		ImportResult: portolan.ImportResult{Observations: ans.Observations, Created: ans.Created, Updated: ans.Updated, Duplicates: ans.Duplicates}}
+	if ans.Published {
+		sum.Notes = append(sum.Notes, name+": the server published it to the ingest bus; the workers merge it, so created, updated and duplicates are not known here")
+	}
 	if ans.Failed {
 		return sum, errors.New(ans.Error)
 	}
