@@ -22,6 +22,7 @@ type busFlags struct {
 	partitions int
 	maxBytes   int64
 	ackWait    time.Duration
+	creds      string
 }
 
 func (b *busFlags) add(fs *flag.FlagSet, env *cli.Env) {
@@ -30,6 +31,7 @@ func (b *busFlags) add(fs *flag.FlagSet, env *cli.Env) {
 	fs.StringVar(&b.stream, "bus-stream", bus.DefaultStream, "JetStream stream of the ingest bus")
 	fs.StringVar(&b.subject, "bus-subject", bus.DefaultSubjectPrefix, "subject prefix of the stream: subjects are `prefix`.<partition>")
 	fs.IntVar(&b.partitions, "bus-partitions", bus.DefaultPartitions, "host partitions of the stream, fixed when it is created (an existing stream's count wins)")
+	fs.StringVar(&b.creds, "bus-creds", env.Getenv("PORTOLAN_BUS_CREDS"), "NATS credentials `file` (user JWT and nkey seed, mode 0600) for servers that require them (env PORTOLAN_BUS_CREDS)")
 	fs.Int64Var(&b.maxBytes, "bus-max-bytes", bus.DefaultMaxBytes, "the stream's byte limit: beyond it publishers wait until workers catch up")
 }
 
@@ -55,5 +57,5 @@ func (b *busFlags) check(cmd string) error {
 // open connects to the bus, creating or checking its stream.
 func (b *busFlags) open(ctx context.Context, name string, logger *slog.Logger) (*bus.Bus, error) {
 	return bus.Open(ctx, bus.Config{URL: b.url, Stream: b.stream, SubjectPrefix: b.subject, Partitions: b.partitions,
-		MaxBytes: b.maxBytes, AckWait: b.ackWait, Name: name}, logger)
+		MaxBytes: b.maxBytes, AckWait: b.ackWait, Name: name, CredsFile: b.creds}, logger)
 }

@@ -32,6 +32,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,6 +78,9 @@ type Config struct {
 	// Name is the NATS connection name the server shows (nats server
 	// report connections), e.g. "portolan worker".
 	Name string
+	// CredsFile, when set, is a NATS credentials file (user JWT and nkey
+	// seed) to authenticate with; it must be readable by its owner only.
+	CredsFile string
 }
 
 func (c *Config) defaults() {
@@ -132,8 +136,18 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	where := Redacted(cfg.URL)
-	nc, err := nats.Connect(cfg.URL,
-		nats.Name(cfg.Name),
+	opts := []nats.Option{nats.Name(cfg.Name)}
+	if cfg.CredsFile != "" {
+		fi, err := os.Stat(cfg.CredsFile)
+		if err != nil {
+			return nil, fmt.Errorf("bus: credentials: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("bus: credentials file %s has mode %04o; it must be readable by its owner only (chmod 600)", cfg.CredsFile, fi.Mode().Perm())
+		}
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	nc, err := nats.Connect(cfg.URL, append(opts,
 		// A NATS restart must not end a long ingest or a worker: reconnect
 		// for ever, and let the publish retries bridge the gap.
 		nats.MaxReconnects(-1),
@@ -144,7 +158,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { logger.Info("bus: reconnected", "server", where) }),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect to %s: %w", where, err)
 	}

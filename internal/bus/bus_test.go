@@ -7,6 +7,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -274,5 +275,18 @@ func TestRefusedRecordCostsOnlyItself(t *testing.T) {
 	waitEqual(t, got, want, 30*time.Second)
 	if n := w.Stats.Refused.Load(); n != 1 {
 		t.Errorf("%d refused, want 1", n)
+	}
+}
+
+// TestCredentialsFileMustBePrivate: a credentials file others can read is
+// refused before connecting.
+func TestCredentialsFileMustBePrivate(t *testing.T) {
+	f := t.TempDir() + "/bus.creds"
+	if err := os.WriteFile(f, []byte("-----BEGIN NATS USER JWT-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := bus.Open(context.Background(), bus.Config{URL: "nats://127.0.0.1:1", CredsFile: f}, nil)
+	if err == nil || !strings.Contains(err.Error(), "mode 0644") {
+		t.Fatalf("open with a world-readable credentials file: %v", err)
 	}
 }
