@@ -268,9 +268,13 @@ func TestScaleOutOnNATSAndPostgres(t *testing.T) {
 	e2eGetJSON(t, client, portsURL, readToken, &before)
 	// B's cache is on (PostgreSQL): the same GET again is a hit. The
 	// import below must still show on B, through NOTIFY.
-	m := regexp.MustCompile(`msg=metrics url=(\S+)`).FindStringSubmatch(b.stderr.String())
-	if m == nil {
-		t.Fatalf("replica B logged no metrics URL")
+	// serve's log is buffered (flushed every moment): wait for the line.
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; time.Sleep(20 * time.Millisecond) {
+		m = regexp.MustCompile(`msg=metrics url=(\S+)`).FindStringSubmatch(b.stderr.String())
+		if m == nil && time.Now().After(deadline) {
+			t.Fatalf("replica B logged no metrics URL")
+		}
 	}
 	hit := regexp.MustCompile(`portolan_response_cache_lookups_total\{result="hit"\} [1-9]`)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
