@@ -39,6 +39,11 @@ func (p *Principal) HasPermission(permission string) bool {
 // endpoint requires.
 const PermissionThreatIntelligenceRead = "ThreatIntelligence.Read.All"
 
+// PermissionIngest is the application role (or delegated scope) that lets a
+// caller write observations through the import endpoint. It is distinct
+// from reading so that a read token can never write.
+const PermissionIngest = "Portolan.Ingest"
+
 type contextKey int
 
 const principalContextKey contextKey = iota + 1
@@ -62,4 +67,12 @@ func PrincipalFromContext(ctx context.Context) *Principal {
 // precise reason is in the wrapped cause, for the log.
 type TokenVerifier interface {
 	VerifyToken(ctx context.Context, token string) (*Principal, error)
+}
+
+// PermissionVerifier is implemented by verifiers that can authorize a token
+// for a permission other than PermissionThreatIntelligenceRead (the import
+// endpoint needs PermissionIngest). Its errors are those of TokenVerifier,
+// EFORBIDDEN naming the permission that is missing.
+type PermissionVerifier interface {
+	VerifyTokenFor(ctx context.Context, token, permission string) (*Principal, error)
 }

@@ -20,6 +20,7 @@ const (
 	EGONE          = "gone"           // 410: the state a token names is no longer kept
 	ETOOLONG       = "too_long"       // 414: the request URL is longer than served
 	ETOOLARGE      = "too_large"      // 431: the request's header fields are too large
+	ETOOBIG        = "too_big"        // 413: the request body is larger than accepted
 	ETOOMANY       = "too_many"       // 429: the caller must slow down
 	EINTERNAL      = "internal"       // 500: a bug or an unexpected failure
 	EUNAVAILABLE   = "unavailable"    // 503: a dependency (the database) is unreachable; retry

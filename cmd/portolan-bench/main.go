@@ -25,6 +25,7 @@ var program = cli.Program{
 		{Name: "ingest", Summary: "Measure ingest next to parsing the same file alone", Run: benchSection("ingest")},
 		{Name: "serve", Summary: "Measure serve next to nginx serving the same bytes", Run: benchSection("serve")},
 		{Name: "search", Summary: "Measure estate-wide searches on stores of 100k and 1M hostPorts (not part of all)", Run: benchSection("search")},
+		{Name: "bus", Summary: "Measure the scale-out: direct ingest, ingest --bus, 1..3 workers into PostgreSQL, publish to visible", Run: runBus},
 		{Name: "gen", Summary: "Generate synthetic scan data (native NDJSON or nmap XML)", Run: runGen},
 		{Name: "parse-only", Summary: "Ingest files into a store that discards (the baseline of ingest)", Run: runParseOnly},
 	},

@@ -140,7 +140,7 @@ func (c *consoleRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // isAPIPath reports whether a path belongs to the Graph API (its service
 // roots and /healthz), whose answers stay Graph's.
 func isAPIPath(p string) bool {
-	for _, root := range []string{"/beta", "/v1.0", "/healthz"} {
+	for _, root := range []string{"/beta", "/v1.0", "/healthz", "/readyz", "/portolan"} {
 		if p == root || strings.HasPrefix(p, root+"/") {
 			return true
 		}

@@ -53,6 +53,7 @@ func TestConsoleFlagsGoWithTheirTrustSource(t *testing.T) {
 func TestAPIPathsStayTheAPIs(t *testing.T) {
 	for path, api := range map[string]bool{
 		"/beta": true, "/beta/security/threatIntelligence/hosts": true, "/v1.0/$metadata": true, "/healthz": true,
+		"/readyz": true, "/portolan/v1/imports": true,
 		"/": false, "/search": false, "/hosts/127.0.0.1": false, "/betamax": false, "/static/console.css": false,
 	} {
 		if isAPIPath(path) != api {

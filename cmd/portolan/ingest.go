@@ -63,6 +63,7 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	asnDB := fs.String("asn-db", env.Getenv("PORTOLAN_ASN_DB"), "a MaxMind-format autonomous-system `file`, as --geoip-db (env PORTOLAN_ASN_DB)")
 	dryRun := fs.Bool("dry-run", false, "print what the files would add (observations per host and port) without writing")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar, even on a terminal")
+	remote := addRemoteIngestFlags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: portolan ingest [flags] FILE|- ...\n\nIngests scanner output into the store. The format of each file is detected\n(or set with --format); '-' reads standard input. Malformed records are\nreported with their position and skipped; everything valid is kept, and the\nexit status is 1 when anything was rejected. Ingesting a file again is a\nno-op: observations already stored are counted as duplicates.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -100,6 +101,21 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	defer addresses.Close()
 	if *dryRun {
 		return dryRunFiles(ctx, env, files, opener, opts, onReject, addresses)
+	}
+	if err := remote.check(); err != nil {
+		return err
+	}
+	if remote.bus.url != "" {
+		sum, err := publishFiles(ctx, env, &remote.bus, files, opener, opts, env.Interactive && !*noProgress, onReject)
+		return finishIngest(env, sum, err)
+	}
+	if remote.server != "" {
+		token, err := remote.bearer(env)
+		if err != nil {
+			return err
+		}
+		sum, err := remoteImport(ctx, env, remote.server, token, files, opener, opts, env.Interactive && !*noProgress, onReject)
+		return finishIngest(env, sum, err)
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	store, err := stores.Open(ctx, logger)

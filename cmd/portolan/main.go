@@ -25,6 +25,7 @@ var program = cli.Program{
 	Commands: []cli.Command{
 		{Name: "serve", Summary: "Serve the Microsoft Graph threat-intelligence API", Run: runServe},
 		{Name: "ingest", Summary: "Ingest scanner output (nmap XML, native NDJSON, ...) into the store", Run: runIngest},
+		{Name: "worker", Summary: "Merge the observations of the ingest bus (NATS JetStream) into the store", Run: runWorker},
 		{Name: "search", Summary: "Search the estate with an OData $filter (locally or on a server)", Run: runSearch},
 		{Name: "watch", Summary: "Print what changed on the estate's ports since the last run (delta of hostPorts)", Run: runWatch},
 		{Name: "token", Summary: "Print a bearer token of the local issuer", Run: runToken},

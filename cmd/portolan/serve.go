@@ -89,6 +89,8 @@ type serveConfig struct {
 	// geoipDB and asnDB are MaxMind-format databases whose facts serve
 	// adds to ipAddress hosts as it reads them (internal/mmdb).
 	geoipDB, asnDB string
+	// scale is the import endpoint, the ingest bus and readiness (serve_scale.go).
+	scale scaleConfig
 }
 
 // runServe is `portolan serve`: read the configuration, then serve it with
@@ -143,6 +145,11 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 		return err
 	}
 	defer store.Close()
+	closeScale, err := cfg.scale.open(ctx, store, logger)
+	if err != nil {
+		return err
+	}
+	defer closeScale()
 	// The pruner stops, and is waited for, before the store closes.
 	pctx, stopPruning := context.WithCancel(ctx)
 	pruned := make(chan struct{})
@@ -270,14 +277,17 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 	fs.DurationVar(&cfg.notify.backoffMax, "notify-backoff-max", notify.DefaultBackoffMax, "the longest pause between two attempts to deliver to a failing webhook")
 	fs.BoolVar(&cfg.trustForwardedProto, "trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
 		"reverse proxy that sets that header itself")
+	cfg.scale.addFlags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: portolan serve [flags]
 
 Serves the records through the Microsoft Graph threat-intelligence API under
 /beta and /v1.0 (for example /beta/security/threatIntelligence/hosts/{id}/ports),
 so Graph SDKs and curl work against it unchanged. Every API request needs a
-bearer token; /healthz and /{beta,v1.0}/$metadata are open. Stop with Ctrl-C:
-requests in flight get %s to finish.
+bearer token; /healthz, /readyz and /{beta,v1.0}/$metadata are open.
+POST /portolan/v1/imports takes scanner files from 'portolan ingest
+--server' (tokens with the Portolan.Ingest role); with --bus they go to the
+ingest bus. Stop with Ctrl-C: requests in flight get %s to finish.
 
 Change notifications: {root}/subscriptions takes Graph subscriptions to
 hostPorts and POSTs each created or updated hostPort to their webhook, at
@@ -298,6 +308,9 @@ Flags:
 	}
 	if cfg.limits.RequestsPerSecond < 0 || cfg.limits.Burst < 0 || cfg.limits.Expensive < 0 {
 		return nil, fmt.Errorf("serve: --rate-limit, --rate-burst and --max-searches take 0 or more: %w", cli.ErrUsage)
+	}
+	if err := cfg.scale.check(); err != nil {
+		return nil, err
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return nil, fmt.Errorf("serve: --tls-cert and --tls-key go together: %w", cli.ErrUsage)
@@ -397,10 +410,12 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, addr
 	if ct, ok := store.(portolan.ChangeTracker); ok {
 		apiCfg.Generation = ct.Generation
 	}
+	cfg.scale.configure(&apiCfg, store)
 	api, err := httpapi.New(apiCfg)
 	if err != nil {
 		return nil, err
 	}
+	cfg.scale.mount(api, verifier, logger)
 	handler, err := withConsole(cfg, store, read, verifier, api, logger)
 	if err != nil {
 		return nil, err

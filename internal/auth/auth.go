@@ -164,6 +164,31 @@ func (v *Verifier) Keys() KeySet { return v.keys }
 // foreign-issuer or foreign-audience token, and EFORBIDDEN for a valid token
 // of the personal-account tenant or without ThreatIntelligence.Read.All.
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*portolan.Principal, error) {
+	return v.VerifyTokenFor(ctx, token, portolan.PermissionThreatIntelligenceRead)
+}
+
+var _ portolan.PermissionVerifier = (*Verifier)(nil)
+
+// VerifyTokenFor implements portolan.PermissionVerifier: the checks of
+// VerifyToken, with permission required instead of
+// ThreatIntelligence.Read.All.
+func (v *Verifier) VerifyTokenFor(ctx context.Context, token, permission string) (*portolan.Principal, error) {
+	p, err := v.authenticate(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if !p.HasPermission(permission) {
+		return nil, portolan.WrapError(portolan.EFORBIDDEN,
+			fmt.Errorf("auth: subject %q (tid %q) lacks %s: scp %q, roles %q",
+				p.Subject, p.TenantID, permission, p.Scopes, p.Roles), msgForbidden)
+	}
+	return p, nil
+}
+
+// authenticate checks everything about a token but the permission: the
+// remembered tokens are authenticated ones, so that one cache serves every
+// permission.
+func (v *Verifier) authenticate(ctx context.Context, token string) (*portolan.Principal, error) {
 	if token == "" {
 		return nil, portolan.WrapError(portolan.EUNAUTHORIZED, ErrMissingToken, msgEmpty)
 	}
@@ -227,11 +252,6 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*portolan.Pri
 	if p.TenantID == PersonalAccountTenant {
 		return nil, portolan.WrapError(portolan.EFORBIDDEN,
 			fmt.Errorf("auth: subject %q is a personal Microsoft account (tid %s)", p.Subject, p.TenantID), msgForbidden)
-	}
-	if !p.HasPermission(portolan.PermissionThreatIntelligenceRead) {
-		return nil, portolan.WrapError(portolan.EFORBIDDEN,
-			fmt.Errorf("auth: subject %q (tid %q) lacks %s: scp %q, roles %q",
-				p.Subject, p.TenantID, portolan.PermissionThreatIntelligenceRead, p.Scopes, p.Roles), msgForbidden)
 	}
 	if exp, ok := tok.Expiration(); ok {
 		v.verified.put(ctx, v.keys, token, p, now, exp.Add(v.opts.skew()))

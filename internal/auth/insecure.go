@@ -69,3 +69,16 @@ func CheckLoopback(addr string) error {
 	}
 	return fmt.Errorf("auth: listen address %q is not loopback; --insecure-no-auth listens only on 127.0.0.0/8, ::1 or localhost", addr)
 }
+
+var _ portolan.PermissionVerifier = (*InsecureVerifier)(nil)
+
+// VerifyTokenFor implements portolan.PermissionVerifier: --insecure-no-auth
+// opens reading only, never writing, so any other permission is refused.
+func (v *InsecureVerifier) VerifyTokenFor(ctx context.Context, token, permission string) (*portolan.Principal, error) {
+	if permission != portolan.PermissionThreatIntelligenceRead {
+		return nil, portolan.WrapError(portolan.EFORBIDDEN,
+			fmt.Errorf("auth: --insecure-no-auth grants only %s, not %s", portolan.PermissionThreatIntelligenceRead, permission),
+			"Missing permission on the request: --insecure-no-auth opens reading only.")
+	}
+	return v.VerifyToken(ctx, token)
+}

@@ -36,6 +36,7 @@ var statusByCode = map[string]graphStatus{
 	portolan.ETOOLONG:       {http.StatusRequestURITooLong, "RequestUriTooLong"},
 	portolan.ETOOLARGE:      {http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge"},
 	portolan.ETOOMANY:       {http.StatusTooManyRequests, "TooManyRequests"},
+	portolan.ETOOBIG:        {http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
 	portolan.EINTERNAL:      {http.StatusInternalServerError, "generalException"},
 	portolan.EUNAVAILABLE:   {http.StatusServiceUnavailable, "serviceNotAvailable"},
 }
@@ -94,7 +95,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			h.Set("WWW-Authenticate", "Bearer")
 		}
 	case http.StatusMethodNotAllowed:
-		if h.Get("Allow") == "" { // subscriptions allow more
+		if h.Get("Allow") == "" { // subscriptions and mounted routes (mount.go) allow more
 			h.Set("Allow", "GET, HEAD")
 		}
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:

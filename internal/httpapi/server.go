@@ -90,6 +90,11 @@ type Config struct {
 	// DefaultLimits is what serve uses unless told otherwise.
 	Limits Limits
 
+	// Ready, when set, reports whether what the server depends on (the
+	// store, the bus) is reachable; /readyz answers 503 while it fails.
+	// Nil: /readyz answers as /healthz does.
+	Ready func(context.Context) error
+
 	// Observer is told of every request, cache lookup and refused token,
 	// for metrics; nil observes nothing.
 	Observer Observer
@@ -118,6 +123,7 @@ type Server struct {
 	tokenHint     string
 	limits        *limiter
 	observer      Observer
+	ready         func(context.Context) error
 }
 
 // New returns a Server for cfg. It fails when a required field is missing,
@@ -148,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 		corsOrigins:  slices.Clone(cfg.CORSOrigins),
 		limits:       newLimiter(cfg.Limits),
 		observer:     cfg.Observer,
+		ready:        cfg.Ready,
 	}
 	if s.observer == nil {
 		s.observer = nopObserver{}
@@ -178,6 +185,7 @@ func New(cfg Config) (*Server, error) {
 		s.mux.Handle("/"+root+"/$metadata", metadata)
 	}
 	s.mux.Handle("/healthz", s.handle(s.serveHealth))
+	s.mux.Handle("/readyz", s.handle(s.serveReady))
 	s.mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return portolan.Errorf(portolan.ENOTFOUND, "Resource not found for the segment '%s'.", firstSegment(r.URL.Path))
 	}))

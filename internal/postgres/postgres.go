@@ -50,6 +50,9 @@ type DB struct {
 	// mostlyNew tells whether the last import found most of its batch new,
 	// in which case the next one builds its delta speculatively.
 	mostlyNew atomic.Bool
+
+	// changes follows other processes' imports (generation.go).
+	changes changeListener
 }
 
 var _ portolan.Store = (*DB)(nil)
@@ -102,6 +105,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 
 // Close closes every connection of the pool.
 func (db *DB) Close() error {
+	db.stopListening()
 	db.pool.Close()
 	return nil
 }

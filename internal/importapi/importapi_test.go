@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package importapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"portolan"
+	"portolan/internal/importapi"
+	"portolan/internal/storetest"
+)
+
+// verifier grants the permissions its tokens name: "read" or "ingest".
+type verifier struct{}
+
+func (verifier) VerifyToken(ctx context.Context, token string) (*portolan.Principal, error) {
+	return verifier{}.VerifyTokenFor(ctx, token, portolan.PermissionThreatIntelligenceRead)
+}
+
+func (verifier) VerifyTokenFor(_ context.Context, token, permission string) (*portolan.Principal, error) {
+	if token == "" {
+		return nil, portolan.Errorf(portolan.EUNAUTHORIZED, "Access token is empty.")
+	}
+	p := &portolan.Principal{Subject: token}
+	if token == "ingest" {
+		p.Roles = []string{portolan.PermissionIngest}
+	} else {
+		p.Scopes = []string{portolan.PermissionThreatIntelligenceRead}
+	}
+	if !p.HasPermission(permission) {
+		return nil, portolan.Errorf(portolan.EFORBIDDEN, "no")
+	}
+	return p, nil
+}
+
+func line(port int) string {
+	return fmt.Sprintf(`{"host":"192.0.2.1","port":%d,"status":"open","scannedAt":"2026-12-01T00:00:00Z","source":"t"}`+"\n", port)
+}
+
+func TestServeImport(t *testing.T) {
+	h := &importapi.Handler{Verifier: verifier{}, Store: storetest.NewMemoryStore(nil), MaxBytes: 4096, MaxListedRejections: 2}
+	body := line(22) + line(-1) + line(70000) + line(99999) + line(80)
+	for _, c := range []struct {
+		name, token, query, body string
+		code                     string // "" for 200
+	}{
+		{"imported", "ingest", "", body, ""},
+		{"read token", "read", "", body, portolan.EFORBIDDEN},
+		{"no token", "", "", body, portolan.EUNAUTHORIZED},
+		{"unknown format", "ingest", "", "hello\n", portolan.EINVALID},
+		{"unknown ?format=", "ingest", "?format=pcap", body, portolan.EINVALID},
+		{"unknown parameter", "ingest", "?formt=native", body, portolan.EINVALID},
+		{"bad port", "ingest", "?port=x", body, portolan.EINVALID},
+		{"too large", "ingest", "", strings.Repeat(line(1), 100), portolan.ETOOBIG},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, importapi.Path+c.query, strings.NewReader(c.body))
+			r.Header.Set("Authorization", "Bearer "+c.token)
+			w := httptest.NewRecorder()
+			err := h.ServeImport(w, r)
+			if got := portolan.ErrorCode(err); err != nil && got != c.code || err == nil && c.code != "" {
+				t.Fatalf("error %v (code %q), want code %q", err, got, c.code)
+			}
+			if c.code != "" {
+				return
+			}
+			var sum importapi.Summary
+			if err := json.Unmarshal(w.Body.Bytes(), &sum); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Observations != 2 || sum.Created != 2 || sum.Rejected != 3 || len(sum.Rejections) != 2 || !sum.RejectionsTruncated || sum.Rejections[0].Line != 2 {
+				t.Errorf("summary %+v", sum)
+			}
+		})
+	}
+	r := httptest.NewRequest(http.MethodGet, importapi.Path, nil)
+	w := httptest.NewRecorder()
+	if err := h.ServeImport(w, r); portolan.ErrorCode(err) != portolan.ENOTALLOWED || w.Header().Get("Allow") != "POST" {
+		t.Errorf("GET: %v, Allow %q", err, w.Header().Get("Allow"))
+	}
+}
