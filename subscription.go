@@ -197,6 +197,13 @@ type SubscriptionService interface {
 	// DeleteExpiredSubscriptions deletes the subscriptions that expired at
 	// or before now and returns how many.
 	DeleteExpiredSubscriptions(ctx context.Context, now time.Time) (int, error)
+	// LeaseDelivery takes or renews, for ttl from now, the one lease of
+	// notification delivery and reports whether holder has it: several
+	// serve processes share a store, and only the holder delivers, so
+	// each change is notified once rather than once per process. A
+	// holder that stops renewing loses the lease when it runs out; a
+	// negative ttl gives it up.
+	LeaseDelivery(ctx context.Context, holder string, now time.Time, ttl time.Duration) (bool, error)
 }
 
 // EndpointChecker checks a notification URL before a subscription is

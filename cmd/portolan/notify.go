@@ -19,6 +19,9 @@ type notifyFlags struct {
 	allow []netip.Prefix
 	// retryWindow and backoffMax bound the retries of a failing receiver.
 	retryWindow, backoffMax time.Duration
+	// lease is the TTL of the lease of delivery among serve processes
+	// sharing the store (--notify-lease).
+	lease time.Duration
 }
 
 // startNotifications starts the dispatcher of change notifications over
@@ -40,6 +43,7 @@ func startNotifications(ctx context.Context, store portolan.Store, nf notifyFlag
 		RetryWindow: nf.retryWindow,
 		BackoffMin:  backoffMin,
 		BackoffMax:  nf.backoffMax,
+		LeaseTTL:    nf.lease,
 	})
 	nctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

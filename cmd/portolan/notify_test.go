@@ -103,7 +103,8 @@ func TestNotificationsSurviveSIGKILL(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	token := strings.TrimSpace(e2eRunBinary(t, "token", "--data", dir))
 	hook := newE2EWebhook(t)
-	args := []string{"--data", dir, "--addr", "127.0.0.1:0", "--notify-backoff-max", "200ms"}
+	// A short lease: the killed process holds it until it runs out.
+	args := []string{"--data", dir, "--addr", "127.0.0.1:0", "--notify-backoff-max", "200ms", "--notify-lease", "2s"}
 	s := e2eStartServe(t, nil, args...)
 	client := &http.Client{Timeout: 20 * time.Second}
 	s.waitHealthy(t, client)

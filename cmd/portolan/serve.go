@@ -275,6 +275,8 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 	fs.DurationVar(&cfg.notify.retryWindow, "notify-retry-window", notify.DefaultRetryWindow, "how long a change notification a webhook refuses is retried (exponential backoff with jitter)\n"+
 		"before it is dropped with a log line and a 'missed' lifecycle notification")
 	fs.DurationVar(&cfg.notify.backoffMax, "notify-backoff-max", notify.DefaultBackoffMax, "the longest pause between two attempts to deliver to a failing webhook")
+	fs.DurationVar(&cfg.notify.lease, "notify-lease", notify.DefaultLeaseTTL, "of the serve processes sharing a store, one delivers the notifications (each change once); when it\n"+
+		"dies, another takes over within this time and a third of it")
 	fs.BoolVar(&cfg.trustForwardedProto, "trust-forwarded-proto", false, "build @odata.nextLink and @odata.context with the scheme of X-Forwarded-Proto; only behind a\n"+
 		"reverse proxy that sets that header itself")
 	cfg.scale.addFlags(fs, env)

@@ -24,6 +24,7 @@ type SubscriptionService struct {
 	ActiveSubscriptionsFn        func(ctx context.Context, now time.Time) ([]*portolan.Subscription, error)
 	SaveDeliveryStatesFn         func(ctx context.Context, states []portolan.DeliveryState) error
 	DeleteExpiredSubscriptionsFn func(ctx context.Context, now time.Time) (int, error)
+	LeaseDeliveryFn              func(ctx context.Context, holder string, now time.Time, ttl time.Duration) (bool, error)
 }
 
 // CreateSubscription calls CreateSubscriptionFn.
@@ -74,4 +75,9 @@ type EndpointChecker struct {
 // ValidateEndpoint calls ValidateEndpointFn.
 func (c *EndpointChecker) ValidateEndpoint(ctx context.Context, rawURL string) error {
 	return c.ValidateEndpointFn(ctx, rawURL)
+}
+
+// LeaseDelivery calls LeaseDeliveryFn.
+func (s *SubscriptionService) LeaseDelivery(ctx context.Context, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	return s.LeaseDeliveryFn(ctx, holder, now, ttl)
 }

@@ -22,6 +22,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -79,7 +81,16 @@ type Config struct {
 	BackoffMax  time.Duration
 	// Now is the clock of expiry and retries (nil: time.Now).
 	Now func() time.Time
+	// LeaseTTL is how long the lease of delivery lasts unless renewed
+	// (DefaultLeaseTTL); it is taken or renewed every third of it. Of the
+	// serve processes sharing a store, only the lease's holder delivers.
+	LeaseTTL time.Duration
 }
+
+// DefaultLeaseTTL bounds how long notifications pause when the serve
+// process that delivers them dies: another takes over within it (plus a
+// third of it).
+const DefaultLeaseTTL = 15 * time.Second
 
 // Dispatcher delivers the notifications of every active subscription.
 type Dispatcher struct {
@@ -92,6 +103,13 @@ type Dispatcher struct {
 
 	workers map[string]*worker // by subscription id; Run's goroutine only
 	wg      sync.WaitGroup
+
+	// holder names this dispatcher in the lease of delivery; leading says
+	// it holds the lease, leased when it last took or renewed it (Run's
+	// goroutine only).
+	holder  string
+	leading bool
+	leased  time.Time
 
 	// states are the delivery states the workers changed since the last
 	// save: saveStates writes them in one transaction every poll.
@@ -118,7 +136,11 @@ func New(cfg Config) *Dispatcher {
 	def(&cfg.RetryWindow, DefaultRetryWindow)
 	def(&cfg.BackoffMin, DefaultBackoffMin)
 	def(&cfg.BackoffMax, DefaultBackoffMax)
-	return &Dispatcher{cfg: cfg, client: cfg.Guard.client(cfg.Timeout), cache: newRangeCache(cfg.Store), workers: map[string]*worker{}}
+	def(&cfg.LeaseTTL, DefaultLeaseTTL)
+	var id [12]byte
+	_, _ = cryptorand.Read(id[:]) // never fails (Go 1.24+)
+	return &Dispatcher{cfg: cfg, client: cfg.Guard.client(cfg.Timeout), cache: newRangeCache(cfg.Store), workers: map[string]*worker{},
+		holder: hex.EncodeToString(id[:])}
 }
 
 // Run delivers until ctx is done, then stops every worker (a POST in
@@ -140,6 +162,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			d.saveStates(sctx)
+			if d.leading {
+				// Given up, so that a process started next takes over at
+				// once rather than when the lease runs out.
+				_, _ = d.cfg.Store.LeaseDelivery(sctx, d.holder, d.cfg.Now(), -time.Millisecond)
+			}
 			return
 		case <-t.C:
 		}
@@ -204,6 +231,13 @@ type roundState struct {
 // failed tries again then). An idle dispatcher thus costs one watermark
 // read a poll, whatever the number of subscriptions.
 func (d *Dispatcher) round(ctx context.Context, r *roundState) {
+	leading, took := d.lead(ctx)
+	if !leading {
+		return
+	}
+	if took {
+		r.reloaded = time.Time{} // read the subscriptions at once
+	}
 	wm, err := d.cfg.Store.ChangeWatermark(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -248,6 +282,41 @@ func (d *Dispatcher) round(ctx context.Context, r *roundState) {
 		}
 	}
 	d.wakeAll()
+}
+
+// lead takes or renews the lease of delivery every third of its TTL and
+// reports whether this dispatcher holds it, and whether it just took it.
+// Without it (another process delivers, or the store cannot say) every
+// worker stops: a batch in flight is abandoned and delivered again by the
+// holder from the saved cursor (at least once). A holder stops as soon as
+// a renewal fails, well before its lease runs out, so two processes never
+// deliver at once unless one stalls for longer than the lease.
+func (d *Dispatcher) lead(ctx context.Context) (leading, took bool) {
+	now := d.cfg.Now()
+	if d.leading && now.Sub(d.leased) < d.cfg.LeaseTTL/3 {
+		return true, false
+	}
+	held, err := d.cfg.Store.LeaseDelivery(ctx, d.holder, now, d.cfg.LeaseTTL)
+	if err != nil && ctx.Err() == nil {
+		d.cfg.Logger.Warn("notify: lease of delivery", "error", err)
+	}
+	if err != nil || !held {
+		if d.leading {
+			d.cfg.Logger.Info("notify: another serve process delivers the notifications now; stopping")
+			for id, w := range d.workers {
+				w.cancel()
+				delete(d.workers, id)
+			}
+		}
+		d.leading = false
+		return false, false
+	}
+	took = !d.leading
+	if took {
+		d.cfg.Logger.Info("notify: this serve process delivers the notifications")
+	}
+	d.leading, d.leased = true, now
+	return true, took
 }
 
 func (d *Dispatcher) wakeAll() {

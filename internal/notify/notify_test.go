@@ -627,3 +627,59 @@ func TestURLRules(t *testing.T) {
 		t.Error("a name resolving to a public and a private address was accepted")
 	}
 }
+
+func TestTwoDispatchersDeliverEachChangeOnce(t *testing.T) {
+	testTwoDispatchersDeliverEachChangeOnce(t, newEnv(t))
+}
+
+func TestTwoDispatchersDeliverEachChangeOnceOnPostgreSQL(t *testing.T) {
+	testTwoDispatchersDeliverEachChangeOnce(t, newPostgresEnv(t))
+}
+
+// testTwoDispatchersDeliverEachChangeOnce runs two dispatchers on one store,
+// as two serve replicas do: the lease lets one deliver, so every change is
+// notified once, and when that one stops the other takes over.
+func testTwoDispatchersDeliverEachChangeOnce(t *testing.T, e *env) {
+	rc := newReceiver(t)
+	e.settle()
+	e.subscribe(1, rc.URL, "", "")
+	cfg := e.fastConfig(notify.NewGuard(nil, nil))
+	cfg.LeaseTTL = 300 * time.Millisecond
+	stopA := e.run(cfg)
+	stopB := e.run(cfg)
+	var want []string
+	importPorts := func(from, n int) {
+		for p := from; p < from+n; p += 10 {
+			var obs []*portolan.Observation
+			for q := p; q < p+10; q++ {
+				obs = append(obs, open("192.0.2.7", q, 0, ""))
+				want = append(want, portolan.HostPortID("192.0.2.7", portolan.TCP, q))
+			}
+			e.importObs(obs...)
+		}
+	}
+	once := func(what string) {
+		t.Helper()
+		waitFor(t, 10*time.Second, what, func() bool { return len(rc.received()) >= len(want) })
+		time.Sleep(4 * cfg.LeaseTTL) // time for a second delivery, were there one
+		seen := map[string]int{}
+		for _, n := range rc.received() {
+			seen[n.ResourceData.ID]++
+		}
+		for _, id := range want {
+			if seen[id] != 1 {
+				t.Errorf("%s: hostPort %s notified %d times, want once", what, id, seen[id])
+			}
+		}
+		if len(rc.received()) != len(want) {
+			t.Errorf("%s: %d notifications for %d hostPorts", what, len(rc.received()), len(want))
+		}
+	}
+	importPorts(1000, 50)
+	once("the first 50 hostPorts")
+	// Whichever delivered, stop one; the other delivers what follows.
+	stopA()
+	importPorts(2000, 30)
+	once("30 more after one dispatcher stopped")
+	stopB()
+}

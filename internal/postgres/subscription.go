@@ -185,3 +185,15 @@ func (db *DB) DeleteExpiredSubscriptions(ctx context.Context, now time.Time) (in
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// LeaseDelivery implements portolan.SubscriptionService with the one row of
+// notify_lease, on the server's clock (now is not used): taken when free or
+// run out, renewed by its holder.
+func (db *DB) LeaseDelivery(ctx context.Context, holder string, _ time.Time, ttl time.Duration) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE notify_lease SET holder = $1, until = now() + make_interval(secs => $2) WHERE id = 1 AND (holder = $1 OR until < now())`,
+		holder, ttl.Seconds())
+	if err != nil {
+		return false, storeError("lease notification delivery", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -204,3 +204,15 @@ func (db *DB) DeleteExpiredSubscriptions(ctx context.Context, now time.Time) (in
 	n, err := res.RowsAffected()
 	return int(n), db.storeError("delete expired subscriptions", err)
 }
+
+// LeaseDelivery implements portolan.SubscriptionService with the one row of
+// notify_lease: taken when free or run out, renewed by its holder.
+func (db *DB) LeaseDelivery(ctx context.Context, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE notify_lease SET holder = ?1, until = ?2 WHERE id = 1 AND (holder = ?1 OR until < ?3)`,
+		holder, millis(now.Add(ttl)), millis(now))
+	if err != nil {
+		return false, db.storeError("lease notification delivery", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, db.storeError("lease notification delivery", err)
+}

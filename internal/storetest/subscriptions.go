@@ -28,6 +28,7 @@ func RunSubscriptions(t *testing.T, open OpenFunc) {
 		{"Limit", testSubscriptionLimit},
 		{"CursorStartsAtWatermark", testSubscriptionCursor},
 		{"DeliveryState", testSubscriptionDeliveryState},
+		{"DeliveryLease", testDeliveryLease},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -230,5 +231,44 @@ func testSubscriptionDeliveryState(t *testing.T, open OpenFunc) {
 	}
 	if _, err := ss.FindSubscriptionByID(ctx, bob, dying.ID); portolan.ErrorCode(err) != portolan.ENOTFOUND {
 		t.Fatalf("the expired subscription after the purge: %v", err)
+	}
+}
+
+// testDeliveryLease: one holder at a time; the holder renews; another
+// takes the lease once it ran out or was given up.
+func testDeliveryLease(t *testing.T, open OpenFunc) {
+	s := mustOpen(t, open)
+	ss := subscriptionService(t, s)
+	ctx := context.Background()
+	lease := func(holder string, ttl time.Duration) bool {
+		t.Helper()
+		held, err := ss.LeaseDelivery(ctx, holder, time.Now(), ttl)
+		if err != nil {
+			t.Fatalf("lease for %s: %v", holder, err)
+		}
+		return held
+	}
+	if !lease("a", time.Minute) {
+		t.Fatal("a could not take the free lease")
+	}
+	if lease("b", time.Minute) {
+		t.Fatal("b took the lease a holds")
+	}
+	if !lease("a", time.Minute) {
+		t.Fatal("a could not renew its lease")
+	}
+	if !lease("a", -time.Millisecond) { // given up
+		t.Fatal("a could not give its lease up")
+	}
+	time.Sleep(5 * time.Millisecond)
+	if !lease("b", 200*time.Millisecond) {
+		t.Fatal("b could not take the lease a gave up")
+	}
+	if lease("a", time.Minute) {
+		t.Fatal("a took the lease b holds")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if !lease("a", time.Minute) {
+		t.Fatal("a could not take the lease b let run out")
 	}
 }
