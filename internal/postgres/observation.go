@@ -691,44 +691,24 @@ func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.P
 		if _, err := tx.Exec(ctx, `LOCK TABLE observation_log IN SHARE MODE`); err != nil {
 			return err
 		}
-		var afterHost string
-		var afterID []byte
-		for first := true; ; first = false {
-			var rows pgx.Rows
-			if first {
-				rows = mustQuery(ctx, tx, `SELECT host, identity, data FROM observation_log ORDER BY host, identity LIMIT $1`, rebuildChunk)
-			} else {
-				rows = mustQuery(ctx, tx, `SELECT host, identity, data FROM observation_log WHERE (host, identity) > ($1, $2)
-					ORDER BY host, identity LIMIT $3`, afterHost, afterID, rebuildChunk)
-			}
+		err := walkLog(ctx, tx, func(chunk []loggedObservation) error {
 			var hosts []string
 			var ids [][]byte
-			var data []byte
-			tag, err := pgx.ForEachRow(rows, []any{&afterHost, &afterID, &data}, func() error {
-				o, err := obslog.Decode(data)
-				if err != nil || len(o) != 1 {
-					return obslog.ErrCorrupt
+			for _, l := range chunk {
+				if l.o.ScannedAt.Before(before) {
+					hosts, ids = append(hosts, l.host), append(ids, l.identity)
 				}
-				if o[0].ScannedAt.Before(before) {
-					hosts = append(hosts, afterHost)
-					ids = append(ids, slices.Clone(afterID))
-				} else {
-					res.Kept++
-				}
-				return nil
-			})
-			if err != nil {
-				return err
 			}
 			res.Removed += len(hosts)
-			if len(hosts) > 0 && !opts.DryRun {
-				if _, err := tx.Exec(ctx, `DELETE FROM observation_log WHERE (host, identity) IN (SELECT * FROM unnest($1::text[], $2::bytea[]))`, hosts, ids); err != nil {
-					return err
-				}
+			res.Kept += len(chunk) - len(hosts)
+			if len(hosts) == 0 || opts.DryRun {
+				return nil
 			}
-			if n := int(tag.RowsAffected()); n < rebuildChunk {
-				break
-			}
+			_, err := tx.Exec(ctx, `DELETE FROM observation_log WHERE (host, identity) IN (SELECT * FROM unnest($1::text[], $2::bytea[]))`, hosts, ids)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 		if opts.DryRun || res.Removed == 0 {
 			return nil
@@ -754,6 +734,45 @@ func (db *DB) rebuildInTx(ctx context.Context, tx pgx.Tx, progress func(int)) er
 	}
 	batch := randomBatchID()
 	replayed := 0
+	err := walkLog(ctx, tx, func(chunk []loggedObservation) error {
+		obs := make([]*portolan.Observation, len(chunk))
+		for i, l := range chunk {
+			obs[i] = l.o
+		}
+		if _, _, err := db.apply(ctx, tx, prepare(obs, db.recognize), batch, nil); err != nil {
+			return err
+		}
+		// The staging tables are emptied at commit only; the next chunk
+		// of this transaction needs them empty now.
+		if _, err := tx.Exec(ctx, stagingTruncate); err != nil {
+			return err
+		}
+		replayed += len(obs)
+		if progress != nil {
+			progress(replayed)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if progress != nil && replayed == 0 {
+		progress(0)
+	}
+	return recordRebuild(ctx, tx)
+}
+
+// loggedObservation is one entry of the observation log.
+type loggedObservation struct {
+	host     string
+	identity []byte
+	o        *portolan.Observation
+}
+
+// walkLog reads the observation log of tx in key order, rebuildChunk
+// entries at a time, and hands each chunk to fn before it reads the next
+// (fn may delete the entries it was given). Rebuild and Prune walk it so.
+func walkLog(ctx context.Context, tx pgx.Tx, fn func([]loggedObservation) error) error {
 	var afterHost string
 	var afterID []byte
 	for first := true; ; first = false {
@@ -764,43 +783,28 @@ func (db *DB) rebuildInTx(ctx context.Context, tx pgx.Tx, progress func(int)) er
 			rows = mustQuery(ctx, tx, `SELECT host, identity, data FROM observation_log WHERE (host, identity) > ($1, $2)
 				ORDER BY host, identity LIMIT $3`, afterHost, afterID, rebuildChunk)
 		}
-		var obs []*portolan.Observation
+		chunk := make([]loggedObservation, 0, rebuildChunk)
 		var data []byte
-		tag, err := pgx.ForEachRow(rows, []any{&afterHost, &afterID, &data}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&afterHost, &afterID, &data}, func() error {
 			o, err := obslog.Decode(data)
 			if err != nil || len(o) != 1 {
 				return obslog.ErrCorrupt
 			}
-			obs = append(obs, o[0])
+			chunk = append(chunk, loggedObservation{afterHost, slices.Clone(afterID), o[0]})
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		n := int(tag.RowsAffected())
-		if n == 0 {
-			break
+		if len(chunk) > 0 {
+			if err := fn(chunk); err != nil {
+				return err
+			}
 		}
-		if _, _, err := db.apply(ctx, tx, prepare(obs, db.recognize), batch, nil); err != nil {
-			return err
-		}
-		// The staging tables are emptied at commit only; the next
-		// chunk of this transaction needs them empty now.
-		if _, err := tx.Exec(ctx, stagingTruncate); err != nil {
-			return err
-		}
-		replayed += n
-		if progress != nil {
-			progress(replayed)
-		}
-		if n < rebuildChunk {
-			break
+		if len(chunk) < rebuildChunk {
+			return nil
 		}
 	}
-	if progress != nil && replayed == 0 {
-		progress(0)
-	}
-	return recordRebuild(ctx, tx)
 }
 
 // stagingTruncate empties every staging table.
