@@ -105,11 +105,10 @@ type Dispatcher struct {
 	wg      sync.WaitGroup
 
 	// holder names this dispatcher in the lease of delivery; leading says
-	// it holds the lease, leased when it last took or renewed it (Run's
-	// goroutine only).
+	// it holds the lease (Run's goroutine only).
 	holder  string
 	leading bool
-	leased  time.Time
+	tried   time.Time // when the lease was last asked for
 
 	// states are the delivery states the workers changed since the last
 	// save: saveStates writes them in one transaction every poll.
@@ -293,9 +292,10 @@ func (d *Dispatcher) round(ctx context.Context, r *roundState) {
 // deliver at once unless one stalls for longer than the lease.
 func (d *Dispatcher) lead(ctx context.Context) (leading, took bool) {
 	now := d.cfg.Now()
-	if d.leading && now.Sub(d.leased) < d.cfg.LeaseTTL/3 {
-		return true, false
+	if now.Sub(d.tried) < d.cfg.LeaseTTL/3 {
+		return d.leading, false // asked lately: one write per third of the TTL, holder or not
 	}
+	d.tried = now
 	held, err := d.cfg.Store.LeaseDelivery(ctx, d.holder, now, d.cfg.LeaseTTL)
 	if err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Warn("notify: lease of delivery", "error", err)
@@ -315,7 +315,7 @@ func (d *Dispatcher) lead(ctx context.Context) (leading, took bool) {
 	if took {
 		d.cfg.Logger.Info("notify: this serve process delivers the notifications")
 	}
-	d.leading, d.leased = true, now
+	d.leading = true
 	return true, took
 }
 
