@@ -12,9 +12,8 @@ import (
 // Observer is told what the server does, for metrics. Its methods are
 // called on the request path and must be cheap and safe for concurrent use.
 type Observer interface {
-	// Request is one answered request: its route (a name from RouteNames,
-	// "healthz", or "other" for a path no route takes), its status and how
-	// long it took.
+	// Request is one answered request: its route (one of RouteNames:
+	// "other" for a path no route takes), its status and how long it took.
 	Request(route string, status int, d time.Duration)
 	// CacheLookup is one look into the response cache.
 	CacheLookup(hit bool)
@@ -65,13 +64,18 @@ func RouteNames() []string {
 	for _, n := range routeNames {
 		out = append(out, n)
 	}
-	return append(out, "healthz", "other")
+	return append(out, "healthz", "readyz", "portolan/v1/imports", "other")
 }
 
 // routeLabel names the route of path for metrics.
 func routeLabel(path string) string {
-	if path == "/healthz" {
+	switch path {
+	case "/healthz":
 		return "healthz"
+	case "/readyz":
+		return "readyz"
+	case "/portolan/v1/imports":
+		return "portolan/v1/imports"
 	}
 	rt, err := parseRoute(path)
 	if err != nil {
