@@ -103,9 +103,11 @@ func withConsole(cfg *serveConfig, store portolan.Store, read mmdb.Services, ver
 		ParseSearch:  httpapi.ParseHostPortSearch,
 		SessionKey:   key,
 		Secure:       cfg.tlsCert != "" || cfg.selfSigned,
-		OIDC:         oc,
-		Verifier:     verifier,
-		Logger:       logger,
+		// Behind a TLS-terminating proxy, as the API's links.
+		TrustForwardedProto: cfg.trustForwardedProto,
+		OIDC:                oc,
+		Verifier:            verifier,
+		Logger:              logger,
 	}
 	ccfg.Search, ccfg.Changes = read.Search, read.Changes
 	if ccfg.Search == nil {

@@ -60,6 +60,10 @@ type Config struct {
 	SessionKey []byte
 	// SessionTTL is how long a session lasts; zero means DefaultSessionTTL.
 	SessionTTL time.Duration
+	// TrustForwardedProto takes a request whose X-Forwarded-Proto is https
+	// as an https one (Secure cookies, https callback): set it only behind
+	// a reverse proxy that sets that header itself, as the API's option.
+	TrustForwardedProto bool
 	// Secure marks cookies Secure: set it when the listener speaks TLS.
 	Secure bool
 
@@ -306,4 +310,11 @@ func staticHandler(files fs.FS) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// secure reports whether the browser reached r over https: the listener's
+// TLS, or a TLS-terminating proxy trusted to say so. Cookies are then
+// Secure, so a session never travels in clear.
+func (c *Console) secure(r *http.Request) bool {
+	return c.cfg.Secure || r.TLS != nil || (c.cfg.TrustForwardedProto && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
 }

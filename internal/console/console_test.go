@@ -763,3 +763,25 @@ func TestHostPageShowsEnrichment(t *testing.T) {
 		t.Error("without a database the page does not say so")
 	}
 }
+
+// TestSecureBehindATrustedProxy: behind a TLS-terminating proxy trusted to
+// set X-Forwarded-Proto, the session cookie is Secure; the same header from
+// anyone else changes nothing.
+func TestSecureBehindATrustedProxy(t *testing.T) {
+	for _, trust := range []bool{true, false} {
+		f := newFixture(t, openSQLite, func(c *console.Config) { c.TrustForwardedProto = trust })
+		req, err := http.NewRequest(http.MethodGet, f.console.NewSignInLink(f.srv.URL), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, err := f.client(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if cks := resp.Cookies(); len(cks) != 1 || cks[0].Secure != trust {
+			t.Errorf("trusting the proxy %v: cookies %+v", trust, cks)
+		}
+	}
+}

@@ -120,7 +120,7 @@ type flowState struct {
 // redirectURI is the callback address on the host the browser used.
 func (c *Console) redirectURI(r *http.Request) string {
 	scheme := "http"
-	if c.cfg.Secure || r.TLS != nil {
+	if c.secure(r) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + "/signin/callback"
@@ -140,7 +140,7 @@ func (c *Console) serveOIDCStart(w http.ResponseWriter, r *http.Request) error {
 		Next: safeNext(r.URL.Query().Get("next")), Expires: c.now().Add(flowTTL).Unix()}
 	payload, _ := json.Marshal(fs)
 	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: c.sessions.sign("oidc-flow", payload), Path: "/signin/callback",
-		HttpOnly: true, Secure: c.cfg.Secure, SameSite: http.SameSiteLaxMode, MaxAge: int(flowTTL.Seconds())})
+		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: int(flowTTL.Seconds())})
 	challenge := sha256.Sum256([]byte(fs.Verifier))
 	q := url.Values{
 		"response_type":         {"code"},
@@ -180,7 +180,7 @@ func (c *Console) serveOIDCCallback(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	// The flow cookie is spent whatever happens next.
-	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: "", Path: "/signin/callback", HttpOnly: true, Secure: c.cfg.Secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: "", Path: "/signin/callback", HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	if fs.State == "" || c.now().Unix() >= fs.Expires || q.Get("state") != fs.State || q.Get("code") == "" {
 		return portolan.Errorf(portolan.EUNAUTHORIZED, "This sign-in is stale or was not started here; sign in again.")
 	}

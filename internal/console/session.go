@@ -249,7 +249,7 @@ func (c *Console) setSession(w http.ResponseWriter, r *http.Request, p *portolan
 		ttl = left
 	}
 	value, s := c.sessions.newSession(p, ttl)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: c.cfg.Secure,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: c.secure(r),
 		SameSite: http.SameSiteStrictMode, Expires: time.Unix(s.Expires, 0)})
 	c.render(w, r, http.StatusOK, "moving", &movingPage{page: page{Title: "Signed in"}, Next: safeNext(next)})
 	return nil
@@ -378,7 +378,7 @@ func (c *Console) serveSignOut(w http.ResponseWriter, r *http.Request) error {
 		return portolan.Errorf(portolan.EFORBIDDEN, "The sign-out form is stale or forged; reload the page and try again.")
 	}
 	c.sessions.revoke(s)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: c.cfg.Secure,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: c.secure(r),
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/signin?ended=1", http.StatusSeeOther)
 	return nil
