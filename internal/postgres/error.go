@@ -54,10 +54,12 @@ func storeError(what string, err error) error {
 			return portolan.WrapError(portolan.EUNAVAILABLE, cause, unavailableMessage)
 		case code == "40P01" || code == "40001":
 			return portolan.WrapError(portolan.EUNAVAILABLE, cause, "The database is busy; try again.")
-		case strings.HasPrefix(code, "22"), strings.HasPrefix(code, "23"):
-			// A data exception or an integrity constraint: a record the
-			// database will not hold, which ingest isolates and stores the
-			// rest of its batch without.
+		case strings.HasPrefix(code, "23"), // integrity constraint
+			code == "22001", code == "22003", // a string too long, a number out of range
+			code == "22021", code == "22P05": // a byte sequence or character the encoding refuses
+			// A record the database will not hold, which ingest isolates
+			// and stores the rest of its batch without. Other data
+			// exceptions (a bad cast in a query, say) stay internal.
 			return portolan.WrapError(portolan.ECONFLICT, cause, "The database refused a value (%s %s).", code, pgErr.ConstraintName)
 		case code == "53100":
 			return portolan.WrapError(portolan.EINTERNAL, cause, "The disk of the PostgreSQL server is full.")
