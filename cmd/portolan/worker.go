@@ -44,6 +44,7 @@ Flags:
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
+	env.LimitMemory(ingestMemoryLimit)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("worker: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
 	}

@@ -21,7 +21,7 @@ import (
 // DefaultMaxTransactionObservations bounds what one worker transaction
 // merges. A worker stops taking partitions once its transaction holds this
 // many observations, which leaves the other partitions to other workers; it
-// is half of ingest.DefaultBatchSize, large enough to amortise the commit.
+// is ingest.DefaultBatchSize, large enough to amortise the commit.
 const DefaultMaxTransactionObservations = 10000
 
 // fetchWait is how long a worker waits for one partition's message. The

@@ -24,8 +24,10 @@ import (
 // DefaultBatchSize is how many observations go to the store per
 // transaction: large enough to amortise a commit (which writes every page
 // the batch dirtied), small enough that a crash loses little work and
-// memory stays flat (two batches are in memory at most).
-const DefaultBatchSize = 20000
+// memory stays flat (two batches are in memory at most). 20,000 cost no
+// less CPU per observation than 10,000 on the embedded store and twice the
+// memory (about 50 MB of live heap against 26 MB).
+const DefaultBatchSize = 10000
 
 // sniffBytes is how much of an input detection looks at.
 const sniffBytes = 4096
@@ -260,14 +262,15 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	}
 	// Reading and normalising run here while the previous batch is being
 	// stored by a second goroutine: the two halves use two cores, and at
-	// most two batches are in memory.
+	// most two batches are in memory (the channel is unbuffered: a full
+	// batch waits here until the store has finished the previous one).
 	type job struct {
 		batch []*portolan.Observation
 		at    []position
 		bytes int64
 		read  int
 	}
-	jobs := make(chan job, 1)
+	jobs := make(chan job)
 	storeFailed := make(chan error, 1)
 	var stored portolan.ImportResult
 	// The records the store refused are reported by this goroutine, at the

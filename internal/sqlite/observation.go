@@ -122,6 +122,44 @@ func (w *writer) execRows(what, head, tail string, cols int, args []any) error {
 	return nil
 }
 
+// bulkStatement gathers the rows of one multi-row statement and runs it
+// each time bulkRows rows are gathered, reusing one argument slice: the
+// rows of a batch are produced, sent and dropped bulkRows at a time.
+type bulkStatement struct {
+	w                *writer
+	what, head, tail string
+	cols             int
+	args             []any
+	err              error // the first failure; add does nothing after it
+}
+
+func (w *writer) bulk(what, head, tail string, cols int) *bulkStatement {
+	return &bulkStatement{w: w, what: what, head: head, tail: tail, cols: cols, args: make([]any, 0, cols*bulkRows)}
+}
+
+// add appends one row of b.cols values, running the statement when it
+// holds bulkRows rows. The first error is kept in b.err.
+func (b *bulkStatement) add(row ...any) {
+	if b.err != nil {
+		return
+	}
+	b.args = append(b.args, row...)
+	if len(b.args) >= b.cols*bulkRows {
+		b.err = b.flush()
+	}
+}
+
+// flush runs the statement over the rows gathered so far.
+func (b *bulkStatement) flush() error {
+	if b.err != nil {
+		return b.err
+	}
+	err := b.w.execRows(b.what, b.head, b.tail, b.cols, b.args)
+	clear(b.args) // let the values be collected
+	b.args = b.args[:0]
+	return err
+}
+
 // queryRows runs a query built by build(n) for groups of up to bulkRows keys
 // of cols values each, calling scan for every row.
 func (w *writer) queryRows(what string, build func(n int) string, cols int, args []any, scan func(*sql.Rows) error) error {
@@ -325,7 +363,12 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		}
 	}
 
-	var ports, banners, comps, hostCerts []any
+	// Rows go to their statements as they are produced, bulkRows at a
+	// time, so that a batch's arguments are never all in memory at once.
+	ports := w.bulk("upsert hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1)", upsertHostPorts, 12)
+	banners := w.bulk("upsert banners", "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed)", upsertBanners, 10)
+	comps := w.bulk("upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 8)
+	hostCerts := w.bulk("upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 5)
 	hostComps := map[string]map[portolan.Component]*portolan.Span{}
 	certSpans := map[string]*portolan.Span{}
 	for _, k := range keys {
@@ -336,17 +379,22 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		case p.IsRecord():
 			created++
 		}
+		if w.track != nil {
+			if kind := portChange(k, p, before, oldBanners, oldComps); kind != 0 {
+				w.track.ports[k] |= kind
+			}
+		}
 		proto := string(k.Protocol)
-		ports = append(ports, k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last), p.LastScan.Unix(),
+		ports.add(k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last), p.LastScan.Unix(),
 			instantsFromSet(p.OpenInstants), len(p.OpenInstants), p.StatusAt.Unix(), p.StatusRank, nullTime(p.CertSeen), nullString(p.CertSHA1))
 		for _, bk := range sortedKeys(p.Banners, compareBannerKeys) {
 			bd := p.Banners[bk]
-			banners = append(banners, k.Host, k.Port, proto, bk.Digest(), bk.Text, bk.ScanProtocol,
+			banners.add(k.Host, k.Port, proto, bk.Digest(), bk.Text, bk.ScanProtocol,
 				bd.Span.First.Unix(), bd.Span.Last.Unix(), instantsFromSet(bd.Instants), len(bd.Instants))
 		}
 		for _, c := range sortedKeys(p.Components, compareComponents) {
 			sp := p.Components[c]
-			comps = append(comps, k.Host, k.Port, proto, c.Name, c.Version, c.Category, sp.First.Unix(), sp.Last.Unix())
+			comps.add(k.Host, k.Port, proto, c.Name, c.Version, c.Category, sp.First.Unix(), sp.Last.Unix())
 			hc := hostComps[k.Host]
 			if hc == nil {
 				hc = map[portolan.Component]*portolan.Span{}
@@ -359,32 +407,18 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		}
 		for _, sha := range sortedStrings(p.Certificates) {
 			sp := p.Certificates[sha]
-			hostCerts = append(hostCerts, k.Host, sha, k.Port, sp.First.Unix(), sp.Last.Unix())
+			hostCerts.add(k.Host, sha, k.Port, sp.First.Unix(), sp.Last.Unix())
 			if certSpans[sha] == nil {
 				certSpans[sha] = &portolan.Span{}
 			}
 			certSpans[sha].Union(*sp)
 		}
-	}
-	steps := []struct {
-		what, head, tail string
-		cols             int
-		args             []any
-	}{
-		{"upsert hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1)", upsertHostPorts, 12, ports},
-		{"upsert banners", "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed)", upsertBanners, 10, banners},
-		{"upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT " + upsertSpan, 8, comps},
-		{"upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT " + upsertSpan, 5, hostCerts},
-	}
-	if w.track != nil {
-		for _, k := range keys {
-			if kind := portChange(k, d.Ports[k], before, oldBanners, oldComps); kind != 0 {
-				w.track.ports[k] |= kind
-			}
+		if err := cmp.Or(ports.err, banners.err, comps.err, hostCerts.err); err != nil {
+			return 0, 0, err
 		}
 	}
-	for _, s := range steps {
-		if err := w.execRows(s.what, s.head, s.tail, s.cols, s.args); err != nil {
+	for _, b := range []*bulkStatement{ports, banners, comps, hostCerts} {
+		if err := b.flush(); err != nil {
 			return 0, 0, err
 		}
 	}
