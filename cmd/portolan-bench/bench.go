@@ -55,6 +55,7 @@ type benchOptions struct {
 	bigFile                    string
 	format                     string
 	store                      string
+	nmapHosts, nmapPorts       int
 	// serve
 	serveHosts, serveRescans int
 	duration                 time.Duration
@@ -96,6 +97,8 @@ func runBench(ctx context.Context, env *cli.Env, section string, args []string) 
 	fs.IntVar(&o.bigFactor, "big", 10, "ingest: the memory check ingests a file this many times bigger (0: skip)")
 	fs.StringVar(&o.bigFile, "big-file", "", "ingest: use this file for the memory check instead (e.g. 1 GB from 'portolan-bench gen --size 1GB')")
 	fs.StringVar(&o.format, "format", gen.FormatNative, "ingest: format of the generated file: "+strings.Join(gen.Formats, ", "))
+	fs.IntVar(&o.nmapHosts, "nmap-hosts", 5000, "ingest: hosts of the nmap XML file ingested and parsed next to encoding/xml (0: skip)")
+	fs.IntVar(&o.nmapPorts, "nmap-ports", 11, "ingest: open ports of every host of the nmap file, TLS ones with a certificate")
 	fs.StringVar(&o.store, "store", env.Getenv("PORTOLAN_STORE"), "ingest, search: also measure this PostgreSQL store (postgres://...; ingest: use an empty database; search: creates and drops a schema) (env PORTOLAN_STORE)")
 	fs.IntVar(&o.serveHosts, "serve-hosts", 3500, "serve: hosts of the store (about 10,000 hostPorts), besides the 20-port host requested")
 	fs.IntVar(&o.serveRescans, "serve-rescans", 5, "serve: scans of every host")
@@ -153,6 +156,9 @@ Flags:
 	}
 	if o.searchRuns < 1 || o.searchTime < 0 {
 		return fmt.Errorf("bench: --search-runs must be at least 1 and --search-time not negative: %w", cli.ErrUsage)
+	}
+	if o.nmapHosts < 0 || o.nmapPorts < 1 || o.nmapPorts > gen.MaxPortsPerHost {
+		return fmt.Errorf("bench: --nmap-hosts must be at least 0 and --nmap-ports 1 to %d: %w", gen.MaxPortsPerHost, cli.ErrUsage)
 	}
 	if o.ingestHosts < 1 || o.ingestRescans < 1 || o.serveHosts < 0 || o.serveRescans < 1 || o.bigFactor < 0 || o.duration < time.Second {
 		return fmt.Errorf("bench: sizes must be positive and --duration at least 1s: %w", cli.ErrUsage)
@@ -379,7 +385,12 @@ func (b *bench) ingestAs(ctx context.Context, file, format string, storeArgs ...
 // parseFile runs `portolan-bench parse-only` on file: the same pipeline
 // with a store that discards.
 func (b *bench) parseFile(ctx context.Context, file string) (ingestFigures, error) {
-	run, err := b.runProgram(ctx, b.self, "parse-only", "--format", b.o.format, file)
+	return b.parseAs(ctx, file, b.o.format)
+}
+
+// parseAs runs `portolan-bench parse-only` on file in format.
+func (b *bench) parseAs(ctx context.Context, file, format string) (ingestFigures, error) {
+	run, err := b.runProgram(ctx, b.self, "parse-only", "--format", format, file)
 	if err != nil {
 		return ingestFigures{}, err
 	}
@@ -461,6 +472,24 @@ func (b *bench) ingest(ctx context.Context) (*table, error) {
 			if pg.created < embedded.created {
 				t.notes = append(t.notes, fmt.Sprintf("PostgreSQL created %d records where the empty embedded store created %d: the database was not empty, so part of the file was duplicates.", pg.created, embedded.created))
 			}
+			b.logf("COPY of the same rows into an unindexed table (the baseline of PostgreSQL)")
+			cp, err := b.copyBaseline(ctx, small)
+			if err != nil {
+				b.logf("plain COPY: %v", err)
+				t.add("PostgreSQL vs plain COPY: observations/s", formatCount(int(pg.rate())), "not measured", "")
+				t.notes = append(t.notes, "The plain COPY was not measured: "+err.Error())
+			} else {
+				t.add(copyRow(pg, cp)...)
+				if cp.rows != pg.observations {
+					t.notes = append(t.notes, fmt.Sprintf("The plain COPY sent %d rows where portolan ingest read %d observations.", cp.rows, pg.observations))
+				}
+			}
+		}
+	}
+
+	if b.o.nmapHosts > 0 {
+		if err := b.ingestNmap(ctx, t); err != nil {
+			return nil, err
 		}
 	}
 
@@ -500,6 +529,8 @@ func (b *bench) ingest(ctx context.Context) (*table, error) {
 	t.notes = append(t.notes,
 		"Each figure is one run of the real binary as a child process: wall time from start to exit (store creation included), peak RSS from the kernel (rusage maxrss).",
 		"Parse only is `portolan-bench parse-only`: the same ingest pipeline (read, decode, normalise, check certificates, batch) with a store that discards; the gap to it is the cost of the store.",
+		"Plain COPY (with --store): the harness reads the same file in-process with the same pipeline, then COPYs its observations as rows of one unindexed table ("+plainTable+", the columns of plain_observations in internal/postgres's BenchmarkIngest), 5,000 rows per COPY, in the --store database, and drops it; only the COPY is timed. 1/N is the ratio as a fraction (the goal is 1/3 or better).",
+		"The nmap rows (--nmap-hosts, --nmap-ports; 0 hosts skips them): `portolan-bench gen --format nmap --ports-per-host 11 --rescans 1` writes every host with 11 ports open, a banner where the service sends one, a certificate on every TLS port (ssl-cert's PEM). Ports/s is observations (one per port) over the wall time of `portolan ingest`. The reader's baseline is encoding/xml's Decoder.Token() over the same bytes in the harness process, with nothing done with the tokens: MB/s of the file (10^6 bytes) for each.",
 		"The memory check on a 1 GB file: `portolan-bench gen --size 1GB -o big.ndjson && portolan-bench ingest --big-file big.ndjson`.")
 	return t, nil
 }
