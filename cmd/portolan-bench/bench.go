@@ -61,6 +61,8 @@ type benchOptions struct {
 	duration                 time.Duration
 	conns                    []int
 	scale                    []int
+	randomHostPorts          int
+	randomSample             int
 	// search
 	searchScale []int
 	searchRuns  int
@@ -105,6 +107,8 @@ func runBench(ctx context.Context, env *cli.Env, section string, args []string) 
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "serve: length of each wrk run")
 	conns := fs.String("conns", "1,16,64", "serve: concurrent connections to measure")
 	scale := fs.String("scale", "10k,100k", "serve: store sizes in hostPorts for the scale check, e.g. 10k,100k,1m,10m (\"\" to skip)")
+	random := fs.String("random-hostports", "1m", "serve: store size in hostPorts of the random-host workload (\"0\" to skip)")
+	fs.IntVar(&o.randomSample, "random-sample", 0, "serve: draw the random hosts from this many of the store's hosts, spread evenly (0: all)")
 	searchScale := fs.String("search-scale", "100k,1m", "search: store sizes in hostPorts")
 	fs.IntVar(&o.searchRuns, "search-runs", 50, "search: timed runs of each search, after a warm-up")
 	fs.DurationVar(&o.searchTime, "search-time", time.Minute, "search: stop a slow search after this long once 10 runs are done (0: never)")
@@ -117,11 +121,18 @@ puts them) and prints a Markdown table in which every figure stands next to
 a baseline measured in the same run:
   ingest  observations/s and peak RSS of 'portolan ingest' (embedded store,
           and PostgreSQL with --store) next to parsing the same file alone;
-          peak RSS of a file 10x bigger next to the small one's
+          with --store, PostgreSQL next to a plain COPY of the same rows
+          into an unindexed table; peak RSS of a file 10x bigger next to
+          the small one's; an nmap XML file of 5,000 hosts x 11 ports
+          (--nmap-hosts) into the embedded store (ports/s), and its
+          parse-only next to encoding/xml tokenising the same bytes
   serve   requests/s, p50 and p99 of hosts/{id}/ports (20 ports), with
           $select=id,port, and a $top=1 walk along nextLinks, at 1, 16 and
           64 connections, with wrk, next to nginx serving the same bytes;
-          p50 of the same request as the store grows (--scale)
+          p50 of the same request as the store grows (--scale); a random
+          host per request from a store of 1,000,000 hostPorts
+          (--random-hostports), read from the store, next to nginx
+          serving one file per host
   search  p50 and p99 of estate-wide searches (a product and version, a
           port, an address range, a certificate expiry window, a banner
           substring), first page and $count, read from the store
@@ -150,6 +161,16 @@ Flags:
 	}
 	if o.scale, err = parseCounts(*scale); err != nil {
 		return fmt.Errorf("bench: --scale %q: want sizes such as 10k,100k,1m: %w", *scale, cli.ErrUsage)
+	}
+	if r := strings.TrimSpace(*random); r != "" && r != "0" {
+		counts, err := parseCounts(r)
+		if err != nil || len(counts) != 1 {
+			return fmt.Errorf("bench: --random-hostports %q: want one size such as 1m, or 0: %w", *random, cli.ErrUsage)
+		}
+		o.randomHostPorts = counts[0]
+	}
+	if o.randomSample < 0 {
+		return fmt.Errorf("bench: --random-sample must not be negative: %w", cli.ErrUsage)
 	}
 	if o.searchScale, err = parseCounts(*searchScale); err != nil || len(o.searchScale) == 0 {
 		return fmt.Errorf("bench: --search-scale %q: want sizes such as 100k,1m: %w", *searchScale, cli.ErrUsage)
@@ -706,6 +727,13 @@ func (b *bench) serve(ctx context.Context) ([]*table, error) {
 			return nil, err
 		}
 		tables = append(tables, st)
+	}
+	if b.o.randomHostPorts > 0 {
+		rt, err := b.randomTable(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tables = append(tables, rt)
 	}
 	return tables, nil
 }

@@ -156,11 +156,11 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	out, err := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "--no-install", "--ingest-hosts", "100", "--big", "2", "--nmap-hosts", "20", "--serve-hosts", "20",
-		"--duration", "1s", "--conns", "2", "--scale", "500").CombinedOutput()
+		"--duration", "1s", "--conns", "2", "--scale", "500", "--random-hostports", "2k").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"**Machine**", "Embedded store: observations/s", "Memory flat", "full JSON", "$select=id,port", "walking nextLinks", "**Scale", "Load average"} {
+	for _, want := range []string{"**Machine**", "Embedded store: observations/s", "Memory flat", "full JSON", "$select=id,port", "walking nextLinks", "**Scale", "**Random hosts", "random of", "Load average"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
