@@ -185,6 +185,10 @@ func TestBenchIngestSmoke(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	// Without --store there is no COPY row nor its note.
+	if strings.Contains(string(out), "plain COPY") || strings.Contains(string(out), "Plain COPY") {
+		t.Errorf("the COPY baseline is reported without --store:\n%s", out)
+	}
 	if !strings.Contains(stderr.String(), "measuring "+filepath.Join(binaries(t), "portolan")+" (portolan ") {
 		t.Errorf("the binary under test is not reported:\n%s", stderr.String())
 	}
