@@ -155,12 +155,12 @@ func TestBenchSmoke(t *testing.T) {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
-	out, err := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "--no-install", "--ingest-hosts", "100", "--big", "2", "--serve-hosts", "20",
-		"--duration", "1s", "--conns", "2", "--scale", "500").CombinedOutput()
+	out, err := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "--no-install", "--ingest-hosts", "100", "--big", "2", "--nmap-hosts", "20", "--serve-hosts", "20",
+		"--duration", "1s", "--conns", "2", "--scale", "500", "--random-hostports", "2k").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"**Machine**", "Embedded store: observations/s", "Memory flat", "full JSON", "$select=id,port", "walking nextLinks", "**Scale", "Load average"} {
+	for _, want := range []string{"**Machine**", "Embedded store: observations/s", "Memory flat", "full JSON", "$select=id,port", "walking nextLinks", "**Scale", "**Random hosts", "random of", "Load average"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -171,7 +171,7 @@ func TestBenchSmoke(t *testing.T) {
 // binaries: it needs neither wrk nor nginx, so it always runs, and proves
 // that portolan-bench finds the portolan next to it and its own parse-only.
 func TestBenchIngestSmoke(t *testing.T) {
-	cmd := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "ingest", "--ingest-hosts", "50", "--big", "2")
+	cmd := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "ingest", "--ingest-hosts", "50", "--big", "2", "--nmap-hosts", "30")
 	cmd.Env = append(os.Environ(), "PORTOLAN_STORE=")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -179,10 +179,15 @@ func TestBenchIngestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	for _, want := range []string{"`portolan-bench`", "./portolan-bench ingest --big=2 --ingest-hosts=50", "Embedded store: observations/s", "parse only", "Memory flat"} {
+	for _, want := range []string{"`portolan-bench`", "./portolan-bench ingest --big=2 --ingest-hosts=50 --nmap-hosts=30", "Embedded store: observations/s", "parse only", "Memory flat",
+		"nmap XML, 30 hosts × 11 ports", "nmap reader parse-only vs encoding/xml tokens: MB/s", "encoding/xml Token()"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// Without --store there is no COPY row nor its note.
+	if strings.Contains(string(out), "plain COPY") || strings.Contains(string(out), "Plain COPY") {
+		t.Errorf("the COPY baseline is reported without --store:\n%s", out)
 	}
 	if !strings.Contains(stderr.String(), "measuring "+filepath.Join(binaries(t), "portolan")+" (portolan ") {
 		t.Errorf("the binary under test is not reported:\n%s", stderr.String())

@@ -31,6 +31,7 @@ func runGen(ctx context.Context, env *cli.Env, args []string) error {
 	fs.IntVar(&cfg.Rescans, "rescans", 5, "scans of every host, a day apart")
 	fs.Float64Var(&cfg.BannerRatio, "banners", 0.3, "share of open observations with a banner")
 	fs.Float64Var(&cfg.CertificateRatio, "certificates", 0.05, "share of open observations with a certificate")
+	fs.IntVar(&cfg.PortsPerHost, "ports-per-host", 0, "give every host exactly this many ports, open in every scan, with banners and (TLS ones) certificates; 0: 1 to 4 ports (20 for a few hosts) that open and close")
 	fs.StringVar(&cfg.Probe, "probe", "", "address of an extra host with 20 open ports, all with banners (for benchmarks of hosts/{id}/ports)")
 	format := fs.String("format", gen.FormatNative, "output format: "+strings.Join(gen.Formats, ", "))
 	out := fs.String("o", "-", "output file; - for standard output")
@@ -46,6 +47,11 @@ seed. A file of about 1 GB for the memory check of 'portolan-bench ingest':
 
   portolan-bench gen --size 1GB -o big.ndjson
 
+The nmap file of the nmap benchmark (5,000 hosts of 11 open ports, with
+banners and certificates):
+
+  portolan-bench gen --format nmap --hosts 5000 --ports-per-host 11 --rescans 1 -o hosts.xml
+
 Flags:
 `)
 		fs.PrintDefaults()
@@ -56,6 +62,9 @@ Flags:
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return fmt.Errorf("gen: unexpected argument %q: %w", fs.Arg(0), cli.ErrUsage)
+	}
+	if cfg.PortsPerHost < 0 || cfg.PortsPerHost > gen.MaxPortsPerHost {
+		return fmt.Errorf("gen: --ports-per-host must be 0 to %d: %w", gen.MaxPortsPerHost, cli.ErrUsage)
 	}
 	if cfg.Hosts < 0 || cfg.Rescans < 1 || cfg.BannerRatio <= 0 || cfg.BannerRatio > 1 || cfg.CertificateRatio <= 0 || cfg.CertificateRatio > 1 {
 		return fmt.Errorf("gen: --hosts must be at least 0, --rescans at least 1, --banners and --certificates in (0, 1]: %w", cli.ErrUsage)

@@ -44,6 +44,8 @@ func TestGenCommandRejectsBadFlags(t *testing.T) {
 		{"gen", "--format", "csv"},
 		{"gen", "--rescans", "0"},
 		{"gen", "--size", "lots"},
+		{"gen", "--ports-per-host", "-1"},
+		{"gen", "--ports-per-host", "1001"},
 		{"gen", "extra"},
 	} {
 		if _, _, err := run(t, nil, args...); err == nil || cli.ExitCode(err) != 2 {
@@ -78,5 +80,22 @@ func TestGenParseSize(t *testing.T) {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q): no error", in)
 		}
+	}
+}
+
+// --ports-per-host gives every host that many open ports: the nmap file of
+// the ingest benchmark.
+func TestGenPortsPerHostFlag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "fixed.xml")
+	_, stderr, err := run(t, nil, "gen", "--format", "nmap", "--hosts", "20", "--ports-per-host", "11", "--rescans", "1", "-o", file)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "20 hosts, 220 observations") {
+		t.Errorf("gen --ports-per-host 11: %q", stderr)
+	}
+	parsed, _, err := run(t, nil, "parse-only", "--format", "nmap", file)
+	if err != nil || !strings.Contains(parsed, "parsed: 220 observations, 0 rejected") {
+		t.Errorf("parse-only of the file: %q, %v", parsed, err)
 	}
 }

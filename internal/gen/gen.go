@@ -39,12 +39,24 @@ type Config struct {
 	// observations that carry a banner and a certificate (defaults 0.3 and
 	// 0.05, the mix of the ingest benchmark).
 	BannerRatio, CertificateRatio float64
+	// PortsPerHost, when above 0, gives every host exactly that many
+	// ports, open in every scan, every one with a banner when its service
+	// sends one and every TLS one with a certificate (the shape of the
+	// nmap benchmark: 5,000 hosts of 11 ports). The ports are drawn from
+	// the same distribution; 0 keeps the usual 1 to 4 ports (20 for a few
+	// hosts) that open, close and lose banners, and leaves the output of a
+	// seed as it was.
+	PortsPerHost int
 	// Probe, when set, is the address of one more host, scanned first in
 	// every pass: ProbePorts open ports, every one with a banner, the TLS
 	// ones with a certificate. Benchmarks of hosts/{id}/ports use it as a
 	// host of known shape; the other hosts are the same with or without it.
 	Probe string
 }
+
+// MaxPortsPerHost bounds Config.PortsPerHost: a host's ports are distinct,
+// and drawing ever more of them from the distribution would slow to a crawl.
+const MaxPortsPerHost = 1000
 
 // ProbePorts are the ports of the probe host.
 var ProbePorts = []int{21, 22, 25, 80, 110, 143, 443, 465, 587, 993, 995, 3306, 6379, 8000, 8080, 8081, 8443, 8888, 9200, 10443}
@@ -158,12 +170,14 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Rescans <= 0 {
 		cfg.Rescans = 1
 	}
+	cfg.PortsPerHost = min(cfg.PortsPerHost, MaxPortsPerHost)
 	return cfg
 }
 
 // hostPlan is what does not change between the scans of a host.
 type hostPlan struct {
 	key   uint64 // hashes the host into the random streams
+	fixed bool   // every port open in every scan (Config.PortsPerHost)
 	addr  string
 	name  string
 	ttl   int
@@ -208,6 +222,11 @@ func (g *Generator) plan(i int) hostPlan {
 	if r.IntN(1000) < manyPortsPer1000 {
 		n = manyPorts
 	}
+	// The draws above happen either way, so that a fixed count leaves
+	// the addresses and hostnames as they are.
+	if g.cfg.PortsPerHost > 0 {
+		n, h.fixed = g.cfg.PortsPerHost, true
+	}
 	total := 0
 	for _, p := range commonPorts {
 		total += p.weight
@@ -238,7 +257,7 @@ func (g *Generator) plan(i int) hostPlan {
 		if hasPort(h.ports, port) {
 			continue
 		}
-		h.ports = append(h.ports, g.portPlan(r, port, svc, false))
+		h.ports = append(h.ports, g.portPlan(r, port, svc, h.fixed))
 	}
 	return h
 }
@@ -401,7 +420,7 @@ func (g *Generator) hostScan(h hostPlan, i, scan int) *HostScan {
 		switch {
 		case scan < p.born || scan >= p.dies:
 			o.Status = p.down
-		case transient && i >= 0:
+		case transient && i >= 0 && !h.fixed:
 			o.Status = portolan.StatusFiltered
 		}
 		ps := PortScan{Observation: o}
@@ -423,7 +442,7 @@ func (g *Generator) hostScan(h hostPlan, i, scan int) *HostScan {
 				svc.cert = g.cert(k)
 				o.Certificate = svc.cert.der
 			}
-			if p.banner && (!missed || i < 0) {
+			if p.banner && (!missed || i < 0 || h.fixed) {
 				o.Banner = p.svc.banner(&bannerArgs{r: r, at: hs.Start, prod: p.prod, rel: &p.prod.releases[rel], variant: p.variant, host: greet})
 			}
 			ps.Service = svc

@@ -356,3 +356,57 @@ func TestGenHostsFor(t *testing.T) {
 		t.Errorf("HostsFor(%d) gives %d open ports", want, open)
 	}
 }
+
+// PortsPerHost gives every host that many ports, open in every scan, with
+// a banner when the service sends one and a certificate on every TLS port;
+// the addresses and hostnames stay those of the usual world.
+func TestGenPortsPerHost(t *testing.T) {
+	const perHost = 11
+	cfg := gen.Config{Seed: 5, Hosts: 300, Rescans: 2}
+	usual := gen.New(cfg)
+	cfg.PortsPerHost = perHost
+	g := gen.New(cfg)
+	tls := map[int]bool{443: true, 465: true, 993: true, 995: true, 8443: true, 10443: true}
+	scans, certs, banners, open := 0, 0, 0, 0
+	for hs := g.NextScan(); hs != nil; hs = g.NextScan() {
+		scans++
+		u := usual.NextScan()
+		if u == nil || u.Addr != hs.Addr || fmt.Sprint(u.Hostnames) != fmt.Sprint(hs.Hostnames) {
+			t.Fatalf("scan %d: host %s %v, the usual world's %+v", scans, hs.Addr, hs.Hostnames, u)
+		}
+		ports := map[int]bool{}
+		for _, p := range hs.Ports {
+			o := p.Observation
+			ports[o.Port] = true
+			if o.Status != portolan.StatusOpen {
+				t.Errorf("%s:%d is %s, want open", o.Host, o.Port, o.Status)
+			}
+			open++
+			if tls[o.Port] {
+				if len(o.Certificate) == 0 || !strings.HasPrefix(o.ScanProtocol, "ssl/") {
+					t.Errorf("%s:%d (TLS) has no certificate", o.Host, o.Port)
+				}
+			}
+			if len(o.Certificate) > 0 {
+				certs++
+			}
+			if o.Banner != "" {
+				banners++
+			}
+		}
+		if len(hs.Ports) != perHost || len(ports) != perHost {
+			t.Errorf("%s has %d ports (%d distinct), want %d", hs.Addr, len(hs.Ports), len(ports), perHost)
+		}
+	}
+	if scans != 600 || certs == 0 || float64(banners) < 0.5*float64(open) {
+		t.Errorf("%d host scans, %d certificates, %d banners of %d open ports", scans, certs, banners, open)
+	}
+	if n := gen.New(cfg).Total(); n != 600*perHost {
+		t.Errorf("Total() = %d, want %d", n, 600*perHost)
+	}
+	// The nmap file says how it was made.
+	data, _ := write(t, gen.Config{Seed: 5, Hosts: 3, PortsPerHost: perHost}, gen.FormatNmap)
+	if !bytes.Contains(data, []byte("-&#45;ports-per-host 11")) {
+		t.Errorf("the nmap args do not name --ports-per-host")
+	}
+}

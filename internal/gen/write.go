@@ -153,7 +153,11 @@ const nmapVersion = "7.94"
 
 func newNmapWriter(bw *bufio.Writer, cw *countingWriter, cfg Config) *nmapWriter {
 	w := &nmapWriter{bw: bw, cw: cw, start: cfg.Start, last: cfg.Start}
-	args := fmt.Sprintf("nmap -sV -Pn --script banner,ssl-cert -oX - (portolan-bench gen --seed %d --hosts %d --rescans %d)", cfg.Seed, cfg.Hosts, cfg.Rescans)
+	fixed := ""
+	if cfg.PortsPerHost > 0 {
+		fixed = fmt.Sprintf(" --ports-per-host %d", cfg.PortsPerHost)
+	}
+	args := fmt.Sprintf("nmap -sV -Pn --script banner,ssl-cert -oX - (portolan-bench gen --seed %d --hosts %d --rescans %d%s)", cfg.Seed, cfg.Hosts, cfg.Rescans, fixed)
 	w.printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n<?xml-stylesheet href=\"file:///usr/bin/../share/nmap/nmap.xsl\" type=\"text/xsl\"?>\n")
 	// nmap writes "--" as "-&#45;", which a comment may not contain.
 	args = strings.ReplaceAll(escape(args), "--", "-&#45;")
