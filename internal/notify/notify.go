@@ -296,6 +296,22 @@ func (d *Dispatcher) lead(ctx context.Context) (leading, took bool) {
 		return d.leading, false // asked lately: one write per third of the TTL, holder or not
 	}
 	d.tried = now
+	if !d.anySubscription(ctx) {
+		// Nothing to deliver: no lease, so that a server without
+		// subscriptions never writes. Every write empties the page cache
+		// of every SQLite reader (they cannot tell which pages changed),
+		// which a lease renewed every few seconds made a fifth of the CPU
+		// of reading hosts at random from a large store.
+		if d.leading {
+			d.cfg.Logger.Info("notify: no subscriptions left; this serve process stops holding the lease of delivery")
+			for id, w := range d.workers {
+				w.cancel()
+				delete(d.workers, id)
+			}
+		}
+		d.leading = false
+		return false, false
+	}
 	held, err := d.cfg.Store.LeaseDelivery(ctx, d.holder, now, d.cfg.LeaseTTL)
 	if err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Warn("notify: lease of delivery", "error", err)
@@ -317,6 +333,14 @@ func (d *Dispatcher) lead(ctx context.Context) (leading, took bool) {
 	}
 	d.leading = true
 	return true, took
+}
+
+// anySubscription reports whether the store holds a subscription, expired
+// ones included (the holder of the lease deletes those). A failed read
+// counts as yes: the lease then decides, as it did before this check.
+func (d *Dispatcher) anySubscription(ctx context.Context) bool {
+	subs, err := d.cfg.Store.ActiveSubscriptions(ctx, time.Time{})
+	return err != nil || len(subs) > 0
 }
 
 func (d *Dispatcher) wakeAll() {

@@ -683,3 +683,48 @@ func testTwoDispatchersDeliverEachChangeOnce(t *testing.T, e *env) {
 	once("30 more after one dispatcher stopped")
 	stopB()
 }
+
+// leaseCounter counts the dispatcher's requests for the lease of delivery,
+// each of which is a write to the store.
+type leaseCounter struct {
+	notify.Store
+	leases atomic.Int32
+}
+
+func (c *leaseCounter) LeaseDelivery(ctx context.Context, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	c.leases.Add(1)
+	return c.Store.LeaseDelivery(ctx, holder, now, ttl)
+}
+
+// TestNoSubscriptionNoWrite: a dispatcher with nothing to deliver never
+// writes (on SQLite every write empties every reader's page cache); it
+// takes the lease when a subscription appears, and lets it go when the
+// last one is deleted.
+func TestNoSubscriptionNoWrite(t *testing.T) {
+	e := newEnv(t)
+	counter := &leaseCounter{Store: e.db}
+	cfg := e.fastConfig(notify.NewGuard(nil, nil))
+	cfg.Store = counter
+	cfg.LeaseTTL = 60 * time.Millisecond
+	e.run(cfg)
+	time.Sleep(20 * cfg.LeaseTTL)
+	if n := counter.leases.Load(); n != 0 {
+		t.Fatalf("%d lease requests (writes) without any subscription", n)
+	}
+	rc := newReceiver(t)
+	s := e.subscribe(1, rc.URL, "", "")
+	e.importObs(open("192.0.2.9", 443, 0, ""))
+	waitFor(t, 10*time.Second, "the notification", func() bool { return len(rc.received()) > 0 })
+	if counter.leases.Load() == 0 {
+		t.Fatal("delivered without the lease")
+	}
+	if err := e.db.DeleteSubscription(context.Background(), owner, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * cfg.LeaseTTL)
+	before := counter.leases.Load()
+	time.Sleep(20 * cfg.LeaseTTL)
+	if after := counter.leases.Load(); after != before {
+		t.Errorf("%d lease requests after the last subscription was deleted", after-before)
+	}
+}
