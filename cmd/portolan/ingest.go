@@ -22,6 +22,7 @@ import (
 	"portolan/internal/ingest"
 	"portolan/internal/metrics"
 	"portolan/internal/mmdb"
+	"portolan/internal/sqlite"
 )
 
 // ingestMemoryLimit is the Go heap's soft limit in ingest and worker
@@ -68,6 +69,8 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	geoipDB := fs.String("geoip-db", env.Getenv("PORTOLAN_GEOIP_DB"), "a MaxMind-format country `file`, checked and shown by --dry-run; serve adds its facts to hosts as it\n"+
 		"reads them, so give serve the same flag (env PORTOLAN_GEOIP_DB)")
 	asnDB := fs.String("asn-db", env.Getenv("PORTOLAN_ASN_DB"), "a MaxMind-format autonomous-system `file`, as --geoip-db (env PORTOLAN_ASN_DB)")
+	fs.IntVar(&stores.writerCacheMB, "cache-mb", sqlite.DefaultWriterCacheMB, "page cache of the embedded store's writer, in MB: more ingests faster into a store much\n"+
+		"larger than the cache, at twice its size in memory (64 made a 700 MB store take a file 1.4x faster)")
 	dryRun := fs.Bool("dry-run", false, "print what the files would add (observations per host and port) without writing")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar, even on a terminal")
 	remote := addRemoteIngestFlags(fs, env)
@@ -77,6 +80,9 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
+	}
+	if stores.writerCacheMB < 1 || stores.writerCacheMB > 1<<16 {
+		return fmt.Errorf("ingest: --cache-mb %d: want 1 to 65536: %w", stores.writerCacheMB, cli.ErrUsage)
 	}
 	if !slices.Contains(ingest.FormatNames(), *format) {
 		return fmt.Errorf("ingest: --format %q: not a format%s (known: %s): %w", *format, cli.DidYouMean(*format, ingest.FormatNames()), strings.Join(ingest.FormatNames(), ", "), cli.ErrUsage)

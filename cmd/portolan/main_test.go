@@ -120,6 +120,7 @@ func TestUsageErrorsExitTwoBeforeAnyWork(t *testing.T) {
 		{[]string{"ingets", "x.xml"}, `unknown command "ingets"; did you mean "ingest"?`},
 		{[]string{"ingest", "--data", data, "--frmat", "nmap", "x.xml"}, `did you mean "--format"?`},
 		{[]string{"ingest", "--data", data, "--format", "nmpa", samples + "nmap_sV_scripts_5ports.xml"}, `ingest: --format "nmpa": not a format; did you mean "nmap"?`},
+		{[]string{"ingest", "--data", data, "--cache-mb", "0", samples + "nmap_sV_scripts_5ports.xml"}, `ingest: --cache-mb 0: want 1 to 65536`},
 		{[]string{"ingest", "--data", data}, "ingest: no input"},
 		{[]string{"ingest", "--data", data, "--dry-run"}, "ingest: no input"},
 		{[]string{"token", "--data", data, "extra"}, `token: unexpected argument "extra"`},

@@ -21,6 +21,9 @@ import (
 type storeFlags struct {
 	data  string
 	store string
+	// writerCacheMB is the embedded store's writer page cache (0: its
+	// default); only ingest sets it.
+	writerCacheMB int
 }
 
 // addStoreFlags registers --data (PORTOLAN_DATA, default ./portolan-data) and
@@ -54,7 +57,7 @@ func (s *storeFlags) Open(ctx context.Context, logger *slog.Logger) (portolan.St
 	if s.store != "" {
 		return nil, fmt.Errorf("--store %q is not a postgres:// URL; leave it empty to use the embedded store in --data", s.store)
 	}
-	db, err := sqlite.OpenDir(ctx, s.data, sqlite.Options{Recognizer: recognizer()})
+	db, err := sqlite.OpenDir(ctx, s.data, sqlite.Options{Recognizer: recognizer(), WriterCacheMB: s.writerCacheMB})
 	if err != nil {
 		return nil, err
 	}
