@@ -56,6 +56,7 @@ type benchOptions struct {
 	format                     string
 	store                      string
 	nmapHosts, nmapPorts       int
+	filledHostPorts            int
 	// serve
 	serveHosts, serveRescans int
 	duration                 time.Duration
@@ -101,6 +102,7 @@ func runBench(ctx context.Context, env *cli.Env, section string, args []string) 
 	fs.StringVar(&o.format, "format", gen.FormatNative, "ingest: format of the generated file: "+strings.Join(gen.Formats, ", "))
 	fs.IntVar(&o.nmapHosts, "nmap-hosts", 5000, "ingest: hosts of the nmap XML file ingested and parsed next to encoding/xml (0: skip)")
 	fs.IntVar(&o.nmapPorts, "nmap-ports", 11, "ingest: open ports of every host of the nmap file, TLS ones with a certificate")
+	filled := fs.String("filled-hostports", "1m", "ingest: also ingest the file into an embedded store already holding this many hostPorts (\"0\" to skip)")
 	fs.StringVar(&o.store, "store", env.Getenv("PORTOLAN_STORE"), "ingest, search: also measure this PostgreSQL store (postgres://...; ingest: use an empty database; search: creates and drops a schema) (env PORTOLAN_STORE)")
 	fs.IntVar(&o.serveHosts, "serve-hosts", 3500, "serve: hosts of the store (about 10,000 hostPorts), besides the 20-port host requested")
 	fs.IntVar(&o.serveRescans, "serve-rescans", 5, "serve: scans of every host")
@@ -161,6 +163,13 @@ Flags:
 	}
 	if o.scale, err = parseCounts(*scale); err != nil {
 		return fmt.Errorf("bench: --scale %q: want sizes such as 10k,100k,1m: %w", *scale, cli.ErrUsage)
+	}
+	if f := strings.TrimSpace(*filled); f != "" && f != "0" {
+		counts, err := parseCounts(f)
+		if err != nil || len(counts) != 1 {
+			return fmt.Errorf("bench: --filled-hostports %q: want one size such as 1m, or 0: %w", *filled, cli.ErrUsage)
+		}
+		o.filledHostPorts = counts[0]
 	}
 	if r := strings.TrimSpace(*random); r != "" && r != "0" {
 		counts, err := parseCounts(r)
@@ -383,6 +392,11 @@ var (
 	parsedLine   = regexp.MustCompile(`parsed: (\d+) observations`)
 )
 
+// fixtureCacheMB is the writer page cache of `portolan ingest` when it
+// builds a store that a measurement then reads: building is not what is
+// measured, and a large cache builds large stores faster.
+const fixtureCacheMB = "256"
+
 // ingestFile runs `portolan ingest` on file, in --format, with storeArgs.
 func (b *bench) ingestFile(ctx context.Context, file string, storeArgs ...string) (ingestFigures, error) {
 	return b.ingestAs(ctx, file, b.o.format, storeArgs...)
@@ -446,6 +460,29 @@ func (b *bench) writeGenerated(ctx context.Context, file string, cfg gen.Config,
 	return st, nil
 }
 
+// ingestIntoFilled builds an embedded store of about b.o.filledHostPorts
+// hostPorts from another seed (a fixture: its build is not measured) and
+// measures ingesting file into it. It returns the figures and the store's
+// size in hostPorts.
+func (b *bench) ingestIntoFilled(ctx context.Context, file string) (ingestFigures, int, error) {
+	fill := filepath.Join(b.dir, "filled.ndjson")
+	cfg := gen.Config{Seed: b.o.seed + 1000, Hosts: gen.HostsFor(b.o.filledHostPorts), Rescans: 1}
+	if _, err := b.writeGenerated(ctx, fill, cfg, gen.FormatNative); err != nil {
+		return ingestFigures{}, 0, err
+	}
+	data := filepath.Join(b.dir, "filled-data")
+	defer os.RemoveAll(data)
+	b.logf("building a store of about %s hostPorts to ingest into (not timed)", formatCount(b.o.filledHostPorts))
+	built, err := b.ingestAs(ctx, fill, gen.FormatNative, "--store=", "--data", data, "--cache-mb", fixtureCacheMB)
+	os.Remove(fill)
+	if err != nil {
+		return ingestFigures{}, 0, err
+	}
+	b.logf("ingesting %s into the store already holding %s records", filepath.Base(file), formatCount(built.created))
+	measured, err := b.ingestFile(ctx, file, "--store=", "--data", data)
+	return measured, built.created, err
+}
+
 // ingest measures `portolan ingest` next to parse-only on the same file,
 // and memory on a bigger one.
 func (b *bench) ingest(ctx context.Context) (*table, error) {
@@ -477,6 +514,17 @@ func (b *bench) ingest(ctx context.Context) (*table, error) {
 		formatCount(int(parsed.rate()))+" parse only", formatRatio(embedded.rate(), parsed.rate()))
 	t.add("Embedded store: peak RSS", formatBytes(embedded.run.maxRSS),
 		formatBytes(parsed.run.maxRSS)+" parse only", formatRatio(float64(embedded.run.maxRSS), float64(parsed.run.maxRSS)))
+
+	if b.o.filledHostPorts > 0 {
+		filled, n, err := b.ingestIntoFilled(ctx, small)
+		if err != nil {
+			return nil, err
+		}
+		t.add(fmt.Sprintf("Embedded store already holding %s hostPorts: observations/s", formatCount(n)), formatCount(int(filled.rate())),
+			formatCount(int(embedded.rate()))+" empty store", formatRatio(filled.rate(), embedded.rate()))
+		t.add("Embedded store already holding them: peak RSS", formatBytes(filled.run.maxRSS),
+			formatBytes(embedded.run.maxRSS)+" empty store", formatRatio(float64(filled.run.maxRSS), float64(embedded.run.maxRSS)))
+	}
 
 	if b.o.store != "" {
 		b.logf("ingesting %s into PostgreSQL (--store)", filepath.Base(small))
@@ -552,6 +600,9 @@ func (b *bench) ingest(ctx context.Context) (*table, error) {
 		"Parse only is `portolan-bench parse-only`: the same ingest pipeline (read, decode, normalise, check certificates, batch) with a store that discards; the gap to it is the cost of the store.")
 	if b.o.store != "" {
 		t.notes = append(t.notes, "Plain COPY: the harness reads the same file in-process with the same pipeline, then COPYs its observations as rows of one unindexed table ("+plainTable+", the columns of plain_observations in internal/postgres's BenchmarkIngest), 5,000 rows per COPY, in the --store database, and drops it; only the COPY is timed. 1/N is the ratio as a fraction (the goal is 1/3 or better).")
+	}
+	if b.o.filledHostPorts > 0 {
+		t.notes = append(t.notes, "Already holding: a store built first from another generated world (another seed, one scan per host, with `ingest --cache-mb 256`, not timed), then the same file ingested into it with the defaults, as into the empty store (--filled-hostports; 0 skips).")
 	}
 	if b.o.nmapHosts > 0 {
 		t.notes = append(t.notes, fmt.Sprintf("The nmap rows (--nmap-hosts, --nmap-ports; --nmap-hosts 0 skips them): `portolan-bench gen --format nmap --hosts %d --ports-per-host %d --rescans 1` writes every host with %d ports open, a banner where the service sends one, a certificate on every TLS port (ssl-cert's PEM). Ports/s is observations (one per port) over the wall time of `portolan ingest`. The reader's baseline is encoding/xml's Decoder.Token() over the same bytes in the harness process, with nothing done with the tokens: MB/s of the file (10^6 bytes) for each; parse-only's includes its process start.", b.o.nmapHosts, b.o.nmapPorts, b.o.nmapPorts))
@@ -760,7 +811,7 @@ func (b *bench) scaleTable(ctx context.Context, nginxP50 time.Duration) (*table,
 			return nil, err
 		}
 		b.logf("ingesting a store of about %s hostPorts", name)
-		loaded, err := b.ingestFile(ctx, file, "--store=", "--data", data)
+		loaded, err := b.ingestFile(ctx, file, "--store=", "--data", data, "--cache-mb", fixtureCacheMB)
 		if err != nil {
 			return nil, err
 		}
@@ -806,7 +857,7 @@ func (b *bench) scaleTable(ctx context.Context, nginxP50 time.Duration) (*table,
 		"Repeated requests are answered from the response cache while the store is unchanged; the last column sends Cache-Control: no-cache, so each request reads the store.",
 		"One scan per host; the requested host is the same 20-port host in every store. The first row's baseline is nginx serving the serve table's full body at 1 connection (that store has more scans, so the body is a little larger); the others' baseline is the first row.",
 		"The ratios of the rows after the first are to the first row (the goal at 10,000,000 hostPorts against 10,000 is at most 1.5×); the no-cache ratio compares reads from the store.",
-		"Larger stores: --scale 10k,100k,1m,10m. Each store is generated to a file, ingested by `portolan ingest` and deleted before the next, so memory stays that of one ingest; 10 million hostPorts are about 10.5 million observations, as many seconds to ingest as the ingest table's rate says (10 to 15 minutes at 15,000 to 18,000 observations/s), and about 3 GB of NDJSON plus about 10 GB of store on disk.")
+		"Larger stores: --scale 10k,100k,1m,10m. Each store is generated to a file, ingested by `portolan ingest --cache-mb 256` (a fixture: a larger writer cache builds large stores faster) and deleted before the next, so memory stays that of one ingest; 10 million hostPorts are about 10.5 million observations, as many seconds to ingest as the ingest table's rate says (10 to 15 minutes at 15,000 to 18,000 observations/s), and about 3 GB of NDJSON plus about 10 GB of store on disk.")
 	return t, nil
 }
 

@@ -156,7 +156,7 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	out, err := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "--no-install", "--ingest-hosts", "100", "--big", "2", "--nmap-hosts", "20", "--serve-hosts", "20",
-		"--duration", "1s", "--conns", "2", "--scale", "500", "--random-hostports", "2k").CombinedOutput()
+		"--duration", "1s", "--conns", "2", "--scale", "500", "--random-hostports", "2k", "--filled-hostports", "0").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -171,7 +171,7 @@ func TestBenchSmoke(t *testing.T) {
 // binaries: it needs neither wrk nor nginx, so it always runs, and proves
 // that portolan-bench finds the portolan next to it and its own parse-only.
 func TestBenchIngestSmoke(t *testing.T) {
-	cmd := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "ingest", "--ingest-hosts", "50", "--big", "2", "--nmap-hosts", "30")
+	cmd := exec.Command(filepath.Join(binaries(t), "portolan-bench"), "ingest", "--ingest-hosts", "50", "--big", "2", "--nmap-hosts", "30", "--filled-hostports", "2k")
 	cmd.Env = append(os.Environ(), "PORTOLAN_STORE=")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -179,7 +179,8 @@ func TestBenchIngestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	for _, want := range []string{"`portolan-bench`", "./portolan-bench ingest --big=2 --ingest-hosts=50 --nmap-hosts=30", "Embedded store: observations/s", "parse only", "Memory flat",
+	for _, want := range []string{"`portolan-bench`", "./portolan-bench ingest --big=2 --filled-hostports=2k --ingest-hosts=50 --nmap-hosts=30", "Embedded store: observations/s",
+		"Embedded store already holding ", "Already holding: a store built first", "parse only", "Memory flat",
 		"nmap XML, 30 hosts × 11 ports", "nmap reader parse-only vs encoding/xml tokens: MB/s", "encoding/xml Token()"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
