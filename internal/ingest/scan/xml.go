@@ -42,10 +42,12 @@ type XMLGuard struct {
 	maxDepth int
 	maxBytes int64
 
-	open []string // local names of the open elements, outermost first
-	line int      // where the last token returned starts
-	off  int64    //
-	err  error    // sticky: the refusal Token returned
+	open      []string // local names of the open elements, outermost first
+	openSpace []string // their prefixes, as written, for matching end tags
+	mismatch  error    // sticky: the end tag that did not match, until Resync
+	line      int      // where the last token returned starts
+	off       int64    //
+	err       error    // sticky: the refusal Token returned
 
 	held     string // the element Hold made one record, "" when none
 	heldLine int    // where it starts
@@ -76,8 +78,11 @@ func NewXMLGuard(source string, br *bufio.Reader, maxDepth, maxBytes int) *XMLGu
 }
 
 // Token implements xml.TokenReader: it returns the next token of the
-// document, checked for well-formedness (matching tags, known entities) by
-// encoding/xml and for the limits by g. Its errors are the decoder's and
+// document, checked for well-formedness by encoding/xml (known entities,
+// syntax) and by g (matching tags), and for the limits by g. Element and
+// attribute names keep their prefixes as written (RawToken's names): a
+// reader matches local names, and a decoder made with xml.NewTokenDecoder
+// translates them. Its errors are the decoder's and
 // the underlying reader's, and *portolan.InputError refusals; Fatal turns
 // any of them into what the reader returns. After a refusal, Token returns
 // it again.
@@ -90,8 +95,19 @@ func (g *XMLGuard) Token() (xml.Token, error) {
 		// Each token outside a held record gets a fresh budget.
 		g.in.limit = g.in.n + g.maxBytes
 	}
-	tok, err := g.dec.Token()
+	if g.mismatch != nil {
+		return nil, g.mismatch
+	}
+	// RawToken rather than Token: Token's namespace translation and stack
+	// of open elements cost a fifth of the tokenising, and g keeps a stack
+	// anyway. Checking that end tags match is then g's job (see close).
+	tok, err := g.dec.RawToken()
 	if err != nil {
+		if err == io.EOF && len(g.open) > 0 {
+			// Token's error for a document that ends inside an element.
+			line, _ := g.dec.InputPos()
+			return nil, &xml.SyntaxError{Msg: "unexpected EOF", Line: line}
+		}
 		return nil, err
 	}
 	switch t := tok.(type) {
@@ -100,10 +116,10 @@ func (g *XMLGuard) Token() (xml.Token, error) {
 			return nil, g.refuse(fmt.Sprintf("elements are nested more than %d deep", g.maxDepth))
 		}
 		g.open = append(g.open, t.Name.Local)
+		g.openSpace = append(g.openSpace, t.Name.Space)
 	case xml.EndElement:
-		// The decoder has checked that it closes the innermost element.
-		if n := len(g.open); n > 0 {
-			g.open = g.open[:n-1]
+		if err := g.close(t.Name); err != nil {
+			return nil, err
 		}
 	case xml.Directive:
 		// Any mention counts, also outside a DOCTYPE, where encoding/xml
@@ -113,6 +129,35 @@ func (g *XMLGuard) Token() (xml.Token, error) {
 		}
 	}
 	return tok, nil
+}
+
+// close pops the innermost open element for an end tag named name, or
+// returns the syntax error encoding/xml's Token returns when the tag does
+// not close it, with the same message. Prefixes are compared as written,
+// not as the namespaces they stand for: two prefixes bound to one namespace
+// do not match, which no scanner writes.
+func (g *XMLGuard) close(name xml.Name) error {
+	n := len(g.open)
+	var msg string
+	switch {
+	case n == 0:
+		msg = "unexpected end element </" + name.Local + ">"
+	case g.open[n-1] != name.Local:
+		msg = "element <" + g.open[n-1] + "> closed by </" + name.Local + ">"
+	case g.openSpace[n-1] != name.Space:
+		space := name.Space
+		if space == "" {
+			space = `""`
+		}
+		msg = "element <" + g.open[n-1] + "> in space " + g.openSpace[n-1] + " closed by </" + name.Local + "> in space " + space
+	default:
+		g.open, g.openSpace = g.open[:n-1], g.openSpace[:n-1]
+		return nil
+	}
+	line, _ := g.dec.InputPos()
+	// Sticky, as the decoder's own errors are, until Resync.
+	g.mismatch = &xml.SyntaxError{Msg: msg, Line: line}
+	return g.mismatch
 }
 
 // refuse makes the sticky refusal of the token that starts at g's position.
@@ -246,11 +291,18 @@ func (g *XMLGuard) Resync(depth int, names ...string) (found string, err error) 
 	g.dec = xml.NewDecoder(&resumeReader{head: append(prefix, start...), in: &g.in})
 	g.in.limit = g.in.n + g.maxBytes
 	for range keep {
-		if _, err := g.dec.Token(); err != nil { // the synthetic start tags, well-formed
+		if _, err := g.dec.RawToken(); err != nil { // the synthetic start tags, well-formed
 			return "", g.Fatal(err)
 		}
 	}
 	g.open = append(g.open[:0], keep...)
+	// The synthetic start tags have no prefix, so neither may the end tags
+	// that close the ancestors: nmap and masscan write none.
+	g.openSpace = g.openSpace[:0]
+	for range keep {
+		g.openSpace = append(g.openSpace, "")
+	}
+	g.mismatch = nil
 	return string(start[1 : len(start)-1]), nil
 }
 
