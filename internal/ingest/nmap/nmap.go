@@ -6,7 +6,9 @@
 //
 // The structs in this file mirror nmap.dtd (docs/nmap.dtd in the nmap
 // sources) element by element; adapter.go turns them into portolan types, and
-// reader.go walks the token stream. Every attribute is kept as a string: nmap
+// reader.go walks the token stream. The struct tags say what each field
+// mirrors; for <host>, decode.go fills the structs by hand to the same
+// effect, faster than reflection. Every attribute is kept as a string: nmap
 // writes numbers as CDATA, and a value that does not parse must reject one
 // port (an InputError), not abort the whole file as an unmarshal error would.
 package nmap
@@ -90,19 +92,13 @@ type nmapService struct {
 }
 
 // nmapScript mirrors <script> (ELEMENT script: (#PCDATA | table | elem)*;
-// the structured content arrived with nmap 6).
+// the structured content arrived with nmap 6). Its nested <table> elements
+// are left out: nothing reads them, and a host's memory is then only what
+// the adapter uses.
 type nmapScript struct {
-	ID     string      `xml:"id,attr"`     // the NSE script, e.g. "ssl-cert"
-	Output string      `xml:"output,attr"` // its text output, as nmap prints it
-	Elems  []nmapElem  `xml:"elem"`        // structured output: leaves
-	Tables []nmapTable `xml:"table"`       // structured output: nested tables
-}
-
-// nmapTable mirrors <table> (ELEMENT table: (table | elem)*).
-type nmapTable struct {
-	Key    string      `xml:"key,attr"` // the table's name in its parent; absent in a list
-	Elems  []nmapElem  `xml:"elem"`     // its leaves
-	Tables []nmapTable `xml:"table"`    // its sub-tables
+	ID     string     `xml:"id,attr"`     // the NSE script, e.g. "ssl-cert"
+	Output string     `xml:"output,attr"` // its text output, as nmap prints it
+	Elems  []nmapElem `xml:"elem"`        // structured output: the leaves directly inside
 }
 
 // nmapElem mirrors <elem> (ELEMENT elem: #PCDATA).

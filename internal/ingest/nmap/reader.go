@@ -29,7 +29,7 @@ const (
 // portolan.ObservationReader. It is not safe for concurrent use.
 type Reader struct {
 	guard *scan.XMLGuard // tokenises and bounds the bytes; knows positions
-	ports *portMarker    // reads the guard's tokens, noting where ports start
+	hosts hostDecoder    // decodes each <host> from the guard's tokens
 
 	sawRun bool     // an <nmaprun> element was opened
 	run    runTimes // the instants of the current <nmaprun>
@@ -56,7 +56,7 @@ var _ portolan.ObservationReader = (*Reader)(nil)
 // NewReader returns a streaming reader of nmap -oX output.
 func NewReader(r io.Reader) *Reader {
 	guard := scan.NewXMLGuard(source, bufio.NewReader(r), 0, 0)
-	return &Reader{guard: guard, ports: &portMarker{guard: guard}}
+	return &Reader{guard: guard, hosts: hostDecoder{guard: guard}}
 }
 
 // Read returns the next observation; io.EOF at the end of the input; a
@@ -97,7 +97,7 @@ func (r *Reader) Read() (*portolan.Observation, error) {
 // it yields or setting r.err. Every token consumes input, so Read always
 // makes progress.
 func (r *Reader) step() {
-	tok, err := r.ports.Token()
+	tok, err := r.guard.Token()
 	if err == io.EOF {
 		r.endOfInput()
 		return
@@ -144,18 +144,15 @@ func (r *Reader) beginRun(start xml.StartElement) {
 // readHost decodes one <host> and queues its ports.
 func (r *Reader) readHost(start xml.StartElement) {
 	at := r.pos()
-	// The port starts are the host's own: the last host's slice may still
-	// be in use by its hostPorts, which Read has finished with by now.
-	r.ports.at = nil
 	// The whole host is decoded into memory: bound it as one record.
 	r.guard.Hold()
 	defer r.guard.Release()
 	var h nmapHost
-	if err := r.decode(start, &h); err != nil {
+	if err := r.hosts.host(start, &h); err != nil {
 		r.fail(err, &at)
 		return
 	}
-	hp, waiting := newHostPorts(&h, &r.run, at, r.ports.at)
+	hp, waiting := newHostPorts(&h, &r.run, at, r.hosts.portAt)
 	if !waiting {
 		r.host = hp
 		return
@@ -183,10 +180,12 @@ func (r *Reader) readHost(start xml.StartElement) {
 }
 
 // decode decodes the element start opens, whose start tag the guard has
-// just returned, into v. Each element gets a decoder of its own, so that
-// after a Resync no decoder holds a stale stack of open elements.
+// just returned, into v, by reflection: for <runstats>, once a scan, where
+// speed does not matter (hosts have hostDecoder). Each element gets a
+// decoder of its own, so that after a Resync no decoder holds a stale stack
+// of open elements.
 func (r *Reader) decode(start xml.StartElement, v any) error {
-	d := xml.NewTokenDecoder(&primed{first: start, rest: r.ports})
+	d := xml.NewTokenDecoder(&primed{first: start, rest: r.guard})
 	return d.Decode(v)
 }
 
@@ -306,27 +305,6 @@ func (r *Reader) pos() position {
 // XML.
 func fatalError(at position, reason string) *portolan.InputError {
 	return &portolan.InputError{Source: source, Line: at.line, Offset: at.offset, Reason: reason, Fatal: true}
-}
-
-// portMarker is the xml.TokenReader between the guard and the decoder that
-// decodes hosts: it notes where each <host><ports><port> starts, which
-// DecodeElement cannot tell, so that an InputError names the port's line.
-type portMarker struct {
-	guard *scan.XMLGuard
-	at    []position // starts of the <port> elements of the host being read
-}
-
-// Token implements xml.TokenReader.
-func (m *portMarker) Token() (xml.Token, error) {
-	tok, err := m.guard.Token()
-	if t, ok := tok.(xml.StartElement); ok && t.Name.Local == "port" {
-		// The guard has pushed the port: nmaprun/host/ports/port.
-		if open := m.guard.Open(); len(open) == 4 && open[1] == "host" && open[2] == "ports" {
-			line, off := m.guard.Pos()
-			m.at = append(m.at, position{line: line, offset: off})
-		}
-	}
-	return tok, err
 }
 
 // decodeAttrs fills v, a struct mirroring an element's attributes, from a

@@ -42,10 +42,12 @@ type XMLGuard struct {
 	maxDepth int
 	maxBytes int64
 
-	open []string // local names of the open elements, outermost first
-	line int      // where the last token returned starts
-	off  int64    //
-	err  error    // sticky: the refusal Token returned
+	open      []string // local names of the open elements, outermost first
+	openSpace []string // their prefixes, as written, for matching end tags
+	mismatch  error    // sticky: the end tag that did not match, until Resync
+	line      int      // where the last token returned starts
+	off       int64    //
+	err       error    // sticky: the refusal Token returned
 
 	held     string // the element Hold made one record, "" when none
 	heldLine int    // where it starts
@@ -76,8 +78,11 @@ func NewXMLGuard(source string, br *bufio.Reader, maxDepth, maxBytes int) *XMLGu
 }
 
 // Token implements xml.TokenReader: it returns the next token of the
-// document, checked for well-formedness (matching tags, known entities) by
-// encoding/xml and for the limits by g. Its errors are the decoder's and
+// document, checked for well-formedness by encoding/xml (known entities,
+// syntax) and by g (matching tags), and for the limits by g. Element and
+// attribute names keep their prefixes as written (RawToken's names): a
+// reader matches local names, and a decoder made with xml.NewTokenDecoder
+// translates them. Its errors are the decoder's and
 // the underlying reader's, and *portolan.InputError refusals; Fatal turns
 // any of them into what the reader returns. After a refusal, Token returns
 // it again.
@@ -88,10 +93,21 @@ func (g *XMLGuard) Token() (xml.Token, error) {
 	g.line, g.off = g.decPos()
 	if g.held == "" {
 		// Each token outside a held record gets a fresh budget.
-		g.in.limit = g.in.n + g.maxBytes
+		g.in.setLimit(g.in.consumed() + g.maxBytes)
 	}
-	tok, err := g.dec.Token()
+	if g.mismatch != nil {
+		return nil, g.mismatch
+	}
+	// RawToken rather than Token: Token's namespace translation and stack
+	// of open elements cost a fifth of the tokenising, and g keeps a stack
+	// anyway. Checking that end tags match is then g's job (see close).
+	tok, err := g.dec.RawToken()
 	if err != nil {
+		if err == io.EOF && len(g.open) > 0 {
+			// Token's error for a document that ends inside an element.
+			line, _ := g.dec.InputPos()
+			return nil, &xml.SyntaxError{Msg: "unexpected EOF", Line: line}
+		}
 		return nil, err
 	}
 	switch t := tok.(type) {
@@ -100,10 +116,10 @@ func (g *XMLGuard) Token() (xml.Token, error) {
 			return nil, g.refuse(fmt.Sprintf("elements are nested more than %d deep", g.maxDepth))
 		}
 		g.open = append(g.open, t.Name.Local)
+		g.openSpace = append(g.openSpace, t.Name.Space)
 	case xml.EndElement:
-		// The decoder has checked that it closes the innermost element.
-		if n := len(g.open); n > 0 {
-			g.open = g.open[:n-1]
+		if err := g.close(t.Name); err != nil {
+			return nil, err
 		}
 	case xml.Directive:
 		// Any mention counts, also outside a DOCTYPE, where encoding/xml
@@ -113,6 +129,35 @@ func (g *XMLGuard) Token() (xml.Token, error) {
 		}
 	}
 	return tok, nil
+}
+
+// close pops the innermost open element for an end tag named name, or
+// returns the syntax error encoding/xml's Token returns when the tag does
+// not close it, with the same message. Prefixes are compared as written,
+// not as the namespaces they stand for: two prefixes bound to one namespace
+// do not match, which no scanner writes.
+func (g *XMLGuard) close(name xml.Name) error {
+	n := len(g.open)
+	var msg string
+	switch {
+	case n == 0:
+		msg = "unexpected end element </" + name.Local + ">"
+	case g.open[n-1] != name.Local:
+		msg = "element <" + g.open[n-1] + "> closed by </" + name.Local + ">"
+	case g.openSpace[n-1] != name.Space:
+		space := name.Space
+		if space == "" {
+			space = `""`
+		}
+		msg = "element <" + g.open[n-1] + "> in space " + g.openSpace[n-1] + " closed by </" + name.Local + "> in space " + space
+	default:
+		g.open, g.openSpace = g.open[:n-1], g.openSpace[:n-1]
+		return nil
+	}
+	line, _ := g.dec.InputPos()
+	// Sticky, as the decoder's own errors are, until Resync.
+	g.mismatch = &xml.SyntaxError{Msg: msg, Line: line}
+	return g.mismatch
 }
 
 // refuse makes the sticky refusal of the token that starts at g's position.
@@ -153,7 +198,7 @@ func (g *XMLGuard) Hold() {
 		g.held = g.open[len(g.open)-1]
 	}
 	g.heldLine, g.heldOff = g.line, g.off
-	g.in.limit = g.off + g.maxBytes
+	g.in.setLimit(g.off + g.maxBytes)
 }
 
 // Release ends Hold: the tokens that follow get a budget each again.
@@ -187,7 +232,7 @@ func (g *XMLGuard) Fatal(err error) error {
 	case errors.Is(err, errTooLarge):
 		return g.fatalAt(g.line, g.off, "an XML token starting here is larger than "+size(g.maxBytes))
 	case g.in.err != nil:
-		return fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.n, g.in.err)
+		return fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.consumed(), g.in.err)
 	case errors.As(err, &se):
 		// se.Line is where the decoder stopped, so the offset is too.
 		return g.fatalAt(se.Line+g.lineDelta, g.InputOffset(), "XML syntax error: "+se.Msg)
@@ -228,7 +273,7 @@ func (g *XMLGuard) Resync(depth int, names ...string) (found string, err error) 
 	keep := g.open[:depth-1]
 	start, ok := g.in.skipTo(names)
 	if g.in.err != nil {
-		return "", fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.n, g.in.err)
+		return "", fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.consumed(), g.in.err)
 	}
 	if !ok {
 		return "", nil
@@ -241,16 +286,23 @@ func (g *XMLGuard) Resync(depth int, names ...string) (found string, err error) 
 		prefix = append(prefix, name...)
 		prefix = append(prefix, '>')
 	}
-	g.lineDelta = g.in.lines // the record starts on line lines+1, the decoder's line 1
-	g.offDelta = g.in.n - int64(len(start)) - int64(len(prefix))
+	g.lineDelta = g.in.lineCount() // the record starts on line lines+1, the decoder's line 1
+	g.offDelta = g.in.consumed() - int64(len(start)) - int64(len(prefix))
 	g.dec = xml.NewDecoder(&resumeReader{head: append(prefix, start...), in: &g.in})
-	g.in.limit = g.in.n + g.maxBytes
+	g.in.setLimit(g.in.consumed() + g.maxBytes)
 	for range keep {
-		if _, err := g.dec.Token(); err != nil { // the synthetic start tags, well-formed
+		if _, err := g.dec.RawToken(); err != nil { // the synthetic start tags, well-formed
 			return "", g.Fatal(err)
 		}
 	}
 	g.open = append(g.open[:0], keep...)
+	// The synthetic start tags have no prefix, so neither may the end tags
+	// that close the ancestors: nmap and masscan write none.
+	g.openSpace = g.openSpace[:0]
+	for range keep {
+		g.openSpace = append(g.openSpace, "")
+	}
+	g.mismatch = nil
 	return string(start[1 : len(start)-1]), nil
 }
 
@@ -266,50 +318,125 @@ func size(n int64) string {
 // refuses to go past limit, which the guard moves forward before each token
 // or record, and records the underlying reader's errors so that they can be
 // told apart from XML errors.
+//
+// encoding/xml calls ReadByte once per byte of input, which makes it the
+// hot path of every XML reader: the bytes come from a chunk of budgetReader's
+// own, not through bufio.Reader.ReadByte (a second call per byte), and one
+// comparison with end checks both the chunk and the budget. Newlines are
+// counted a chunk at a time, when Resync needs them.
 type budgetReader struct {
-	br    *bufio.Reader
-	n     int64 // bytes consumed so far
-	lines int   // newlines among them, for positions after Resync
-	limit int64 // n may not pass it
-	err   error // the underlying reader's last error other than io.EOF
+	br      *bufio.Reader
+	buf     []byte // the chunk read last; buf[pos:] is not consumed yet
+	pos     int    //
+	end     int    // ReadByte may serve buf[pos:end] without more checks
+	base    int64  // the input offset of buf[0]
+	limit   int64  // the offset consumption may not pass
+	lines   int    // newlines consumed, up to buf[counted]
+	counted int    //
+	err     error  // the underlying reader's last error other than io.EOF
+}
+
+// budgetChunk is how much budgetReader asks br for at once.
+const budgetChunk = 64 << 10
+
+// consumed returns how many bytes of the input were consumed.
+func (b *budgetReader) consumed() int64 { return b.base + int64(b.pos) }
+
+// setLimit lets consumption go up to limit, and no further.
+func (b *budgetReader) setLimit(limit int64) {
+	b.limit = limit
+	b.clampEnd()
+}
+
+func (b *budgetReader) clampEnd() {
+	b.end = len(b.buf)
+	if room := b.limit - b.base; room < int64(b.end) {
+		b.end = int(max(room, 0))
+	}
+}
+
+// lineCount returns the number of newlines consumed.
+func (b *budgetReader) lineCount() int {
+	b.lines += bytes.Count(b.buf[b.counted:b.pos], []byte{'\n'})
+	b.counted = b.pos
+	return b.lines
 }
 
 // ReadByte implements io.ByteReader, which encoding/xml uses when present.
 func (b *budgetReader) ReadByte() (byte, error) {
-	if b.n >= b.limit {
+	if b.pos < b.end {
+		c := b.buf[b.pos]
+		b.pos++
+		return c, nil
+	}
+	if b.consumed() >= b.limit {
 		return 0, errTooLarge
 	}
-	c, err := b.br.ReadByte()
-	if err != nil {
-		if err != io.EOF {
-			b.err = err
+	return b.next()
+}
+
+// next returns the next byte of the input, outside the budget, which is
+// the caller's business.
+func (b *budgetReader) next() (byte, error) {
+	if b.pos >= len(b.buf) {
+		if err := b.fill(); err != nil {
+			return 0, err
 		}
-		return 0, err
 	}
-	b.n++
-	if c == '\n' {
-		b.lines++
-	}
+	c := b.buf[b.pos]
+	b.pos++
 	return c, nil
+}
+
+// fill replaces the consumed chunk with the next one, or returns why it
+// cannot: io.EOF, or the underlying reader's error, which it records.
+func (b *budgetReader) fill() error {
+	b.lineCount()
+	b.base += int64(len(b.buf))
+	b.buf, b.pos, b.counted = b.buf[:0], 0, 0
+	defer b.clampEnd()
+	if b.buf == nil {
+		b.buf = make([]byte, 0, budgetChunk)
+	}
+	// bufio.Reader.Read returns (0, nil) only when the reader under it
+	// does; give up after as many tries as bufio itself makes.
+	for range 100 {
+		n, err := b.br.Read(b.buf[:cap(b.buf)])
+		b.buf = b.buf[:n]
+		if n > 0 {
+			// An error that came with data comes again on the next read,
+			// as it would have through bufio.Reader.ReadByte.
+			return nil
+		}
+		if err != nil {
+			if err != io.EOF {
+				b.err = err
+			}
+			return err
+		}
+	}
+	b.err = io.ErrNoProgress
+	return b.err
 }
 
 // Read implements io.Reader, which xml.NewDecoder's signature asks for,
 // under the same budget.
 func (b *budgetReader) Read(p []byte) (int, error) {
-	room := b.limit - b.n
+	room := b.limit - b.consumed()
 	if room <= 0 {
 		return 0, errTooLarge
 	}
 	if int64(len(p)) > room {
 		p = p[:room]
 	}
-	n, err := b.br.Read(p)
-	b.n += int64(n)
-	b.lines += bytes.Count(p[:n], []byte{'\n'})
-	if err != nil && err != io.EOF {
-		b.err = err
+	if b.pos >= len(b.buf) {
+		if err := b.fill(); err != nil {
+			return 0, err
+		}
 	}
-	return n, err
+	n := copy(p, b.buf[b.pos:])
+	b.pos += n
+	return n, nil
 }
 
 // skipTo reads past everything before the next start tag "<name" of one
@@ -319,14 +446,10 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 func (b *budgetReader) skipTo(names []string) (start []byte, ok bool) {
 	var tag []byte // "<" and the name read so far, nil outside a tag
 	for {
-		c, err := b.br.ReadByte()
+		c, err := b.next()
 		if err != nil {
-			if err != io.EOF {
-				b.err = err
-			}
-			return nil, false
+			return nil, false // fill recorded a read error
 		}
-		b.n++
 		switch {
 		case c == '<':
 			tag = append(tag[:0], c)
@@ -337,9 +460,7 @@ func (b *budgetReader) skipTo(names []string) (start []byte, ok bool) {
 			}
 			tag = nil
 		case tag == nil:
-			if c == '\n' {
-				b.lines++
-			}
+			// text between tags, skipped
 		case isNameByte(c) && len(tag) <= maxResyncName:
 			tag = append(tag, c)
 		default:
@@ -349,9 +470,6 @@ func (b *budgetReader) skipTo(names []string) (start []byte, ok bool) {
 						return append(tag, c), true
 					}
 				}
-			}
-			if c == '\n' {
-				b.lines++
 			}
 			tag = nil
 		}
@@ -364,16 +482,9 @@ func (b *budgetReader) skipTo(names []string) (start []byte, ok bool) {
 func (b *budgetReader) skipComment() bool {
 	var last [2]byte // the two bytes before c
 	for i := 0; ; i++ {
-		c, err := b.br.ReadByte()
+		c, err := b.next()
 		if err != nil {
-			if err != io.EOF {
-				b.err = err
-			}
-			return false
-		}
-		b.n++
-		if c == '\n' {
-			b.lines++
+			return false // fill recorded a read error
 		}
 		if i < 2 && c != '-' {
 			return true // not a comment
