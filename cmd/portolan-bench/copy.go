@@ -5,14 +5,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"portolan"
+	"portolan/internal/cli"
 	"portolan/internal/ingest"
 )
 
@@ -137,12 +142,51 @@ func copyRow(pg ingestFigures, cp copyFigures) []string {
 	return []string{"PostgreSQL vs plain COPY: observations/s", formatCount(int(pg.rate())), formatCount(int(cp.rate())) + " plain COPY", ratio}
 }
 
-// copyBaseline reads file (the ingest table's) in-process and times the
-// plain COPY of its observations into the --store database.
+// copiedLine is what `portolan-bench copy-baseline` prints.
+var copiedLine = regexp.MustCompile(`copied: (\d+) rows in (\d+) ns`)
+
+// copyBaseline times the plain COPY of the observations of file (the
+// ingest table's) into the --store database, in a child process: the rows
+// are all held in memory before the COPY, and the harness must not grow by
+// them, because a child started later reports the harness's peak RSS as
+// its own (Go starts children with vfork, whose shared memory counts in
+// the child's ru_maxrss).
 func (b *bench) copyBaseline(ctx context.Context, file string) (copyFigures, error) {
-	rows, err := readRows(ctx, file, b.o.format)
+	run, err := b.runProgram(ctx, b.self, "copy-baseline", "--store", b.o.store, "--format", b.o.format, file)
 	if err != nil {
 		return copyFigures{}, err
 	}
-	return copyRows(ctx, b.o.store, rows)
+	m := copiedLine.FindStringSubmatch(run.stdout)
+	if m == nil {
+		return copyFigures{}, fmt.Errorf("bench: copy-baseline printed no summary: %q", run.stdout)
+	}
+	rows, _ := strconv.Atoi(m[1])
+	ns, _ := strconv.ParseInt(m[2], 10, 64)
+	return copyFigures{rows: rows, wall: time.Duration(ns)}, nil
+}
+
+// runCopyBaseline is `portolan-bench copy-baseline`: it reads a file with the
+// ingest pipeline, then times a plain COPY of its observations into an
+// unindexed table of the PostgreSQL database (dropped afterwards).
+func runCopyBaseline(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("copy-baseline", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	store := fs.String("store", "", "PostgreSQL URL (postgres://...) of the database to COPY into")
+	format := fs.String("format", "auto", "input format: "+strings.Join(ingest.FormatNames(), ", "))
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *store == "" || fs.NArg() != 1 {
+		return fmt.Errorf("copy-baseline: want --store URL and one file: %w", cli.ErrUsage)
+	}
+	rows, err := readRows(ctx, fs.Arg(0), *format)
+	if err != nil {
+		return err
+	}
+	cp, err := copyRows(ctx, *store, rows)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "copied: %d rows in %d ns\n", cp.rows, cp.wall.Nanoseconds())
+	return nil
 }

@@ -119,6 +119,19 @@ func TestCopyRows(t *testing.T) {
 	if cp.rows != len(rows) || cp.rows <= copyBatch || cp.wall <= 0 {
 		t.Errorf("copyRows = %+v for %d rows", cp, len(rows))
 	}
+	// The subcommand the harness runs as a child: the same COPY, its count
+	// and time on one line.
+	out, stderr, err := run(t, nil, "copy-baseline", "--store", u.String(), "--format", "native", file)
+	if err != nil {
+		t.Fatalf("copy-baseline: %v\n%s", err, stderr)
+	}
+	m := copiedLine.FindStringSubmatch(out)
+	if m == nil || m[1] != strconv.Itoa(len(rows)) {
+		t.Errorf("copy-baseline printed %q, want %d rows", out, len(rows))
+	}
+	if _, _, err := run(t, nil, "copy-baseline", file); err == nil {
+		t.Error("copy-baseline without --store: no error")
+	}
 	var n int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d tables left in %s (%v)", n, schema, err)

@@ -28,6 +28,7 @@ var program = cli.Program{
 		{Name: "bus", Summary: "Measure the scale-out: direct ingest, ingest --bus, 1..3 workers into PostgreSQL, publish to visible", Run: runBus},
 		{Name: "gen", Summary: "Generate synthetic scan data (native NDJSON or nmap XML)", Run: runGen},
 		{Name: "parse-only", Summary: "Ingest files into a store that discards (the baseline of ingest)", Run: runParseOnly},
+		{Name: "copy-baseline", Summary: "Time a plain COPY of a file's observations into PostgreSQL (the baseline of PostgreSQL ingest)", Run: runCopyBaseline},
 	},
 	Default: "all",
 }
