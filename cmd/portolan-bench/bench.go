@@ -599,7 +599,7 @@ func (b *bench) ingest(ctx context.Context) (*table, error) {
 		"Each figure is one run of the real binary as a child process: wall time from start to exit (store creation included), peak RSS from the kernel (rusage maxrss).",
 		"Parse only is `portolan-bench parse-only`: the same ingest pipeline (read, decode, normalise, check certificates, batch) with a store that discards; the gap to it is the cost of the store.")
 	if b.o.store != "" {
-		t.notes = append(t.notes, "Plain COPY: the harness reads the same file in-process with the same pipeline, then COPYs its observations as rows of one unindexed table ("+plainTable+", the columns of plain_observations in internal/postgres's BenchmarkIngest), 5,000 rows per COPY, in the --store database, and drops it; only the COPY is timed. 1/N is the ratio as a fraction (the goal is 1/3 or better).")
+		t.notes = append(t.notes, "Plain COPY: `portolan-bench copy-baseline`, a child process, reads the same file with the same pipeline, then COPYs its observations as rows of one unindexed table ("+plainTable+", the columns of plain_observations in internal/postgres's BenchmarkIngest), 5,000 rows per COPY, in the --store database, and drops it; only the COPY is timed. 1/N is the ratio as a fraction (the goal is 1/3 or better).")
 	}
 	if b.o.filledHostPorts > 0 {
 		t.notes = append(t.notes, "Already holding: a store built first from another generated world (another seed, one scan per host, with `ingest --cache-mb 256`, not timed), then the same file ingested into it with the defaults, as into the empty store (--filled-hostports; 0 skips).")
@@ -857,7 +857,7 @@ func (b *bench) scaleTable(ctx context.Context, nginxP50 time.Duration) (*table,
 		"Repeated requests are answered from the response cache while the store is unchanged; the last column sends Cache-Control: no-cache, so each request reads the store.",
 		"One scan per host; the requested host is the same 20-port host in every store. The first row's baseline is nginx serving the serve table's full body at 1 connection (that store has more scans, so the body is a little larger); the others' baseline is the first row.",
 		"The ratios of the rows after the first are to the first row (the goal at 10,000,000 hostPorts against 10,000 is at most 1.5×); the no-cache ratio compares reads from the store.",
-		"Larger stores: --scale 10k,100k,1m,10m. Each store is generated to a file, ingested by `portolan ingest --cache-mb 256` (a fixture: a larger writer cache builds large stores faster) and deleted before the next, so memory stays that of one ingest; 10 million hostPorts are about 10.5 million observations, as many seconds to ingest as the ingest table's rate says (10 to 15 minutes at 15,000 to 18,000 observations/s), and about 3 GB of NDJSON plus about 10 GB of store on disk.")
+		"Larger stores: --scale 10k,100k,1m,10m. Each store is generated to a file, ingested by `portolan ingest --cache-mb 256` (a fixture: a larger writer cache builds large stores faster) and deleted before the next, so memory stays that of one ingest; 10 million hostPorts are about 10.5 million observations, to ingest at the rate of a full store, not the empty one of the ingest table (about 45 minutes on a 2-core machine), and about 3 GB of NDJSON plus about 10 GB of store on disk.")
 	return t, nil
 }
 
