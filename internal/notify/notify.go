@@ -302,14 +302,7 @@ func (d *Dispatcher) lead(ctx context.Context) (leading, took bool) {
 		// of every SQLite reader (they cannot tell which pages changed),
 		// which a lease renewed every few seconds made a fifth of the CPU
 		// of reading hosts at random from a large store.
-		if d.leading {
-			d.cfg.Logger.Info("notify: no subscriptions left; this serve process stops holding the lease of delivery")
-			for id, w := range d.workers {
-				w.cancel()
-				delete(d.workers, id)
-			}
-		}
-		d.leading = false
+		d.stopLeading("notify: no subscriptions left; this serve process stops holding the lease of delivery")
 		return false, false
 	}
 	held, err := d.cfg.Store.LeaseDelivery(ctx, d.holder, now, d.cfg.LeaseTTL)
@@ -317,14 +310,7 @@ func (d *Dispatcher) lead(ctx context.Context) (leading, took bool) {
 		d.cfg.Logger.Warn("notify: lease of delivery", "error", err)
 	}
 	if err != nil || !held {
-		if d.leading {
-			d.cfg.Logger.Info("notify: another serve process delivers the notifications now; stopping")
-			for id, w := range d.workers {
-				w.cancel()
-				delete(d.workers, id)
-			}
-		}
-		d.leading = false
+		d.stopLeading("notify: another serve process delivers the notifications now; stopping")
 		return false, false
 	}
 	took = !d.leading
@@ -333,6 +319,19 @@ func (d *Dispatcher) lead(ctx context.Context) (leading, took bool) {
 	}
 	d.leading = true
 	return true, took
+}
+
+// stopLeading stops every worker if this dispatcher was delivering, saying
+// why once.
+func (d *Dispatcher) stopLeading(why string) {
+	if d.leading {
+		d.cfg.Logger.Info(why)
+		for id, w := range d.workers {
+			w.cancel()
+			delete(d.workers, id)
+		}
+	}
+	d.leading = false
 }
 
 // anySubscription reports whether the store holds a subscription, expired
