@@ -677,11 +677,7 @@ func (b *bench) serve(ctx context.Context) ([]*table, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := b.startServer(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	token, err := b.token(ctx, data)
+	srv, token, err := b.serveData(ctx, data)
 	if err != nil {
 		return nil, err
 	}
@@ -817,11 +813,7 @@ func (b *bench) scaleTable(ctx context.Context, nginxP50 time.Duration) (*table,
 		}
 		os.Remove(file)
 		took := time.Since(start)
-		srv, err := b.startServer(ctx, data)
-		if err != nil {
-			return nil, err
-		}
-		token, err := b.token(ctx, data)
+		srv, token, err := b.serveData(ctx, data)
 		if err != nil {
 			return nil, err
 		}
@@ -859,6 +851,16 @@ func (b *bench) scaleTable(ctx context.Context, nginxP50 time.Duration) (*table,
 		"The ratios of the rows after the first are to the first row (the goal at 10,000,000 hostPorts against 10,000 is at most 1.5×); the no-cache ratio compares reads from the store.",
 		"Larger stores: --scale 10k,100k,1m,10m. Each store is generated to a file, ingested by `portolan ingest --cache-mb 256` (a fixture: a larger writer cache builds large stores faster) and deleted before the next, so memory stays that of one ingest; 10 million hostPorts are about 10.5 million observations, to ingest at the rate of a full store, not the empty one of the ingest table (about 45 minutes on a 2-core machine), and about 3 GB of NDJSON plus about 10 GB of store on disk.")
 	return t, nil
+}
+
+// serveData starts `portolan serve` on data and returns its base URL with
+// a token of its issuer.
+func (b *bench) serveData(ctx context.Context, data string) (srv, token string, err error) {
+	if srv, err = b.startServer(ctx, data); err != nil {
+		return "", "", err
+	}
+	token, err = b.token(ctx, data)
+	return srv, token, err
 }
 
 // startServer starts `portolan serve` on data at a free loopback port and

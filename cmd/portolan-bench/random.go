@@ -214,11 +214,7 @@ func (b *bench) randomTable(ctx context.Context) (*table, error) {
 	os.Remove(file)
 	built := time.Since(start)
 	defer os.RemoveAll(data)
-	srv, err := b.startServer(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	token, err := b.token(ctx, data)
+	srv, token, err := b.serveData(ctx, data)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -274,5 +275,27 @@ func TestIngestScannedAt(t *testing.T) {
 	}
 	if _, _, err := run(t, nil, "ingest", "--scanned-at", "yesterday", ips); cli.ExitCode(err) != 2 {
 		t.Errorf("bad --scanned-at: %v", err)
+	}
+}
+
+// TestIngestLimitsItsHeap: a local ingest gives the process its soft memory
+// limit (GOMEMLIMIT aside), a dry run does not.
+func TestIngestLimitsItsHeap(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int64
+	}{
+		{[]string{"ingest", "--data", filepath.Join(t.TempDir(), "d"), samples + "nmap_sV_scripts_5ports.xml"}, ingestMemoryLimit},
+		{[]string{"ingest", "--dry-run", samples + "nmap_sV_scripts_5ports.xml"}, 0},
+	} {
+		var limit int64
+		e := &cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard,
+			Getenv: func(string) string { return "" }, SetMemoryLimit: func(n int64) { limit = n }}
+		if err := program.Run(context.Background(), e, tc.args); err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if limit != tc.want {
+			t.Errorf("%q: memory limit %d, want %d", tc.args, limit, tc.want)
+		}
 	}
 }
