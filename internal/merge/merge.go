@@ -72,6 +72,17 @@ type Certificate struct {
 	Parsed *portolan.SSLCertificate
 }
 
+// Expiry is the expirationDateTime of the certificate whose SHA-1 is sha,
+// zero when d holds none. The stores keep it next to a record's
+// mostRecentSslCertificate, so that an expiry filter or order reads one
+// index.
+func (d *Delta) Expiry(sha string) time.Time {
+	if c := d.Certificates[sha]; c != nil {
+		return c.Parsed.ExpirationDateTime
+	}
+	return time.Time{}
+}
+
 // PortDelta is what observations contribute to one hostPort record.
 type PortDelta struct {
 	// Open spans the seenAt of open observations; zero when there were none.

@@ -12,7 +12,8 @@ import (
 
 // fillCertificateFields stores the validity and the fields
 // (portolan.CertificateFields) of certificates that a schema older than
-// migration 0002 stored without them, so that $filter finds them. It runs at
+// migration 0002 stored without them, and their expiry on the records that
+// present them (host_ports.cert_not_after), so that $filter finds them. It runs at
 // open; a store already filled costs one indexed lookup.
 func (db *DB) fillCertificateFields(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
@@ -36,6 +37,8 @@ func (db *DB) fillCertificateFields(ctx context.Context) error {
 		batch := &pgx.Batch{}
 		for _, p := range todo {
 			batch.Queue(`UPDATE certificates SET not_before = $1, not_after = $2 WHERE sha1 = $3`, p.cert.IssueDateTime, p.cert.ExpirationDateTime, p.sha)
+			// Migration 0007 copied the expiry of filled certificates only.
+			batch.Queue(`UPDATE host_ports SET cert_not_after = $1 WHERE cert_sha1 = $2`, p.cert.ExpirationDateTime, p.sha)
 			for _, f := range portolan.CertificateFields(p.cert) {
 				batch.Queue(`INSERT INTO certificate_fields (sha1, field, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, p.sha, f.Path, f.Value)
 			}

@@ -242,7 +242,7 @@ var stagingTables = []struct{ name, columns string }{
 	{"stage_hosts", `host text COLLATE "C", first_seen timestamptz, last_seen timestamptz`},
 	{"stage_aliases", `host text COLLATE "C", address text COLLATE "C", first_seen timestamptz, last_seen timestamptz`},
 	{"stage_ports", `host text COLLATE "C", port integer, protocol text COLLATE "C", first_seen timestamptz, last_seen timestamptz,
-		last_scan timestamptz, status_at timestamptz, status_rank smallint, cert_seen timestamptz, cert_sha1 text COLLATE "C"`},
+		last_scan timestamptz, status_at timestamptz, status_rank smallint, cert_seen timestamptz, cert_sha1 text COLLATE "C", cert_not_after timestamptz`},
 	{"stage_port_instants", `host text COLLATE "C", port integer, protocol text COLLATE "C", seen_at timestamptz`},
 	{"stage_banners", `host text COLLATE "C", port integer, protocol text COLLATE "C", digest bytea, banner text, scan_protocol text,
 		first_seen timestamptz, last_seen timestamptz`},
@@ -269,7 +269,7 @@ var stagingColumns = map[string][]string{
 	"stage_observations":       {"host", "identity", "data"},
 	"stage_hosts":              {"host", "first_seen", "last_seen"},
 	"stage_aliases":            {"host", "address", "first_seen", "last_seen"},
-	"stage_ports":              {"host", "port", "protocol", "first_seen", "last_seen", "last_scan", "status_at", "status_rank", "cert_seen", "cert_sha1"},
+	"stage_ports":              {"host", "port", "protocol", "first_seen", "last_seen", "last_scan", "status_at", "status_rank", "cert_seen", "cert_sha1", "cert_not_after"},
 	"stage_port_instants":      {"host", "port", "protocol", "seen_at"},
 	"stage_banners":            {"host", "port", "protocol", "digest", "banner", "scan_protocol", "first_seen", "last_seen"},
 	"stage_banner_instants":    {"host", "port", "protocol", "digest", "seen_at"},
@@ -351,9 +351,9 @@ const (
 		SELECT host, port, protocol, count(*) AS n FROM added GROUP BY host, port, protocol
 	), up AS (
 		INSERT INTO host_ports AS hp (host, port, protocol, first_seen, last_seen, last_scan, times_observed,
-			status_at, status_rank, cert_seen, cert_sha1, created_batch, change_kinds)
+			status_at, status_rank, cert_seen, cert_sha1, cert_not_after, created_batch, change_kinds)
 		SELECT s.host, s.port, s.protocol, s.first_seen, s.last_seen, s.last_scan, coalesce(c.n, 0),
-			s.status_at, s.status_rank, s.cert_seen, s.cert_sha1,
+			s.status_at, s.status_rank, s.cert_seen, s.cert_sha1, s.cert_not_after,
 			CASE WHEN s.first_seen IS NOT NULL THEN $1::bigint END,
 			CASE WHEN s.first_seen IS NOT NULL THEN {created} ELSE 0 END
 		FROM pg_temp.stage_ports s LEFT JOIN counts c ON c.host = s.host AND c.port = s.port AND c.protocol = s.protocol
@@ -372,6 +372,9 @@ const (
 			cert_sha1 = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (hp.cert_sha1 IS NULL
 					OR (excluded.cert_seen, excluded.cert_sha1) > (hp.cert_seen, hp.cert_sha1))
 				THEN excluded.cert_sha1 ELSE hp.cert_sha1 END,
+			cert_not_after = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (hp.cert_sha1 IS NULL
+					OR (excluded.cert_seen, excluded.cert_sha1) > (hp.cert_seen, hp.cert_sha1))
+				THEN excluded.cert_not_after ELSE hp.cert_not_after END,
 			created_batch = CASE WHEN hp.first_seen IS NULL AND excluded.first_seen IS NOT NULL
 				THEN excluded.created_batch ELSE hp.created_batch END,
 			change_kinds = CASE WHEN hp.first_seen IS NULL THEN
@@ -487,7 +490,7 @@ func stageDelta(d *merge.Delta) staged {
 			certSHA = p.CertSHA1
 		}
 		s.add("stage_ports", k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last),
-			p.LastScan, p.StatusAt, p.StatusRank, nullTime(p.CertSeen), certSHA)
+			p.LastScan, p.StatusAt, p.StatusRank, nullTime(p.CertSeen), certSHA, nullTime(d.Expiry(p.CertSHA1)))
 		for t := range p.OpenInstants {
 			s.add("stage_port_instants", k.Host, k.Port, proto, time.Unix(t, 0).UTC())
 		}

@@ -94,6 +94,11 @@ func HostPortSchema(t Tables) *Schema {
 		Tiebreak: []Key{{SQL: "hp.host", Text: true}, {SQL: "hp.port"}, {SQL: "hp.protocol", Text: true}},
 	}
 	certificateColumns("mostRecentSslCertificate/", "hp.cert_sha1", s.Columns, s.Collections)
+	// The expiry is also kept on the record (host_ports.cert_not_after,
+	// set with cert_sha1 by the same upsert), with an index in
+	// (expiry, key) order: "expiring soonest" is then a walk of that index
+	// that stops after a page, not a sort of every match.
+	s.Columns["mostRecentSslCertificate/expirationDateTime"] = Column{SQL: "hp.cert_not_after"}
 	return s
 }
 

@@ -2,6 +2,12 @@
 
 package sqlite
 
+import "portolan/internal/sqlfilter"
+
 // Invalidate drops the read cache's pages, for benchmarks of the uncached
 // path.
 func (db *DB) Invalidate() { db.changed() }
+
+// Dialect and Tables are the store's search SQL, for tests of its plans.
+func Dialect() *sqlfilter.Dialect { return dialect }
+func Tables() sqlfilter.Tables    { return tables }

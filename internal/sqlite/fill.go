@@ -10,7 +10,8 @@ import (
 
 // fillCertificateFields stores the validity and the fields
 // (portolan.CertificateFields) of certificates that a schema older than
-// migration 0002 stored without them, so that $filter finds them. It runs at
+// migration 0002 stored without them, and their expiry on the records that
+// present them (host_ports.cert_not_after), so that $filter finds them. It runs at
 // open; a store already filled costs one indexed lookup.
 func (db *DB) fillCertificateFields(ctx context.Context) error {
 	rows, err := db.write.QueryContext(ctx, `SELECT sha1, der FROM certificates WHERE not_after IS NULL`)
@@ -46,6 +47,11 @@ func (db *DB) fillCertificateFields(ctx context.Context) error {
 	for _, p := range todo {
 		if _, err := tx.ExecContext(ctx, `UPDATE certificates SET not_before = ?, not_after = ? WHERE sha1 = ?`,
 			p.cert.IssueDateTime.Unix(), p.cert.ExpirationDateTime.Unix(), p.sha); err != nil {
+			return db.storeError("fill certificates", err)
+		}
+		// Migration 0006 copied the expiry of filled certificates only.
+		if _, err := tx.ExecContext(ctx, `UPDATE host_ports SET cert_not_after = ? WHERE cert_sha1 = ?`,
+			p.cert.ExpirationDateTime.Unix(), p.sha); err != nil {
 			return db.storeError("fill certificates", err)
 		}
 		for _, f := range portolan.CertificateFields(p.cert) {

@@ -278,6 +278,8 @@ const (
 			THEN excluded.status_rank ELSE status_rank END,
 		cert_seen = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
 			THEN excluded.cert_seen ELSE cert_seen END,
+		cert_not_after = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
+			THEN excluded.cert_not_after ELSE cert_not_after END,
 		cert_sha1 = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
 			THEN excluded.cert_sha1 ELSE cert_sha1 END`
 	upsertBanners = `ON CONFLICT (host, port, protocol, digest) DO UPDATE SET
@@ -365,7 +367,7 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 
 	// Rows go to their statements as they are produced, bulkRows at a
 	// time, so that a batch's arguments are never all in memory at once.
-	ports := w.bulk("upsert hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1)", upsertHostPorts, 12)
+	ports := w.bulk("upsert hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1, cert_not_after)", upsertHostPorts, 13)
 	banners := w.bulk("upsert banners", "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed)", upsertBanners, 10)
 	comps := w.bulk("upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 8)
 	hostCerts := w.bulk("upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 5)
@@ -386,7 +388,7 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		}
 		proto := string(k.Protocol)
 		ports.add(k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last), p.LastScan.Unix(),
-			instantsFromSet(p.OpenInstants), len(p.OpenInstants), p.StatusAt.Unix(), p.StatusRank, nullTime(p.CertSeen), nullString(p.CertSHA1))
+			instantsFromSet(p.OpenInstants), len(p.OpenInstants), p.StatusAt.Unix(), p.StatusRank, nullTime(p.CertSeen), nullString(p.CertSHA1), nullTime(d.Expiry(p.CertSHA1)))
 		for _, bk := range sortedKeys(p.Banners, compareBannerKeys) {
 			bd := p.Banners[bk]
 			banners.add(k.Host, k.Port, proto, bk.Digest(), bk.Text, bk.ScanProtocol,

@@ -6,10 +6,12 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"portolan"
 	"portolan/internal/odata"
+	"portolan/internal/sqlfilter"
 	"portolan/internal/sqlite"
 	"portolan/internal/storetest"
 )
@@ -49,7 +51,7 @@ func TestFillCertificateFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec(`UPDATE certificates SET not_before = NULL, not_after = NULL; DELETE FROM certificate_fields`); err != nil {
+	if _, err := raw.Exec(`UPDATE certificates SET not_before = NULL, not_after = NULL; UPDATE host_ports SET cert_not_after = NULL; DELETE FROM certificate_fields`); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
@@ -69,6 +71,60 @@ func TestFillCertificateFields(t *testing.T) {
 	}
 	if page.Total != 1 || len(page.Items) != 1 || page.Items[0].Subject.CommonName != "svc1.example.test" {
 		t.Fatalf("after the fill: %d certificates (%+v)", page.Total, page.Items)
+	}
+	// The record's copy of the expiry is filled too.
+	expiry := page.Items[0].ExpirationDateTime
+	ports, err := db.SearchHostPorts(ctx, portolan.SearchQuery{Count: true, Top: 10, Filter: &portolan.Compare{Op: portolan.OpEq,
+		Path: portolan.Path{Name: "mostRecentSslCertificate/expirationDateTime", Kind: portolan.ValueTime}, Value: portolan.Value{Kind: portolan.ValueTime, Time: expiry}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ports.Total != 1 || len(ports.Items) != 1 || ports.Items[0].Port != 443 {
+		t.Fatalf("hostPorts whose certificate expires at %v after the fill: %d (%+v)", expiry, ports.Total, ports.Items)
+	}
+}
+
+// TestExpiryOrderWalksAnIndex holds the plan of "certificates expiring
+// soonest" to a walk of host_ports_cert_not_after that stops after the
+// page: sorting every match (USE TEMP B-TREE) made it grow with the store.
+func TestExpiryOrderWalksAnIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	expiry := portolan.Path{Name: "mostRecentSslCertificate/expirationDateTime", Kind: portolan.ValueTime}
+	plan, err := sqlfilter.NewPlan(sqlite.Dialect(), sqlfilter.HostPortSchema(sqlite.Tables()), "host_ports hp", "hp.first_seen IS NOT NULL",
+		portolan.SearchQuery{Top: 100, OrderBy: []portolan.OrderKey{{Path: expiry}},
+			Filter: &portolan.Compare{Op: portolan.OpLt, Path: expiry, Value: portolan.Value{Kind: portolan.ValueTime, Time: storetest.Base}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := raw.Query("EXPLAIN QUERY PLAN "+plan.PageSQL, plan.PageArgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, detail)
+	}
+	all := strings.Join(steps, "; ")
+	t.Log(all)
+	if !strings.Contains(all, "host_ports_cert_not_after") || strings.Contains(all, "TEMP B-TREE") {
+		t.Fatalf("the plan of the expiry order: %s\n%s", all, plan.PageSQL)
 	}
 }
 
