@@ -5,12 +5,14 @@ package postgres_test
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"portolan"
 	"portolan/internal/postgres"
+	"portolan/internal/sqlfilter"
 	"portolan/internal/storetest"
 )
 
@@ -71,4 +73,48 @@ func TestSearchUnderALinguisticCollation(t *testing.T) {
 		}
 		return db
 	})
+}
+
+// TestExpiryOrderCanWalkAnIndex holds "certificates expiring soonest" to a
+// plan that takes its order from host_ports_cert_not_after: with sorting
+// made prohibitively expensive, the planner must find the order in the
+// index, at least its leading key (an index declared in another NULLS order
+// than $orderby's gives none, and the page then sorts every match).
+func TestExpiryOrderCanWalkAnIndex(t *testing.T) {
+	ctx := context.Background()
+	u := newSchema(t, testURL(t))
+	mustOpen(t, u, nil)
+	expiry := portolan.Path{Name: "mostRecentSslCertificate/expirationDateTime", Kind: portolan.ValueTime}
+	for _, desc := range []bool{false, true} {
+		plan, err := sqlfilter.NewPlan(postgres.Dialect(), sqlfilter.HostPortSchema(postgres.Tables()), "host_ports hp", "hp.first_seen IS NOT NULL",
+			portolan.SearchQuery{Top: 100, OrderBy: []portolan.OrderKey{{Path: expiry, Desc: desc}},
+				Filter: &portolan.Compare{Op: portolan.OpLt, Path: expiry, Value: portolan.Value{Kind: portolan.ValueTime, Time: storetest.Base}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "SET enable_sort = off; SET enable_seqscan = off"); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := conn.Query(ctx, "EXPLAIN "+plan.PageSQL, plan.PageArgs...)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(lines, "\n")
+		sorts := false
+		for _, l := range lines {
+			// An Incremental Sort of the tiebreak within one expiry (the
+			// descending order) stops with the page; a Sort reads every
+			// match first.
+			sorts = sorts || strings.HasPrefix(strings.TrimLeft(l, " ->"), "Sort  (")
+		}
+		if !strings.Contains(all, "host_ports_cert_not_after") || sorts {
+			t.Errorf("the plan of the expiry order (desc %v):\n%s\n%s", desc, all, plan.PageSQL)
+		}
+	}
 }

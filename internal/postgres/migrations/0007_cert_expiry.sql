@@ -7,5 +7,8 @@
 ALTER TABLE host_ports ADD COLUMN cert_not_after timestamptz;
 UPDATE host_ports hp SET cert_not_after = c.not_after FROM certificates c
 	WHERE c.sha1 = hp.cert_sha1 AND hp.cert_sha1 IS NOT NULL;
-CREATE INDEX host_ports_cert_not_after ON host_ports (cert_not_after, host, port, protocol)
+-- NULLS FIRST as $orderby's ascending order has them (sqlfilter.Order), or
+-- the planner cannot take the order from the index (no NULL is in it, but
+-- the planner matches the declared order).
+CREATE INDEX host_ports_cert_not_after ON host_ports (cert_not_after NULLS FIRST, host, port, protocol)
 	WHERE cert_not_after IS NOT NULL AND first_seen IS NOT NULL;
