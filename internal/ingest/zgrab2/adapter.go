@@ -72,7 +72,7 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 	o := &portolan.Observation{
 		Host:         host,
 		Port:         port,
-		Protocol:     portolan.TCP, // every zgrab2 module speaks over TCP
+		Protocol:     transportOf(m.Protocol),
 		Status:       status,
 		SeenAt:       at,
 		ScannedAt:    at,
@@ -111,6 +111,21 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 		o.Components = moduleComponents(m.Protocol, res)
 	}
 	return o, ""
+}
+
+// udpModules are the zgrab2 modules that dial UDP (their scanners set
+// zgrab2.TransportUDP); all others speak over TCP. The result does not say
+// which transport was used, so it is known by the module's protocol.
+// omronfins dials UDP unless run with --tcp, which its output does not
+// record: it is read as UDP, its default.
+var udpModules = map[string]bool{"ntp": true, "bacnet": true, "omronfins": true}
+
+// transportOf returns the transport of a module's protocol.
+func transportOf(protocol string) portolan.Protocol {
+	if udpModules[protocol] {
+		return portolan.UDP
+	}
+	return portolan.TCP
 }
 
 // Categories of the components the modules name, in Defender TI's words
