@@ -199,7 +199,14 @@ func moduleComponents(protocol string, res *result) []portolan.Component {
 			product("Oracle Database", res.OracleNSNVersion, categoryDatabase)
 		}
 	case "smb":
-		out = append(out, portolan.OperatingSystemsIn(res.NativeOS)...)
+		// Samba answers SMBv1's session setup with native_os "Windows
+		// 6.1", a stand-in for old clients, and names itself and its
+		// version in the LAN manager field: a Samba is never a Windows.
+		if name, v, ok := strings.Cut(res.NativeLanMan, " "); ok && strings.EqualFold(name, "Samba") {
+			product("Samba", v, categoryServer)
+		} else {
+			out = append(out, portolan.OperatingSystemsIn(res.NativeOS)...)
+		}
 	case "fox":
 		out = append(out, portolan.OperatingSystemsIn(res.FoxOSName)...)
 	}

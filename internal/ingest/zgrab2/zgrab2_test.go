@@ -55,6 +55,7 @@ var goldenCases = []struct {
 	{"zgrab2_pop3_110_starttls.jsonl", zgrab2.Options{}},
 	{"zgrab2_pop3_995_pop3s.jsonl", zgrab2.Options{}},
 	{"zgrab2_smb_445.jsonl", zgrab2.Options{}},
+	{"zgrab2_smb_445_smb1.jsonl", zgrab2.Options{}},
 	{"zgrab2_smtp_25_starttls.jsonl", zgrab2.Options{}},
 	{"zgrab2_telnet_23.jsonl", zgrab2.Options{}},
 	// Records built from zgrab2's result types, for modules whose servers
@@ -202,6 +203,7 @@ func TestRealCaptures(t *testing.T) {
 		{"zgrab2_banner_21_read_timeout.jsonl", "banner", 21, portolan.TCP, portolan.StatusOpen, "", false, nil},
 		{"zgrab2_telnet_23.jsonl", "telnet", 23, portolan.TCP, portolan.StatusOpen, "\r\nLinux 6.18.44-fc-v1272 (localhost) (pts/0)\r\n\r\n", false, nil},
 		{"zgrab2_smb_445.jsonl", "smb", 445, portolan.TCP, portolan.StatusOpen, "", false, nil},
+		{"zgrab2_smb_445_smb1.jsonl", "smb", 445, portolan.TCP, portolan.StatusOpen, "", false, nil},
 		{"zgrab2_ipp_631.jsonl", "ipp", 631, portolan.TCP, portolan.StatusOpen, "", false, nil},
 		// ntp dials UDP.
 		{"zgrab2_ntp_123.jsonl", "ntp", 123, portolan.UDP, portolan.StatusOpen, "", false, nil},
@@ -427,6 +429,9 @@ func TestModulesRecognised(t *testing.T) {
 		// os_version "6.1.0" is Samba's stand-in and must not become a
 		// Windows.
 		"zgrab2_smb_445.jsonl": {445: nil},
+		// Over SMBv1 Samba says native_os "Windows 6.1" and names itself
+		// in the LAN manager field.
+		"zgrab2_smb_445_smb1.jsonl": {445: {debian, c("Samba", "4.17.12", "Server")}},
 		// inetutils telnetd's greeting names the kernel ("Linux 6.18.44-…"),
 		// which no fingerprint rule reads yet.
 		"zgrab2_telnet_23.jsonl": {23: nil},
