@@ -59,7 +59,7 @@ var goldenCases = []struct {
 	{"zgrab2_smtp_25_starttls.jsonl", zgrab2.Options{}},
 	{"zgrab2_telnet_23.jsonl", zgrab2.Options{}},
 	// Records built from zgrab2's result types, for modules whose servers
-	// Debian does not ship or that were not run here.
+	// Debian does not ship and server shapes not captured here.
 	{"zgrab2_modules_built_from_result_types.jsonl", zgrab2.Options{}},
 }
 
