@@ -141,7 +141,10 @@
 //	    is the product, with the CPE's version when it has no other.
 //	  - claims: a scanner component with that name whose version matches
 //	    pattern is this product, with version the expansion of the template
-//	    (MariaDB behind MySQL's "5.5.5-" prefix). Claims are tried first.
+//	    (MariaDB behind MySQL's "5.5.5-" prefix), or no version where the
+//	    scanner's names no release (nmap's fixed "Samba smbd 4.6.2" for any
+//	    Samba that refuses SMBv1, its "NTP v4", the protocol's version).
+//	    Claims are tried first.
 //	  - cases: at least one; the package test checks that an observation
 //	    carrying only the scanner component is recognised as exactly want, and
 //	    that every alias, CPE pair and claim is the scanner side of a case.

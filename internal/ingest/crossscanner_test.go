@@ -70,6 +70,30 @@ var crossScannerSets = []struct {
 				"(fingerprint's tidy), while a port's components are the union over its observations",
 		},
 	},
+	{
+		name: "2026-12-04: Exim, Dovecot, vsftpd, telnetd, Samba, CUPS, NTPsec",
+		files: []string{
+			"nmap/testdata/nmap_sV_mail_ftp_telnet_smb_ipp_ntp.xml", "nmap/testdata/nmap_sV_mail_ftp_telnet_smb_ipp_ntp.gnmap",
+			"zgrab2/testdata/zgrab2_smtp_25_starttls.jsonl", "zgrab2/testdata/zgrab2_imap_143_starttls.jsonl",
+			"zgrab2/testdata/zgrab2_imap_993_imaps.jsonl", "zgrab2/testdata/zgrab2_pop3_110_starttls.jsonl",
+			"zgrab2/testdata/zgrab2_pop3_995_pop3s.jsonl", "zgrab2/testdata/zgrab2_ftp_21_authtls.jsonl",
+			"zgrab2/testdata/zgrab2_banner_21.jsonl", "zgrab2/testdata/zgrab2_telnet_23.jsonl",
+			"zgrab2/testdata/zgrab2_smb_445.jsonl", "zgrab2/testdata/zgrab2_ipp_631.jsonl",
+			"zgrab2/testdata/zgrab2_ntp_123.jsonl", "zgrab2/testdata/zgrab2_jarm_993.jsonl",
+		},
+		want: map[int][]string{
+			21:  {"vsftpd 3.0.3"},
+			23:  {}, // inetutils telnetd names only the kernel, and nmap nothing
+			25:  {"Exim 4.96"},
+			110: {"Debian", "Dovecot"},
+			123: {"NTP"}, // udp; nmap's "NTP v4" is the protocol's version, not NTPsec's 1.2.2
+			143: {"Debian", "Dovecot"},
+			445: {"Samba"}, // nmap's "4.6.2" is a fixed string for any Samba refusing SMBv1; 4.17.12 ran
+			631: {"CUPS 2.4"},
+			993: {"Debian", "Dovecot"},
+			995: {"Debian", "Dovecot"},
+		},
+	},
 }
 
 // TestOneComponentPerProductAcrossScanners ingests captures of the same

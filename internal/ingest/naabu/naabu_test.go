@@ -4,6 +4,7 @@ package naabu_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"testing"
 
@@ -77,4 +78,15 @@ func FuzzRead(f *testing.F) {
 		}
 		t.Fatal("Read did not reach EOF")
 	})
+}
+
+// TestMemoryFlat reads 64 MiB of lines: the heap does not grow with them.
+func TestMemoryFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 64 MiB")
+	}
+	in := &ingesttest.Generated{Size: 64 << 20, Record: func(i int) []byte {
+		return fmt.Appendf(nil, `{"host":"192.0.2.%d","ip":"192.0.2.%d","timestamp":"2026-12-04T04:10:00Z","port":%d,"protocol":"tcp","tls":false,"name":"mysql","product":"MySQL","version":"8.0.36","cpes":["cpe:/a:oracle:mysql:8.0.36"]}`+"\n", i%250, i%250, 1+i%65535)
+	}}
+	ingesttest.CheckFlatMemory(t, naabu.NewReader(in, naabu.Options{}), 4<<20)
 }

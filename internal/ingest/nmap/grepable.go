@@ -209,7 +209,10 @@ func parseGrepablePort(entry string) (*nmapPort, string) {
 		return nil, "is not port/state/protocol/owner/service/rpc info/version info/"
 	}
 	p := &nmapPort{PortID: parts[0], Protocol: parts[2], State: nmapState{State: parts[1]}}
-	service := strings.ReplaceAll(parts[4], "|", "/")
+	// A trailing "?" is nmap's mark of a name taken from its port table
+	// after -sV matched nothing; -oX says so in method="table" and keeps
+	// the name bare, and so does this reader.
+	service := strings.TrimSuffix(strings.ReplaceAll(parts[4], "|", "/"), "?")
 	version := strings.TrimSuffix(parts[6], "/")
 	if service == "" && version == "" {
 		return p, ""
@@ -225,7 +228,8 @@ func parseGrepablePort(entry string) (*nmapPort, string) {
 
 // splitVersionInfo splits -sV's "product version (extra info)" text: the
 // extra information is the trailing parenthesised part, the version starts
-// at the first word that starts with a digit.
+// at the first word that starts with a digit, or with "v" and a digit
+// (-oX's product "NTP" with version "v4" is "NTP v4" in -oG).
 func splitVersionInfo(v string) (product, version, extra string) {
 	v = strings.TrimSpace(v)
 	if strings.HasSuffix(v, ")") {
@@ -246,12 +250,14 @@ func splitVersionInfo(v string) (product, version, extra string) {
 	}
 	words := strings.Fields(v)
 	for i, w := range words {
-		if w[0] >= '0' && w[0] <= '9' {
+		if isDigit(w[0]) || (len(w) > 1 && (w[0] == 'v' || w[0] == 'V') && isDigit(w[1])) {
 			return strings.Join(words[:i], " "), strings.Join(words[i:], " "), extra
 		}
 	}
 	return v, "", extra
 }
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 // SniffGrepable reports whether head, the first bytes of an input, looks
 // like nmap -oG output: a "Host: " line with a "Status:" or "Ports:" field,

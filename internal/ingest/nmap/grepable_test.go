@@ -48,7 +48,7 @@ func TestGrepableGolden(t *testing.T) {
 // the operating systems named only by ostype and CPEs (an -oG port may name
 // fewer, never others).
 func TestGrepableAgreesWithXML(t *testing.T) {
-	for _, name := range []string{"nmap_sV_db_http_tls", "nmap_sV_scripts_5ports"} {
+	for _, name := range []string{"nmap_sV_db_http_tls", "nmap_sV_mail_ftp_telnet_smb_ipp_ntp", "nmap_sV_scripts_5ports"} {
 		t.Run(name, func(t *testing.T) {
 			grep := ingesttest.MustReadAll(t, newGrepable(bytes.NewReader(ingesttest.ReadTestdata(t, name+".gnmap")), nmap.GrepableOptions{}))
 			xml := ingesttest.MustReadAll(t, nmap.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, name+".xml"))))
@@ -110,10 +110,10 @@ func TestGrepableBadInput(t *testing.T) {
 
 func TestGrepableVersionInfo(t *testing.T) {
 	in := "# Nmap 7.93 scan initiated Fri Dec  4 08:02:48 2026 as: nmap\n" +
-		"Host: 192.0.2.1 (www.example.test)\tPorts: 80/open/tcp//http//Apache httpd 2.4.62 ((Debian))/, 25/open/tcp//smtp//Exim smtpd 4.96, with TLS/, 443/open/tcp//ssl|https?///\tIgnored State: closed (997)\n"
+		"Host: 192.0.2.1 (www.example.test)\tPorts: 80/open/tcp//http//Apache httpd 2.4.62 ((Debian))/, 25/open/tcp//smtp//Exim smtpd 4.96, with TLS/, 443/open/tcp//ssl|https?///, 123/open/udp//ntp//NTP v4 (unsynchronized)/\tIgnored State: closed (997)\n"
 	obs := ingesttest.MustReadAll(t, newGrepable(strings.NewReader(in), nmap.GrepableOptions{}))
-	if len(obs) != 3 {
-		t.Fatalf("%d observations, want 3: %+v", len(obs), obs)
+	if len(obs) != 4 {
+		t.Fatalf("%d observations, want 4: %+v", len(obs), obs)
 	}
 	if c := obs[0].Components; len(c) < 1 || c[0].Name != "Apache httpd" || c[0].Version != "2.4.62" || obs[0].Hostnames[0] != "www.example.test" {
 		t.Errorf("port 80: %+v", obs[0])
@@ -121,8 +121,12 @@ func TestGrepableVersionInfo(t *testing.T) {
 	if c := obs[1].Components; len(c) != 1 || c[0].Name != "Exim smtpd" || c[0].Version != "4.96, with TLS" {
 		t.Errorf("port 25 (a comma in the version does not split the entry): %+v", obs[1])
 	}
-	if obs[2].ScanProtocol != "ssl/https?" || len(obs[2].Components) != 0 {
-		t.Errorf("port 443: %+v", obs[2])
+	if obs[2].ScanProtocol != "ssl/https" || len(obs[2].Components) != 0 {
+		t.Errorf("port 443 (nmap's \"?\" of a guessed name dropped, as -oX does): %+v", obs[2])
+	}
+	// -oX says product "NTP", version "v4": a version may start with "v".
+	if c := obs[3].Components; len(c) != 1 || c[0].Name != "NTP" || c[0].Version != "v4" {
+		t.Errorf("port 123/udp: %+v", obs[3])
 	}
 }
 

@@ -72,7 +72,7 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 	o := &portolan.Observation{
 		Host:         host,
 		Port:         port,
-		Protocol:     portolan.TCP, // every zgrab2 module speaks over TCP
+		Protocol:     transportOf(m.Protocol),
 		Status:       status,
 		SeenAt:       at,
 		ScannedAt:    at,
@@ -111,6 +111,21 @@ func (r *Reader) module(g *grab, host, name string, m *moduleEntry) (*portolan.O
 		o.Components = moduleComponents(m.Protocol, res)
 	}
 	return o, ""
+}
+
+// udpModules are the zgrab2 modules that dial UDP (their scanners set
+// zgrab2.TransportUDP); all others speak over TCP. The result does not say
+// which transport was used, so it is known by the module's protocol.
+// omronfins dials UDP unless run with --tcp, which its output does not
+// record: it is read as UDP, its default.
+var udpModules = map[string]bool{"ntp": true, "bacnet": true, "omronfins": true}
+
+// transportOf returns the transport of a module's protocol.
+func transportOf(protocol string) portolan.Protocol {
+	if udpModules[protocol] {
+		return portolan.UDP
+	}
+	return portolan.TCP
 }
 
 // Categories of the components the modules name, in Defender TI's words
@@ -184,7 +199,14 @@ func moduleComponents(protocol string, res *result) []portolan.Component {
 			product("Oracle Database", res.OracleNSNVersion, categoryDatabase)
 		}
 	case "smb":
-		out = append(out, portolan.OperatingSystemsIn(res.NativeOS)...)
+		// Samba answers SMBv1's session setup with native_os "Windows
+		// 6.1", a stand-in for old clients, and names itself and its
+		// version in the LAN manager field: a Samba is never a Windows.
+		if name, v, ok := strings.Cut(res.NativeLanMan, " "); ok && strings.EqualFold(name, "Samba") {
+			product("Samba", v, categoryServer)
+		} else {
+			out = append(out, portolan.OperatingSystemsIn(res.NativeOS)...)
+		}
 	case "fox":
 		out = append(out, portolan.OperatingSystemsIn(res.FoxOSName)...)
 	}

@@ -66,6 +66,7 @@ type result struct {
 	CUPSVersion      string // "cups_version": ipp, "CUPS/2.4"
 	OracleNSNVersion string // "handshake.nsn_version": oracle
 	NativeOS         string // "native_os": smb's SMBv1 session setup, "Windows Server 2016 Standard 14393"
+	NativeLanMan     string // "ntlm": smb's SMBv1 session setup NativeLanMan, "Samba 4.17.12-Debian" (not NTLM)
 	FoxOSName        string // "os_name": fox
 }
 
@@ -229,6 +230,8 @@ func decodeResult(d *scan.Decoder) *result {
 			r.OracleNSNVersion, _ = decodeTwo(d, "nsn_version", "")
 		case "native_os":
 			r.NativeOS = strOrSkip(d)
+		case "ntlm":
+			r.NativeLanMan = strOrSkip(d)
 		case "os_name":
 			r.FoxOSName = strOrSkip(d)
 		default:

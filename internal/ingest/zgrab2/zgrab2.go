@@ -36,12 +36,17 @@
 //     server_version of server_parameters (after a login; without one, an
 //     error in PostgreSQL's protocol names PostgreSQL without a version),
 //     mongodb build_info.version, ipp cups_version, oracle
-//     handshake.nsn_version, smb native_os and fox os_name (operating
+//     handshake.nsn_version, smb's SMBv1 LAN manager field "ntlm" (Samba
+//     and its version; Samba's native_os "Windows 6.1" is a stand-in and
+//     is then ignored) or else native_os, and fox os_name (operating
 //     systems). Versions go through portolan.SplitVersion.
 //   - Everything else (mqtt, ntp, jarm, modbus, bacnet, dnp3, siemens, and
 //     modules this reader has never heard of) gives status, scan protocol,
 //     and certificate or banner when it has one; a key of a known shape
 //     holding a value of another type is skipped, never an error.
+//
+// The transport is UDP for the modules whose scanners dial UDP (ntp,
+// bacnet, omronfins) and TCP for every other.
 //
 // Status follows zgrab2's status and error text: "success" is open; a
 // refused connection ("connection-refused", or any status whose error says

@@ -44,8 +44,22 @@ var goldenCases = []struct {
 	{"zgrab2_mysql_3306.jsonl", zgrab2.Options{}},
 	{"zgrab2_postgres_5432.jsonl", zgrab2.Options{}},
 	{"zgrab2_redis_6379.jsonl", zgrab2.Options{}},
+	{"zgrab2_banner_21.jsonl", zgrab2.Options{}},
+	{"zgrab2_banner_21_read_timeout.jsonl", zgrab2.Options{}},
+	{"zgrab2_ftp_21_authtls.jsonl", zgrab2.Options{}},
+	{"zgrab2_imap_143_starttls.jsonl", zgrab2.Options{}},
+	{"zgrab2_imap_993_imaps.jsonl", zgrab2.Options{}},
+	{"zgrab2_ipp_631.jsonl", zgrab2.Options{}},
+	{"zgrab2_jarm_993.jsonl", zgrab2.Options{}},
+	{"zgrab2_ntp_123.jsonl", zgrab2.Options{}},
+	{"zgrab2_pop3_110_starttls.jsonl", zgrab2.Options{}},
+	{"zgrab2_pop3_995_pop3s.jsonl", zgrab2.Options{}},
+	{"zgrab2_smb_445.jsonl", zgrab2.Options{}},
+	{"zgrab2_smb_445_smb1.jsonl", zgrab2.Options{}},
+	{"zgrab2_smtp_25_starttls.jsonl", zgrab2.Options{}},
+	{"zgrab2_telnet_23.jsonl", zgrab2.Options{}},
 	// Records built from zgrab2's result types, for modules whose servers
-	// Debian does not ship or that were not run here.
+	// Debian does not ship and server shapes not captured here.
 	{"zgrab2_modules_built_from_result_types.jsonl", zgrab2.Options{}},
 }
 
@@ -155,6 +169,71 @@ func TestSampleFacts(t *testing.T) {
 			t.Errorf("record errors %v, want one asking for --port", bad)
 		}
 	})
+}
+
+// mailCertSHA1 is the SHA-1 of the self-signed certificate that Exim,
+// Dovecot and vsftpd presented in the captures of testdata/README.md.
+const mailCertSHA1 = "1290e1e4a22fdc3f66e18cd28a4687cb203fdf30"
+
+// TestRealCaptures checks, against the captures of Debian's servers read by
+// hand, what each module's observation holds: the port and its transport,
+// the status, the greeting, and the certificate of a STARTTLS, implicit TLS
+// or AUTH TLS handshake.
+func TestRealCaptures(t *testing.T) {
+	cases := []struct {
+		file, scanProtocol string
+		port               int
+		protocol           portolan.Protocol
+		status             portolan.HostPortStatus
+		banner             string
+		cert               bool // the mail certificate, from the module's TLS log
+		hostnames          []string
+	}{
+		{"zgrab2_smtp_25_starttls.jsonl", "smtp", 25, portolan.TCP, portolan.StatusOpen,
+			"220 vm ESMTP Exim 4.96 Fri, 04 Dec 2026 14:40:16 +0000\r\n", true, []string{"mail.portolan.test"}},
+		{"zgrab2_imap_143_starttls.jsonl", "imap", 143, portolan.TCP, portolan.StatusOpen,
+			"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.\r\n", true, nil},
+		{"zgrab2_imap_993_imaps.jsonl", "imap", 993, portolan.TCP, portolan.StatusOpen,
+			"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN] Dovecot (Debian) ready.\r\n", true, nil},
+		{"zgrab2_pop3_110_starttls.jsonl", "pop3", 110, portolan.TCP, portolan.StatusOpen, "+OK Dovecot (Debian) ready.\r\n", true, nil},
+		{"zgrab2_pop3_995_pop3s.jsonl", "pop3", 995, portolan.TCP, portolan.StatusOpen, "+OK Dovecot (Debian) ready.\r\n", true, nil},
+		{"zgrab2_ftp_21_authtls.jsonl", "ftp", 21, portolan.TCP, portolan.StatusOpen, "220 (vsFTPd 3.0.3)\r\n", true, nil},
+		{"zgrab2_banner_21.jsonl", "banner", 21, portolan.TCP, portolan.StatusOpen, "220 (vsFTPd 3.0.3)\r\n", false, nil},
+		// io-timeout after the dial: the port is open, nothing else is known.
+		{"zgrab2_banner_21_read_timeout.jsonl", "banner", 21, portolan.TCP, portolan.StatusOpen, "", false, nil},
+		{"zgrab2_telnet_23.jsonl", "telnet", 23, portolan.TCP, portolan.StatusOpen, "\r\nLinux 6.18.44-fc-v1272 (localhost) (pts/0)\r\n\r\n", false, nil},
+		{"zgrab2_smb_445.jsonl", "smb", 445, portolan.TCP, portolan.StatusOpen, "", false, nil},
+		{"zgrab2_smb_445_smb1.jsonl", "smb", 445, portolan.TCP, portolan.StatusOpen, "", false, nil},
+		{"zgrab2_ipp_631.jsonl", "ipp", 631, portolan.TCP, portolan.StatusOpen, "", false, nil},
+		// ntp dials UDP.
+		{"zgrab2_ntp_123.jsonl", "ntp", 123, portolan.UDP, portolan.StatusOpen, "", false, nil},
+		// jarm's fingerprint has no place in an observation: an open port.
+		{"zgrab2_jarm_993.jsonl", "jarm", 993, portolan.TCP, portolan.StatusOpen, "", false, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			obs := ingesttest.MustReadAll(t, zgrab2.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, tc.file)), zgrab2.Options{}))
+			if len(obs) != 1 {
+				t.Fatalf("%d observations, want 1", len(obs))
+			}
+			o := obs[0]
+			if o.Host != "127.0.0.1" || o.Port != tc.port || o.Protocol != tc.protocol || o.Status != tc.status || o.ScanProtocol != tc.scanProtocol {
+				t.Errorf("got %s %d/%s %s %s, want %d/%s %s %s", o.Host, o.Port, o.Protocol, o.Status, o.ScanProtocol, tc.port, tc.protocol, tc.status, tc.scanProtocol)
+			}
+			if o.Banner != tc.banner {
+				t.Errorf("banner %q, want %q", o.Banner, tc.banner)
+			}
+			switch got := portolan.CertificateDigest(o.Certificate); {
+			case tc.cert && got != mailCertSHA1:
+				t.Errorf("certificate SHA-1 %s, want %s", got, mailCertSHA1)
+			case !tc.cert && o.Certificate != nil:
+				t.Errorf("a certificate (SHA-1 %s), want none", got)
+			}
+			if diff := cmp.Diff(tc.hostnames, o.Hostnames); diff != "" {
+				t.Errorf("hostnames (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // line builds one zgrab2 line for module "m" with the given status, error and
@@ -336,6 +415,28 @@ func TestModulesRecognised(t *testing.T) {
 		"zgrab2_memcached_11299_closed.jsonl": {11299: nil},
 		"zgrab2_mqtt_1883.jsonl":              {1883: nil},
 		"zgrab2_jarm_5432.jsonl":              {5432: nil},
+		// Debian's mail, FTP, telnet, SMB, IPP and NTP servers.
+		"zgrab2_smtp_25_starttls.jsonl":       {25: {c("Exim", "4.96", "Mail Server")}},
+		"zgrab2_imap_143_starttls.jsonl":      {143: {debian, c("Dovecot", "", "Mail Server")}},
+		"zgrab2_imap_993_imaps.jsonl":         {993: {debian, c("Dovecot", "", "Mail Server")}},
+		"zgrab2_pop3_110_starttls.jsonl":      {110: {debian, c("Dovecot", "", "Mail Server")}},
+		"zgrab2_pop3_995_pop3s.jsonl":         {995: {debian, c("Dovecot", "", "Mail Server")}},
+		"zgrab2_ftp_21_authtls.jsonl":         {21: {c("vsftpd", "3.0.3", "Server")}},
+		"zgrab2_banner_21.jsonl":              {21: {c("vsftpd", "3.0.3", "Server")}},
+		"zgrab2_banner_21_read_timeout.jsonl": {21: nil},
+		"zgrab2_ipp_631.jsonl":                {631: {c("CUPS", "2.4", "Server")}},
+		// Samba over SMB2 names neither itself nor an OS; NTLM's
+		// os_version "6.1.0" is Samba's stand-in and must not become a
+		// Windows.
+		"zgrab2_smb_445.jsonl": {445: nil},
+		// Over SMBv1 Samba says native_os "Windows 6.1" and names itself
+		// in the LAN manager field.
+		"zgrab2_smb_445_smb1.jsonl": {445: {debian, c("Samba", "4.17.12", "Server")}},
+		// inetutils telnetd's greeting names the kernel ("Linux 6.18.44-…"),
+		// which no fingerprint rule reads yet.
+		"zgrab2_telnet_23.jsonl": {23: nil},
+		"zgrab2_ntp_123.jsonl":   {123: nil},
+		"zgrab2_jarm_993.jsonl":  {993: nil},
 		"zgrab2_modules_built_from_result_types.jsonl": {
 			25:    {c("Exim", "4.96", "Mail Server")},
 			143:   {debian, c("Dovecot", "", "Mail Server")},
