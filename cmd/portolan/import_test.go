@@ -4,10 +4,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"portolan/internal/cli"
+	"portolan/internal/importapi"
 )
 
 var e2eSummaryLine = regexp.MustCompile(`(?m)^ingested: .*$`)
@@ -145,4 +150,55 @@ func errorMessage(v map[string]any) string {
 	e, _ := v["error"].(map[string]any)
 	c, _ := e["message"].(string)
 	return c
+}
+
+// TestRemoteIngestDrawsBytesAndRate runs `ingest --server` as on a terminal
+// against an import endpoint that reads slowly: the bar names the file and
+// shows the bytes sent, of how many, and their rate; the per-file line and
+// the summary carry the observations the server answered. With
+// --no-progress nothing is drawn.
+func TestRemoteIngestDrawsBytesAndRate(t *testing.T) {
+	dir := t.TempDir()
+	input := filepath.Join(dir, "scan.ndjson")
+	writeGenerated(t, input, 1000)
+	fi, err := os.Stat(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != importapi.Path || r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		// Slow enough that the bar draws while the file streams.
+		buf := make([]byte, 64<<10)
+		for {
+			time.Sleep(5 * time.Millisecond)
+			if _, err := r.Body.Read(buf); err != nil {
+				break
+			}
+		}
+		json.NewEncoder(w).Encode(importapi.Summary{Name: r.URL.Query().Get("name"), Format: "native", Observations: 4321, Created: 4000, Updated: 321, Rejections: []importapi.Rejection{}})
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		args []string
+		bar  bool
+	}{{nil, true}, {[]string{"--no-progress"}, false}} {
+		var out, errOut bytes.Buffer
+		env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, Interactive: true}
+		args := append(append([]string{"ingest", "--server", srv.URL, "--token", "tok"}, c.args...), input)
+		if err := program.Run(context.Background(), env, args); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errOut.String())
+		}
+		// The bar draws on the first read, so once at least.
+		whole := humanBytes(float64(fi.Size()))
+		drawing := regexp.MustCompile(regexp.QuoteMeta(input+": sent ") + `[0-9.]+ (B|kB|MB) of ` + regexp.QuoteMeta(whole) + ` \([0-9.]+ (B|kB|MB|GB)/s\)`)
+		if drawn := drawing.MatchString(errOut.String()); drawn != c.bar {
+			t.Errorf("%v: bar of the bytes sent, of %s, and their rate drawn %v, want %v; stderr:\n%q", c.args, whole, drawn, c.bar, errOut.String())
+		}
+		if !strings.Contains(out.String(), "4321 observations") {
+			t.Errorf("%v: the server's observations are not in the output:\n%s", c.args, out.String())
+		}
+	}
 }

@@ -138,8 +138,9 @@ func remoteImportOne(ctx context.Context, env *cli.Env, client *http.Client, bas
 	}
 	var body io.Reader = f
 	if progress {
-		// The server answers once at the end, so the bar shows the bytes
-		// sent; the observations come with the answer.
+		// The server answers once, at the end, with the observations:
+		// while the file streams, the bar shows the bytes sent and their
+		// rate (the server imports as it reads, so that is its pace too).
 		bar := progressbar.NewOptions64(size,
 			progressbar.OptionSetWriter(env.Stderr),
 			progressbar.OptionSetDescription(name+": sending"),
@@ -148,8 +149,7 @@ func remoteImportOne(ctx context.Context, env *cli.Env, client *http.Client, bas
 			progressbar.OptionClearOnFinish(),
 		)
 		defer bar.Finish()
-		r := progressbar.NewReader(f, bar)
-		body = &r
+		body = &sendProgress{r: f, bar: bar, name: name, size: size, start: time.Now()}
 	}
 	u := *base
 	u.Path += importapi.Path
@@ -264,4 +264,54 @@ func publishFiles(ctx context.Context, env *cli.Env, bf *busFlags, names []strin
 		fmt.Fprintf(env.Stdout, "published: %s to stream %s, acknowledged; the workers merge them\n", ingest.Plural(sum.Observations, "observation"), b.Config().Stream)
 	}
 	return sum, err
+}
+
+// sendProgress draws the bytes of a file sent to the import endpoint, of how
+// many, and the rate since the request began.
+type sendProgress struct {
+	r    io.Reader
+	bar  *progressbar.ProgressBar
+	name string
+	// size is the file's, -1 when unknown (a pipe).
+	size        int64
+	sent        int64
+	start, last time.Time
+}
+
+func (p *sendProgress) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.sent += int64(n)
+	// The bar throttles its drawing; formatting the description on every
+	// read would still cost more than the read.
+	now := time.Now()
+	if now.Sub(p.last) >= 100*time.Millisecond {
+		p.last = now
+		p.bar.Describe(sendDescription(p.name, p.sent, p.size, now.Sub(p.start)))
+	}
+	_ = p.bar.Set64(p.sent)
+	return n, err
+}
+
+// sendDescription is the bar's text: "scan.xml: sent 12.5 MB of 48.0 MB (9.6 MB/s)".
+func sendDescription(name string, sent, size int64, elapsed time.Duration) string {
+	s := name + ": sent " + humanBytes(float64(sent))
+	if size >= 0 {
+		s += " of " + humanBytes(float64(size))
+	}
+	rate := float64(sent) / max(elapsed.Seconds(), 1e-3)
+	return s + " (" + humanBytes(rate) + "/s)"
+}
+
+// humanBytes writes n bytes in decimal units, as the bar does.
+func humanBytes(n float64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB"}
+	i := 0
+	for n >= 1000 && i < len(units)-1 {
+		n /= 1000
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
 }

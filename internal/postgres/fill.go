@@ -46,6 +46,10 @@ func (db *DB) fillCertificateFields(ctx context.Context) error {
 		if batch.Len() == 0 {
 			return nil
 		}
-		return storeError("fill certificates", tx.SendBatch(ctx, batch).Close())
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return storeError("fill certificates", err)
+		}
+		// Certificates gain the fields the API shows and $filter reads.
+		return storeError("fill certificates", notifyChange(ctx, tx))
 	})
 }

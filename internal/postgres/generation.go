@@ -13,8 +13,26 @@ import (
 	"portolan"
 )
 
-// changeChannel is the NOTIFY channel migration 0005's triggers send on.
+// changeChannel is the NOTIFY channel of change notifications.
 const changeChannel = "portolan_changes"
+
+// notifyChange tells every serve on the database that tx changes what they
+// serve: the observation log or the records. NOTIFY is transactional:
+// PostgreSQL delivers it when tx commits, not at all when it rolls back,
+// and folds the identical notifications of a transaction into one, so a
+// writer may call it once or several times. The payload is the schema, as
+// the channel is database-wide.
+//
+// Every writer calls it in its own transaction; migration 0005 did it with
+// statement triggers, which 0008 dropped: on Citus the rows of a
+// distributed table are written on the worker nodes' shards, so a trigger
+// on the coordinator's table never fires, and one propagated to the shards
+// would notify the worker node's database, where no serve listens. This
+// statement runs where portolan's session is, the coordinator.
+func notifyChange(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, current_schema())`, changeChannel)
+	return err
+}
 
 // changeListener follows the database's change notifications on a
 // connection of its own, so that Generation moves within moments of any

@@ -173,7 +173,12 @@ func (db *DB) importTx(ctx context.Context, tx pgx.Tx, p *pending) (importOutcom
 	if out.created, out.updated, err = db.apply(ctx, tx, pr, randomBatchID(), track); err != nil {
 		return out, err
 	}
-	return out, track.record(ctx, tx)
+	if err := track.record(ctx, tx); err != nil {
+		return out, err
+	}
+	// New observations went into the log: the replicas' caches go at
+	// commit. (A batch of duplicates changed nothing and returned above.)
+	return out, notifyChange(ctx, tx)
 }
 
 // mustQuery runs a query whose error, if any, surfaces from the rows.
@@ -728,6 +733,10 @@ func (db *DB) rebuildInTx(ctx context.Context, tx pgx.Tx, progress func(int)) er
 		return err
 	}
 	if err := recordRebuild(ctx, tx); err != nil {
+		return err
+	}
+	// Every record is rewritten (and, after a prune, some are gone).
+	if err := notifyChange(ctx, tx); err != nil {
 		return err
 	}
 	for _, table := range recordTables {

@@ -167,8 +167,12 @@ func (m pgMigrator) Apply(ctx context.Context, mig sqlstore.Migration) error {
 		if _, err := tx.Exec(ctx, mig.SQL); err != nil {
 			return fmt.Errorf("migration %s: %w", mig.Name, err)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, mig.Version, mig.Name)
-		return err
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, mig.Version, mig.Name); err != nil {
+			return err
+		}
+		// A migration may rewrite records (0007 filled a column the
+		// API reads): the serves already running drop their caches.
+		return notifyChange(ctx, tx)
 	})
 	return storeError("migrate", err)
 }

@@ -71,6 +71,15 @@ func (s *Server) Stop() {
 	}
 }
 
+// Resume starts a stopped server again on its port, with its storage: an
+// outage of any length is Stop, then Resume.
+func (s *Server) Resume() {
+	s.t.Helper()
+	if s.srv == nil {
+		s.start()
+	}
+}
+
 // Restart stops the server and starts it again with its storage: what was
 // acknowledged survives.
 func (s *Server) Restart() {
