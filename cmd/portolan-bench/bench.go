@@ -388,7 +388,10 @@ type ingestFigures struct {
 func (f ingestFigures) rate() float64 { return float64(f.observations) / f.run.wall.Seconds() }
 
 var (
-	ingestedLine = regexp.MustCompile(`ingested: \d+ files, (\d+) observations, (\d+) records created`)
+	// ingestedLine takes ingest's summary whether a count of 1 has a
+	// singular noun ("1 file, 1 observation", since issue 15) or the plural
+	// older binaries printed ("1 files"): the bench may measure either.
+	ingestedLine = regexp.MustCompile(`ingested: \d+ files?, (\d+) observations?, (\d+) records? created`)
 	parsedLine   = regexp.MustCompile(`parsed: (\d+) observations`)
 )
 

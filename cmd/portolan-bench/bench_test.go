@@ -82,6 +82,22 @@ func TestBenchParseCounts(t *testing.T) {
 	}
 }
 
+// TestBenchIngestedLine: the summary of ingest is read with counts of 1 in
+// the singular (current binaries) and in the plural (older ones).
+func TestBenchIngestedLine(t *testing.T) {
+	for line, want := range map[string][2]string{
+		"ingested: 1 file, 1 observation, 1 record created, 0 updated, 0 duplicates skipped, 0 rejected":      {"1", "1"},
+		"ingested: 1 files, 1 observations, 1 records created, 0 updated, 0 duplicates skipped, 0 rejected":   {"1", "1"},
+		"ingested: 2 files, 12 observations, 5 records created, 7 updated, 1 duplicate skipped, 0 rejected":   {"12", "5"},
+		"ingested: 1 file, 0 observations, 0 records created, 0 updated, 0 duplicates skipped, 0 rejected; 0": {"0", "0"},
+	} {
+		m := ingestedLine.FindStringSubmatch(line)
+		if m == nil || m[1] != want[0] || m[2] != want[1] {
+			t.Errorf("%q: matched %q, want observations %s, created %s", line, m, want[0], want[1])
+		}
+	}
+}
+
 // wrkOutput is what wrk 4.1 prints with --latency.
 const wrkOutput = `Running 5s test @ http://127.0.0.1:41234/beta/security/threatIntelligence/hosts/198.51.100.20/ports
   2 threads and 64 connections

@@ -58,7 +58,7 @@ func TestIngestReportsRejectionsAndExitsNonZero(t *testing.T) {
 	if !strings.Contains(errOut, "rejected: "+bad+":2: observation 2 (192.0.2.1 port 80) rejected: status \"opened\" is not open, filtered or closed") {
 		t.Errorf("stderr: %s", errOut)
 	}
-	if !strings.Contains(out, "ingested: 1 files, 1 observations, 1 records created") || !strings.Contains(out, "1 rejected") {
+	if !strings.Contains(out, "ingested: 1 file, 1 observation, 1 record created") || !strings.Contains(out, "1 rejected") {
 		t.Errorf("summary: %s", out)
 	}
 }
@@ -255,7 +255,7 @@ func TestIngestForcedFormatMismatch(t *testing.T) {
 	if cli.ExitCode(err) != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "not native as --format says") || !strings.Contains(errOut, "it looks like nmap") {
 		t.Errorf("exit %d, stderr:\n%s", cli.ExitCode(err), errOut)
 	}
-	if !strings.Contains(out, "ingested: 1 files, 0 observations") || !strings.Contains(out, "0 of 1 file read, 1 failed") {
+	if !strings.Contains(out, "ingested: 1 file, 0 observations") || !strings.Contains(out, "0 of 1 file read, 1 failed") {
 		t.Errorf("stdout:\n%s", out)
 	}
 }

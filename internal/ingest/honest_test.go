@@ -97,20 +97,21 @@ func TestScannedAt(t *testing.T) {
 	}
 }
 
-// TestSummaryLine: the counts keep the form scripts match, "1 files"
-// included (portolan-bench's `ingested: \d+ files, (\d+) observations, (\d+)
-// records created`); what failed is added after them.
+// TestSummaryLine: every count keeps its place and agrees with its noun;
+// what failed is added after them.
 func TestSummaryLine(t *testing.T) {
 	for _, tt := range []struct {
 		sum  ingest.Summary
 		want string
 	}{
 		{ingest.Summary{Files: 1, ImportResult: portolan.ImportResult{Observations: 1, Created: 1}},
-			"1 files, 1 observations, 1 records created, 0 updated, 0 duplicates skipped, 0 rejected"},
+			"1 file, 1 observation, 1 record created, 0 updated, 0 duplicates skipped, 0 rejected"},
 		{ingest.Summary{Files: 3, Failed: 2, ImportResult: portolan.ImportResult{Observations: 12, Created: 5, Updated: 7, Duplicates: 1}, Rejected: 1},
-			"3 files, 12 observations, 5 records created, 7 updated, 1 duplicates skipped, 1 rejected; 1 of 3 files read, 2 failed"},
+			"3 files, 12 observations, 5 records created, 7 updated, 1 duplicate skipped, 1 rejected; 1 of 3 files read, 2 failed"},
 		{ingest.Summary{Files: 1, Failed: 1},
-			"1 files, 0 observations, 0 records created, 0 updated, 0 duplicates skipped, 0 rejected; 0 of 1 file read, 1 failed"},
+			"1 file, 0 observations, 0 records created, 0 updated, 0 duplicates skipped, 0 rejected; 0 of 1 file read, 1 failed"},
+		{ingest.Summary{Files: 2, Failed: 1, ImportResult: portolan.ImportResult{Observations: 2, Created: 1, Updated: 1, Duplicates: 2}},
+			"2 files, 2 observations, 1 record created, 1 updated, 2 duplicates skipped, 0 rejected; 1 of 2 files read, 1 failed"},
 	} {
 		if got := tt.sum.String(); got != tt.want {
 			t.Errorf("\n got %s\nwant %s", got, tt.want)

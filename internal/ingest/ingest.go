@@ -79,15 +79,16 @@ func (s *Summary) Add(s2 Summary) {
 	s.Notes = append(s.Notes, s2.Notes...)
 }
 
-// String is the one summary line ingest ends with. Scripts (portolan-bench
-// among them) match its counts by pattern, "N files, N observations, N
-// records created", so that part stays as it always was, plural included;
-// what failed comes after it, only when something did, in words a person
-// reads: "…, 0 rejected; 1 of 2 files read, 1 failed". The lines meant
-// only for people (one per file, the dry run's) use Plural.
+// String is the one summary line ingest ends with. Scripts read its counts
+// by position, so every count keeps its place and what failed comes after
+// them, only when something did: "2 files, 5 observations, …, 0 rejected;
+// 1 of 2 files read, 1 failed". Each noun agrees with its count ("1 file,
+// 1 observation"); a pattern that matched the old "1 files" needs "files?"
+// (portolan-bench's does).
 func (s Summary) String() string {
-	line := fmt.Sprintf("%d files, %d observations, %d records created, %d updated, %d duplicates skipped, %d rejected",
-		s.Files, s.Observations, s.Created, s.Updated, s.Duplicates, s.Rejected)
+	line := fmt.Sprintf("%s, %s, %s created, %d updated, %s skipped, %d rejected",
+		Plural(s.Files, "file"), Plural(s.Observations, "observation"), Plural(s.Created, "record"),
+		s.Updated, Plural(s.Duplicates, "duplicate"), s.Rejected)
 	if s.Failed > 0 {
 		line += fmt.Sprintf("; %d of %s read, %d failed", s.Files-s.Failed, Plural(s.Files, "file"), s.Failed)
 	}
