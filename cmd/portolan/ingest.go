@@ -277,6 +277,12 @@ func dryRunFiles(ctx context.Context, env *cli.Env, names []string, open func(st
 			sum.Failed = 1
 		}
 		total.Add(sum)
+		// The colon introduces the observations per host and port; a file
+		// with none (failed, empty) ends its line without one.
+		if len(counts) == 0 {
+			fmt.Fprintln(env.Stdout, fileLine(name, sum))
+			continue
+		}
 		fmt.Fprintf(env.Stdout, "%s:\n", fileLine(name, sum))
 		for _, k := range ingest.SortedKeys(counts) {
 			fmt.Fprintf(env.Stdout, "  %-48s %s\n", k, ingest.Plural(counts[k], "observation"))

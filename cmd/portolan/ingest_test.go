@@ -249,14 +249,54 @@ func TestIngestCountsFailedFiles(t *testing.T) {
 	}
 }
 
-// TestIngestForcedFormatMismatch: one message for the file, not one per line.
-func TestIngestForcedFormatMismatch(t *testing.T) {
-	out, errOut, err := run(t, nil, "ingest", "--data", filepath.Join(t.TempDir(), "d"), "--format", "native", samples+"nmap_sV_scripts_5ports.xml")
-	if cli.ExitCode(err) != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "not native as --format says") || !strings.Contains(errOut, "it looks like nmap") {
-		t.Errorf("exit %d, stderr:\n%s", cli.ExitCode(err), errOut)
+// TestIngestDryRunFailedFile: in a dry run, a file that stops early does
+// not claim that anything was stored, and a file line with no observations
+// under it ends without a colon.
+func TestIngestDryRunFailedFile(t *testing.T) {
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.xml")
+	os.WriteFile(cut, []byte("<?xml version=\"1.0\"?>\n<nmaprun scanner=\"nmap\">\n<host><address addr="), 0o644)
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("just some notes\n"), 0o644)
+	blank := filepath.Join(dir, "blank.txt")
+	os.WriteFile(blank, []byte("\n\n  \n"), 0o644)
+	good := samples + "nmap_sV_scripts_5ports.xml"
+	out, errOut, err := run(t, nil, "ingest", "--dry-run", good, cut, notes, blank)
+	if cli.ExitCode(err) != 1 {
+		t.Errorf("exit %d", cli.ExitCode(err))
 	}
-	if !strings.Contains(out, "ingested: 1 file, 0 observations") || !strings.Contains(out, "0 of 1 file read, 1 failed") {
-		t.Errorf("stdout:\n%s", out)
+	for _, want := range []string{
+		good + ": read as nmap, 5 observations:\n  127.0.0.1 tcp/",
+		"\n" + cut + ": read as nmap, failed after 0 observations\n",
+		"\n" + notes + ": failed, not read\n",
+		"\n" + blank + ": empty, nothing to read\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(errOut, "stored") || !strings.Contains(errOut, cut+": reading stopped, the observations before this point were counted (a dry run stores nothing)") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	// A file of blank lines alone is empty, not an error.
+	out, errOut, err = run(t, nil, "ingest", "--data", filepath.Join(dir, "d"), blank)
+	if err != nil || !strings.HasPrefix(out, blank+": empty, nothing to read\ningested: 1 file, 0 observations") || errOut != "" {
+		t.Errorf("blank lines: %v\n%s%s", err, out, errOut)
+	}
+}
+
+// TestIngestForcedFormatMismatch: one message for the file, not one per line.
+// A reader that gives up on the input (zmap without a header line) says so
+// in the same words as one that rejects the first record (native).
+func TestIngestForcedFormatMismatch(t *testing.T) {
+	for _, format := range []string{"native", "zmap"} {
+		out, errOut, err := run(t, nil, "ingest", "--data", filepath.Join(t.TempDir(), "d"), "--format", format, "--port", "80", samples+"nmap_sV_scripts_5ports.xml")
+		if cli.ExitCode(err) != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "nmap_sV_scripts_5ports.xml: not "+format+" as --format says (line 1: ") || !strings.HasSuffix(errOut, "); it looks like nmap\n") {
+			t.Errorf("%s: exit %d, stderr:\n%s", format, cli.ExitCode(err), errOut)
+		}
+		if !strings.Contains(out, "ingested: 1 file, 0 observations") || !strings.Contains(out, "0 of 1 file read, 1 failed") {
+			t.Errorf("%s: stdout:\n%s", format, out)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ package ingest_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,27 +27,97 @@ func TestSummarySaysTheFormatAndEmpty(t *testing.T) {
 	if err != nil || sum.Format != "masscan" || sum.Observations != 1 {
 		t.Errorf("masscan: %v %+v", err, sum)
 	}
-	sum, _, err = dryRun(t, "", ingest.Options{})
-	if err != nil || sum.Format != "empty" || sum.Files != 1 {
-		t.Errorf("empty: %v %+v", err, sum)
+	// Blank lines are as empty as no bytes, detected or forced, also past
+	// the bytes detection looks at.
+	for _, in := range []string{"", "\n", "\n\n\n", " \r\n\t\n", strings.Repeat("\n", 10000)} {
+		for _, format := range []string{"", "zmap", "nmap"} {
+			sum, rejected, err := dryRun(t, in, ingest.Options{Format: format})
+			if err != nil || sum.Format != "empty" || sum.Files != 1 || sum.Failed != 0 || len(rejected) != 0 {
+				t.Errorf("%d bytes of white space, --format %q: %v %+v %q", len(in), format, err, sum, rejected)
+			}
+		}
+	}
+	// What follows the blank lines is still read.
+	sum, _, err = dryRun(t, strings.Repeat("\n", 10000)+"#masscan\nopen tcp 80 192.0.2.1 1795781207\n", ingest.Options{Format: "masscan"})
+	if err != nil || sum.Format != "masscan" || sum.Observations != 1 {
+		t.Errorf("blank lines, then masscan: %v %+v", err, sum)
 	}
 }
 
 // TestForcedFormatThatDoesNotFit: one error for the file, no rejection per
-// line, and the format it looks like.
+// line, in one shape for every format, whether the reader rejects the first
+// record (native, zgrab2, masscan) or gives up on the input (nmap without
+// <nmaprun>, ZMap without a header line), with the format the file looks
+// like when detection finds one.
 func TestForcedFormatThatDoesNotFit(t *testing.T) {
-	in := strings.Repeat("#masscan\nopen tcp 80 192.0.2.1 1795781207\n", 50)
-	sum, rejected, err := dryRun(t, in, ingest.Options{Format: "native"})
-	if err == nil || len(rejected) != 0 || sum.Observations != 0 {
-		t.Fatalf("err %v, %d rejections, %+v", err, len(rejected), sum)
+	masscanLines := strings.Repeat("#masscan\nopen tcp 80 192.0.2.1 1795781207\n", 50)
+	for _, tt := range []struct {
+		forced, file, looks string
+	}{
+		{"native", "", "masscan"},
+		{"nmap", "zgrab2/testdata/zgrab2_http.jsonl", "zgrab2"},
+		{"nmap", "masscan/testdata/masscan_banners_oL.txt", "masscan"},
+		{"nmap", "masscan/testdata/masscan_banners_80_443_oB.bin", "masscan"},
+		{"zmap", "nmap/testdata/nmap_sV_scripts_5ports.xml", "nmap"},
+		{"zmap", "masscan/testdata/masscan_banners_oJ.json", "masscan"},
+		{"zmap", "zgrab2/testdata/zgrab2_http.jsonl", "zgrab2"},
+		{"masscan", "zgrab2/testdata/zgrab2_http.jsonl", "zgrab2"},
+		{"masscan", "nmap/testdata/nmap_sV_scripts_5ports.gnmap", "nmap"},
+		{"zgrab2", "nmap/testdata/nmap_sV_scripts_5ports.xml", "nmap"},
+		{"zgrab2", "masscan/testdata/masscan_banners_oL.txt", "masscan"},
+		{"zgrab2", "testdata/lab.ndjson", "native"},
+		{"shodan", "zgrab2/testdata/zgrab2_http.jsonl", "zgrab2"},
+	} {
+		in := masscanLines
+		if tt.file != "" {
+			b, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in = string(b)
+		}
+		sum, rejected, err := dryRun(t, in, ingest.Options{Format: tt.forced, Port: 80})
+		if err == nil || len(rejected) != 0 || sum.Observations != 0 || portolan.ErrorCode(err) != portolan.EINVALID {
+			t.Errorf("%s as %s: err %v, %d rejections, %+v", tt.file, tt.forced, err, len(rejected), sum)
+			continue
+		}
+		if msg := portolan.ErrorMessage(err); !strings.HasPrefix(msg, "in: not "+tt.forced+" as --format says (line ") || !strings.HasSuffix(msg, "); it looks like "+tt.looks) {
+			t.Errorf("%s as %s: message %q", tt.file, tt.forced, msg)
+		}
 	}
-	if msg := portolan.ErrorMessage(err); !strings.HasPrefix(msg, "in: not native as --format says (line ") || !strings.HasSuffix(msg, "; it looks like masscan") {
-		t.Errorf("message %q", msg)
+	// Detection finding nothing, the message stops after the reason.
+	for _, forced := range []string{"nmap", "zmap", "zgrab2", "masscan"} {
+		_, _, err := dryRun(t, "just some notes\nand more\n", ingest.Options{Format: forced, Port: 80})
+		if msg := portolan.ErrorMessage(err); !strings.HasPrefix(msg, "in: not "+forced+" as --format says (line ") || !strings.HasSuffix(msg, ")") {
+			t.Errorf("notes as %s: message %q", forced, msg)
+		}
 	}
 	// A forced format that fits still reports its bad lines one by one.
-	_, rejected, err = dryRun(t, "#masscan\nopen tcp 80 192.0.2.1 1795781207\nopen tcp x 192.0.2.1 1\n", ingest.Options{Format: "masscan"})
+	_, rejected, err := dryRun(t, "#masscan\nopen tcp 80 192.0.2.1 1795781207\nopen tcp x 192.0.2.1 1\n", ingest.Options{Format: "masscan"})
 	if err != nil || len(rejected) != 1 {
 		t.Errorf("fitting format: %v %q", err, rejected)
+	}
+	// And a file in the forced format that ends early is cut short, not
+	// of another format.
+	_, _, err = dryRun(t, "saddr,sport", ingest.Options{Format: "zmap"})
+	if msg := portolan.ErrorMessage(err); err == nil || strings.Contains(msg, "as --format says") {
+		t.Errorf("truncated zmap header: %v", err)
+	}
+}
+
+// TestStoppedReadingSaysWhatWasKept: a file that cannot be read to its end
+// says the observations before that point were stored, except in a dry run,
+// which stores nothing.
+func TestStoppedReadingSaysWhatWasKept(t *testing.T) {
+	cut := "<?xml version=\"1.0\"?>\n<nmaprun scanner=\"nmap\">\n<host><address addr="
+	_, _, err := dryRun(t, cut, ingest.Options{})
+	if err == nil || strings.Contains(err.Error(), "stored:") || !strings.Contains(err.Error(), "in: reading stopped, the observations before this point were counted (a dry run stores nothing): ") {
+		t.Errorf("dry run: %v", err)
+	}
+	in := &ingest.Ingester{Store: storeFunc(func([]*portolan.Observation) {})}
+	_, err = in.Ingest(context.Background(), "in", strings.NewReader(cut), ingest.Options{})
+	if err == nil || !strings.Contains(err.Error(), "in: reading stopped, the observations before this point were stored: ") {
+		t.Errorf("ingest: %v", err)
 	}
 }
 

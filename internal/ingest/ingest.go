@@ -8,6 +8,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"errors"
@@ -119,6 +120,10 @@ type Ingester struct {
 	// OnProgress is called after every batch with the bytes read and the
 	// observations read so far in the current input.
 	OnProgress func(bytesRead int64, observations int)
+
+	// dryRun is set by DryRun, whose store only counts: a message must not
+	// say that anything was stored.
+	dryRun bool
 }
 
 // DefaultRetryFor is how long a batch is retried while the store is
@@ -225,9 +230,9 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return sum, fmt.Errorf("%s: %w", name, err)
 	}
-	if len(head) == 0 {
+	if blank(br, head) {
 		// Not an unknown format: nothing to read (a scan that found
-		// nothing may well write nothing).
+		// nothing may well write nothing, or only a line break).
 		sum.Format = "empty"
 		return sum, nil
 	}
@@ -348,19 +353,16 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 		if err == io.EOF {
 			break
 		}
+		var ie *portolan.InputError
+		if probation && read == 0 && errors.As(err, &ie) {
+			// Whether the reader rejects its first record or gives up on
+			// the input (nmap without <nmaprun>, ZMap without a header),
+			// the file is not in the forced format: one message, in one
+			// shape for every format.
+			finish()
+			return sum, formatMismatch(name, format, head, ie)
+		}
 		if ie := portolan.RecordError(err); ie != nil {
-			if probation && read == 0 {
-				finish()
-				looks := ""
-				if d := Detect(head); d != "" {
-					looks = "; it looks like " + d
-				}
-				where := ""
-				if ie.Line > 0 {
-					where = fmt.Sprintf("line %d: ", ie.Line)
-				}
-				return sum, portolan.Errorf(portolan.EINVALID, "%s: not %s as --format says (%s%s)%s", name, format, where, ie.Reason, looks)
-			}
 			// A copy: the reader's error is its own.
 			rj := *ie
 			reject(&rj)
@@ -407,9 +409,42 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 		sum.Notes = append(sum.Notes, name+": "+n)
 	}
 	if readErr != nil {
+		if in.dryRun {
+			return sum, fmt.Errorf("%s: reading stopped, the observations before this point were counted (a dry run stores nothing): %w", name, readErr)
+		}
 		return sum, fmt.Errorf("%s: reading stopped, the observations before this point were stored: %w", name, readErr)
 	}
 	return sum, nil
+}
+
+// formatMismatch is the one error of a file that is not in the format
+// --format forced: what the reader said of its first record, and the format
+// detection finds in it, if any: "scan.txt: not nmap as --format says
+// (line 3: no <nmaprun> element: …); it looks like zmap".
+func formatMismatch(name, format string, head []byte, ie *portolan.InputError) error {
+	where := ""
+	if ie.Line > 0 {
+		where = fmt.Sprintf("line %d: ", ie.Line)
+	}
+	looks := ""
+	if d := Detect(head); d != "" {
+		looks = "; it looks like " + d
+	}
+	return portolan.Errorf(portolan.EINVALID, "%s: not %s as --format says (%s%s)%s", name, format, where, ie.Reason, looks)
+}
+
+// blank reports whether the input holds nothing but white space (an empty
+// file, or only line breaks), looking past head as far as br buffers: a
+// file of blank lines is empty, not of an unknown format.
+func blank(br *bufio.Reader, head []byte) bool {
+	if len(bytes.TrimSpace(head)) > 0 {
+		return false
+	}
+	if len(head) < sniffBytes {
+		return true
+	}
+	all, err := br.Peek(br.Size())
+	return err == io.EOF && len(bytes.TrimSpace(all)) == 0
 }
 
 // DryRun reads an input like Ingest but writes nothing: it returns how many
@@ -418,7 +453,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 func DryRun(ctx context.Context, name string, r io.Reader, opts Options, onReject func(*portolan.InputError)) (map[string]int, Summary, error) {
 	counts := map[string]int{}
 	counter := &countingStore{counts: counts}
-	in := &Ingester{Store: counter, OnReject: onReject}
+	in := &Ingester{Store: counter, OnReject: onReject, dryRun: true}
 	sum, err := in.Ingest(ctx, name, r, opts)
 	return counts, sum, err
 }
