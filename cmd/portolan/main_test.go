@@ -118,6 +118,9 @@ func TestUsageErrorsExitTwoBeforeAnyWork(t *testing.T) {
 		want string
 	}{
 		{[]string{"ingets", "x.xml"}, `unknown command "ingets"; did you mean "ingest"?`},
+		{[]string{"--bogus"}, `unknown flag "--bogus": the flags of portolan go after its command`},
+		{[]string{"--data", data, "ingest", "x.xml"}, `unknown flag "--data": the flags of portolan go after its command`},
+		{[]string{"--verison"}, `unknown flag "--verison"; did you mean "--version"?`},
 		{[]string{"ingest", "--data", data, "--frmat", "nmap", "x.xml"}, `did you mean "--format"?`},
 		{[]string{"ingest", "--data", data, "--format", "nmpa", samples + "nmap_sV_scripts_5ports.xml"}, `ingest: --format "nmpa": not a format; did you mean "nmap"?`},
 		{[]string{"ingest", "--data", data, "--cache-mb", "0", samples + "nmap_sV_scripts_5ports.xml"}, `ingest: --cache-mb 0: want 1 to 65536`},

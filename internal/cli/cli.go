@@ -115,7 +115,7 @@ func (p *Program) Main() {
 // Run runs the subcommand named by args[0]. A subcommand's -h is not an
 // error; no arguments at all is a usage error unless there is a Default.
 func (p *Program) Run(ctx context.Context, env *Env, args []string) error {
-	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		p.usage(env.Stdout)
 		return nil
 	}
@@ -125,6 +125,8 @@ func (p *Program) Run(ctx context.Context, env *Env, args []string) error {
 	}
 	var name string
 	switch {
+	case len(args) > 0 && p.Default == "" && strings.HasPrefix(args[0], "-") && args[0] != "-":
+		return p.unknownFlag(args[0])
 	case len(args) > 0 && (p.Default == "" || !strings.HasPrefix(args[0], "-")):
 		name, args = args[0], args[1:]
 	case p.Default != "":
@@ -189,6 +191,22 @@ func DidYouMean(got string, candidates []string) string {
 		return fmt.Sprintf("; did you mean %q?", c)
 	}
 	return ""
+}
+
+// unknownFlag is the usage error of a flag before the command: the program
+// itself takes only -h and --version, so a near miss of one of them is
+// named ("--verison"; did you mean "--version"?), and anything else points
+// at the commands, whose flags come after their name.
+func (p *Program) unknownFlag(arg string) error {
+	flags := []string{"help"}
+	if p.Version != "" {
+		flags = append(flags, "version")
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	if hint := DidYouMean(name, flags); hint != "" {
+		return fmt.Errorf("unknown flag %q%s: %w", arg, strings.Replace(hint, `"`, `"--`, 1), ErrUsage)
+	}
+	return fmt.Errorf("unknown flag %q: the flags of %s go after its command ('%s help' lists the commands, '%s <command> -h' their flags): %w", arg, p.Name, p.Name, p.Name, ErrUsage)
 }
 
 func (p *Program) lookup(name string) (Command, bool) {

@@ -43,6 +43,7 @@ func TestRun(t *testing.T) {
 		{name: "dispatch", args: []string{"alpha", "x"}, ran: "alpha x"},
 		{name: "help lists commands in table order", args: []string{"help"}, stdout: "Prog does things.\n\nUsage:\n  prog <command> [flags] [arguments]\n\nCommands:\n  zeta       The zeta command.\n  alpha      The alpha command.\n"},
 		{name: "-h", args: []string{"-h"}, stdout: "Commands:"},
+		{name: "-help", args: []string{"-help"}, stdout: "Commands:"},
 		{name: "no arguments", code: 2, stdout: "Usage:"},
 		{name: "unknown is a usage error", args: []string{"nope"}, code: 2},
 		{name: "flag without default is unknown", args: []string{"--x"}, code: 2},
@@ -103,6 +104,26 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if out.Len()+errOut.Len() != 0 {
 		t.Errorf("printed %q %q", out.String(), errOut.String())
+	}
+
+	// A flag before the command is a flag, not a command; the program's own
+	// are suggested for a near miss.
+	for arg, want := range map[string]string{
+		"--bogus":   `unknown flag "--bogus": the flags of prog go after its command ('prog help' lists the commands, 'prog <command> -h' their flags)`,
+		"-x=1":      `unknown flag "-x=1": the flags of prog go after its command ('prog help' lists the commands, 'prog <command> -h' their flags)`,
+		"--verison": `unknown flag "--verison"; did you mean "--version"?`,
+		"-vesrion":  `unknown flag "-vesrion"; did you mean "--version"?`,
+		"--hlep":    `unknown flag "--hlep"; did you mean "--help"?`,
+	} {
+		out.Reset()
+		errOut.Reset()
+		err := program(&ran, "").Run(context.Background(), env, []string{arg, "alpha"})
+		if cli.ExitCode(err) != 2 || ran != "" || cli.Message(err) != want {
+			t.Errorf("%s: exit %d, ran %q, message\n got %s\nwant %s", arg, cli.ExitCode(err), ran, cli.Message(err), want)
+		}
+		if out.Len()+errOut.Len() != 0 {
+			t.Errorf("%s: printed %q %q", arg, out.String(), errOut.String())
+		}
 	}
 
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
