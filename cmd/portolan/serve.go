@@ -183,13 +183,12 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 	return listenAndServe(ctx, env, cfg, files, srv, ln, logger)
 }
 
-// serveMetrics serves Prometheus metrics on a listener of their own, apart
-// from the API: scrapers have no Graph token, and the metrics need not be
-// reachable from where the API is.
+// serveMetrics serves serve's Prometheus metrics on a listener of their own
+// (serveMetricsOn), the store's size among them.
 func serveMetrics(ctx context.Context, addr string, store portolan.Store, logger *slog.Logger) (stop func(), m *metrics.Serve, err error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenMetrics("serve", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("serve: cannot listen on %s for metrics (--metrics-addr): %w", addr, err)
+		return nil, nil, err
 	}
 	var size func(context.Context) (int64, error)
 	if s, ok := store.(interface {
@@ -198,13 +197,7 @@ func serveMetrics(ctx context.Context, addr string, store portolan.Store, logger
 		size = s.SizeBytes
 	}
 	m = metrics.NewServe(size)
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	go srv.Serve(ln)
-	logger.Info("metrics", "url", "http://"+printableAddr(ln.Addr())+"/metrics")
-	return func() { srv.Close() }, m, nil
+	return serveMetricsOn(ln, m.Handler(), logger), m, nil
 }
 
 // readServeConfig parses serve's flags and checks that they go together,
@@ -246,8 +239,7 @@ func readServeConfig(env *cli.Env, args []string) (*serveConfig, error) {
 	})
 	fs.DurationVar(&cfg.changeRetention, "change-retention", defaultChangeRetention, "how long the change record behind hostPorts/delta keeps what imports changed;\n"+
 		"older delta tokens get 410 syncStateNotFound")
-	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env.Getenv("PORTOLAN_METRICS_ADDR"), "serve Prometheus metrics at http://`addr`/metrics, a listener of their own without a token\n"+
-		"(keep it on loopback or a private network); off by default (env PORTOLAN_METRICS_ADDR)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env.Getenv("PORTOLAN_METRICS_ADDR"), metricsAddrHelp)
 	fs.StringVar(&cfg.geoipDB, "geoip-db", env.Getenv("PORTOLAN_GEOIP_DB"), "a MaxMind-format country `file` (GeoLite2-Country or -City, DB-IP Lite, IPinfo Lite .mmdb): fills\n"+
 		"countryOrRegion (and netblock) of ipAddress hosts as they are served; without it they are null (env PORTOLAN_GEOIP_DB)")
 	fs.StringVar(&cfg.asnDB, "asn-db", env.Getenv("PORTOLAN_ASN_DB"), "a MaxMind-format autonomous-system `file` (GeoLite2-ASN, DB-IP ASN Lite, IPinfo Lite .mmdb): fills\n"+
@@ -404,6 +396,9 @@ func newHTTPServer(cfg *serveConfig, files dataFiles, store portolan.Store, addr
 	}
 	if observer != nil {
 		apiCfg.Observer = observer
+		// Imports through the API are counted too (serve_scale.go mounts
+		// the endpoint).
+		cfg.scale.importObserver = observer
 	}
 	if cfg.auth.Source() == auth.SourceLocal {
 		// The most common first-hour 401: a token of another directory.

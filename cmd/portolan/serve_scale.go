@@ -29,6 +29,8 @@ type scaleConfig struct {
 	// what /readyz checks besides the store.
 	importTo portolan.ObservationService
 	readyBus func(context.Context) error
+	// importObserver, when set, counts the imports (serve's metrics).
+	importObserver importapi.Observer
 	// imports counts this server's own imports into the store, so that
 	// its cache never answers from before an import it has just answered
 	// (another process's is seen through the store's generation).
@@ -103,7 +105,7 @@ func (c *scaleConfig) ready(store portolan.Store) func(context.Context) error {
 // verifier, which must grant portolan.PermissionIngest.
 func (c *scaleConfig) mount(api *httpapi.Server, verifier portolan.TokenVerifier, logger *slog.Logger) {
 	h := &importapi.Handler{Verifier: verifier, Store: c.importTo, MaxBytes: c.maxImportBytes, Logger: logger,
-		OnImported: func() { c.imports.Add(1) }}
+		OnImported: func() { c.imports.Add(1) }, Observer: c.importObserver}
 	api.Mount(importapi.Path, func(w http.ResponseWriter, r *http.Request) error {
 		// serve's read and write timeouts are sized for queries; an
 		// import of a large file streams for longer.

@@ -8,10 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"portolan/internal/bus"
 	"portolan/internal/cli"
+	"portolan/internal/metrics"
 )
 
 // workerStatsEvery is how often a worker logs its counts.
@@ -29,6 +31,7 @@ func runWorker(ctx context.Context, env *cli.Env, args []string) error {
 	bf.addAckWait(fs)
 	maxObs := fs.Int("max-transaction-observations", bus.DefaultMaxTransactionObservations, "observations one store transaction merges at most")
 	concurrency := fs.Int("concurrency", bus.DefaultConcurrency, "store transactions at once (on partitions of their own)")
+	metricsAddr := fs.String("metrics-addr", env.Getenv("PORTOLAN_METRICS_ADDR"), metricsAddrHelp)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: portolan worker --bus nats://HOST:4222 --store postgres://...
 
@@ -55,6 +58,17 @@ Flags:
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	var metricsLn net.Listener
+	if *metricsAddr != "" {
+		// Bound first: an address in use is reported before the store
+		// and the bus are opened.
+		ln, err := listenMetrics("worker", *metricsAddr)
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		metricsLn = ln
+	}
 	store, err := stores.Open(ctx, logger)
 	if err != nil {
 		return err
@@ -70,6 +84,16 @@ Flags:
 		return err
 	}
 	w.MaxObservations, w.Concurrency = *maxObs, *concurrency
+	if metricsLn != nil {
+		m := metrics.NewWorker(func() metrics.WorkerCounts {
+			s := &w.Stats
+			return metrics.WorkerCounts{Messages: s.Messages.Load(), Observations: s.Observations.Load(), Created: s.Created.Load(),
+				Updated: s.Updated.Load(), Duplicates: s.Duplicates.Load(), Refused: s.Refused.Load()}
+		})
+		w.OnTransaction = m.Transaction
+		stopMetrics := serveMetricsOn(metricsLn, m.Handler(), logger)
+		defer stopMetrics()
+	}
 	fmt.Fprintln(env.Stderr, b.Describe(ctx))
 	fmt.Fprintln(env.Stderr, w.DescribeConsumers())
 	logger.Info("worker started")

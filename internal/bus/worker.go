@@ -51,6 +51,10 @@ type Worker struct {
 	Concurrency int
 	// Stats are the counts so far.
 	Stats WorkerStats
+	// OnTransaction, when set, is called after each committed transaction
+	// with how long the store took, retries included (worker's metrics).
+	// It is called from the merge loops, Concurrency of them at once.
+	OnTransaction func(took time.Duration)
 }
 
 // ConsumerName is the durable consumer of a partition, shared by every
@@ -208,12 +212,16 @@ func (w *Worker) merge(ctx context.Context, batch []pending) error {
 	for _, p := range batch {
 		obs = append(obs, p.obs...)
 	}
+	start := time.Now()
 	res, err := w.importIsolating(ctx, obs)
 	if err != nil {
 		for _, p := range batch {
 			_ = p.msg.Nak()
 		}
 		return err
+	}
+	if w.OnTransaction != nil {
+		w.OnTransaction(time.Since(start))
 	}
 	for _, p := range batch {
 		// A lost ack costs a redelivery, which the observation log makes

@@ -57,6 +57,17 @@ type Handler struct {
 	// OnImported, when set, is called after an import that stored
 	// anything (a response cache must not outlive it).
 	OnImported func()
+	// Observer, when set, is told of every import the pipeline read,
+	// for serve's metrics.
+	Observer Observer
+}
+
+// Observer is told what each import did: an authorized request whose body
+// went through the pipeline, whatever became of it. Format is the one the
+// body was read as ("empty"; "" when no format was recognised); failed is
+// set when the import did not end in a 200 that read the whole body.
+type Observer interface {
+	Import(format string, observations, rejected int, d time.Duration, failed bool)
 }
 
 // Rejection is one record that was not imported, with its position.
@@ -146,6 +157,9 @@ func (h *Handler) ServeImport(w http.ResponseWriter, r *http.Request) error {
 	sum.Rejected = res.Rejected
 	sum.Notes = res.Notes
 	_, sum.Published = h.Store.(publisher)
+	if h.Observer != nil {
+		h.Observer.Import(sum.Format, sum.Observations, sum.Rejected, time.Since(start), err != nil || body.exceeded)
+	}
 	if h.Logger != nil {
 		h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "import", slog.String("name", name), slog.String("format", sum.Format),
 			slog.Int("observations", sum.Observations), slog.Int("rejected", sum.Rejected),

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"portolan"
 	"portolan/internal/importapi"
@@ -83,5 +85,47 @@ func TestServeImport(t *testing.T) {
 	w := httptest.NewRecorder()
 	if err := h.ServeImport(w, r); portolan.ErrorCode(err) != portolan.ENOTALLOWED || w.Header().Get("Allow") != "POST" {
 		t.Errorf("GET: %v, Allow %q", err, w.Header().Get("Allow"))
+	}
+}
+
+// observed records what the handler told its Observer.
+type observed []string
+
+func (o *observed) Import(format string, observations, rejected int, d time.Duration, failed bool) {
+	if d <= 0 {
+		format += " (no duration)"
+	}
+	*o = append(*o, fmt.Sprintf("%s %d %d %v", format, observations, rejected, failed))
+}
+
+// TestServeImportObserved: every import the pipeline read is told to the
+// Observer (serve's metrics) with its format, counts and whether it failed;
+// a refused token or a bad query is not an import.
+func TestServeImportObserved(t *testing.T) {
+	var got observed
+	h := &importapi.Handler{Verifier: verifier{}, Store: storetest.NewMemoryStore(nil), MaxBytes: 4096, Observer: &got}
+	for _, c := range []struct{ token, query, body string }{
+		{"ingest", "", line(22) + line(99999) + line(80)},
+		{"ingest", "", "hello\n"},
+		{"ingest", "", "\n\n"},
+		{"ingest", "?format=zmap", line(22)},
+		{"ingest", "", strings.Repeat(line(1), 100)},
+		{"read", "", line(22)},
+		{"ingest", "?port=x", line(22)},
+	} {
+		r := httptest.NewRequest(http.MethodPost, importapi.Path+c.query, strings.NewReader(c.body))
+		r.Header.Set("Authorization", "Bearer "+c.token)
+		// Not announced, as a chunked body: the limit is met while
+		// reading (a body announced too large is refused unread).
+		r.ContentLength = -1
+		_ = h.ServeImport(httptest.NewRecorder(), r)
+	}
+	want := observed{"native 2 1 false", " 0 0 true", "empty 0 0 false", "zmap 0 0 true"}
+	// The body over the limit: what was read before it, failed.
+	if len(got) != 5 || !strings.HasPrefix(got[4], "native ") || !strings.HasSuffix(got[4], " 0 true") {
+		t.Fatalf("observed %q", got)
+	}
+	if !slices.Equal(got[:4], want) {
+		t.Errorf("observed %q\nwant %q", got[:4], want)
 	}
 }
