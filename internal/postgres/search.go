@@ -11,6 +11,7 @@ import (
 	"portolan"
 	"portolan/internal/merge"
 	"portolan/internal/sqlfilter"
+	"portolan/internal/sqlstore"
 )
 
 var dialect = &sqlfilter.Dialect{
@@ -37,6 +38,7 @@ var dialect = &sqlfilter.Dialect{
 	},
 	False:   "false",
 	NoLimit: "ALL",
+	Typed:   func(param, sqlType string) string { return param + "::" + sqlType },
 }
 
 // tables are what this store's tables name differently.
@@ -79,12 +81,6 @@ func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int)
 	return out, storeError("search", rows.Err())
 }
 
-func (r searchRunner) HostPorts(ctx context.Context, keys []sqlfilter.PortKey) ([]*portolan.HostPort, error) {
-	hosts := make([]string, len(keys))
-	ports := make([]int32, len(keys))
-	protocols := make([]string, len(keys))
-	for i, k := range keys {
-		hosts[i], ports[i], protocols[i] = k.Host, int32(k.Port), string(k.Protocol)
-	}
-	return r.db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE (host, port, protocol) IN (SELECT * FROM unnest($1::text[], $2::integer[], $3::text[]))", hosts, ports, protocols)
+func (r searchRunner) HostPorts(ctx context.Context, keys []merge.PortKey) ([]*portolan.HostPort, error) {
+	return sqlstore.HostPortsByKeys(ctx, readDialect{r.db}, keys)
 }

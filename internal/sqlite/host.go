@@ -31,13 +31,12 @@ func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, erro
 
 // FindHostComponents implements portolan.HostService.
 func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	members, err := sqlstore.HostMembers(ctx, readDialect{db}, host)
-	if err != nil {
-		return nil, 0, err
-	}
-	return db.queryComponents(ctx, "host IN ("+inList(len(members))+")", anys(members), f)
+	return sqlstore.FindHostComponents(ctx, readDialect{db}, host, f)
 }
 
+// queryComponents reads the page f of the host_components rows satisfying
+// cond (whose arguments are args), in id order, and their total (-1 unless
+// f.Count).
 func (db *DB) queryComponents(ctx context.Context, cond string, args []any, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
 	where := []string{cond}
 	total := -1

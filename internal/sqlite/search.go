@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -17,6 +16,7 @@ import (
 	"portolan"
 	"portolan/internal/merge"
 	"portolan/internal/sqlfilter"
+	"portolan/internal/sqlstore"
 )
 
 // The SQL functions searches use, registered with the driver once: they
@@ -144,15 +144,6 @@ func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int)
 	return out, r.db.storeError("search", rows.Err())
 }
 
-func (r searchRunner) HostPorts(ctx context.Context, keys []sqlfilter.PortKey) ([]*portolan.HostPort, error) {
-	var in strings.Builder
-	args := make([]any, 0, 3*len(keys))
-	for i, k := range keys {
-		if i > 0 {
-			in.WriteString(", ")
-		}
-		in.WriteString("(?, ?, ?)")
-		args = append(args, k.Host, k.Port, string(k.Protocol))
-	}
-	return r.db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE (host, port, protocol) IN (VALUES "+in.String()+")", args...)
+func (r searchRunner) HostPorts(ctx context.Context, keys []merge.PortKey) ([]*portolan.HostPort, error) {
+	return sqlstore.HostPortsByKeys(ctx, readDialect{r.db}, keys)
 }

@@ -10,11 +10,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"portolan"
+	"portolan/internal/merge"
 	"portolan/internal/sqlstore"
 )
 
-// The certificate reads are sqlstore.Certificates, which DB embeds; readDialect
-// is what they need of PostgreSQL.
+// The reads both stores share are in sqlstore (the certificate reads, which
+// DB embeds, host ports and host components); readDialect is what they
+// need of PostgreSQL.
 type readDialect struct{ db *DB }
 
 var _ sqlstore.Dialect = readDialect{}
@@ -86,4 +88,38 @@ func (d readDialect) Hosts(ctx context.Context, ids []string) ([]*portolan.Host,
 		}
 	}
 	return out, nil
+}
+
+// portKeys is the condition of PortKeys and PortParts: three array
+// parameters unnested into rows, so that the query text, and so its
+// prepared statement, is the same for every number of keys.
+const portKeys = `(host, port, protocol) IN (SELECT * FROM unnest(?::text[], ?::integer[], ?::text[]))`
+
+// PortKeys implements sqlstore.Dialect.
+func (readDialect) PortKeys(keys []merge.PortKey) (string, []any) {
+	hosts := make([]string, len(keys))
+	ports := make([]int32, len(keys))
+	protocols := make([]string, len(keys))
+	for i, k := range keys {
+		hosts[i], ports[i], protocols[i] = k.Host, int32(k.Port), string(k.Protocol)
+	}
+	return portKeys, []any{hosts, ports, protocols}
+}
+
+// PortParts implements sqlstore.Dialect with the page's exact keys: the
+// primary keys of banners and port_components begin with them.
+func (d readDialect) PortParts(keys []merge.PortKey) (string, []any) {
+	return d.PortKeys(keys)
+}
+
+// HostComponents implements sqlstore.Dialect: this schema has no table of
+// host components, so they are aggregated whole from the ports' (a host
+// has few) and the page is cut in memory.
+func (d readDialect) HostComponents(ctx context.Context, hosts []string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
+	all, err := d.db.hostComponents(ctx, hosts)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, total := sqlstore.PageByID(all, f, func(c *portolan.HostComponent) string { return c.ID })
+	return items, total, nil
 }
