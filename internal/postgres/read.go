@@ -14,9 +14,10 @@ import (
 	"portolan/internal/sqlstore"
 )
 
-// The reads both stores share are in sqlstore (the certificate reads, which
-// DB embeds, host ports and host components); readDialect is what they
-// need of PostgreSQL.
+// readDialect is what the reads both stores share (sqlstore: certificates,
+// which DB embeds, host ports, host components) need of PostgreSQL:
+// numbered placeholders, a list as one array parameter, the key lists
+// unnested from arrays.
 type readDialect struct{ db *DB }
 
 var _ sqlstore.Dialect = readDialect{}

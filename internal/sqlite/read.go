@@ -11,9 +11,10 @@ import (
 	"portolan/internal/sqlstore"
 )
 
-// The reads both stores share are in sqlstore (the certificate reads, which
-// DB embeds, host ports and host components); readDialect is what they
-// need of SQLite.
+// readDialect is what the reads both stores share (sqlstore: certificates,
+// which DB embeds, host ports, host components) need of SQLite: its ?
+// placeholders as written, a list as one placeholder a value, a page with
+// LIMIT -1 when only an OFFSET is asked for.
 type readDialect struct{ db *DB }
 
 var _ sqlstore.Dialect = readDialect{}
