@@ -5,7 +5,6 @@ package postgres
 import (
 	"context"
 	"encoding/base64"
-	"sort"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ func (db *DB) hostComponents(ctx context.Context, hosts []string) ([]*portolan.H
 	if err != nil {
 		return nil, storeError("find components", err)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	merge.SortByID(out, func(c *portolan.HostComponent) string { return c.ID })
 	return out, nil
 }
 
