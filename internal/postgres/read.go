@@ -4,10 +4,13 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"portolan"
 	"portolan/internal/merge"
@@ -28,8 +31,39 @@ func (d readDialect) Each(ctx context.Context, what, q string, args []any, dest 
 	if fn == nil {
 		fn = func() error { return nil }
 	}
-	_, err := pgx.ForEachRow(d.db.queryRows(ctx, numberPlaceholders(q), args...), dest, fn)
+	_, err := pgx.ForEachRow(d.db.queryRows(ctx, numberPlaceholders(q), args...), nativeInstants(dest), fn)
 	return storeError(what, err)
+}
+
+// nativeInstants returns dest with each *sqlstore.Instant behind a
+// pgInstant. Through sql.Scanner pgx boxes every timestamptz it decodes
+// (two allocations a value: half of a host-port page's); through
+// pgtype.TimestamptzScanner it hands the value over as it is.
+func nativeInstants(dest []any) []any {
+	out := dest
+	cloned := false // the caller's slice is left as it is
+	for i, p := range dest {
+		if t, ok := p.(*sqlstore.Instant); ok {
+			if !cloned {
+				out, cloned = slices.Clone(dest), true
+			}
+			out[i] = &pgInstant{t}
+		}
+	}
+	return out
+}
+
+// pgInstant scans a timestamptz into an sqlstore.Instant: UTC, NULL as the
+// zero time, as Instant.Scan does.
+type pgInstant struct{ t *sqlstore.Instant }
+
+// ScanTimestamptz implements pgtype.TimestamptzScanner.
+func (p *pgInstant) ScanTimestamptz(v pgtype.Timestamptz) error {
+	p.t.Time = time.Time{}
+	if v.Valid {
+		p.t.Time = v.Time.UTC()
+	}
+	return nil
 }
 
 // numberPlaceholders rewrites ? placeholders as PostgreSQL's $n.
