@@ -3,7 +3,9 @@
 package merge
 
 import (
+	"slices"
 	"sort"
+	"strings"
 
 	"portolan"
 )
@@ -15,12 +17,21 @@ import (
 // cursor type carries that order, portolan.HostPortKey.Less, because paging
 // compares positions with it; the stores restate it as
 // "ORDER BY port, protocol, host" with the keyset condition
-// "(port, protocol, host) > (…)" in FindHostPorts of internal/sqlite and
-// internal/postgres (their columns sort bytewise: "tcp" < "udp").
+// "(port, protocol, host) > (…)" in internal/sqlstore's FindHostPorts, for
+// both databases (their columns sort bytewise: "tcp" < "udp").
 //
 // Inside a record, banners and services are newest first: SortBanners and
 // SortServices, which Finish applies for every store, so no SQL restates
 // them.
+//
+// Every other list (hostComponents, sslCertificates, hostSslCertificates, a
+// certificate's related hosts) is in id order, bytewise: SortByID. The
+// stores restate it as "ORDER BY id" where they page in SQL (SQLite's
+// host_components, the certificates of internal/sqlstore, whose id column
+// holds the entity id) and as "ORDER BY host" for related hosts, whose id
+// is the host; where an id is computed after the read (base64 of a
+// hostComponent or hostSslCertificate key, whose order is not the key's)
+// they call SortByID.
 
 // SortBanners orders banners newest first: lastSeenDateTime descending, ties
 // by banner text, then scan protocol, ascending.
@@ -45,4 +56,11 @@ func SortServices(s []portolan.HostPortComponent) {
 		}
 		return s[i].Component.Less(s[j].Component)
 	})
+}
+
+// SortByID orders items by id ascending, comparing bytes: the order of the
+// paging cursor, which compares ids with Go's <, and of "ORDER BY id" on
+// both schemas' text columns (SQLite's BINARY, PostgreSQL's COLLATE "C").
+func SortByID[T any](items []T, id func(T) string) {
+	slices.SortFunc(items, func(a, b T) int { return strings.Compare(id(a), id(b)) })
 }

@@ -5,7 +5,6 @@ package postgres
 import (
 	"context"
 	"encoding/base64"
-	"sort"
 	"strings"
 	"time"
 
@@ -68,23 +67,13 @@ func (db *DB) hostComponents(ctx context.Context, hosts []string) ([]*portolan.H
 	if err != nil {
 		return nil, storeError("find components", err)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	merge.SortByID(out, func(c *portolan.HostComponent) string { return c.ID })
 	return out, nil
 }
 
-// FindHostComponents implements portolan.HostService. A host has few
-// components, so the page is cut in memory.
+// FindHostComponents implements portolan.HostService.
 func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	members, err := sqlstore.HostMembers(ctx, readDialect{db}, host)
-	if err != nil {
-		return nil, 0, err
-	}
-	all, err := db.hostComponents(ctx, members)
-	if err != nil {
-		return nil, 0, err
-	}
-	items, total := sqlstore.PageByID(all, f, func(c *portolan.HostComponent) string { return c.ID })
-	return items, total, nil
+	return sqlstore.FindHostComponents(ctx, readDialect{db}, host, f)
 }
 
 // FindHostComponentByID implements portolan.HostService. The id is base64

@@ -11,8 +11,11 @@ import (
 	"portolan"
 	"portolan/internal/merge"
 	"portolan/internal/sqlfilter"
+	"portolan/internal/sqlstore"
 )
 
+// dialect is how searches are written for this schema, where instants are
+// timestamptz and addresses are matched as inet.
 var dialect = &sqlfilter.Dialect{
 	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	// Under the "C" collation lower() folds ASCII letters only, which is
@@ -24,6 +27,8 @@ var dialect = &sqlfilter.Dialect{
 	VersionKey: func(col string) string {
 		return "portolan_version_key(" + col + ")"
 	},
+	// portolan_addr (migration 0002) is NULL for a name, so names never
+	// match; host_ports_addr indexes it for <<=, inet containment.
 	InSubnet: func(col string, p netip.Prefix, b *sqlfilter.Builder) string {
 		return "portolan_addr(" + col + ") <<= " + b.Param(p.String()) + "::inet"
 	},
@@ -37,10 +42,12 @@ var dialect = &sqlfilter.Dialect{
 	},
 	False:   "false",
 	NoLimit: "ALL",
+	Typed:   func(param, sqlType string) string { return param + "::" + sqlType },
 }
 
 // tables are what this store's tables name differently.
 var tables = sqlfilter.Tables{
+	// last_scan is a timestamptz, so the window is an interval.
 	RecentSince: "hp.last_scan - make_interval(secs => " + strconv.FormatInt(int64(merge.RecentWindow/time.Second), 10) + ")",
 	AliasName:   "host",
 	HostID:      "host",
@@ -54,6 +61,7 @@ func (db *DB) newSearcher() sqlfilter.Searcher {
 // searchRunner runs the SQL of a search on the pool.
 type searchRunner struct{ db *DB }
 
+// Count implements sqlfilter.Runner.
 func (r searchRunner) Count(ctx context.Context, q string, args []any) (int, error) {
 	var n int
 	if err := r.db.pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
@@ -62,6 +70,8 @@ func (r searchRunner) Count(ctx context.Context, q string, args []any) (int, err
 	return n, nil
 }
 
+// Rows implements sqlfilter.Runner with pgx's decoded values (timestamptz
+// as time.Time, integers as int32 or int64), which sqlfilter converts.
 func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int) ([][]any, error) {
 	rows, err := r.db.pool.Query(ctx, q, args...)
 	if err != nil {
@@ -79,12 +89,8 @@ func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int)
 	return out, storeError("search", rows.Err())
 }
 
-func (r searchRunner) HostPorts(ctx context.Context, keys []sqlfilter.PortKey) ([]*portolan.HostPort, error) {
-	hosts := make([]string, len(keys))
-	ports := make([]int32, len(keys))
-	protocols := make([]string, len(keys))
-	for i, k := range keys {
-		hosts[i], ports[i], protocols[i] = k.Host, int32(k.Port), string(k.Protocol)
-	}
-	return r.db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE (host, port, protocol) IN (SELECT * FROM unnest($1::text[], $2::integer[], $3::text[]))", hosts, ports, protocols)
+// HostPorts implements sqlfilter.Runner with the reads the store's own
+// lists use, so that a search's records and a host's ports are identical.
+func (r searchRunner) HostPorts(ctx context.Context, keys []merge.PortKey) ([]*portolan.HostPort, error) {
+	return sqlstore.HostPortsByKeys(ctx, readDialect{r.db}, keys)
 }

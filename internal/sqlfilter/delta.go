@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"portolan"
+	"portolan/internal/merge"
 )
 
 // This file answers delta pages (search-and-changes.md §4) from the change
@@ -16,12 +17,21 @@ import (
 // current state with the filter evaluated by the store's SQL, so that a
 // delta and a search never disagree about what matches.
 
-// ChangeSQL is what a delta page needs of a store besides its Dialect.
-type ChangeSQL struct {
-	// KeyList is the right-hand side of `(columns) IN (...)` for the rows
-	// of values keys, whose SQL types are types (for the casts a store may
-	// need), adding the parameters to b.
-	KeyList func(b *Builder, types []string, keys [][]any) string
+// keyList is the right-hand side of `(columns) IN (...)` for the rows of
+// values keys, whose SQL types are types, adding the parameters to b.
+func keyList(b *Builder, types []string, keys [][]any) string {
+	rows := make([]string, len(keys))
+	for i, k := range keys {
+		ps := make([]string, len(k))
+		for j, v := range k {
+			ps[j] = b.Param(v)
+			if b.Dialect.Typed != nil {
+				ps[j] = b.Dialect.Typed(ps[j], types[j])
+			}
+		}
+		rows[i] = "(" + strings.Join(ps, ", ") + ")"
+	}
+	return "VALUES " + strings.Join(rows, ", ")
 }
 
 // changedIDs returns the ids of one page of the items of coll changed in
@@ -110,7 +120,7 @@ func deltaEntries[T any](ids []string, items map[string]T, exists map[string]boo
 }
 
 // HostPortChanges answers portolan.ChangeService.HostPortChanges.
-func HostPortChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema, run Runner, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.HostPort], error) {
+func HostPortChanges(ctx context.Context, d *Dialect, s *Schema, run Runner, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.HostPort], error) {
 	page := portolan.DeltaPage[*portolan.HostPort]{Entries: []portolan.DeltaEntry[*portolan.HostPort]{}}
 	ids, next, err := changedIDs(ctx, d, run, portolan.ChangedHostPorts, q)
 	page.Next = next
@@ -129,9 +139,9 @@ func HostPortChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema, r
 		}
 	}
 	exists := map[string]bool{}
-	var matching []PortKey
+	var matching []merge.PortKey
 	if len(keys) > 0 {
-		list := c.KeyList(b, []string{"text", "integer", "text"}, keys)
+		list := keyList(b, []string{"text", "integer", "text"}, keys)
 		rows, err := run.Rows(ctx, "SELECT hp.host, hp.port, hp.protocol, "+match+" FROM host_ports hp WHERE hp.first_seen IS NOT NULL AND (hp.host, hp.port, hp.protocol) IN ("+list+")", b.Args, 4)
 		if err != nil {
 			return page, err
@@ -140,7 +150,7 @@ func HostPortChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema, r
 			host, _ := r[0].(string)
 			port, _ := asInt64(r[1])
 			protocol, _ := r[2].(string)
-			k := PortKey{Host: host, Port: int(port), Protocol: portolan.Protocol(protocol)}
+			k := merge.PortKey{Host: host, Port: int(port), Protocol: portolan.Protocol(protocol)}
 			exists[portolan.HostPortID(k.Host, k.Protocol, k.Port)] = true
 			if matches(r[3]) {
 				matching = append(matching, k)
@@ -162,7 +172,7 @@ func HostPortChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema, r
 }
 
 // HostChanges answers portolan.ChangeService.HostChanges.
-func HostChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema, t Tables, run Runner, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.Host], error) {
+func HostChanges(ctx context.Context, d *Dialect, s *Schema, t Tables, run Runner, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.Host], error) {
 	page := portolan.DeltaPage[*portolan.Host]{Entries: []portolan.DeltaEntry[*portolan.Host]{}}
 	ids, next, err := changedIDs(ctx, d, run, portolan.ChangedHosts, q)
 	page.Next = next
@@ -178,7 +188,7 @@ func HostChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema, t Tab
 	for i, id := range ids {
 		keys[i] = []any{id}
 	}
-	list := c.KeyList(b, []string{"text"}, keys)
+	list := keyList(b, []string{"text"}, keys)
 	from := "(SELECT id, min(first_seen) AS first_seen, max(last_seen) AS last_seen FROM (" +
 		"SELECT " + t.HostID + " AS id, first_seen, last_seen FROM hosts WHERE " + t.HostID + " IN (" + list + ") UNION ALL " +
 		"SELECT " + t.AliasName + " AS id, first_seen, last_seen FROM host_aliases WHERE " + t.AliasName + " IN (" + list + ")) u GROUP BY id) h"
@@ -200,7 +210,7 @@ func HostChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema, t Tab
 }
 
 // CertificateChanges answers portolan.ChangeService.SSLCertificateChanges.
-func CertificateChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema, run Runner, q portolan.DeltaQuery,
+func CertificateChanges(ctx context.Context, d *Dialect, s *Schema, run Runner, q portolan.DeltaQuery,
 	parse func(sha string, der []byte) (*portolan.SSLCertificate, error)) (portolan.DeltaPage[*portolan.SSLCertificate], error) {
 	page := portolan.DeltaPage[*portolan.SSLCertificate]{Entries: []portolan.DeltaEntry[*portolan.SSLCertificate]{}}
 	ids, next, err := changedIDs(ctx, d, run, portolan.ChangedSSLCertificates, q)
@@ -222,7 +232,7 @@ func CertificateChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema
 	exists := map[string]bool{}
 	items := map[string]*portolan.SSLCertificate{}
 	if len(keys) > 0 {
-		list := c.KeyList(b, []string{"text"}, keys)
+		list := keyList(b, []string{"text"}, keys)
 		rows, err := run.Rows(ctx, "SELECT c.sha1, c.der, c.first_seen, c.last_seen, "+match+" FROM certificates c WHERE c.sha1 IN ("+list+")", b.Args, 5)
 		if err != nil {
 			return page, err
@@ -250,19 +260,19 @@ func CertificateChanges(ctx context.Context, d *Dialect, c *ChangeSQL, s *Schema
 	return page, nil
 }
 
-// DeltaHostPorts answers portolan.ChangeService.HostPortChanges over the
-// store of s.
-func (s Searcher) DeltaHostPorts(ctx context.Context, c *ChangeSQL, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.HostPort], error) {
-	return HostPortChanges(ctx, s.Dialect, c, s.schemas.hostPort, s.Run, q)
+// HostPortChanges implements portolan.ChangeService over the store of s
+// (which embeds s, so that the delta reads are written once).
+func (s Searcher) HostPortChanges(ctx context.Context, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.HostPort], error) {
+	return HostPortChanges(ctx, s.Dialect, s.schemas.hostPort, s.Run, q)
 }
 
-// DeltaHosts answers portolan.ChangeService.HostChanges over the store of s.
-func (s Searcher) DeltaHosts(ctx context.Context, c *ChangeSQL, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.Host], error) {
-	return HostChanges(ctx, s.Dialect, c, s.schemas.host, s.Tables, s.Run, q)
+// HostChanges implements portolan.ChangeService over the store of s.
+func (s Searcher) HostChanges(ctx context.Context, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.Host], error) {
+	return HostChanges(ctx, s.Dialect, s.schemas.host, s.Tables, s.Run, q)
 }
 
-// DeltaCertificates answers portolan.ChangeService.SSLCertificateChanges
-// over the store of s.
-func (s Searcher) DeltaCertificates(ctx context.Context, c *ChangeSQL, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.SSLCertificate], error) {
-	return CertificateChanges(ctx, s.Dialect, c, s.schemas.certificate, s.Run, q, s.ParseCertificate)
+// SSLCertificateChanges implements portolan.ChangeService over the store
+// of s.
+func (s Searcher) SSLCertificateChanges(ctx context.Context, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.SSLCertificate], error) {
+	return CertificateChanges(ctx, s.Dialect, s.schemas.certificate, s.Run, q, s.ParseCertificate)
 }

@@ -102,13 +102,6 @@ func HostPortSchema(t Tables) *Schema {
 	return s
 }
 
-// PortKey is the key of a hostPort record.
-type PortKey struct {
-	Host     string
-	Port     int
-	Protocol portolan.Protocol
-}
-
 // Runner is what a store does for a search: run the planned SQL and load
 // records.
 type Runner interface {
@@ -118,7 +111,7 @@ type Runner interface {
 	// *any.
 	Rows(ctx context.Context, sql string, args []any, width int) ([][]any, error)
 	// HostPorts returns the records of keys, in any order.
-	HostPorts(ctx context.Context, keys []PortKey) ([]*portolan.HostPort, error)
+	HostPorts(ctx context.Context, keys []merge.PortKey) ([]*portolan.HostPort, error)
 }
 
 // Rows is one page of a search as the store's rows: each row holds the
@@ -171,7 +164,7 @@ func SearchHostPorts(ctx context.Context, d *Dialect, s *Schema, run Runner, q p
 	if err != nil || len(rows.Rows) == 0 {
 		return page, err
 	}
-	keys := make([]PortKey, len(rows.Rows))
+	keys := make([]merge.PortKey, len(rows.Rows))
 	for i, r := range rows.Rows {
 		n := len(r)
 		host, ok1 := r[n-3].(string)
@@ -180,7 +173,7 @@ func SearchHostPorts(ctx context.Context, d *Dialect, s *Schema, run Runner, q p
 		if !ok1 || !ok2 || !ok3 {
 			return page, fmt.Errorf("sqlfilter: unexpected key types %T, %T, %T", r[n-3], r[n-2], r[n-1])
 		}
-		keys[i] = PortKey{Host: host, Port: int(port), Protocol: portolan.Protocol(protocol)}
+		keys[i] = merge.PortKey{Host: host, Port: int(port), Protocol: portolan.Protocol(protocol)}
 	}
 	records, err := run.HostPorts(ctx, keys)
 	if err != nil {

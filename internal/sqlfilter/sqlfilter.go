@@ -60,6 +60,10 @@ type Dialect struct {
 	// NoLimit is the LIMIT that does not limit (an OFFSET needs one on
 	// SQLite).
 	NoLimit string
+	// Typed, when set, gives a parameter its SQL type ("$1::text"): in a
+	// VALUES list PostgreSQL has no column to infer a parameter's type
+	// from, where SQLite needs none.
+	Typed func(param, sqlType string) string
 }
 
 // Column is how a path reads in SQL.

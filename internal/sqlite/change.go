@@ -12,7 +12,6 @@ import (
 
 	"portolan"
 	"portolan/internal/merge"
-	"portolan/internal/sqlfilter"
 )
 
 // An import notes what it changed (the change record, migration 0003) by
@@ -362,36 +361,6 @@ func (db *DB) PruneChanges(ctx context.Context, before time.Time) (portolan.Wate
 		return wm, db.storeError("prune changes", err)
 	}
 	return wm, db.storeError("commit prune", tx.Commit())
-}
-
-// changeSQL is this store's SQL of a delta page (sqlfilter.Changes).
-var changeSQL = &sqlfilter.ChangeSQL{
-	KeyList: func(b *sqlfilter.Builder, _ []string, keys [][]any) string {
-		rows := make([]string, len(keys))
-		for i, k := range keys {
-			ps := make([]string, len(k))
-			for j, v := range k {
-				ps[j] = b.Param(v)
-			}
-			rows[i] = "(" + strings.Join(ps, ", ") + ")"
-		}
-		return "VALUES " + strings.Join(rows, ", ")
-	},
-}
-
-// HostPortChanges implements portolan.ChangeService.
-func (db *DB) HostPortChanges(ctx context.Context, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.HostPort], error) {
-	return db.Searcher.DeltaHostPorts(ctx, changeSQL, q)
-}
-
-// HostChanges implements portolan.ChangeService.
-func (db *DB) HostChanges(ctx context.Context, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.Host], error) {
-	return db.Searcher.DeltaHosts(ctx, changeSQL, q)
-}
-
-// SSLCertificateChanges implements portolan.ChangeService.
-func (db *DB) SSLCertificateChanges(ctx context.Context, q portolan.DeltaQuery) (portolan.DeltaPage[*portolan.SSLCertificate], error) {
-	return db.Searcher.DeltaCertificates(ctx, changeSQL, q)
 }
 
 // sortedPortKeys returns the keys of m in key order.

@@ -23,6 +23,8 @@ func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, erro
 	if err != nil {
 		return nil, db.storeError("find host", err)
 	}
+	// The count, not the spans, tells an unknown host: a host seen only
+	// on closed ports exists with NULL spans.
 	if n == 0 {
 		return nil, merge.HostNotFound(id)
 	}
@@ -31,13 +33,12 @@ func (db *DB) FindHostByID(ctx context.Context, id string) (*portolan.Host, erro
 
 // FindHostComponents implements portolan.HostService.
 func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	members, err := sqlstore.HostMembers(ctx, readDialect{db}, host)
-	if err != nil {
-		return nil, 0, err
-	}
-	return db.queryComponents(ctx, "host IN ("+inList(len(members))+")", anys(members), f)
+	return sqlstore.FindHostComponents(ctx, readDialect{db}, host, f)
 }
 
+// queryComponents reads the page f of the host_components rows satisfying
+// cond (whose arguments are args), in id order, and their total (-1 unless
+// f.Count).
 func (db *DB) queryComponents(ctx context.Context, cond string, args []any, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
 	where := []string{cond}
 	total := -1
@@ -46,6 +47,8 @@ func (db *DB) queryComponents(ctx context.Context, cond string, args []any, f po
 			return nil, 0, db.storeError("count components", err)
 		}
 	}
+	// The total is of the whole list, so it is counted before the
+	// cursor narrows it.
 	if f.AfterID != "" {
 		where = append(where, "id > ?")
 		args = append(args, f.AfterID)
@@ -69,7 +72,8 @@ func (db *DB) queryComponents(ctx context.Context, cond string, args []any, f po
 	return out, total, db.storeError("read components", rows.Err())
 }
 
-// FindHostComponentByID implements portolan.HostService.
+// FindHostComponentByID implements portolan.HostService. The entity id is
+// stored with the row, under a unique index, so the lookup is one read.
 func (db *DB) FindHostComponentByID(ctx context.Context, id string) (*portolan.HostComponent, error) {
 	comps, _, err := db.queryComponents(ctx, "id = ?", []any{id}, portolan.ListFilter{})
 	if err != nil {

@@ -29,18 +29,25 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	defer tx.Rollback()
 	w := newWriter(ctx, db, tx)
 	defer w.close()
+	// An import records what it changes, for delta queries (change.go).
 	w.track = newTracker()
+	// Observations already stored are dropped before the log, so that the
+	// log holds each once and a rebuild replays what the imports merged.
 	fresh, err := w.newObservations(batch)
 	if err != nil {
 		return res, err
 	}
 	res.Duplicates = len(batch) - len(fresh)
+	// The log, which Rebuild and Prune replay, takes the batch as one
+	// row: appending stays one insert however large the batch.
 	if len(fresh) > 0 {
 		blob := obslog.Encode(fresh)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO observation_log (count, data, imported_at) VALUES (?, ?, ?)`, len(fresh), blob, time.Now().Unix()); err != nil {
 			return res, db.storeError("append log", err)
 		}
 	}
+	// The batch is folded in memory first, so that each record is
+	// written once an import however many observations it received.
 	delta := merge.NewDelta()
 	for _, o := range fresh {
 		delta.Add(o, db.recognize)
@@ -54,6 +61,8 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	if err := tx.Commit(); err != nil {
 		return res, db.storeError("commit import", err)
 	}
+	// After the commit, not before: a reader that sees the new generation
+	// must find the new rows, or it would cache the old page under it.
 	db.changed()
 	return res, nil
 }
@@ -204,6 +213,8 @@ func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Obs
 			order = append(order, id)
 		}
 	}
+	// In byte order, the lookups and the inserts walk the identity index
+	// forward.
 	slices.SortFunc(order, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
 	args := make([]any, len(order))
 	for i := range order {
@@ -222,6 +233,8 @@ func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Obs
 	if err != nil {
 		return nil, err
 	}
+	// What remains in first is new to the store; of a repeated identity
+	// only its first occurrence in the batch is kept.
 	fresh := make([]*portolan.Observation, 0, len(first))
 	for i, o := range batch {
 		if j, ok := first[idOf[i]]; ok && j == i {
@@ -240,7 +253,9 @@ func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Obs
 	return fresh, nil
 }
 
-// nullTime is a Unix time, or NULL for the zero time.
+// nullTime is a Unix time, or NULL for the zero time: a port seen only
+// closed has no first/last seen, and the upserts' coalesce keeps NULL apart
+// from every time.
 func nullTime(t time.Time) any {
 	if t.IsZero() {
 		return nil
@@ -319,6 +334,8 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 			return err
 		}
 		before[k] = r
+		// A row without first_seen is a port seen only closed: it was
+		// not a record.
 		existed[k] = r.first.Valid
 		return nil
 	})
@@ -349,6 +366,8 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		if oldComps, err = w.readComponents(withComps); err != nil {
 			return 0, 0, err
 		}
+		// Hosts change through their own spans and their aliases'
+		// (a name's span covers its addresses'), so both are compared.
 		seen := map[string]bool{}
 		for id := range d.Hosts {
 			seen[id] = true
@@ -371,10 +390,15 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	banners := w.bulk("upsert banners", "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed)", upsertBanners, 10)
 	comps := w.bulk("upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 8)
 	hostCerts := w.bulk("upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 5)
+	// A host's components and a certificate's span are unions over the
+	// ports of the batch, gathered here and upserted once each after them.
 	hostComps := map[string]map[portolan.Component]*portolan.Span{}
 	certSpans := map[string]*portolan.Span{}
 	for _, k := range keys {
 		p := d.Ports[k]
+		// A key that was a record is updated; one that becomes a record
+		// (its first open observation) is created; a port still seen
+		// only closed is neither.
 		switch {
 		case existed[k]:
 			updated++
@@ -415,6 +439,7 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 			}
 			certSpans[sha].Union(*sp)
 		}
+		// The bulk statements keep their first error; stop at it.
 		if err := cmp.Or(ports.err, banners.err, comps.err, hostCerts.err); err != nil {
 			return 0, 0, err
 		}
@@ -430,6 +455,8 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	if err := w.applyCertificates(d.Certificates, certSpans); err != nil {
 		return 0, 0, err
 	}
+	// Hosts and aliases are few a batch next to ports: one argument list
+	// each.
 	var hosts, aliases []any
 	for _, id := range sortedStrings(d.Hosts) {
 		sp := d.Hosts[id]
@@ -451,6 +478,10 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	return created, updated, nil
 }
 
+// applyHostComponents upserts the components of each host, the union of
+// its ports' spans: SQLite keeps them in host_components, with their
+// entity id, so that a host's components are an indexed range read in id
+// order (host.go) rather than an aggregate over port_components.
 func (w *writer) applyHostComponents(hostComps map[string]map[portolan.Component]*portolan.Span) error {
 	var args []any
 	for _, host := range sortedStrings(hostComps) {
@@ -490,6 +521,8 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 	for _, sha := range shas {
 		c, sp := certs[sha], spans[sha]
 		rows = append(rows, sha, c.Parsed.ID, c.DER, sp.First.Unix(), sp.Last.Unix(), c.Parsed.IssueDateTime.Unix(), c.Parsed.ExpirationDateTime.Unix())
+		// A certificate never changes, so its search terms and fields
+		// are written once, when it is new to the store.
 		if !known[sha] {
 			for _, t := range portolan.CertificateSearchTerms(c.Parsed) {
 				terms = append(terms, t.Field, t.Value, sha)
@@ -522,6 +555,8 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 	return w.execRows("store certificate fields", "INSERT INTO certificate_fields (sha1, field, value)", "ON CONFLICT DO NOTHING", 3, fields)
 }
 
+// comparePortKeys orders keys as host_ports' primary key, (host, port,
+// protocol), for the writer's key-ordered statements.
 func comparePortKeys(a, b merge.PortKey) int {
 	if c := strings.Compare(a.Host, b.Host); c != 0 {
 		return c
@@ -558,7 +593,9 @@ func compareAliases(a, b merge.AliasKey) int {
 	return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Address, b.Address))
 }
 
-// rebuildChunk is how many logged observations a rebuild folds per delta.
+// rebuildChunk is how many logged observations a rebuild folds per delta:
+// it bounds a rebuild's memory, and since the upserts are order-independent
+// the chunks give the records one delta would.
 const rebuildChunk = 20000
 
 // Rebuild implements portolan.ObservationService: in one transaction it
@@ -588,9 +625,13 @@ func (db *DB) rebuildInTx(ctx context.Context, tx *sql.Tx, progress func(int)) e
 	if err != nil {
 		return err
 	}
+	// Before emptying: every item that exists now is noted, so that a
+	// delta client learns of those the rebuild removes.
 	if err := w.recordRebuild(pos); err != nil {
 		return err
 	}
+	// The records are derived: the log and the identities stay, the rest
+	// is emptied and replayed.
 	for _, table := range []string{"host_ports", "banners", "port_components",
 		"host_components", "hosts", "host_aliases", "certificates", "certificate_terms", "certificate_fields", "host_certificates"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -620,9 +661,11 @@ func (db *DB) rebuildInTx(ctx context.Context, tx *sql.Tx, progress func(int)) e
 			progress(replayed)
 		}
 	}
+	// An empty log still reports once, so a progress display ends.
 	if progress != nil && replayed == 0 {
 		progress(0)
 	}
+	// And after: every item in its rebuilt state.
 	return w.recordRebuild(pos)
 }
 
@@ -639,6 +682,8 @@ func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.P
 	defer tx.Rollback()
 	before := opts.Before.UTC()
 	var last int64
+	// The log is walked 256 entries at a time by seq, so that a large log
+	// is never held whole.
 	for {
 		rows, err := tx.QueryContext(ctx, `SELECT seq, count, data FROM observation_log WHERE seq > ? ORDER BY seq LIMIT 256`, last)
 		if err != nil {
@@ -689,6 +734,8 @@ func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.P
 				}
 			}
 			res.Kept += len(keep)
+			// An entry left whole stays as it is, one emptied goes,
+			// and any other is encoded again with what it keeps.
 			switch {
 			case opts.DryRun || len(keep) == len(e.obs):
 			case len(keep) == 0:
@@ -702,6 +749,8 @@ func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.P
 			}
 		}
 	}
+	// Nothing removed, nothing to rebuild: the records are already those
+	// of the log.
 	if opts.DryRun || res.Removed == 0 {
 		return res, nil
 	}
@@ -716,7 +765,9 @@ func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.P
 }
 
 // readLog reads the log entries after sequence number after, up to about n
-// observations.
+// observations. Entries are read whole, so a chunk may pass n by one
+// entry's observations, and the sequence number returned is where the next
+// chunk starts.
 func readLog(ctx context.Context, tx *sql.Tx, after int64, n int) ([]*portolan.Observation, int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, count, data FROM observation_log WHERE seq > ? ORDER BY seq`, after)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -17,6 +16,7 @@ import (
 	"portolan"
 	"portolan/internal/merge"
 	"portolan/internal/sqlfilter"
+	"portolan/internal/sqlstore"
 )
 
 // The SQL functions searches use, registered with the driver once: they
@@ -75,6 +75,8 @@ func prefixRange(p netip.Prefix) (lo, hi []byte) {
 	return addrKey(first), addrKey(last)
 }
 
+// dialect is how searches are written for this schema, where instants are
+// Unix seconds and addresses are matched through portolan_addr_key.
 var dialect = &sqlfilter.Dialect{
 	Placeholder: func(n int) string { return "?" + strconv.Itoa(n) },
 	// NOCASE and LIKE fold ASCII letters only, which is the rule.
@@ -93,7 +95,9 @@ var dialect = &sqlfilter.Dialect{
 		n, ok := v.(int64)
 		return time.Unix(n, 0), ok
 	},
-	Base64:    func(expr string) string { return "portolan_base64(" + expr + ")" },
+	Base64: func(expr string) string { return "portolan_base64(" + expr + ")" },
+	// SQLite's unary + is its documented way to keep a column off an
+	// index.
 	Unindexed: func(col string) string { return "+" + col },
 	False:     "0",
 	NoLimit:   "-1",
@@ -101,6 +105,7 @@ var dialect = &sqlfilter.Dialect{
 
 // tables are what this store's tables name differently.
 var tables = sqlfilter.Tables{
+	// last_scan is Unix seconds, so the window is subtracted in seconds.
 	RecentSince: fmt.Sprintf("hp.last_scan - %d", int64(merge.RecentWindow/time.Second)),
 	AliasName:   "name",
 	HostID:      "id",
@@ -115,6 +120,7 @@ func (db *DB) newSearcher() sqlfilter.Searcher {
 // statements vary with every filter, so they are not kept prepared.
 type searchRunner struct{ db *DB }
 
+// Count implements sqlfilter.Runner.
 func (r searchRunner) Count(ctx context.Context, q string, args []any) (int, error) {
 	var n int
 	if err := r.db.read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
@@ -123,6 +129,9 @@ func (r searchRunner) Count(ctx context.Context, q string, args []any) (int, err
 	return n, nil
 }
 
+// Rows implements sqlfilter.Runner. Each value is scanned into an any, as
+// the driver gives it (int64, float64, string, []byte or nil), since the
+// columns vary with the query; sqlfilter converts them (Dialect.FromTime).
 func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int) ([][]any, error) {
 	rows, err := r.db.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -144,15 +153,8 @@ func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int)
 	return out, r.db.storeError("search", rows.Err())
 }
 
-func (r searchRunner) HostPorts(ctx context.Context, keys []sqlfilter.PortKey) ([]*portolan.HostPort, error) {
-	var in strings.Builder
-	args := make([]any, 0, 3*len(keys))
-	for i, k := range keys {
-		if i > 0 {
-			in.WriteString(", ")
-		}
-		in.WriteString("(?, ?, ?)")
-		args = append(args, k.Host, k.Port, string(k.Protocol))
-	}
-	return r.db.queryHostPorts(ctx, "SELECT "+hostPortColumns+" FROM host_ports WHERE (host, port, protocol) IN (VALUES "+in.String()+")", args...)
+// HostPorts implements sqlfilter.Runner with the reads the store's own
+// lists use, so that a search's records and a host's ports are identical.
+func (r searchRunner) HostPorts(ctx context.Context, keys []merge.PortKey) ([]*portolan.HostPort, error) {
+	return sqlstore.HostPortsByKeys(ctx, readDialect{r.db}, keys)
 }

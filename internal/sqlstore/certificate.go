@@ -4,7 +4,6 @@ package sqlstore
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"portolan"
@@ -173,7 +172,7 @@ func (c *Certificates) hostCertificates(ctx context.Context, hosts []string, sha
 		cur.FirstSeenDateTime, cur.LastSeenDateTime = span.First, span.Last
 	}
 	// Ids are base64, whose order is not (host, sha1)'s.
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	merge.SortByID(out, func(c *portolan.HostSSLCertificate) string { return c.ID })
 	return out, nil
 }
 

@@ -33,6 +33,18 @@ type Dialect interface {
 	// Hosts returns the host entities of ids, in their order, skipping
 	// those never observed.
 	Hosts(ctx context.Context, ids []string) ([]*portolan.Host, error)
+	// HostComponents returns the page f of the hostComponent entities of
+	// hosts in id order, and their total (-1 unless f.Count). SQLite keeps
+	// them in a table of its own and pages in SQL; PostgreSQL aggregates
+	// them from the ports' components and pages in memory (PageByID).
+	HostComponents(ctx context.Context, hosts []string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error)
+	// PortKeys returns a condition that (host, port, protocol) is one of
+	// keys, and its arguments.
+	PortKeys(keys []merge.PortKey) (string, []any)
+	// PortParts returns a condition on banners and port_components that
+	// holds for every row of keys and may hold for others, which the
+	// reader skips: each database's cheapest way to read a page's parts.
+	PortParts(keys []merge.PortKey) (string, []any)
 }
 
 // Instant scans a stored instant: Unix seconds (SQLite) or a timestamp
@@ -87,20 +99,4 @@ func HostMembers(ctx context.Context, d Dialect, host string) ([]string, error) 
 		return nil, merge.HostNotFound(host)
 	}
 	return members, nil
-}
-
-// HostPortByID reads the record of a hostPort id with read, which returns
-// the record of (host, protocol, port) if there is one. An id that is not
-// canonical, or names no record, is merge.HostPortNotFound.
-func HostPortByID(ctx context.Context, id string, read func(ctx context.Context, host string, protocol portolan.Protocol, port int) ([]*portolan.HostPort, error)) (*portolan.HostPort, error) {
-	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
-		ports, err := read(ctx, host, protocol, port)
-		if err != nil {
-			return nil, err
-		}
-		if len(ports) == 1 {
-			return ports[0], nil
-		}
-	}
-	return nil, merge.HostPortNotFound(id)
 }

@@ -140,7 +140,7 @@ func (s *MemoryStore) FindHostPorts(ctx context.Context, f portolan.HostPortFilt
 	defer s.mu.RUnlock()
 	members, ok := s.hostMembers(f.Host)
 	if !ok {
-		return nil, 0, hostNotFound(f.Host)
+		return nil, 0, merge.HostNotFound(f.Host)
 	}
 	var keys []merge.PortKey
 	for _, h := range members {
@@ -202,10 +202,6 @@ func page[T any](items []T, offset, limit int) []T {
 	return items
 }
 
-func hostNotFound(id string) error {
-	return portolan.Errorf(portolan.ENOTFOUND, "Host '%s' was not found.", id)
-}
-
 // FindHostPortByID implements portolan.HostPortService.
 func (s *MemoryStore) FindHostPortByID(ctx context.Context, id string) (*portolan.HostPort, error) {
 	s.mu.RLock()
@@ -215,7 +211,7 @@ func (s *MemoryStore) FindHostPortByID(ctx context.Context, id string) (*portola
 			return p.HostPort(k), nil
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostPort '%s' was not found.", id)
+	return nil, merge.HostPortNotFound(id)
 }
 
 // FindHostByID implements portolan.HostService.
@@ -223,7 +219,7 @@ func (s *MemoryStore) FindHostByID(ctx context.Context, id string) (*portolan.Ho
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.hostMembers(id); !ok {
-		return nil, hostNotFound(id)
+		return nil, merge.HostNotFound(id)
 	}
 	return s.host(id), nil
 }
@@ -265,7 +261,7 @@ func (s *MemoryStore) FindHostComponents(ctx context.Context, host string, f por
 	defer s.mu.RUnlock()
 	members, ok := s.hostMembers(host)
 	if !ok {
-		return nil, 0, hostNotFound(host)
+		return nil, 0, merge.HostNotFound(host)
 	}
 	var all []*portolan.HostComponent
 	for _, h := range members {
@@ -276,7 +272,7 @@ func (s *MemoryStore) FindHostComponents(ctx context.Context, host string, f por
 }
 
 func pageByID[T any](all []T, f portolan.ListFilter, id func(T) string) ([]T, int) {
-	sort.Slice(all, func(i, j int) bool { return id(all[i]) < id(all[j]) })
+	merge.SortByID(all, id)
 	// A name and its address can hold the same entity only for
 	// certificates' related hosts; drop repeats so every id appears once.
 	uniq := all[:0]
@@ -308,7 +304,7 @@ func (s *MemoryStore) FindHostComponentByID(ctx context.Context, id string) (*po
 			}
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostComponent '%s' was not found.", id)
+	return nil, merge.HostComponentNotFound(id)
 }
 
 // certificate renders a certificate with its first/last seen over all hosts.
@@ -344,7 +340,7 @@ func (s *MemoryStore) FindSSLCertificateByID(ctx context.Context, id string) (*p
 	if sha := s.shaOfID(id); sha != "" {
 		return s.certificate(sha), nil
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "SslCertificate '%s' was not found.", id)
+	return nil, merge.SSLCertificateNotFound(id)
 }
 
 // SearchSSLCertificates implements portolan.SSLCertificateService.
@@ -374,7 +370,7 @@ func (s *MemoryStore) FindRelatedHosts(ctx context.Context, certID string, f por
 	defer s.mu.RUnlock()
 	sha := s.shaOfID(certID)
 	if sha == "" {
-		return nil, 0, portolan.Errorf(portolan.ENOTFOUND, "SslCertificate '%s' was not found.", certID)
+		return nil, 0, merge.SSLCertificateNotFound(certID)
 	}
 	var all []*portolan.Host
 	for k, p := range s.ports {
@@ -426,7 +422,7 @@ func (s *MemoryStore) FindHostSSLCertificates(ctx context.Context, host string, 
 	defer s.mu.RUnlock()
 	members, ok := s.hostMembers(host)
 	if !ok {
-		return nil, 0, hostNotFound(host)
+		return nil, 0, merge.HostNotFound(host)
 	}
 	var all []*portolan.HostSSLCertificate
 	for _, h := range members {
@@ -447,5 +443,5 @@ func (s *MemoryStore) FindHostSSLCertificateByID(ctx context.Context, id string)
 			}
 		}
 	}
-	return nil, portolan.Errorf(portolan.ENOTFOUND, "HostSslCertificate '%s' was not found.", id)
+	return nil, merge.HostSSLCertificateNotFound(id)
 }

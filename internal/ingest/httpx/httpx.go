@@ -36,7 +36,6 @@
 package httpx
 
 import (
-	"bufio"
 	"encoding/pem"
 	"io"
 	"net/netip"
@@ -53,32 +52,16 @@ import (
 const Source = "httpx"
 
 // Options configures a Reader; the zero value uses the default limits.
-type Options struct {
-	// MaxLineBytes bounds one line; 0 means scan.DefaultMaxLineBytes.
-	MaxLineBytes int
-	// MaxDepth bounds JSON nesting; 0 means scan.DefaultMaxDepth.
-	MaxDepth int
-}
+type Options = scan.LineOptions
 
-// Reader reads httpx -json output. It implements portolan.ObservationReader;
-// it is not safe for concurrent use.
-type Reader struct {
-	recs *scan.Records[*portolan.Observation]
-}
-
-var _ portolan.ObservationReader = (*Reader)(nil)
+// Reader reads httpx -json output, a line a probed URL. It implements
+// portolan.ObservationReader; it is not safe for concurrent use.
+type Reader = scan.ObservationLines
 
 // NewReader returns a Reader of r. Nothing is read before the first Read.
 func NewReader(r io.Reader, opts Options) *Reader {
-	lr := scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes)
-	return &Reader{recs: scan.NewRecords(Source, lr, opts.MaxDepth, readLine)}
+	return scan.NewObservationLines(Source, r, opts, readLine)
 }
-
-// Read returns the next observation; io.EOF at the end; a
-// *portolan.InputError for a line that cannot be used, after which the
-// caller reads on; and the underlying reader's error, wrapped, when the
-// input cannot be read further.
-func (r *Reader) Read() (*portolan.Observation, error) { return r.recs.Read() }
 
 // result mirrors the members of one httpx line that are read
 // (runner/types.go, Result; tls is tlsx's clients.Response).

@@ -5,7 +5,6 @@ package masscan
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"strings"
 
 	"portolan/internal/ingest/scan"
@@ -30,42 +29,23 @@ import (
 // than the banner's own (masscan writes each line as it happens); a banner
 // line before any status line is rejected.
 type grepableSource struct {
-	lr     *scan.LineReader
-	max    int
+	lines  textLines
 	lastTs int64 // the time of the last status line, 0 before the first
 }
 
 func newGrepableSource(br *bufio.Reader, opts Options) *grepableSource {
-	return &grepableSource{lr: scan.NewLineReader(br, opts.MaxLineBytes), max: opts.MaxLineBytes}
+	return &grepableSource{lines: newTextLines(br, opts)}
 }
 
 // udpServices are the banners masscan gets only from UDP probes.
 var udpServices = map[string]bool{"snmp": true, "ntp": true, "nbtstat": true, "dns-ver": true, "coap": true, "isakmp": true, "zeroaccess": true}
 
 func (s *grepableSource) next() (record, error) {
-	for {
-		line, tooLong, err := s.lr.Read()
-		if err == io.EOF {
-			return record{}, io.EOF
-		}
-		if err != nil {
-			return record{}, wrapReadError(err, s.lr.InputOffset())
-		}
-		if tooLong {
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "the line is longer than %d bytes", s.max)
-		}
-		rec, skip, reason := parseGrepableLine(line, s.lastTs)
-		if skip {
-			continue
-		}
-		if reason != "" {
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "%s", reason)
-		}
-		if rec.service == "" {
-			s.lastTs = rec.ts
-		}
-		return rec, nil
+	rec, err := s.lines.next(func(line []byte) (record, bool, string) { return parseGrepableLine(line, s.lastTs) })
+	if err == nil && rec.service == "" {
+		s.lastTs = rec.ts // a status line: the time of the banner lines after it
 	}
+	return rec, err
 }
 
 // grepableFields splits a line into its "Name: value" fields.

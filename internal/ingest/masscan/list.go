@@ -23,14 +23,13 @@ import (
 // escaped with \xNN and running to the end of the line. Some tools write
 // status lines without the time; they take Options.Time.
 type listSource struct {
-	lr     *scan.LineReader
-	max    int
+	lines  textLines
 	at     int64 // Options.Time in Unix seconds, 0 for none
 	usedAt bool  // a line took Options.Time
 }
 
 func newListSource(br *bufio.Reader, opts Options) *listSource {
-	s := &listSource{lr: scan.NewLineReader(br, opts.MaxLineBytes), max: opts.MaxLineBytes}
+	s := &listSource{lines: newTextLines(br, opts)}
 	if !opts.Time.IsZero() {
 		s.at = opts.Time.Unix()
 	}
@@ -38,27 +37,11 @@ func newListSource(br *bufio.Reader, opts Options) *listSource {
 }
 
 func (s *listSource) next() (record, error) {
-	for {
-		line, tooLong, err := s.lr.Read()
-		if err == io.EOF {
-			return record{}, io.EOF
-		}
-		if err != nil {
-			return record{}, wrapReadError(err, s.lr.InputOffset())
-		}
-		if tooLong {
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "the line is longer than %d bytes", s.max)
-		}
+	return s.lines.next(func(line []byte) (record, bool, string) {
 		rec, skip, reason := parseListLine(line, s.at)
 		s.usedAt = s.usedAt || rec.givenTs
-		if skip {
-			continue
-		}
-		if reason != "" {
-			return record{}, inputError(s.lr.Line(), s.lr.Offset(), "%s", reason)
-		}
-		return rec, nil
-	}
+		return rec, skip, reason
+	})
 }
 
 // parseListLine parses one -oL line. skip is set for blank lines and
@@ -122,4 +105,40 @@ func parseListLine(line []byte, at int64) (rec record, skip bool, reason string)
 		return record{}, false, "timestamp " + quote(string(f[4])) + " is not Unix seconds"
 	}
 	return rec, false, ""
+}
+
+// textLines is the line loop of masscan's two text formats, -oL and -oG.
+type textLines struct {
+	lr  *scan.LineReader
+	max int // opts.MaxLineBytes, resolved, for the message of a long line
+}
+
+func newTextLines(br *bufio.Reader, opts Options) textLines {
+	return textLines{lr: scan.NewLineReader(br, opts.MaxLineBytes), max: opts.MaxLineBytes}
+}
+
+// next returns the record parse makes of the next line it does not skip
+// (blank lines, comments), or the record error of that line; a line too
+// long is a record error without being parsed.
+func (t textLines) next(parse func(line []byte) (rec record, skip bool, reason string)) (record, error) {
+	for {
+		line, tooLong, err := t.lr.Read()
+		if err == io.EOF {
+			return record{}, io.EOF
+		}
+		if err != nil {
+			return record{}, wrapReadError(err, t.lr.InputOffset())
+		}
+		if tooLong {
+			return record{}, inputError(t.lr.Line(), t.lr.Offset(), "the line is longer than %d bytes", t.max)
+		}
+		rec, skip, reason := parse(line)
+		if skip {
+			continue
+		}
+		if reason != "" {
+			return record{}, inputError(t.lr.Line(), t.lr.Offset(), "%s", reason)
+		}
+		return rec, nil
+	}
 }

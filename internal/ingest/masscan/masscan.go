@@ -69,17 +69,6 @@ const (
 	FormatBinary = "binary"
 )
 
-const (
-	// DefaultMaxLineBytes is the longest line read when Options leaves the
-	// limit at 0. A longer one is reported as a record error and skipped, so
-	// one runaway banner cannot exhaust memory.
-	DefaultMaxLineBytes = scan.DefaultMaxLineBytes
-	// DefaultMaxDepth is how deeply JSON (or masscan's XML) may nest when
-	// Options leaves the limit at 0. Scanner output nests about 10 deep;
-	// encoding/json would accept 10000 levels and encoding/xml any number.
-	DefaultMaxDepth = scan.DefaultMaxDepth
-)
-
 // Options configures a Reader. The zero value reads any of the six formats,
 // detected from the first bytes, with the default limits.
 type Options struct {
@@ -87,11 +76,12 @@ type Options struct {
 	// FormatNDJSON, FormatList, FormatGrep and FormatBinary.
 	Format string
 	// MaxLineBytes bounds one line, JSON record or XML token; 0 means
-	// DefaultMaxLineBytes. Longer lines and JSON records are record errors;
-	// a longer XML token ends the input (XML cannot be resynchronised).
+	// scan.DefaultMaxLineBytes. Longer lines and JSON records are record
+	// errors; a longer XML token ends the input (XML cannot be
+	// resynchronised).
 	MaxLineBytes int
-	// MaxDepth bounds JSON and XML nesting; 0 means DefaultMaxDepth. A deeper
-	// JSON record is a record error; deeper XML ends the input.
+	// MaxDepth bounds JSON and XML nesting; 0 means scan.DefaultMaxDepth. A
+	// deeper JSON record is a record error; deeper XML ends the input.
 	MaxDepth int
 	// Time is the instant of -oL status lines written without one (0:
 	// such lines are rejected).
@@ -130,12 +120,9 @@ type source interface {
 
 // NewReader returns a Reader of r. Nothing is read before the first Read.
 func NewReader(r io.Reader, opts Options) *Reader {
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = DefaultMaxLineBytes
-	}
-	if opts.MaxDepth <= 0 {
-		opts.MaxDepth = DefaultMaxDepth
-	}
+	// The XML and list readers check and report the limits themselves, so
+	// they are resolved here.
+	opts.MaxLineBytes, opts.MaxDepth = scan.Limits(opts.MaxLineBytes, opts.MaxDepth)
 	return &Reader{opts: opts, br: bufio.NewReaderSize(r, scan.BufferSize), agg: newAggregator()}
 }
 

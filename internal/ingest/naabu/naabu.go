@@ -15,7 +15,6 @@
 package naabu
 
 import (
-	"bufio"
 	"io"
 	"net/netip"
 	"strings"
@@ -29,32 +28,16 @@ import (
 const Source = "naabu"
 
 // Options configures a Reader; the zero value uses the default limits.
-type Options struct {
-	// MaxLineBytes bounds one line; 0 means scan.DefaultMaxLineBytes.
-	MaxLineBytes int
-	// MaxDepth bounds JSON nesting; 0 means scan.DefaultMaxDepth.
-	MaxDepth int
-}
+type Options = scan.LineOptions
 
-// Reader reads naabu -json output. It implements portolan.ObservationReader;
-// it is not safe for concurrent use.
-type Reader struct {
-	recs *scan.Records[*portolan.Observation]
-}
-
-var _ portolan.ObservationReader = (*Reader)(nil)
+// Reader reads naabu -json output, a line an open port. It implements
+// portolan.ObservationReader; it is not safe for concurrent use.
+type Reader = scan.ObservationLines
 
 // NewReader returns a Reader of r. Nothing is read before the first Read.
 func NewReader(r io.Reader, opts Options) *Reader {
-	lr := scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes)
-	return &Reader{recs: scan.NewRecords(Source, lr, opts.MaxDepth, readLine)}
+	return scan.NewObservationLines(Source, r, opts, readLine)
 }
-
-// Read returns the next observation; io.EOF at the end; a
-// *portolan.InputError for a line that cannot be used, after which the
-// caller reads on; and the underlying reader's error, wrapped, when the
-// input cannot be read further.
-func (r *Reader) Read() (*portolan.Observation, error) { return r.recs.Read() }
 
 // result mirrors one naabu line (pkg/runner/output.go, jsonResult).
 type result struct {

@@ -24,7 +24,6 @@
 package shodan
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 
@@ -35,54 +34,18 @@ import (
 // Source is the Observation.Source of everything this package reads.
 const Source = "shodan"
 
-const (
-	// DefaultMaxLineBytes is the longest line read when Options leaves the
-	// limit at 0. A longer one is reported as a record error and skipped, so
-	// one runaway banner cannot exhaust memory.
-	DefaultMaxLineBytes = scan.DefaultMaxLineBytes
-	// DefaultMaxDepth is how deeply JSON may nest when Options leaves the
-	// limit at 0.
-	DefaultMaxDepth = scan.DefaultMaxDepth
-)
-
-// Options configures a Reader. The zero value uses the default limits.
-type Options struct {
-	// MaxLineBytes bounds one line; 0 means DefaultMaxLineBytes. A longer
-	// line is a record error. (A /shodan/host line holds every banner of
-	// the host, so it can be large.)
-	MaxLineBytes int
-	// MaxDepth bounds JSON nesting; 0 means DefaultMaxDepth. A deeper line is
-	// a record error.
-	MaxDepth int
-}
+// Options configures a Reader. The zero value uses the default limits. A
+// /shodan/host line holds every banner of the host, so it can be large.
+type Options = scan.LineOptions
 
 // Reader reads Shodan banners as observations. It implements
 // portolan.ObservationReader; it is not safe for concurrent use.
-type Reader struct {
-	recs *scan.Records[*portolan.Observation]
-}
-
-var _ portolan.ObservationReader = (*Reader)(nil)
+type Reader = scan.ObservationLines
 
 // NewReader returns a Reader of r. Nothing is read before the first Read.
 // The caller decompresses `shodan download`'s .json.gz files.
 func NewReader(r io.Reader, opts Options) *Reader {
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = DefaultMaxLineBytes
-	}
-	if opts.MaxDepth <= 0 {
-		opts.MaxDepth = DefaultMaxDepth
-	}
-	lr := scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes)
-	return &Reader{recs: scan.NewRecords(Source, lr, opts.MaxDepth, readLine)}
-}
-
-// Read returns the next observation; io.EOF at the end; a
-// *portolan.InputError for a banner that cannot be used, after which the
-// caller reads on; and the underlying reader's error, wrapped, when the
-// input cannot be read further.
-func (r *Reader) Read() (*portolan.Observation, error) {
-	return r.recs.Read()
+	return scan.NewObservationLines(Source, r, opts, readLine)
 }
 
 // readLine decodes one line, d reset to it, and queues what it yields.

@@ -79,16 +79,6 @@ import (
 // Source is the Observation.Source of everything this package reads.
 const Source = "zgrab2"
 
-const (
-	// DefaultMaxLineBytes is the longest line read when Options leaves the
-	// limit at 0. A longer one is reported as a record error and skipped, so
-	// one runaway banner cannot exhaust memory.
-	DefaultMaxLineBytes = scan.DefaultMaxLineBytes
-	// DefaultMaxDepth is how deeply JSON may nest when Options leaves the
-	// limit at 0.
-	DefaultMaxDepth = scan.DefaultMaxDepth
-)
-
 // Options configures a Reader. The zero value reads files whose lines carry
 // their port, with the default limits.
 type Options struct {
@@ -99,11 +89,11 @@ type Options struct {
 	// modules scan different ports (the port= of each ini section). It wins
 	// over Port.
 	ModulePorts map[string]int
-	// MaxLineBytes bounds one line; 0 means DefaultMaxLineBytes. A longer
-	// line is a record error.
+	// MaxLineBytes bounds one line; 0 means scan.DefaultMaxLineBytes. A
+	// longer line is a record error.
 	MaxLineBytes int
-	// MaxDepth bounds JSON nesting; 0 means DefaultMaxDepth. A deeper line is
-	// a record error.
+	// MaxDepth bounds JSON nesting; 0 means scan.DefaultMaxDepth. A deeper
+	// line is a record error.
 	MaxDepth int
 }
 
@@ -118,12 +108,6 @@ var _ portolan.ObservationReader = (*Reader)(nil)
 
 // NewReader returns a Reader of r. Nothing is read before the first Read.
 func NewReader(r io.Reader, opts Options) *Reader {
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = DefaultMaxLineBytes
-	}
-	if opts.MaxDepth <= 0 {
-		opts.MaxDepth = DefaultMaxDepth
-	}
 	rd := &Reader{opts: opts}
 	lr := scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes)
 	rd.recs = scan.NewRecords(Source, lr, opts.MaxDepth, rd.readLine)

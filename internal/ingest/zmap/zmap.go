@@ -43,16 +43,6 @@ import (
 // Source is the Observation.Source of everything this package reads.
 const Source = "zmap"
 
-const (
-	// DefaultMaxLineBytes is the longest line read when Options leaves the
-	// limit at 0. A longer one is reported as a record error and skipped, so
-	// one runaway banner cannot exhaust memory.
-	DefaultMaxLineBytes = scan.DefaultMaxLineBytes
-	// DefaultMaxDepth is how deeply JSON may nest when Options leaves the
-	// limit at 0.
-	DefaultMaxDepth = scan.DefaultMaxDepth
-)
-
 // Options configures a Reader. The zero value reads files that carry their
 // ports and times, with the default limits.
 type Options struct {
@@ -62,11 +52,11 @@ type Options struct {
 	// ModTime is the file's modification time, used as both instants of
 	// every observation when the file has no timestamp fields.
 	ModTime time.Time
-	// MaxLineBytes bounds one line; 0 means DefaultMaxLineBytes. A longer
-	// line is a record error.
+	// MaxLineBytes bounds one line; 0 means scan.DefaultMaxLineBytes. A
+	// longer line is a record error.
 	MaxLineBytes int
-	// MaxDepth bounds JSON nesting; 0 means DefaultMaxDepth. A deeper line is
-	// a record error.
+	// MaxDepth bounds JSON nesting; 0 means scan.DefaultMaxDepth. A deeper
+	// line is a record error.
 	MaxDepth int
 }
 
@@ -90,12 +80,8 @@ var _ portolan.ObservationReader = (*Reader)(nil)
 
 // NewReader returns a Reader of r. Nothing is read before the first Read.
 func NewReader(r io.Reader, opts Options) *Reader {
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = DefaultMaxLineBytes
-	}
-	if opts.MaxDepth <= 0 {
-		opts.MaxDepth = DefaultMaxDepth
-	}
+	// The limits are reported in record errors, so they are resolved here.
+	opts.MaxLineBytes, opts.MaxDepth = scan.Limits(opts.MaxLineBytes, opts.MaxDepth)
 	return &Reader{
 		opts: opts,
 		lr:   scan.NewLineReader(bufio.NewReaderSize(r, scan.BufferSize), opts.MaxLineBytes),

@@ -4,13 +4,17 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 
 	"portolan"
+	"portolan/internal/merge"
 	"portolan/internal/sqlstore"
 )
 
-// The certificate reads are sqlstore.Certificates, which DB embeds; readDialect
-// is what they need of SQLite.
+// readDialect is what the reads both stores share (sqlstore: certificates,
+// which DB embeds, host ports, host components) need of SQLite: its ?
+// placeholders as written, a list as one placeholder a value, a page with
+// LIMIT -1 when only an OFFSET is asked for.
 type readDialect struct{ db *DB }
 
 var _ sqlstore.Dialect = readDialect{}
@@ -63,4 +67,42 @@ func (d readDialect) Hosts(ctx context.Context, ids []string) ([]*portolan.Host,
 		out = append(out, h)
 	}
 	return out, nil
+}
+
+// PortKeys implements sqlstore.Dialect with a VALUES list, three
+// parameters a key.
+func (readDialect) PortKeys(keys []merge.PortKey) (string, []any) {
+	var in strings.Builder
+	args := make([]any, 0, 3*len(keys))
+	for i, k := range keys {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		in.WriteString("(?, ?, ?)")
+		args = append(args, k.Host, k.Port, string(k.Protocol))
+	}
+	return "(host, port, protocol) IN (VALUES " + in.String() + ")", args
+}
+
+// PortParts implements sqlstore.Dialect with one range scan a table on the
+// (host, port) prefix of the tables' keys: the page's hosts (mostly one)
+// and the span of its ports, rather than a lookup a key.
+func (readDialect) PortParts(keys []merge.PortKey) (string, []any) {
+	seen := make(map[string]bool, 1)
+	var hosts []string
+	minPort, maxPort := 65536, -1
+	for _, k := range keys {
+		if !seen[k.Host] {
+			seen[k.Host] = true
+			hosts = append(hosts, k.Host)
+		}
+		minPort, maxPort = min(minPort, k.Port), max(maxPort, k.Port)
+	}
+	return "host IN (" + inList(len(hosts)) + ") AND port BETWEEN ? AND ?", append(anys(hosts), minPort, maxPort)
+}
+
+// HostComponents implements sqlstore.Dialect from the host_components
+// table, paged in SQL.
+func (d readDialect) HostComponents(ctx context.Context, hosts []string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
+	return d.db.queryComponents(ctx, "host IN ("+inList(len(hosts))+")", anys(hosts), f)
 }
