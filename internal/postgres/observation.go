@@ -173,7 +173,7 @@ func (db *DB) importTx(ctx context.Context, tx pgx.Tx, p *pending) (importOutcom
 	if out.created, out.updated, err = db.apply(ctx, tx, pr, randomBatchID(), track); err != nil {
 		return out, err
 	}
-	return out, track.record(ctx, tx)
+	return out, track.record(ctx, tx, pr.delta)
 }
 
 // mustQuery runs a query whose error, if any, surfaces from the rows.

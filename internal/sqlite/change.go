@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -233,22 +234,28 @@ func (w *writer) hostSpans(ids []string) (map[string][2]sql.NullInt64, error) {
 }
 
 // record writes the tracker's changes at a new position, in the import's
-// transaction.
-func (w *writer) record(t *tracker) error {
+// transaction; a hostPort's entry carries the latest scan of the port in d
+// (migration 0007), the instant the console's timeline marks it at.
+func (w *writer) record(t *tracker, d *merge.Delta) error {
 	type entry struct {
-		coll  portolan.ChangeCollection
-		id    string
-		kinds portolan.ChangeKind
+		coll    portolan.ChangeCollection
+		id      string
+		kinds   portolan.ChangeKind
+		scanned any // Unix seconds, or nil
 	}
 	entries := make([]entry, 0, len(t.ports)+len(t.hosts)+len(t.certs))
 	for k, kinds := range t.ports {
-		entries = append(entries, entry{portolan.ChangedHostPorts, portolan.HostPortID(k.Host, k.Protocol, k.Port), kinds})
+		var scanned any
+		if p := d.Ports[k]; p != nil && !p.LastScan.IsZero() {
+			scanned = p.LastScan.Unix()
+		}
+		entries = append(entries, entry{portolan.ChangedHostPorts, portolan.HostPortID(k.Host, k.Protocol, k.Port), kinds, scanned})
 	}
 	for id, kinds := range t.hosts {
-		entries = append(entries, entry{portolan.ChangedHosts, id, kinds})
+		entries = append(entries, entry{portolan.ChangedHosts, id, kinds, nil})
 	}
 	for sha, kinds := range t.certs {
-		entries = append(entries, entry{portolan.ChangedSSLCertificates, portolan.SSLCertificateID(sha), kinds})
+		entries = append(entries, entry{portolan.ChangedSSLCertificates, portolan.SSLCertificateID(sha), kinds, nil})
 	}
 	if len(entries) == 0 {
 		return nil
@@ -265,11 +272,11 @@ func (w *writer) record(t *tracker) error {
 	if err != nil {
 		return err
 	}
-	withPos := make([]any, 0, len(entries)*4)
+	withPos := make([]any, 0, len(entries)*5)
 	for _, e := range entries {
-		withPos = append(withPos, int(e.coll), pos, e.id, int(e.kinds))
+		withPos = append(withPos, int(e.coll), pos, e.id, int(e.kinds), e.scanned)
 	}
-	return w.execRows("record changes", "INSERT INTO record_changes (collection, position, id, kinds)", "", 4, withPos)
+	return w.execRows("record changes", "INSERT INTO record_changes (collection, position, id, kinds, scanned_at)", "", 5, withPos)
 }
 
 // nextPosition hands out the transaction's position. The write lock,
@@ -333,6 +340,55 @@ func (db *DB) Changes(ctx context.Context, since, until int64) ([]portolan.Chang
 		out = append(out, c)
 	}
 	return out, db.storeError("read changes", rows.Err())
+}
+
+// portChangesChunk bounds the ids of one query of FindPortChanges, well
+// under SQLite's limit of parameters.
+const portChangesChunk = 500
+
+// FindPortChanges implements portolan.ChangeService. Each id is a lookup
+// of the record's id index; an entry without its scan instant (recorded
+// before migration 0007) takes its import's.
+func (db *DB) FindPortChanges(ctx context.Context, ids []string, perPort int) ([]portolan.PortChange, error) {
+	if perPort < 1 {
+		perPort = math.MaxInt32
+	}
+	var out []portolan.PortChange
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(ids)), portChangesChunk) {
+		args := make([]any, 0, len(chunk)+3)
+		args = append(args, int(portolan.ChangedHostPorts), int(portolan.ChangeRebuilt), perPort)
+		in := make([]string, len(chunk))
+		for i, id := range chunk {
+			args = append(args, id)
+			in[i] = "?" + strconv.Itoa(i+4)
+		}
+		rows, err := db.read.QueryContext(ctx, `SELECT id, position, kinds, at FROM (
+			SELECT rc.id, rc.position, rc.kinds, coalesce(rc.scanned_at, m.at) AS at,
+				row_number() OVER (PARTITION BY rc.id ORDER BY rc.position DESC) AS n
+			FROM record_changes rc LEFT JOIN change_marks m ON m.position = rc.position
+			WHERE rc.collection = ?1 AND rc.kinds & ?2 = 0 AND rc.id IN (`+strings.Join(in, ", ")+`)
+		) WHERE n <= ?3 ORDER BY id, position`, args...)
+		if err != nil {
+			return nil, db.storeError("read port changes", err)
+		}
+		for rows.Next() {
+			var c portolan.PortChange
+			var at sql.NullInt64
+			if err := rows.Scan(&c.ID, &c.Position, &c.Kinds, &at); err != nil {
+				rows.Close()
+				return nil, db.storeError("read port changes", err)
+			}
+			if at.Valid {
+				c.At = time.Unix(at.Int64, 0).UTC()
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, db.storeError("read port changes", err)
+		}
+	}
+	return out, nil
 }
 
 // PruneChanges implements portolan.ChangeService.
