@@ -520,6 +520,95 @@ func testHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T, open ope
 	}
 }
 
+// testTimelineMarksTheChangeRecord follows one port through seven imports
+// (opened, closed, reopened, a new banner, a new component version, a new
+// certificate, a scan that changed nothing) and finds each mark of its lane
+// at its scan's place on the time axis.
+func testTimelineMarksTheChangeRecord(t *testing.T, open opener) {
+	f := newFixture(t, open, func(c *console.Config) { c.ChangeRetention = 30 * 24 * time.Hour })
+	day := 24 * time.Hour
+	start := t0.Add(3 * day)
+	cert1 := selfSigned(t, "old.example.test", nil, t0, t0.Add(400*day))
+	cert2 := selfSigned(t, "new.example.test", nil, t0, t0.Add(400*day))
+	nginx := func(v string) []portolan.Component {
+		return []portolan.Component{{Name: "nginx", Version: v, Category: "Web Server"}}
+	}
+	steps := []portolan.Observation{
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 200 OK", Components: nginx("1.22.1"), Certificate: cert1},
+		{Status: portolan.StatusClosed},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 200 OK", Components: nginx("1.22.1"), Certificate: cert1},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.22.1"), Certificate: cert1},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.24.0"), Certificate: cert1},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.24.0"), Certificate: cert2},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.24.0"), Certificate: cert2},
+	}
+	for i, o := range steps {
+		o.Host, o.Port, o.ScannedAt, o.Source = "192.0.2.50", 443, start.Add(time.Duration(i)*day), "test"
+		if o.Banner != "" {
+			o.ScanProtocol = "tls"
+		}
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.ImportObservations(context.Background(), []*portolan.Observation{&o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, body := get(t, f.signedIn(t), f.srv.URL+"/hosts/192.0.2.50")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d", resp.StatusCode)
+	}
+	// The axis runs from the first scan to the last: a scan of day i is at
+	// x = 150 + 794·i/6 (the label column, then the plot's width).
+	x := func(i int) float64 { return 150 + 794*float64(i)/6 }
+	want := map[string][]float64{
+		"status":      {x(0), x(1), x(2)},
+		"banner":      {x(0), x(3)},
+		"component":   {x(0), x(4)},
+		"certificate": {x(0), x(5)},
+		"scan":        {x(6)},
+	}
+	got := map[string][]float64{}
+	for _, m := range regexp.MustCompile(`<(?:circle|line) class="mark (\w+)" (?:cx|x1)="([0-9.]+)"`).FindAllStringSubmatch(body, -1) {
+		var v float64
+		fmt.Sscan(m[2], &v)
+		got[m[1]] = append(got[m[1]], v)
+	}
+	for kind, xs := range want {
+		if len(got[kind]) != len(xs) {
+			t.Errorf("%s marks at %v, want %v", kind, got[kind], xs)
+			continue
+		}
+		for i := range xs {
+			if d := got[kind][i] - xs[i]; d < -0.5 || d > 0.5 {
+				t.Errorf("%s marks at %v, want %v", kind, got[kind], xs)
+			}
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("marks of kinds %v, want those of %v", got, want)
+	}
+	for _, text := range []string{
+		"first seen open (scan of " + fmtTime(start) + ")", "status changed (scan of " + fmtTime(start.Add(day)) + ")",
+		"certificate changed (scan of " + fmtTime(start.Add(5*day)) + ")", "scanned, nothing else changed",
+		`<span class="key status-key"></span> status changed or first seen open`, `<span class="key scan-key"></span>`,
+		"the record keeps 30 days of imports, so older status changes and scans are not marked",
+		"banner (tls) first seen " + fmtTime(start), "certificate old.example.test first seen " + fmtTime(start),
+	} {
+		if !strings.Contains(body, html.EscapeString(text)) && !strings.Contains(body, text) {
+			t.Errorf("the host page lacks %q", text)
+		}
+	}
+	// Without a change record, the marks are the records' first sightings.
+	g := newFixture(t, open, func(c *console.Config) { c.Changes = nil })
+	_, body = get(t, g.signedIn(t), g.srv.URL+"/hosts/192.0.2.10")
+	if !strings.Contains(body, "keeps no change record") || strings.Contains(body, `class="mark status"`) || !strings.Contains(body, `class="mark banner"`) {
+		t.Errorf("a timeline without a change record:\n%s", body)
+	}
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
 func testHostPageOfAThousandPorts(t *testing.T, open opener) {
 	f := newFixture(t, open)
 	var obs []*portolan.Observation
@@ -692,6 +781,7 @@ var pageTests = map[string]func(*testing.T, opener){
 	"SearchCSVExport":                                  testSearchCSVExport,
 	"HostPageShowsPortsTimelineBannersAndCertificates": testHostPageShowsPortsTimelineBannersAndCertificates,
 	"HostPageOfAThousandPorts":                         testHostPageOfAThousandPorts,
+	"TimelineMarksTheChangeRecord":                     testTimelineMarksTheChangeRecord,
 	"CertificatePage":                                  testCertificatePage,
 	"ChangesPage":                                      testChangesPage,
 	"SignInWithAToken":                                 testSignInWithAToken,
@@ -721,9 +811,12 @@ func TestHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T) {
 	testHostPageShowsPortsTimelineBannersAndCertificates(t, openSQLite)
 }
 func TestHostPageOfAThousandPorts(t *testing.T) { testHostPageOfAThousandPorts(t, openSQLite) }
-func TestCertificatePage(t *testing.T)          { testCertificatePage(t, openSQLite) }
-func TestChangesPage(t *testing.T)              { testChangesPage(t, openSQLite) }
-func TestSignInWithAToken(t *testing.T)         { testSignInWithAToken(t, openSQLite) }
+func TestTimelineMarksTheChangeRecord(t *testing.T) {
+	testTimelineMarksTheChangeRecord(t, openSQLite)
+}
+func TestCertificatePage(t *testing.T)  { testCertificatePage(t, openSQLite) }
+func TestChangesPage(t *testing.T)      { testChangesPage(t, openSQLite) }
+func TestSignInWithAToken(t *testing.T) { testSignInWithAToken(t, openSQLite) }
 
 func TestOnPostgreSQL(t *testing.T) {
 	if os.Getenv("PORTOLAN_TEST_POSTGRES") == "" {

@@ -3,8 +3,10 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,7 +123,13 @@ func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
 	for i, hp := range shown {
 		p.Ports[i] = hostPortRow{HostPort: hp, Anchor: portAnchor(hp, host.ID), Cert: byID[hp.MostRecentSSLCertificateID]}
 	}
-	p.Timeline = buildTimeline(ports, certs, func(i int) string {
+	var record *changeMarks
+	if c.cfg.Changes != nil && len(ports) > 0 {
+		if record, err = c.portChanges(ctx, ports); err != nil {
+			return err
+		}
+	}
+	p.Timeline = buildTimeline(ports, certs, record, func(i int) string {
 		if pages > 1 {
 			return fmt.Sprintf("?ports=%d#%s", i/portsPerPage, portAnchor(ports[i], host.ID))
 		}
@@ -133,10 +141,14 @@ func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
 
 // The timeline is an inline SVG drawn on the server: one lane per port from
 // its first to its last sighting, a dashed tail to the last scan when the
-// port was since seen closed or filtered, and marks where a banner, a
-// component or a certificate first appeared. It needs no script, scales to
-// the page's width through its viewBox, and its height grows with the ports
-// (the page scrolls it in a box past a few dozen lanes).
+// port was since seen closed or filtered, and marks. With a change record
+// (Config.Changes), the marks are its entries for the port, each at the scan
+// that made it: status changes (and the first open sighting), new banners,
+// new components, certificate rotations, and scans that changed nothing
+// else. Without one, they are where each banner, component and certificate
+// was first seen, from the records alone. It needs no script, scales to the
+// page's width through its viewBox, and its height grows with the ports (the
+// page scrolls it in a box past a few dozen lanes).
 const (
 	// tallTimeline is the number of lanes past which the timeline is
 	// drawn compactly (compact) in a scrolling box.
@@ -157,6 +169,104 @@ type timeline struct {
 	Tall     bool
 	Paths    []svgPath
 	From, To time.Time
+	// FromRecord says the marks come from the change record, which keeps
+	// the imports of Retention (0: all of them); PerLane is how many of a
+	// port's latest changes its lane marks, and Capped that some port had
+	// more.
+	FromRecord bool
+	Retention  time.Duration
+	PerLane    int
+	Capped     bool
+}
+
+// Kept is the change record's retention in words.
+func (tl *timeline) Kept() string { return ago(tl.Retention) }
+
+// markKinds are the kinds of mark in the order they are drawn (later ones
+// on top) and named in the legend: a status change matters most.
+var markKinds = []string{"scan", "banner", "component", "certificate", "status"}
+
+// changeMarks are the change record's entries of a host's ports.
+type changeMarks struct {
+	byID      map[string][]portolan.PortChange
+	perLane   int
+	capped    bool
+	retention time.Duration
+}
+
+// marksPerLane bounds the marks of a lane: a port's latest 50 changes on a
+// host of a few ports, and about 5,000 marks in all on a larger one (at
+// least 5 a lane), so that a host of a thousand ports, every one of them
+// scanned daily for the record's 30 days, still draws in one quick page.
+func marksPerLane(lanes int) int {
+	return max(5, min(50, 5000/max(1, lanes)))
+}
+
+// portChanges reads the latest changes of ports from the change record:
+// one more than a lane marks, to tell whether it was capped.
+func (c *Console) portChanges(ctx context.Context, ports []*portolan.HostPort) (*changeMarks, error) {
+	ids := make([]string, len(ports))
+	for i, hp := range ports {
+		ids[i] = hp.ID
+	}
+	m := &changeMarks{byID: map[string][]portolan.PortChange{}, perLane: marksPerLane(len(ports)), retention: c.cfg.ChangeRetention}
+	changes, err := c.cfg.Changes.FindPortChanges(ctx, ids, m.perLane+1)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range changes {
+		m.byID[ch.ID] = append(m.byID[ch.ID], ch)
+	}
+	for id, chs := range m.byID {
+		if len(chs) > m.perLane {
+			m.byID[id], m.capped = chs[len(chs)-m.perLane:], true
+		}
+	}
+	return m, nil
+}
+
+// changeMarkKinds are the marks of one entry of the change record: one per
+// kind of change, and a scan when nothing but counters moved (every entry
+// is a scan, but one that changed something shows what it changed).
+func changeMarkKinds(k portolan.ChangeKind) []string {
+	var out []string
+	if k&(portolan.ChangeCreated|portolan.ChangeStatus) != 0 {
+		out = append(out, "status")
+	}
+	if k&portolan.ChangeBanners != 0 {
+		out = append(out, "banner")
+	}
+	if k&portolan.ChangeServices != 0 {
+		out = append(out, "component")
+	}
+	if k&portolan.ChangeCertificate != 0 {
+		out = append(out, "certificate")
+	}
+	if len(out) == 0 && k&portolan.ChangeCounters != 0 {
+		out = append(out, "scan")
+	}
+	return out
+}
+
+// changeMarkTitle is the tooltip of a mark of an entry.
+func changeMarkTitle(kind string, k portolan.ChangeKind, at time.Time) string {
+	var what string
+	switch kind {
+	case "status":
+		what = "status changed"
+		if k&portolan.ChangeCreated != 0 {
+			what = "first seen open"
+		}
+	case "banner":
+		what = "new banner"
+	case "component":
+		what = "new component"
+	case "certificate":
+		what = "certificate changed"
+	default:
+		what = "scanned, nothing else changed"
+	}
+	return what + " (scan of " + fmtTime(at) + ")"
 }
 
 // svgPath is the path of every line or mark of one kind (its CSS class).
@@ -183,17 +293,19 @@ type lane struct {
 	Title string
 }
 
-// mark is an event on a lane; Kind is its CSS class (banner, component,
-// certificate) and Title what the tooltip says.
+// mark is an event on a lane; Kind is its CSS class (one of markKinds)
+// and Title what the tooltip says.
 type mark struct {
 	X     float64
 	Kind  string
 	Title string
+	at    time.Time
 }
 
-// buildTimeline draws the lanes of ports; rowURL(i) is the address of the
-// table row of ports[i].
-func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertificate, rowURL func(int) string) *timeline {
+// buildTimeline draws the lanes of ports, with the marks of record when the
+// store keeps a change record (nil: the marks of the records' first
+// sightings); rowURL(i) is the address of the table row of ports[i].
+func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertificate, record *changeMarks, rowURL func(int) string) *timeline {
 	if len(ports) == 0 {
 		return nil
 	}
@@ -213,6 +325,15 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 		widen(hp.FirstSeenDateTime)
 		widen(hp.LastSeenDateTime)
 		widen(hp.LastScanDateTime)
+	}
+	if record != nil {
+		// An entry recorded before the stores kept its scan's instant is
+		// at its import's, which may lie past the last scan.
+		for _, chs := range record.byID {
+			for _, ch := range chs {
+				widen(ch.At)
+			}
+		}
 	}
 	if !to.After(from) {
 		// One instant: give it an hour either side so it sits mid-lane.
@@ -239,10 +360,13 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 		for _, cp := range hc.Ports {
 			k := certPort{cp.Port, hc.Host}
 			rotations[k] = append(rotations[k], mark{X: x(cp.FirstSeenDateTime), Kind: "certificate",
-				Title: name + " first seen " + fmtTime(cp.FirstSeenDateTime)})
+				Title: name + " first seen " + fmtTime(cp.FirstSeenDateTime), at: cp.FirstSeenDateTime})
 		}
 	}
 	tl := &timeline{Width: tlWidth, From: from, To: to, Tall: len(ports) > tallTimeline}
+	if record != nil {
+		tl.FromRecord, tl.Retention, tl.PerLane, tl.Capped = true, record.retention, record.perLane, record.capped
+	}
 	tl.Height = tlTop + len(ports)*tlLaneHeight + 8
 	for i := 0; i <= 4; i++ {
 		t := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / 4))
@@ -274,18 +398,53 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 			return fmt.Sprintf("%s on %s: %s, first seen %s, last seen %s, last scan %s, observed %d times",
 				l.Label, hp.Host, hp.Status, fmtTime(hp.FirstSeenDateTime), fmtTime(hp.LastSeenDateTime), fmtTime(hp.LastScanDateTime), hp.TimesObserved)
 		})
+		// The first sightings of the port's banners, components and
+		// certificates, from its record: all of them without a change
+		// record; with one, those up to the import of its oldest entry
+		// there (the import that created the port records only that it
+		// was created, whatever its scans showed, and older imports may
+		// have been pruned), the record's own entries marking the rest.
+		var sightings []mark
 		for _, b := range hp.Banners {
-			l.Marks = append(l.Marks, mark{X: x(b.FirstSeenDateTime), Kind: "banner", Title: tooltip(func() string {
+			sightings = append(sightings, mark{X: x(b.FirstSeenDateTime), Kind: "banner", at: b.FirstSeenDateTime, Title: tooltip(func() string {
 				return "banner (" + b.ScanProtocol + ") first seen " + fmtTime(b.FirstSeenDateTime) + ": " + clip(firstLine(b.Banner), 80)
 			})})
 		}
 		for _, s := range hp.Services {
-			l.Marks = append(l.Marks, mark{X: x(s.FirstSeenDateTime), Kind: "component", Title: tooltip(func() string {
+			sightings = append(sightings, mark{X: x(s.FirstSeenDateTime), Kind: "component", at: s.FirstSeenDateTime, Title: tooltip(func() string {
 				return strings.TrimSpace(s.Component.Name+" "+s.Component.Version) + " first seen " + fmtTime(s.FirstSeenDateTime)
 			})})
 		}
-		l.Marks = append(l.Marks, rotations[certPort{hp.Port, hp.Host}]...)
-		sort.SliceStable(l.Marks, func(a, b int) bool { return l.Marks[a].X < l.Marks[b].X })
+		sightings = append(sightings, rotations[certPort{hp.Port, hp.Host}]...)
+		if record == nil {
+			l.Marks = sightings
+		} else {
+			var oldest time.Time
+			for _, ch := range record.byID[hp.ID] {
+				if ch.At.IsZero() {
+					continue
+				}
+				if oldest.IsZero() || ch.At.Before(oldest) {
+					oldest = ch.At
+				}
+				for _, kind := range changeMarkKinds(ch.Kinds) {
+					l.Marks = append(l.Marks, mark{X: x(ch.At), Kind: kind, at: ch.At, Title: tooltip(func() string { return changeMarkTitle(kind, ch.Kinds, ch.At) })})
+				}
+			}
+			for _, m := range sightings {
+				if oldest.IsZero() || !m.at.After(oldest) {
+					l.Marks = append(l.Marks, m)
+				}
+			}
+		}
+		// By instant, and at one instant in the order of markKinds, so
+		// that a status change is drawn on top.
+		sort.SliceStable(l.Marks, func(a, b int) bool {
+			if l.Marks[a].X != l.Marks[b].X {
+				return l.Marks[a].X < l.Marks[b].X
+			}
+			return slices.Index(markKinds, l.Marks[a].Kind) < slices.Index(markKinds, l.Marks[b].Kind)
+		})
 		tl.Lanes = append(tl.Lanes, l)
 	}
 	if tl.Tall {
@@ -315,14 +474,34 @@ func (tl *timeline) compact() {
 		if l.Tail {
 			draw("tail", "M%.1f %.0fH%.1f", l.X2, l.MidY, l.Scan)
 		}
+		type drawn struct {
+			x    string
+			kind string
+		}
+		seen := map[drawn]bool{}
 		for _, m := range l.Marks {
-			// A mark is a round-capped stroke of almost no length, so
-			// that one path holds every mark of its kind.
-			draw("mark "+m.Kind, "M%.1f %.0fv.1", m.X, l.MidY)
+			// A mark is a round-capped stroke of almost no length (a
+			// scan, a short vertical one), so that one path holds every
+			// mark of its kind; marks that would fall on the same
+			// tenth of a pixel are drawn once.
+			x := strconv.FormatFloat(m.X, 'f', 1, 64)
+			if seen[drawn{x, m.Kind}] {
+				continue
+			}
+			seen[drawn{x, m.Kind}] = true
+			if m.Kind == "scan" {
+				draw("mark scan", "M%s %.0fv6", x, l.MidY-3)
+			} else {
+				draw("mark "+m.Kind, "M%s %.0fv.1", x, l.MidY)
+			}
 		}
 		l.Marks = nil
 	}
-	for _, class := range []string{"span", "tail", "mark banner", "mark component", "mark certificate"} {
+	classes := []string{"span", "tail"}
+	for _, k := range markKinds {
+		classes = append(classes, "mark "+k)
+	}
+	for _, class := range classes {
 		if b := paths[class]; b != nil {
 			tl.Paths = append(tl.Paths, svgPath{Class: class, D: b.String()})
 		}

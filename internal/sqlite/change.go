@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -346,31 +347,37 @@ func (db *DB) Changes(ctx context.Context, since, until int64) ([]portolan.Chang
 // under SQLite's limit of parameters.
 const portChangesChunk = 500
 
-// FindPortChanges implements portolan.ChangeService. Each id is a lookup
-// of the record's id index; an entry without its scan instant (recorded
-// before migration 0007) takes its import's.
+// portChangesSQL reads the entries of a list of hostPorts, newest first
+// for each: one search of the record's id index per id, which returns them
+// in the order asked, so that the latest perPort of each are the first
+// rows of its run. The import's instant is read only for an entry recorded
+// without its scan's (coalesce stops at its first non-null argument).
+var portChangesSQL = `SELECT rc.id, rc.position, rc.kinds,
+	coalesce(rc.scanned_at, (SELECT m.at FROM change_marks m WHERE m.position = rc.position))
+	FROM record_changes rc
+	WHERE rc.collection = ` + strconv.Itoa(int(portolan.ChangedHostPorts)) + ` AND rc.kinds & ` + strconv.Itoa(int(portolan.ChangeRebuilt)) + ` = 0
+	AND rc.id IN (%s) ORDER BY rc.id, rc.position DESC`
+
+// FindPortChanges implements portolan.ChangeService. An entry without its
+// scan's instant (recorded before migration 0007) takes its import's.
 func (db *DB) FindPortChanges(ctx context.Context, ids []string, perPort int) ([]portolan.PortChange, error) {
 	if perPort < 1 {
-		perPort = math.MaxInt32
+		perPort = math.MaxInt
 	}
 	var out []portolan.PortChange
 	for chunk := range slices.Chunk(slices.Sorted(slices.Values(ids)), portChangesChunk) {
-		args := make([]any, 0, len(chunk)+3)
-		args = append(args, int(portolan.ChangedHostPorts), int(portolan.ChangeRebuilt), perPort)
-		in := make([]string, len(chunk))
+		args := make([]any, len(chunk))
 		for i, id := range chunk {
-			args = append(args, id)
-			in[i] = "?" + strconv.Itoa(i+4)
+			args[i] = id
 		}
-		rows, err := db.read.QueryContext(ctx, `SELECT id, position, kinds, at FROM (
-			SELECT rc.id, rc.position, rc.kinds, coalesce(rc.scanned_at, m.at) AS at,
-				row_number() OVER (PARTITION BY rc.id ORDER BY rc.position DESC) AS n
-			FROM record_changes rc LEFT JOIN change_marks m ON m.position = rc.position
-			WHERE rc.collection = ?1 AND rc.kinds & ?2 = 0 AND rc.id IN (`+strings.Join(in, ", ")+`)
-		) WHERE n <= ?3 ORDER BY id, position`, args...)
+		q := fmt.Sprintf(portChangesSQL, strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", "))
+		rows, err := db.read.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, db.storeError("read port changes", err)
 		}
+		// Rows come newest first within an id; each id's run is turned
+		// around once it ends, so that out is in position order.
+		run, n := len(out), 0
 		for rows.Next() {
 			var c portolan.PortChange
 			var at sql.NullInt64
@@ -378,11 +385,19 @@ func (db *DB) FindPortChanges(ctx context.Context, ids []string, perPort int) ([
 				rows.Close()
 				return nil, db.storeError("read port changes", err)
 			}
+			if run < len(out) && out[run].ID != c.ID {
+				slices.Reverse(out[run:])
+				run, n = len(out), 0
+			}
+			if n++; n > perPort {
+				continue
+			}
 			if at.Valid {
 				c.At = time.Unix(at.Int64, 0).UTC()
 			}
 			out = append(out, c)
 		}
+		slices.Reverse(out[run:])
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, db.storeError("read port changes", err)
