@@ -497,6 +497,10 @@ func testHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T, open ope
 		`class="mark banner"`, `class="mark component"`, `class="mark certificate"`,
 		"<details><summary>Banner (ssh)", `<span class="badge recent">recent</span>`,
 		`href="/certificates/` + url.PathEscape(f.certID) + `"`, "expires in 10 days",
+		// The certificates list links its ports to their rows, and its
+		// issuer to the search for the ports whose certificate it issued.
+		`on port <a href="#p443-tcp">443</a>`,
+		`issued by <a href="` + strings.ReplaceAll(searchFor("mostRecentSslCertificate/issuer/commonName eq 'lab.example.test"+hostileScript+"'"), "+", "&#43;") + `"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the host page lacks %q", want)
@@ -609,12 +613,67 @@ func testTimelineMarksTheChangeRecord(t *testing.T, open opener) {
 
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
+// searchFor is the search page's address for a filter.
+func searchFor(filter string) string { return "/search?" + url.Values{"filter": {filter}}.Encode() }
+
+// testExpiryBadgesSayWhatTheyMean shows certificates expired, not yet
+// valid, expiring and valid on the search, host and certificate pages: each
+// badge says so in words, and a certificate not yet valid is not
+// "expiring", however near its expiry.
+func testExpiryBadgesSayWhatTheyMean(t *testing.T, open opener) {
+	f := newFixture(t, open)
+	day := 24 * time.Hour
+	certs := map[int][]byte{
+		443:  selfSigned(t, "expired.example.test", nil, t0, f.now.Add(-3*day)),
+		8443: selfSigned(t, "future.example.test", nil, f.now.Add(5*day), f.now.Add(20*day)),
+		9443: selfSigned(t, "soon.example.test", nil, t0, f.now.Add(12*day+time.Hour)),
+		9444: selfSigned(t, "fine.example.test", nil, t0, f.now.Add(200*day+time.Hour)),
+	}
+	var obs []*portolan.Observation
+	for port, der := range certs {
+		o := &portolan.Observation{Host: "192.0.2.60", Port: port, Status: portolan.StatusOpen, ScannedAt: t0, Source: "test", Certificate: der}
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		obs = append(obs, o)
+	}
+	if _, err := f.store.ImportObservations(context.Background(), obs); err != nil {
+		t.Fatal(err)
+	}
+	c := f.signedIn(t)
+	_, body := get(t, c, f.srv.URL+searchFor("host/id eq '192.0.2.60'"))
+	for _, want := range []string{`<span class="badge expired">expired</span>`, `<span class="badge notyet">not yet valid</span>`,
+		`<span class="badge expiring">expires in 12 days</span>`, `<span class="badge valid">valid</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the search page lacks %q", want)
+		}
+	}
+	_, body = get(t, c, f.srv.URL+"/hosts/192.0.2.60")
+	for _, want := range []string{`<span class="badge expired">expired 3 days ago</span>`,
+		`<span class="badge notyet">not yet valid, from ` + fmtTime(f.now.Add(5*day)) + `</span>`,
+		`<span class="badge expiring">expires in 12 days</span>`, `<span class="badge valid">valid for 200 days</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the host page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, ">expiring<") || strings.Contains(body, ">notyet<") {
+		t.Error("a badge shows its CSS class as its text")
+	}
+	id := portolan.SSLCertificateID(portolan.CertificateDigest(certs[8443]))
+	if _, body := get(t, c, f.srv.URL+"/certificates/"+url.PathEscape(id)); !strings.Contains(body, `<span class="badge notyet">not yet valid, from `) {
+		t.Error("the certificate page does not say that the certificate is not yet valid")
+	}
+}
+
 func testHostPageOfAThousandPorts(t *testing.T, open opener) {
 	f := newFixture(t, open)
 	var obs []*portolan.Observation
 	for p := 1; p <= 1000; p++ {
 		o := &portolan.Observation{Host: "203.0.113.7", Port: p, Status: portolan.StatusOpen, ScannedAt: t0.Add(time.Duration(p) * time.Minute),
 			Source: "test", Banner: fmt.Sprintf("service %d", p)}
+		if p == 1000 {
+			o.Certificate = selfSigned(t, "last.example.test", nil, t0, t0.Add(400*24*time.Hour))
+		}
 		if err := o.Normalize(); err != nil {
 			t.Fatal(err)
 		}
@@ -631,6 +690,12 @@ func testHostPageOfAThousandPorts(t *testing.T, open opener) {
 		t.Errorf("1,000 ports: %d, %d lanes", resp.StatusCode, strings.Count(body, `<a class="lane"`))
 	}
 	// The table shows a page of 100 rows; the lanes link to their page.
+	if !strings.Contains(body, `on port <a href="?ports=9#p1000-tcp">1000</a>`) {
+		t.Error("the certificates list does not link port 1000 to its row on the last page of the table")
+	}
+	if !strings.Contains(body, `class="mark status"`) || !strings.Contains(body, `class="key status-key"`) {
+		t.Error("the tall timeline marks no port's first sighting from the change record, or has no legend for it")
+	}
 	if rows := strings.Count(body, `<tr id="p`); rows != 100 || !strings.Contains(body, `href="?ports=9#p1000-tcp"`) ||
 		!strings.Contains(body, `<a href="/hosts/203.0.113.7?ports=9#ports-h">901–1000</a>`) {
 		t.Errorf("the first page of the table has %d rows, or the lanes and pages do not link", rows)
@@ -649,7 +714,8 @@ func testCertificatePage(t *testing.T, open opener) {
 		t.Fatalf("%d", resp.StatusCode)
 	}
 	for _, want := range []string{"www.lab.example.test", `<span class="badge expiring">expires in 10 days</span>`,
-		"2 hosts presented this certificate", `href="/hosts/192.0.2.10"`, `href="/hosts/192.0.2.11"`} {
+		"2 hosts presented this certificate", `href="/hosts/192.0.2.10"`, `href="/hosts/192.0.2.11"`,
+		`&#43;eq&#43;%27lab.example.test%3Cscript%3Ewindow.pwned%3D1%3C%2Fscript%3E%27">ports whose certificate it issued</a>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the certificate page lacks %q", want)
 		}
@@ -782,6 +848,7 @@ var pageTests = map[string]func(*testing.T, opener){
 	"HostPageShowsPortsTimelineBannersAndCertificates": testHostPageShowsPortsTimelineBannersAndCertificates,
 	"HostPageOfAThousandPorts":                         testHostPageOfAThousandPorts,
 	"TimelineMarksTheChangeRecord":                     testTimelineMarksTheChangeRecord,
+	"ExpiryBadgesSayWhatTheyMean":                      testExpiryBadgesSayWhatTheyMean,
 	"CertificatePage":                                  testCertificatePage,
 	"ChangesPage":                                      testChangesPage,
 	"SignInWithAToken":                                 testSignInWithAToken,
@@ -814,9 +881,10 @@ func TestHostPageOfAThousandPorts(t *testing.T) { testHostPageOfAThousandPorts(t
 func TestTimelineMarksTheChangeRecord(t *testing.T) {
 	testTimelineMarksTheChangeRecord(t, openSQLite)
 }
-func TestCertificatePage(t *testing.T)  { testCertificatePage(t, openSQLite) }
-func TestChangesPage(t *testing.T)      { testChangesPage(t, openSQLite) }
-func TestSignInWithAToken(t *testing.T) { testSignInWithAToken(t, openSQLite) }
+func TestExpiryBadgesSayWhatTheyMean(t *testing.T) { testExpiryBadgesSayWhatTheyMean(t, openSQLite) }
+func TestCertificatePage(t *testing.T)             { testCertificatePage(t, openSQLite) }
+func TestChangesPage(t *testing.T)                 { testChangesPage(t, openSQLite) }
+func TestSignInWithAToken(t *testing.T)            { testSignInWithAToken(t, openSQLite) }
 
 func TestOnPostgreSQL(t *testing.T) {
 	if os.Getenv("PORTOLAN_TEST_POSTGRES") == "" {

@@ -24,8 +24,22 @@ type hostPage struct {
 	TotalPorts int
 	PortPages  []portPage
 	Components []*portolan.HostComponent
-	Certs      []*portolan.HostSSLCertificate
+	Certs      []hostCertRow
 	Timeline   *timeline
+}
+
+// hostCertRow is a certificate of the host with links to the rows of the
+// ports it was seen on.
+type hostCertRow struct {
+	*portolan.HostSSLCertificate
+	Links []certPortLink
+}
+
+// certPortLink is a port a certificate was seen on; URL is its row in the
+// ports table, "" when the host has no record of that port.
+type certPortLink struct {
+	Port int
+	URL  string
 }
 
 // portsPerPage bounds the rows of the ports table: a host of a thousand
@@ -105,9 +119,41 @@ func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
 			byID[hc.SSLCertificate.ID] = hc.SSLCertificate
 		}
 	}
-	p := &hostPage{page: c.pageFor(r, host.ID), Host: host, Components: comps, Certs: certs, TotalPorts: len(ports)}
+	p := &hostPage{page: c.pageFor(r, host.ID), Host: host, Components: comps, TotalPorts: len(ports)}
 	pageNo, _ := strconv.Atoi(r.URL.Query().Get("ports"))
 	pages := (len(ports) + portsPerPage - 1) / portsPerPage
+	// rowURL is the address of the table row of ports[i], on its page of
+	// the table.
+	rowURL := func(i int) string {
+		if pages > 1 {
+			return fmt.Sprintf("?ports=%d#%s", i/portsPerPage, portAnchor(ports[i], host.ID))
+		}
+		return "#" + portAnchor(ports[i], host.ID)
+	}
+	// A certificate names the ports it was seen on by number: TLS is over
+	// TCP, so that port's row is the one linked when both exist.
+	type hostPortNo struct {
+		host string
+		port int
+	}
+	rowOf := map[hostPortNo]int{}
+	for i, hp := range ports {
+		k := hostPortNo{hp.Host, hp.Port}
+		if _, ok := rowOf[k]; !ok || hp.Protocol == portolan.TCP {
+			rowOf[k] = i
+		}
+	}
+	p.Certs = make([]hostCertRow, len(certs))
+	for i, hc := range certs {
+		p.Certs[i] = hostCertRow{HostSSLCertificate: hc}
+		for _, cp := range hc.Ports {
+			link := certPortLink{Port: cp.Port}
+			if j, ok := rowOf[hostPortNo{hc.Host, cp.Port}]; ok {
+				link.URL = rowURL(j)
+			}
+			p.Certs[i].Links = append(p.Certs[i].Links, link)
+		}
+	}
 	pageNo = max(0, min(pageNo, pages-1))
 	if pages > 1 {
 		for i := 0; i < pages; i++ {
@@ -129,12 +175,7 @@ func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	p.Timeline = buildTimeline(ports, certs, record, func(i int) string {
-		if pages > 1 {
-			return fmt.Sprintf("?ports=%d#%s", i/portsPerPage, portAnchor(ports[i], host.ID))
-		}
-		return "#" + portAnchor(ports[i], host.ID)
-	})
+	p.Timeline = buildTimeline(ports, certs, record, rowURL)
 	c.render(w, r, http.StatusOK, "host", p)
 	return nil
 }
