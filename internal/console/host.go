@@ -4,12 +4,15 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"portolan"
@@ -105,12 +108,25 @@ func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	certs, _, err := c.cfg.Certificates.FindHostSSLCertificates(ctx, host.ID, portolan.ListFilter{})
-	if err != nil {
-		return err
+	// The certificates, the components and the change record's marks are
+	// independent reads: in parallel, a host of a thousand ports waits for
+	// the slowest rather than for their sum.
+	var (
+		certs                     []*portolan.HostSSLCertificate
+		comps                     []*portolan.HostComponent
+		record                    *changeMarks
+		wg                        sync.WaitGroup
+		certErr, compErr, markErr error
+	)
+	wg.Go(func() {
+		certs, _, certErr = c.cfg.Certificates.FindHostSSLCertificates(ctx, host.ID, portolan.ListFilter{})
+	})
+	wg.Go(func() { comps, _, compErr = c.cfg.Hosts.FindHostComponents(ctx, host.ID, portolan.ListFilter{}) })
+	if c.cfg.Changes != nil && len(ports) > 0 {
+		wg.Go(func() { record, markErr = c.portChanges(ctx, ports) })
 	}
-	comps, _, err := c.cfg.Hosts.FindHostComponents(ctx, host.ID, portolan.ListFilter{})
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(certErr, compErr, markErr); err != nil {
 		return err
 	}
 	byID := map[string]*portolan.SSLCertificate{}
@@ -168,12 +184,6 @@ func (c *Console) serveHost(w http.ResponseWriter, r *http.Request) error {
 	p.Ports = make([]hostPortRow, len(shown))
 	for i, hp := range shown {
 		p.Ports[i] = hostPortRow{HostPort: hp, Anchor: portAnchor(hp, host.ID), Cert: byID[hp.MostRecentSSLCertificateID]}
-	}
-	var record *changeMarks
-	if c.cfg.Changes != nil && len(ports) > 0 {
-		if record, err = c.portChanges(ctx, ports); err != nil {
-			return err
-		}
 	}
 	p.Timeline = buildTimeline(ports, certs, record, rowURL)
 	c.render(w, r, http.StatusOK, "host", p)
@@ -500,41 +510,44 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 // seconds to load): each lane keeps its label and its link to the table's
 // row, which holds the details that the tooltips of a short timeline give.
 func (tl *timeline) compact() {
-	paths := map[string]*strings.Builder{}
-	draw := func(class, format string, args ...any) {
-		b := paths[class]
-		if b == nil {
-			b = &strings.Builder{}
-			paths[class] = b
-		}
-		fmt.Fprintf(b, format, args...)
-	}
+	// One path per class: span, tail, then the marks in markKinds' order.
+	paths := make([][]byte, 2+len(markKinds))
+	num := func(b []byte, v float64, prec int) []byte { return strconv.AppendFloat(b, v, 'f', prec, 64) }
 	for i := range tl.Lanes {
 		l := &tl.Lanes[i]
-		draw("span", "M%.1f %.0fH%.1f", l.X1, l.MidY, l.X2)
+		y := num(nil, l.MidY, 0)
+		line := func(b []byte, from, to float64) []byte {
+			b = append(num(append(b, 'M'), from, 1), ' ')
+			return num(append(append(b, y...), 'H'), to, 1)
+		}
+		paths[0] = line(paths[0], l.X1, l.X2)
 		if l.Tail {
-			draw("tail", "M%.1f %.0fH%.1f", l.X2, l.MidY, l.Scan)
+			paths[1] = line(paths[1], l.X2, l.Scan)
 		}
-		type drawn struct {
-			x    string
-			kind string
+		// Marks that would fall on the same tenth of a pixel are drawn
+		// once: they come sorted by position, so a lane remembers the
+		// last of each kind.
+		var last [8]float64
+		for k := range last {
+			last[k] = -1
 		}
-		seen := map[drawn]bool{}
 		for _, m := range l.Marks {
-			// A mark is a round-capped stroke of almost no length (a
-			// scan, a short vertical one), so that one path holds every
-			// mark of its kind; marks that would fall on the same
-			// tenth of a pixel are drawn once.
-			x := strconv.FormatFloat(m.X, 'f', 1, 64)
-			if seen[drawn{x, m.Kind}] {
+			k := slices.Index(markKinds, m.Kind)
+			x := math.Round(m.X*10) / 10
+			if k < 0 || last[k] == x {
 				continue
 			}
-			seen[drawn{x, m.Kind}] = true
+			last[k] = x
+			// A mark is a round-capped stroke of almost no length (a
+			// scan, a short vertical one), so that one path holds every
+			// mark of its kind.
+			b := append(num(append(paths[2+k], 'M'), x, 1), ' ')
 			if m.Kind == "scan" {
-				draw("mark scan", "M%s %.0fv6", x, l.MidY-3)
+				b = append(num(b, l.MidY-3, 0), "v6"...)
 			} else {
-				draw("mark "+m.Kind, "M%s %.0fv.1", x, l.MidY)
+				b = append(append(b, y...), "v.1"...)
 			}
+			paths[2+k] = b
 		}
 		l.Marks = nil
 	}
@@ -542,9 +555,9 @@ func (tl *timeline) compact() {
 	for _, k := range markKinds {
 		classes = append(classes, "mark "+k)
 	}
-	for _, class := range classes {
-		if b := paths[class]; b != nil {
-			tl.Paths = append(tl.Paths, svgPath{Class: class, D: b.String()})
+	for i, class := range classes {
+		if len(paths[i]) > 0 {
+			tl.Paths = append(tl.Paths, svgPath{Class: class, D: string(paths[i])})
 		}
 	}
 }
