@@ -546,6 +546,19 @@ func testTimelineMarksTheChangeRecord(t *testing.T, open opener) {
 		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.24.0"), Certificate: cert2},
 		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.24.0"), Certificate: cert2},
 	}
+	// Port 80 comes in one import of two scans: the import records only
+	// that it created the port, which is marked at its first sighting.
+	var port80 []*portolan.Observation
+	for _, at := range []time.Time{start, start.Add(2 * day)} {
+		o := &portolan.Observation{Host: "192.0.2.50", Port: 80, Status: portolan.StatusOpen, ScannedAt: at, Source: "test"}
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		port80 = append(port80, o)
+	}
+	if _, err := f.store.ImportObservations(context.Background(), port80); err != nil {
+		t.Fatal(err)
+	}
 	for i, o := range steps {
 		o.Host, o.Port, o.ScannedAt, o.Source = "192.0.2.50", 443, start.Add(time.Duration(i)*day), "test"
 		if o.Banner != "" {
@@ -566,7 +579,7 @@ func testTimelineMarksTheChangeRecord(t *testing.T, open opener) {
 	// x = 150 + 794·i/6 (the label column, then the plot's width).
 	x := func(i int) float64 { return 150 + 794*float64(i)/6 }
 	want := map[string][]float64{
-		"status":      {x(0), x(1), x(2)},
+		"status":      {x(0), x(0), x(1), x(2)}, // port 80's lane, then 443's
 		"banner":      {x(0), x(3)},
 		"component":   {x(0), x(4)},
 		"certificate": {x(0), x(5)},
@@ -593,7 +606,7 @@ func testTimelineMarksTheChangeRecord(t *testing.T, open opener) {
 		t.Errorf("marks of kinds %v, want those of %v", got, want)
 	}
 	for _, text := range []string{
-		"first seen open (scan of " + fmtTime(start) + ")", "status changed (scan of " + fmtTime(start.Add(day)) + ")",
+		"first seen open " + fmtTime(start) + "<", "status changed (scan of " + fmtTime(start.Add(day)) + ")",
 		"certificate changed (scan of " + fmtTime(start.Add(5*day)) + ")", "scanned, nothing else changed",
 		`<span class="key status-key"></span> status changed or first seen open`, `<span class="key scan-key"></span>`,
 		"the record keeps 30 days of imports, so older status changes and scans are not marked",

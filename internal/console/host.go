@@ -306,7 +306,7 @@ func changeMarkTitle(kind string, k portolan.ChangeKind, at time.Time) string {
 	case "status":
 		what = "status changed"
 		if k&portolan.ChangeCreated != 0 {
-			what = "first seen open"
+			return "first seen open " + fmtTime(at)
 		}
 	case "banner":
 		what = "new banner"
@@ -478,8 +478,15 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 				if oldest.IsZero() || ch.At.Before(oldest) {
 					oldest = ch.At
 				}
+				at := ch.At
+				if ch.Kinds&portolan.ChangeCreated != 0 && !hp.FirstSeenDateTime.IsZero() {
+					// The import that created the port may hold several
+					// of its scans: its first open sighting is the
+					// record's first seen, not the import's last scan.
+					at = hp.FirstSeenDateTime
+				}
 				for _, kind := range changeMarkKinds(ch.Kinds) {
-					l.Marks = append(l.Marks, mark{X: x(ch.At), Kind: kind, at: ch.At, Title: tooltip(func() string { return changeMarkTitle(kind, ch.Kinds, ch.At) })})
+					l.Marks = append(l.Marks, mark{X: x(at), Kind: kind, at: at, Title: tooltip(func() string { return changeMarkTitle(kind, ch.Kinds, at) })})
 				}
 			}
 			for _, m := range sightings {
