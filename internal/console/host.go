@@ -233,9 +233,23 @@ type timeline struct {
 // Kept is the change record's retention in words.
 func (tl *timeline) Kept() string { return ago(tl.Retention) }
 
-// markKinds are the kinds of mark in the order they are drawn (later ones
-// on top) and named in the legend: a status change matters most.
-var markKinds = []string{"scan", "banner", "component", "certificate", "status"}
+// markKinds are the kinds of mark in the order they are drawn, later ones
+// on top. Marks of one instant share their place, so their shapes nest
+// rather than hide each other: a status change is a bar across the lane,
+// under a certificate's wide disc, a banner's smaller one and a component's
+// smallest (mark.R); a scan, alone at its instant, is a thin tick.
+var markKinds = []string{"status", "scan", "certificate", "banner", "component"}
+
+// R is the radius of a mark drawn as a disc.
+func (m mark) R() float64 {
+	switch m.Kind {
+	case "certificate":
+		return 6
+	case "component":
+		return 2.5
+	}
+	return 4
+}
 
 // changeMarks are the change record's entries of a host's ports.
 type changeMarks struct {
@@ -496,7 +510,7 @@ func buildTimeline(ports []*portolan.HostPort, certs []*portolan.HostSSLCertific
 			}
 		}
 		// By instant, and at one instant in the order of markKinds, so
-		// that a status change is drawn on top.
+		// that the shapes nest.
 		sort.SliceStable(l.Marks, func(a, b int) bool {
 			if l.Marks[a].X != l.Marks[b].X {
 				return l.Marks[a].X < l.Marks[b].X
@@ -549,9 +563,12 @@ func (tl *timeline) compact() {
 			// scan, a short vertical one), so that one path holds every
 			// mark of its kind.
 			b := append(num(append(paths[2+k], 'M'), x, 1), ' ')
-			if m.Kind == "scan" {
-				b = append(num(b, l.MidY-3, 0), "v6"...)
-			} else {
+			switch m.Kind {
+			case "status":
+				b = append(num(b, l.MidY-8, 0), "v16"...)
+			case "scan":
+				b = append(num(b, l.MidY-4, 0), "v8"...)
+			default:
 				b = append(append(b, y...), "v.1"...)
 			}
 			paths[2+k] = b
