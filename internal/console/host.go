@@ -565,7 +565,7 @@ func (tl *timeline) compact() {
 			b := append(num(append(paths[2+k], 'M'), x, 1), ' ')
 			switch m.Kind {
 			case "status":
-				b = append(num(b, l.MidY-8, 0), "v16"...)
+				b = append(num(b, l.MidY-6, 0), "v12"...)
 			case "scan":
 				b = append(num(b, l.MidY-4, 0), "v8"...)
 			default:
