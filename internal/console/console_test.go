@@ -616,6 +616,22 @@ func testTimelineMarksTheChangeRecord(t *testing.T, open opener) {
 			t.Errorf("the host page lacks %q", text)
 		}
 	}
+	// A lane marks the latest 50 changes of its port, and says so: 55
+	// imports of one port, the last 54 of them scans that changed nothing.
+	for i := 0; i < 55; i++ {
+		o := &portolan.Observation{Host: "192.0.2.51", Port: 22, Status: portolan.StatusOpen, ScannedAt: start.Add(time.Duration(i) * time.Hour), Source: "test"}
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.ImportObservations(context.Background(), []*portolan.Observation{o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, body = get(t, f.signedIn(t), f.srv.URL+"/hosts/192.0.2.51")
+	if n := strings.Count(body, `<line class="mark scan"`); n != 50 || strings.Contains(body, `class="mark status"`) ||
+		!strings.Contains(body, "Each lane marks its latest 50 recorded changes.") {
+		t.Errorf("a port of 55 recorded changes: %d scan marks, or a status mark, or no word of the cut", n)
+	}
 	// Without a change record, the marks are the records' first sightings.
 	g := newFixture(t, open, func(c *console.Config) { c.Changes = nil })
 	_, body = get(t, g.signedIn(t), g.srv.URL+"/hosts/192.0.2.10")
