@@ -94,6 +94,20 @@ type Change struct {
 	Kinds ChangeKind
 }
 
+// PortChange is an entry of the change record of one hostPort, with the
+// instant a timeline marks it at.
+type PortChange struct {
+	// ID is the hostPort's id.
+	ID       string
+	Position int64
+	Kinds    ChangeKind
+	// At is the latest scannedAt of the port's observations in the import
+	// that made the change: a mark on the scans' time axis, wherever the
+	// import happened to run. For an entry recorded before the stores kept
+	// that instant, it is when the import was recorded.
+	At time.Time
+}
+
 // Watermark is where the change record stands for a reader.
 type Watermark struct {
 	// Position is the first position not yet visible: every change at a
@@ -155,6 +169,11 @@ type ChangeService interface {
 	// [since, until), ordered by position, collection and id: what a
 	// notification outbox follows, with the same watermark.
 	Changes(ctx context.Context, since, until int64) ([]Change, error)
+	// FindPortChanges returns the entries the record holds of the
+	// hostPorts ids (the ports of a host page): the latest perPort of
+	// each (all of them when perPort < 1), ordered by id, then position.
+	// A rebuild's entries are left out: they mark no event of a port.
+	FindPortChanges(ctx context.Context, ids []string, perPort int) ([]PortChange, error)
 	// PruneChanges forgets the transactions recorded before the instant
 	// before and moves the horizon past them; delta tokens older than the
 	// horizon are then refused (EGONE).

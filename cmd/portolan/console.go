@@ -110,6 +110,7 @@ func withConsole(cfg *serveConfig, store portolan.Store, read mmdb.Services, ver
 		Logger:              logger,
 	}
 	ccfg.Search, ccfg.Changes = read.Search, read.Changes
+	ccfg.ChangeRetention = cfg.changeRetention
 	if ccfg.Search == nil {
 		return nil, fmt.Errorf("serve: the store cannot search; run with --no-console")
 	}

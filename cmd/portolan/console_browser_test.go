@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -295,11 +296,20 @@ func TestConsoleInABrowser(t *testing.T) {
 	if lanes == 0 || lanes != rows || !strings.HasPrefix(timelineTitle, fmt.Sprintf("Timeline of %d ports", lanes)) {
 		t.Errorf("timeline: %d lanes for %d ports, %q", lanes, rows, timelineTitle)
 	}
-	marks := evalJS[[]string](t, ctx, `[...document.querySelectorAll('svg.timeline-svg circle.mark')].map(c => c.getAttribute('class') + ': ' + c.textContent)`)
-	if len(marks) == 0 {
-		t.Error("the timeline marks no banner, component or certificate")
+	marks := evalJS[[]string](t, ctx, `[...document.querySelectorAll('svg.timeline-svg .mark')].map(c => c.getAttribute('class') + ': ' + c.textContent)`)
+	kinds := map[string]int{}
+	for _, m := range marks {
+		kinds[strings.Fields(strings.TrimPrefix(m, "mark "))[0]]++
 	}
-	t.Logf("timeline of 127.0.0.1: %d lanes, %d marks, e.g. %q", lanes, len(marks), marks[0])
+	// The first sighting of every port is a mark of the change record (the
+	// import created it); its banners are marked where first seen.
+	if kinds["status:"] == 0 || kinds["banner:"] == 0 {
+		t.Errorf("the timeline marks no first sighting or no banner: %v", kinds)
+	}
+	if legend := text("#timeline-legend"); !strings.Contains(legend, "status changed") || !strings.Contains(legend, "scanned, nothing else changed") {
+		t.Errorf("the timeline's legend: %q", legend)
+	}
+	t.Logf("timeline of 127.0.0.1: %d lanes, %d marks (%v)", lanes, len(marks), kinds)
 	screenshot("host")
 	run("follow a certificate", chromedp.Click(chromedp.CSS(`table.ports a[href^="/certificates/"]`)), visible("dl.facts"))
 	screenshot("certificate")
@@ -381,10 +391,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// Speed: server time and load of the host page of 1,000 ports and of a
-	// search page of 100 rows, as Navigation Timing reports them.
+	// search page of 100 rows, as Navigation Timing reports them, against
+	// issue 13's goal. Other jobs on this machine's two cores slow the
+	// browser down, so missing the goal is reported (with the load average
+	// it was measured at) rather than failed, unless PORTOLAN_SPEED_STRICT
+	// is set; only a median past speedBroken fails everywhere.
+	var verdicts []string
 	measure := func(what, u, sel string) {
 		t.Helper()
 		var totals, servers, bodies, dcls, cpus, layouts []float64
+		before := loadAverage()
 		for i := 0; i < 5; i++ {
 			run(what, chromedp.Navigate(u), visible(sel), chromedp.Sleep(50*time.Millisecond))
 			// The metrics start again with each document.
@@ -403,8 +419,18 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Logf("%s: load (navigation start to load event end) median %.0f ms (min %.0f, max %.0f); of which server (request to first byte) %.0f ms, "+
 			"body transfer %.0f ms, DOMContentLoaded at %.0f ms; the page's main thread spent %.0f ms of CPU (style and layout %.0f ms)",
 			what, totals[2], totals[0], totals[4], servers[2], bodies[2], dcls[2], cpus[2], layouts[2])
-		if totals[2] > 3000 {
-			t.Errorf("%s: median load %.0f ms; the goal is 300", what, totals[2])
+		verdict := "MET"
+		if totals[2] > speedGoal {
+			verdict = "MISSED"
+		}
+		v := fmt.Sprintf("speed goal %s: %s loads in %.0f ms (median of 5; goal %.0f ms), server %.0f ms, at load average %s before and %s after, on %d CPUs",
+			verdict, what, totals[2], speedGoal, servers[2], before, loadAverage(), runtime.NumCPU())
+		verdicts = append(verdicts, v)
+		switch {
+		case totals[2] > speedBroken:
+			t.Errorf("%s; past %.0f ms, this is no longer the machine's load", v, speedBroken)
+		case verdict == "MISSED" && os.Getenv("PORTOLAN_SPEED_STRICT") != "":
+			t.Errorf("%s (PORTOLAN_SPEED_STRICT is set)", v)
 		}
 	}
 	measure("host page, 1,000 ports", s.URL+"/hosts/198.51.100.10", "svg.timeline-svg")
@@ -415,6 +441,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	measure("search page, 100 rows", s.URL+"/search?filter="+url.QueryEscape("host/id eq '198.51.100.10'"), "table.results")
 	if rows := evalJS[int](t, ctx, `document.querySelectorAll('table.results tbody tr').length`); rows != 100 {
 		t.Errorf("the search page has %d rows, want 100", rows)
+	}
+	for _, v := range verdicts {
+		t.Log(v)
 	}
 
 	// Narrow screens: nothing wider than 360 px but the scrolling boxes.
@@ -511,6 +540,24 @@ type contrastResult struct {
 // mainThreadMetrics reads Chromium's run-time metrics of the page; with
 // the thread-ticks time domain, durations are CPU time of the renderer's
 // main thread, which other jobs on the machine do not inflate.
+// speedGoal is issue 13's goal for the load of the host page of 1,000 ports
+// and of a search page of 100 rows, in milliseconds; speedBroken is ten
+// times that, which no load of this machine explains.
+const (
+	speedGoal   = 300.0
+	speedBroken = 3000.0
+)
+
+// loadAverage is the system's load average over 1, 5 and 15 minutes, as
+// /proc/loadavg says ("unknown" elsewhere).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " / ")
+	}
+	return "unknown"
+}
+
 func mainThreadMetrics(t *testing.T, ctx context.Context) map[string]float64 {
 	t.Helper()
 	_, _ = chromedp.Call(ctx, performance.Disable, cdp.Empty{})

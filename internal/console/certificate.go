@@ -25,10 +25,13 @@ type certificatePage struct {
 	MoreHostsCut bool
 }
 
-// expiry is a certificate's validity as the page flags it: Class is the
-// badge's CSS class (expired, expiring, valid), Text what it says.
+// expiry is a certificate's validity as the pages flag it: Class is the
+// badge's CSS class (expired, notyet, expiring, valid), Text what the badge
+// says where there is room ("expired 3 days ago", "not yet valid, from …"),
+// and Short what it says in a table cell next to the expiry date
+// ("expired", "not yet valid", "expires in 12 days", "valid").
 type expiry struct {
-	Class, Text string
+	Class, Text, Short string
 }
 
 func expiryOf(c *portolan.SSLCertificate, now time.Time) expiry {
@@ -38,13 +41,16 @@ func expiryOf(c *portolan.SSLCertificate, now time.Time) expiry {
 	left := c.ExpirationDateTime.Sub(now)
 	switch {
 	case left <= 0:
-		return expiry{"expired", "expired " + ago(-left) + " ago"}
-	case left <= expiryWarning:
-		return expiry{"expiring", "expires in " + ago(left)}
+		return expiry{"expired", "expired " + ago(-left) + " ago", "expired"}
 	case now.Before(c.IssueDateTime):
-		return expiry{"expiring", "not valid before " + fmtTime(c.IssueDateTime)}
+		// Not valid yet: a client refuses it today, however far its
+		// expiry is, so it is flagged before "expiring".
+		return expiry{"notyet", "not yet valid, from " + fmtTime(c.IssueDateTime), "not yet valid"}
+	case left <= expiryWarning:
+		in := "expires in " + ago(left)
+		return expiry{"expiring", in, in}
 	}
-	return expiry{"valid", "valid for " + ago(left)}
+	return expiry{"valid", "valid for " + ago(left), "valid"}
 }
 
 // ago renders a duration in the largest whole unit that fits.

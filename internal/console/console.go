@@ -44,9 +44,14 @@ type Config struct {
 	Hosts        portolan.HostService
 	Certificates portolan.SSLCertificateService
 	Search       portolan.SearchService
-	// Changes answers the changes page; nil shows recently first-seen
-	// ports instead.
+	// Changes answers the changes page and marks the host page's
+	// timeline; nil shows recently first-seen ports instead, and marks
+	// only where banners, components and certificates were first seen.
 	Changes portolan.ChangeService
+	// ChangeRetention is how long the store keeps its change record
+	// (serve --change-retention; 0: for ever), which the host page says
+	// under its timeline.
+	ChangeRetention time.Duration
 
 	// ParseSearch turns the text of the search box and a $orderby into a
 	// checked query exactly as the API parses a request's (the command

@@ -497,6 +497,10 @@ func testHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T, open ope
 		`class="mark banner"`, `class="mark component"`, `class="mark certificate"`,
 		"<details><summary>Banner (ssh)", `<span class="badge recent">recent</span>`,
 		`href="/certificates/` + url.PathEscape(f.certID) + `"`, "expires in 10 days",
+		// The certificates list links its ports to their rows, and its
+		// issuer to the search for the ports whose certificate it issued.
+		`on port <a href="#p443-tcp">443</a>`,
+		`issued by <a href="` + strings.ReplaceAll(searchFor("mostRecentSslCertificate/issuer/commonName eq 'lab.example.test"+hostileScript+"'"), "+", "&#43;") + `"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the host page lacks %q", want)
@@ -520,12 +524,185 @@ func testHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T, open ope
 	}
 }
 
+// testTimelineMarksTheChangeRecord follows one port through seven imports
+// (opened, closed, reopened, a new banner, a new component version, a new
+// certificate, a scan that changed nothing) and finds each mark of its lane
+// at its scan's place on the time axis.
+func testTimelineMarksTheChangeRecord(t *testing.T, open opener) {
+	f := newFixture(t, open, func(c *console.Config) { c.ChangeRetention = 30 * 24 * time.Hour })
+	day := 24 * time.Hour
+	start := t0.Add(3 * day)
+	cert1 := selfSigned(t, "old.example.test", nil, t0, t0.Add(400*day))
+	cert2 := selfSigned(t, "new.example.test", nil, t0, t0.Add(400*day))
+	nginx := func(v string) []portolan.Component {
+		return []portolan.Component{{Name: "nginx", Version: v, Category: "Web Server"}}
+	}
+	steps := []portolan.Observation{
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 200 OK", Components: nginx("1.22.1"), Certificate: cert1},
+		{Status: portolan.StatusClosed},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 200 OK", Components: nginx("1.22.1"), Certificate: cert1},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.22.1"), Certificate: cert1},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.24.0"), Certificate: cert1},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.24.0"), Certificate: cert2},
+		{Status: portolan.StatusOpen, Banner: "HTTP/1.1 302 Found", Components: nginx("1.24.0"), Certificate: cert2},
+	}
+	// Port 80 comes in one import of two scans: the import records only
+	// that it created the port, which is marked at its first sighting.
+	var port80 []*portolan.Observation
+	for _, at := range []time.Time{start, start.Add(2 * day)} {
+		o := &portolan.Observation{Host: "192.0.2.50", Port: 80, Status: portolan.StatusOpen, ScannedAt: at, Source: "test"}
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		port80 = append(port80, o)
+	}
+	if _, err := f.store.ImportObservations(context.Background(), port80); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range steps {
+		o.Host, o.Port, o.ScannedAt, o.Source = "192.0.2.50", 443, start.Add(time.Duration(i)*day), "test"
+		if o.Banner != "" {
+			o.ScanProtocol = "tls"
+		}
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.ImportObservations(context.Background(), []*portolan.Observation{&o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, body := get(t, f.signedIn(t), f.srv.URL+"/hosts/192.0.2.50")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d", resp.StatusCode)
+	}
+	// The axis runs from the first scan to the last: a scan of day i is at
+	// x = 150 + 794·i/6 (the label column, then the plot's width).
+	x := func(i int) float64 { return 150 + 794*float64(i)/6 }
+	want := map[string][]float64{
+		"status":      {x(0), x(0), x(1), x(2)}, // port 80's lane, then 443's
+		"banner":      {x(0), x(3)},
+		"component":   {x(0), x(4)},
+		"certificate": {x(0), x(5)},
+		"scan":        {x(6)},
+	}
+	got := map[string][]float64{}
+	for _, m := range regexp.MustCompile(`<(?:circle|line) class="mark (\w+)" (?:cx|x1)="([0-9.]+)"`).FindAllStringSubmatch(body, -1) {
+		var v float64
+		fmt.Sscan(m[2], &v)
+		got[m[1]] = append(got[m[1]], v)
+	}
+	for kind, xs := range want {
+		if len(got[kind]) != len(xs) {
+			t.Errorf("%s marks at %v, want %v", kind, got[kind], xs)
+			continue
+		}
+		for i := range xs {
+			if d := got[kind][i] - xs[i]; d < -0.5 || d > 0.5 {
+				t.Errorf("%s marks at %v, want %v", kind, got[kind], xs)
+			}
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("marks of kinds %v, want those of %v", got, want)
+	}
+	for _, text := range []string{
+		"first seen open " + fmtTime(start) + "<", "status changed (scan of " + fmtTime(start.Add(day)) + ")",
+		"certificate changed (scan of " + fmtTime(start.Add(5*day)) + ")", "scanned, nothing else changed",
+		`<span class="key status-key"></span> status changed or first seen open`, `<span class="key scan-key"></span>`,
+		"the record keeps 30 days of imports, so older status changes and scans are not marked",
+		"banner (tls) first seen " + fmtTime(start), "certificate old.example.test first seen " + fmtTime(start),
+	} {
+		if !strings.Contains(body, html.EscapeString(text)) && !strings.Contains(body, text) {
+			t.Errorf("the host page lacks %q", text)
+		}
+	}
+	// A lane marks the latest 50 changes of its port, and says so: 55
+	// imports of one port, the last 54 of them scans that changed nothing.
+	for i := 0; i < 55; i++ {
+		o := &portolan.Observation{Host: "192.0.2.51", Port: 22, Status: portolan.StatusOpen, ScannedAt: start.Add(time.Duration(i) * time.Hour), Source: "test"}
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.ImportObservations(context.Background(), []*portolan.Observation{o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, body = get(t, f.signedIn(t), f.srv.URL+"/hosts/192.0.2.51")
+	if n := strings.Count(body, `<line class="mark scan"`); n != 50 || strings.Contains(body, `class="mark status"`) ||
+		!strings.Contains(body, "Each lane marks its latest 50 recorded changes.") {
+		t.Errorf("a port of 55 recorded changes: %d scan marks, or a status mark, or no word of the cut", n)
+	}
+	// Without a change record, the marks are the records' first sightings.
+	g := newFixture(t, open, func(c *console.Config) { c.Changes = nil })
+	_, body = get(t, g.signedIn(t), g.srv.URL+"/hosts/192.0.2.10")
+	if !strings.Contains(body, "keeps no change record") || strings.Contains(body, `class="mark status"`) || !strings.Contains(body, `class="mark banner"`) {
+		t.Errorf("a timeline without a change record:\n%s", body)
+	}
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// searchFor is the search page's address for a filter.
+func searchFor(filter string) string { return "/search?" + url.Values{"filter": {filter}}.Encode() }
+
+// testExpiryBadgesSayWhatTheyMean shows certificates expired, not yet
+// valid, expiring and valid on the search, host and certificate pages: each
+// badge says so in words, and a certificate not yet valid is not
+// "expiring", however near its expiry.
+func testExpiryBadgesSayWhatTheyMean(t *testing.T, open opener) {
+	f := newFixture(t, open)
+	day := 24 * time.Hour
+	certs := map[int][]byte{
+		443:  selfSigned(t, "expired.example.test", nil, t0, f.now.Add(-3*day)),
+		8443: selfSigned(t, "future.example.test", nil, f.now.Add(5*day), f.now.Add(20*day)),
+		9443: selfSigned(t, "soon.example.test", nil, t0, f.now.Add(12*day+time.Hour)),
+		9444: selfSigned(t, "fine.example.test", nil, t0, f.now.Add(200*day+time.Hour)),
+	}
+	var obs []*portolan.Observation
+	for port, der := range certs {
+		o := &portolan.Observation{Host: "192.0.2.60", Port: port, Status: portolan.StatusOpen, ScannedAt: t0, Source: "test", Certificate: der}
+		if err := o.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		obs = append(obs, o)
+	}
+	if _, err := f.store.ImportObservations(context.Background(), obs); err != nil {
+		t.Fatal(err)
+	}
+	c := f.signedIn(t)
+	_, body := get(t, c, f.srv.URL+searchFor("host/id eq '192.0.2.60'"))
+	for _, want := range []string{`<span class="badge expired">expired</span>`, `<span class="badge notyet">not yet valid</span>`,
+		`<span class="badge expiring">expires in 12 days</span>`, `<span class="badge valid">valid</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the search page lacks %q", want)
+		}
+	}
+	_, body = get(t, c, f.srv.URL+"/hosts/192.0.2.60")
+	for _, want := range []string{`<span class="badge expired">expired 3 days ago</span>`,
+		`<span class="badge notyet">not yet valid, from ` + fmtTime(f.now.Add(5*day)) + `</span>`,
+		`<span class="badge expiring">expires in 12 days</span>`, `<span class="badge valid">valid for 200 days</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the host page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, ">expiring<") || strings.Contains(body, ">notyet<") {
+		t.Error("a badge shows its CSS class as its text")
+	}
+	id := portolan.SSLCertificateID(portolan.CertificateDigest(certs[8443]))
+	if _, body := get(t, c, f.srv.URL+"/certificates/"+url.PathEscape(id)); !strings.Contains(body, `<span class="badge notyet">not yet valid, from `) {
+		t.Error("the certificate page does not say that the certificate is not yet valid")
+	}
+}
+
 func testHostPageOfAThousandPorts(t *testing.T, open opener) {
 	f := newFixture(t, open)
 	var obs []*portolan.Observation
 	for p := 1; p <= 1000; p++ {
 		o := &portolan.Observation{Host: "203.0.113.7", Port: p, Status: portolan.StatusOpen, ScannedAt: t0.Add(time.Duration(p) * time.Minute),
 			Source: "test", Banner: fmt.Sprintf("service %d", p)}
+		if p == 1000 {
+			o.Certificate = selfSigned(t, "last.example.test", nil, t0, t0.Add(400*24*time.Hour))
+		}
 		if err := o.Normalize(); err != nil {
 			t.Fatal(err)
 		}
@@ -542,6 +719,12 @@ func testHostPageOfAThousandPorts(t *testing.T, open opener) {
 		t.Errorf("1,000 ports: %d, %d lanes", resp.StatusCode, strings.Count(body, `<a class="lane"`))
 	}
 	// The table shows a page of 100 rows; the lanes link to their page.
+	if !strings.Contains(body, `on port <a href="?ports=9#p1000-tcp">1000</a>`) {
+		t.Error("the certificates list does not link port 1000 to its row on the last page of the table")
+	}
+	if !strings.Contains(body, `class="mark status"`) || !strings.Contains(body, `class="key status-key"`) {
+		t.Error("the tall timeline marks no port's first sighting from the change record, or has no legend for it")
+	}
 	if rows := strings.Count(body, `<tr id="p`); rows != 100 || !strings.Contains(body, `href="?ports=9#p1000-tcp"`) ||
 		!strings.Contains(body, `<a href="/hosts/203.0.113.7?ports=9#ports-h">901–1000</a>`) {
 		t.Errorf("the first page of the table has %d rows, or the lanes and pages do not link", rows)
@@ -560,7 +743,8 @@ func testCertificatePage(t *testing.T, open opener) {
 		t.Fatalf("%d", resp.StatusCode)
 	}
 	for _, want := range []string{"www.lab.example.test", `<span class="badge expiring">expires in 10 days</span>`,
-		"2 hosts presented this certificate", `href="/hosts/192.0.2.10"`, `href="/hosts/192.0.2.11"`} {
+		"2 hosts presented this certificate", `href="/hosts/192.0.2.10"`, `href="/hosts/192.0.2.11"`,
+		`&#43;eq&#43;%27lab.example.test%3Cscript%3Ewindow.pwned%3D1%3C%2Fscript%3E%27">ports whose certificate it issued</a>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the certificate page lacks %q", want)
 		}
@@ -692,6 +876,8 @@ var pageTests = map[string]func(*testing.T, opener){
 	"SearchCSVExport":                                  testSearchCSVExport,
 	"HostPageShowsPortsTimelineBannersAndCertificates": testHostPageShowsPortsTimelineBannersAndCertificates,
 	"HostPageOfAThousandPorts":                         testHostPageOfAThousandPorts,
+	"TimelineMarksTheChangeRecord":                     testTimelineMarksTheChangeRecord,
+	"ExpiryBadgesSayWhatTheyMean":                      testExpiryBadgesSayWhatTheyMean,
 	"CertificatePage":                                  testCertificatePage,
 	"ChangesPage":                                      testChangesPage,
 	"SignInWithAToken":                                 testSignInWithAToken,
@@ -721,9 +907,13 @@ func TestHostPageShowsPortsTimelineBannersAndCertificates(t *testing.T) {
 	testHostPageShowsPortsTimelineBannersAndCertificates(t, openSQLite)
 }
 func TestHostPageOfAThousandPorts(t *testing.T) { testHostPageOfAThousandPorts(t, openSQLite) }
-func TestCertificatePage(t *testing.T)          { testCertificatePage(t, openSQLite) }
-func TestChangesPage(t *testing.T)              { testChangesPage(t, openSQLite) }
-func TestSignInWithAToken(t *testing.T)         { testSignInWithAToken(t, openSQLite) }
+func TestTimelineMarksTheChangeRecord(t *testing.T) {
+	testTimelineMarksTheChangeRecord(t, openSQLite)
+}
+func TestExpiryBadgesSayWhatTheyMean(t *testing.T) { testExpiryBadgesSayWhatTheyMean(t, openSQLite) }
+func TestCertificatePage(t *testing.T)             { testCertificatePage(t, openSQLite) }
+func TestChangesPage(t *testing.T)                 { testChangesPage(t, openSQLite) }
+func TestSignInWithAToken(t *testing.T)            { testSignInWithAToken(t, openSQLite) }
 
 func TestOnPostgreSQL(t *testing.T) {
 	if os.Getenv("PORTOLAN_TEST_POSTGRES") == "" {

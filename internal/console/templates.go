@@ -32,6 +32,7 @@ func parsePages(now func() time.Time) (map[string]*template.Template, error) {
 		"odataString":  odataString,
 		"join":         strings.Join,
 		"add":          func(a, b int) int { return a + b },
+		"add1":         func(a, b float64) float64 { return a + b },
 	}
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {

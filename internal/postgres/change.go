@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,33 +121,41 @@ func (t *tracker) compareHosts(before, after map[string][2]*time.Time) {
 const recordChanges = `WITH mark AS (
 	INSERT INTO change_marks (position) VALUES (pg_current_xact_id()::text::bigint) ON CONFLICT DO NOTHING
 )
-INSERT INTO record_changes (collection, position, id, kinds)
-SELECT c, pg_current_xact_id()::text::bigint, i, k FROM unnest($1::smallint[], $2::text[], $3::smallint[]) AS u(c, i, k)
+INSERT INTO record_changes (collection, position, id, kinds, scanned_at)
+SELECT c, pg_current_xact_id()::text::bigint, i, k, s
+FROM unnest($1::smallint[], $2::text[], $3::smallint[], $4::timestamptz[]) AS u(c, i, k, s)
 ORDER BY 1, 3`
 
-// record writes the tracker's changes in the import's transaction.
-func (t *tracker) record(ctx context.Context, tx pgx.Tx) error {
+// record writes the tracker's changes in the import's transaction; a
+// hostPort's entry carries the latest scan of the port in d (migration
+// 0009), the instant the console's timeline marks it at.
+func (t *tracker) record(ctx context.Context, tx pgx.Tx, d *merge.Delta) error {
 	var colls, kinds []int16
 	var ids []string
-	add := func(c portolan.ChangeCollection, id string, k portolan.ChangeKind) {
-		colls, ids, kinds = append(colls, int16(c)), append(ids, id), append(kinds, int16(k))
+	var scanned []*time.Time
+	add := func(c portolan.ChangeCollection, id string, k portolan.ChangeKind, at *time.Time) {
+		colls, ids, kinds, scanned = append(colls, int16(c)), append(ids, id), append(kinds, int16(k)), append(scanned, at)
 	}
 	for k, kind := range t.ports {
 		if kind&portolan.ChangeCreated != 0 {
 			kind = portolan.ChangeCreated
 		}
-		add(portolan.ChangedHostPorts, portolan.HostPortID(k.Host, k.Protocol, k.Port), kind)
+		var at *time.Time
+		if p := d.Ports[k]; p != nil && !p.LastScan.IsZero() {
+			at = &p.LastScan
+		}
+		add(portolan.ChangedHostPorts, portolan.HostPortID(k.Host, k.Protocol, k.Port), kind, at)
 	}
 	for id, kind := range t.hosts {
-		add(portolan.ChangedHosts, id, kind)
+		add(portolan.ChangedHosts, id, kind, nil)
 	}
 	for sha, kind := range t.certs {
-		add(portolan.ChangedSSLCertificates, portolan.SSLCertificateID(sha), kind)
+		add(portolan.ChangedSSLCertificates, portolan.SSLCertificateID(sha), kind, nil)
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, recordChanges, colls, ids, kinds)
+	_, err := tx.Exec(ctx, recordChanges, colls, ids, kinds, scanned)
 	return err
 }
 
@@ -198,6 +207,37 @@ func (db *DB) Changes(ctx context.Context, since, until int64) ([]portolan.Chang
 		return nil
 	})
 	return out, storeError("read changes", err)
+}
+
+// FindPortChanges implements portolan.ChangeService. Each id is a lookup
+// of the record's id index; an entry without its scan instant (recorded
+// before migration 0009) takes its import's.
+func (db *DB) FindPortChanges(ctx context.Context, ids []string, perPort int) ([]portolan.PortChange, error) {
+	if perPort < 1 {
+		perPort = math.MaxInt32
+	}
+	rows, err := db.pool.Query(ctx, `SELECT id, position, kinds, at FROM (
+		SELECT rc.id, rc.position, rc.kinds, coalesce(rc.scanned_at, m.at) AS at,
+			row_number() OVER (PARTITION BY rc.id ORDER BY rc.position DESC) AS n
+		FROM record_changes rc LEFT JOIN change_marks m ON m.position = rc.position
+		WHERE rc.collection = $1 AND rc.kinds & $2::smallint = 0 AND rc.id = ANY($3::text[])
+	) x WHERE n <= $4 ORDER BY id, position`, int16(portolan.ChangedHostPorts), int16(portolan.ChangeRebuilt), ids, perPort)
+	if err != nil {
+		return nil, storeError("read port changes", err)
+	}
+	var out []portolan.PortChange
+	var c portolan.PortChange
+	var kinds int16
+	var at *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.Position, &kinds, &at}, func() error {
+		c.Kinds, c.At = portolan.ChangeKind(kinds), time.Time{}
+		if at != nil {
+			c.At = at.UTC()
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, storeError("read port changes", err)
 }
 
 // PruneChanges implements portolan.ChangeService. Positions are

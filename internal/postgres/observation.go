@@ -173,7 +173,7 @@ func (db *DB) importTx(ctx context.Context, tx pgx.Tx, p *pending) (importOutcom
 	if out.created, out.updated, err = db.apply(ctx, tx, pr, randomBatchID(), track); err != nil {
 		return out, err
 	}
-	if err := track.record(ctx, tx); err != nil {
+	if err := track.record(ctx, tx, pr.delta); err != nil {
 		return out, err
 	}
 	// New observations went into the log: the replicas' caches go at

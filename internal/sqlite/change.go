@@ -5,6 +5,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,22 +234,28 @@ func (w *writer) hostSpans(ids []string) (map[string][2]sql.NullInt64, error) {
 }
 
 // record writes the tracker's changes at a new position, in the import's
-// transaction.
-func (w *writer) record(t *tracker) error {
+// transaction; a hostPort's entry carries the latest scan of the port in d
+// (migration 0007), the instant the console's timeline marks it at.
+func (w *writer) record(t *tracker, d *merge.Delta) error {
 	type entry struct {
-		coll  portolan.ChangeCollection
-		id    string
-		kinds portolan.ChangeKind
+		coll    portolan.ChangeCollection
+		id      string
+		kinds   portolan.ChangeKind
+		scanned any // Unix seconds, or nil
 	}
 	entries := make([]entry, 0, len(t.ports)+len(t.hosts)+len(t.certs))
 	for k, kinds := range t.ports {
-		entries = append(entries, entry{portolan.ChangedHostPorts, portolan.HostPortID(k.Host, k.Protocol, k.Port), kinds})
+		var scanned any
+		if p := d.Ports[k]; p != nil && !p.LastScan.IsZero() {
+			scanned = p.LastScan.Unix()
+		}
+		entries = append(entries, entry{portolan.ChangedHostPorts, portolan.HostPortID(k.Host, k.Protocol, k.Port), kinds, scanned})
 	}
 	for id, kinds := range t.hosts {
-		entries = append(entries, entry{portolan.ChangedHosts, id, kinds})
+		entries = append(entries, entry{portolan.ChangedHosts, id, kinds, nil})
 	}
 	for sha, kinds := range t.certs {
-		entries = append(entries, entry{portolan.ChangedSSLCertificates, portolan.SSLCertificateID(sha), kinds})
+		entries = append(entries, entry{portolan.ChangedSSLCertificates, portolan.SSLCertificateID(sha), kinds, nil})
 	}
 	if len(entries) == 0 {
 		return nil
@@ -264,11 +272,11 @@ func (w *writer) record(t *tracker) error {
 	if err != nil {
 		return err
 	}
-	withPos := make([]any, 0, len(entries)*4)
+	withPos := make([]any, 0, len(entries)*5)
 	for _, e := range entries {
-		withPos = append(withPos, int(e.coll), pos, e.id, int(e.kinds))
+		withPos = append(withPos, int(e.coll), pos, e.id, int(e.kinds), e.scanned)
 	}
-	return w.execRows("record changes", "INSERT INTO record_changes (collection, position, id, kinds)", "", 4, withPos)
+	return w.execRows("record changes", "INSERT INTO record_changes (collection, position, id, kinds, scanned_at)", "", 5, withPos)
 }
 
 // nextPosition hands out the transaction's position. The write lock,
@@ -332,6 +340,69 @@ func (db *DB) Changes(ctx context.Context, since, until int64) ([]portolan.Chang
 		out = append(out, c)
 	}
 	return out, db.storeError("read changes", rows.Err())
+}
+
+// portChangesChunk bounds the ids of one query of FindPortChanges, well
+// under SQLite's limit of parameters.
+const portChangesChunk = 500
+
+// portChangesSQL reads the entries of a list of hostPorts, newest first
+// for each: one search of the record's id index per id, which returns them
+// in the order asked, so that the latest perPort of each are the first
+// rows of its run. The import's instant is read only for an entry recorded
+// without its scan's (coalesce stops at its first non-null argument).
+var portChangesSQL = `SELECT rc.id, rc.position, rc.kinds,
+	coalesce(rc.scanned_at, (SELECT m.at FROM change_marks m WHERE m.position = rc.position))
+	FROM record_changes rc
+	WHERE rc.collection = ` + strconv.Itoa(int(portolan.ChangedHostPorts)) + ` AND rc.kinds & ` + strconv.Itoa(int(portolan.ChangeRebuilt)) + ` = 0
+	AND rc.id IN (%s) ORDER BY rc.id, rc.position DESC`
+
+// FindPortChanges implements portolan.ChangeService. An entry without its
+// scan's instant (recorded before migration 0007) takes its import's.
+func (db *DB) FindPortChanges(ctx context.Context, ids []string, perPort int) ([]portolan.PortChange, error) {
+	if perPort < 1 {
+		perPort = math.MaxInt
+	}
+	var out []portolan.PortChange
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(ids)), portChangesChunk) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		q := fmt.Sprintf(portChangesSQL, strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", "))
+		rows, err := db.read.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, db.storeError("read port changes", err)
+		}
+		// Rows come newest first within an id; each id's run is turned
+		// around once it ends, so that out is in position order.
+		run, n := len(out), 0
+		for rows.Next() {
+			var c portolan.PortChange
+			var at sql.NullInt64
+			if err := rows.Scan(&c.ID, &c.Position, &c.Kinds, &at); err != nil {
+				rows.Close()
+				return nil, db.storeError("read port changes", err)
+			}
+			if run < len(out) && out[run].ID != c.ID {
+				slices.Reverse(out[run:])
+				run, n = len(out), 0
+			}
+			if n++; n > perPort {
+				continue
+			}
+			if at.Valid {
+				c.At = time.Unix(at.Int64, 0).UTC()
+			}
+			out = append(out, c)
+		}
+		slices.Reverse(out[run:])
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, db.storeError("read port changes", err)
+		}
+	}
+	return out, nil
 }
 
 // PruneChanges implements portolan.ChangeService.

@@ -55,7 +55,7 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	if res.Created, res.Updated, err = w.apply(delta); err != nil {
 		return res, err
 	}
-	if err := w.record(w.track); err != nil {
+	if err := w.record(w.track, delta); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {

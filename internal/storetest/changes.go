@@ -7,9 +7,13 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"portolan"
 )
@@ -163,13 +167,31 @@ func testRecordMatchesDiff(t *testing.T, open OpenFunc) {
 	wm, err := cs.ChangeWatermark(ctx)
 	must(t, err)
 	next := wm.Position
+	// What FindPortChanges must answer: each hostPort entry with the
+	// latest scannedAt of the port's new observations in its import.
+	var wantPorts []portolan.PortChange
+	imported := map[[16]byte]bool{}
 	for i, batch := range Shuffled(rng, obs, 0.2, 40) {
 		mustImport(t, store, batch)
+		lastScan := map[string]time.Time{}
+		for _, o := range batch {
+			if imported[o.Identity()] {
+				continue
+			}
+			imported[o.Identity()] = true
+			id := portolan.HostPortID(o.Host, o.Protocol, o.Port)
+			if o.ScannedAt.After(lastScan[id]) {
+				lastScan[id] = o.ScannedAt
+			}
+		}
 		after := takeSnapshot(t, ss, nil)
 		changes, err := cs.Changes(ctx, next, math.MaxInt64)
 		must(t, err)
 		for _, c := range changes {
 			next = max(next, c.Position+1)
+			if c.Collection == portolan.ChangedHostPorts {
+				wantPorts = append(wantPorts, portolan.PortChange{ID: c.ID, Position: c.Position, Kinds: c.Kinds, At: lastScan[c.ID].UTC()})
+			}
 		}
 		got := map[portolan.ChangeCollection]map[string]portolan.ChangeKind{}
 		positions := map[int64]bool{}
@@ -223,6 +245,46 @@ func testRecordMatchesDiff(t *testing.T, open OpenFunc) {
 		portolan.ChangeServices, portolan.ChangeCertificate, portolan.ChangeCounters} {
 		if kindsSeen&k == 0 {
 			t.Errorf("the history never recorded a change of kind %s", k)
+		}
+	}
+	checkPortChanges(t, cs, wantPorts)
+}
+
+// checkPortChanges holds FindPortChanges to the entries of the record
+// (want, in position order): all of them, the latest few of each port,
+// and those of some ports only.
+func checkPortChanges(t *testing.T, cs portolan.ChangeService, want []portolan.PortChange) {
+	t.Helper()
+	ctx := context.Background()
+	byID := map[string][]portolan.PortChange{}
+	var ids []string
+	for _, c := range want {
+		if byID[c.ID] == nil {
+			ids = append(ids, c.ID)
+		}
+		byID[c.ID] = append(byID[c.ID], c)
+	}
+	slices.Sort(ids)
+	expect := func(ids []string, perPort int) []portolan.PortChange {
+		var out []portolan.PortChange
+		for _, id := range ids {
+			cs := byID[id]
+			if perPort > 0 && len(cs) > perPort {
+				cs = cs[len(cs)-perPort:]
+			}
+			out = append(out, cs...)
+		}
+		return out
+	}
+	some := ids[:len(ids)/3]
+	for _, c := range []struct {
+		ids     []string
+		perPort int
+	}{{ids, 0}, {ids, 2}, {append(slices.Clone(some), "bm8tc3VjaC1wb3J0"), 1}, {nil, 0}} {
+		got, err := cs.FindPortChanges(ctx, c.ids, c.perPort)
+		must(t, err)
+		if diff := cmp.Diff(expect(c.ids, c.perPort), got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("FindPortChanges(%d ids, %d) (-want +got):\n%s", len(c.ids), c.perPort, diff)
 		}
 	}
 }

@@ -1,0 +1,8 @@
+-- The instant of each hostPort change, for the console's timeline: the
+-- latest scannedAt of the port's observations in the import that made the
+-- change, so that a mark sits on the scans' time axis rather than at the
+-- hour the file happened to be ingested. NULL for the entries of a rebuild,
+-- of hosts and certificates, and of imports recorded before this migration
+-- (readers fall back to change_marks.at). A nullable column without a
+-- default is added without rewriting the table.
+ALTER TABLE record_changes ADD COLUMN scanned_at timestamptz;
