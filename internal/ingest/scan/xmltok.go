@@ -109,15 +109,21 @@ func (s *xmlTokenizer) fill() bool {
 	switch {
 	case s.buf == nil:
 		nb = make([]byte, 0, xmlChunk)
-	case len(keep) > cap(s.buf)/2:
-		// The token fills most of the buffer; it is bounded by the budget,
-		// so is the buffer.
-		nb = make([]byte, len(keep), 2*len(keep))
+	case cap(s.buf)-len(keep) < cap(s.buf)/4:
+		// The token fills most of the buffer: double it, so that a long
+		// token costs a few copies, not one per read. The token is bounded
+		// by the budget, so is the buffer, by less than three times it.
+		nb = make([]byte, len(keep), 2*cap(s.buf))
 	case cap(s.buf) > 4*xmlChunk && len(keep) < xmlChunk/2:
 		// A huge token went by: let its buffer go.
 		nb = make([]byte, len(keep), xmlChunk)
 	default:
+		// Move the token to the front; it is there already after the
+		// first refill of a long token, which must not copy it at each.
 		nb = s.buf[:len(keep)]
+		if s.tok == 0 {
+			keep = nil
+		}
 	}
 	copy(nb, keep)
 	s.buf = nb
