@@ -60,12 +60,13 @@ type xmlTokenizer struct {
 	needClose bool     // the last start tag was empty: its end comes next
 	toClose   xml.Name //
 
-	out   []byte     // text after decoding, when it differs from the input's
-	attrs []xml.Attr // the attributes of the start tag being read
-	slab  []xml.Attr // what the Attr slices of start tags are carved from
+	out  []byte     // text after decoding, when it differs from the input's
+	slab []xml.Attr // what the Attr slices of start tags are carved from
 
 	names  internTable // element and attribute names, checked ones only
 	values internTable // attribute values
+	ends   tokenCache  // end tags
+	bare   tokenCache  // start tags without attributes
 }
 
 const (
@@ -171,23 +172,38 @@ func (s *xmlTokenizer) ensure() bool {
 	return s.fill()
 }
 
-// getc consumes one byte, as encoding/xml's getc.
+// getc consumes one byte, as encoding/xml's getc. Its fast path is small
+// enough to be inlined; so is mustgetc's.
 func (s *xmlTokenizer) getc() (byte, bool) {
-	if s.pos >= s.end && !s.ensure() {
+	if s.pos < s.end {
+		b := s.buf[s.pos]
+		s.pos++
+		return b, true
+	}
+	return s.getcSlow(false)
+}
+
+// mustgetc consumes one byte, where the end of the input is a syntax error.
+func (s *xmlTokenizer) mustgetc() (byte, bool) {
+	if s.pos < s.end {
+		b := s.buf[s.pos]
+		s.pos++
+		return b, true
+	}
+	return s.getcSlow(true)
+}
+
+// getcSlow is getc and mustgetc (must) past what buf holds.
+func (s *xmlTokenizer) getcSlow(must bool) (byte, bool) {
+	if !s.ensure() {
+		if must {
+			s.eofIsSyntax()
+		}
 		return 0, false
 	}
 	b := s.buf[s.pos]
 	s.pos++
 	return b, true
-}
-
-// mustgetc consumes one byte, where the end of the input is a syntax error.
-func (s *xmlTokenizer) mustgetc() (byte, bool) {
-	b, ok := s.getc()
-	if !ok {
-		s.eofIsSyntax()
-	}
-	return b, ok
 }
 
 // eofIsSyntax makes the end of the input, if that is what stopped reading,
@@ -234,7 +250,7 @@ func (s *xmlTokenizer) next() (xml.Token, error) {
 		// The last start tag was empty, and only its StartElement half
 		// was returned.
 		s.needClose = false
-		return xml.EndElement{Name: s.toClose}, nil
+		return s.ends.get(s.toClose, endElement), nil
 	}
 	b, ok := s.getc()
 	if !ok {
@@ -264,7 +280,7 @@ func (s *xmlTokenizer) next() (xml.Token, error) {
 		if b != '>' {
 			return s.fail("invalid characters between </" + name.Local + " and >")
 		}
-		return xml.EndElement{Name: name}, nil
+		return s.ends.get(name, endElement), nil
 	case '?':
 		return s.procInst()
 	case '!':
@@ -280,7 +296,12 @@ func (s *xmlTokenizer) startElement() (xml.Token, error) {
 	if !ok {
 		return s.fail("expected element name after <")
 	}
-	attrs := s.attrs[:0]
+	// The attributes go straight into the free part of the slab, and stay
+	// there if they fit (see carve).
+	if len(s.slab) < attrSlab/16 {
+		s.slab = make([]xml.Attr, attrSlab)
+	}
+	attrs := s.slab[:0]
 	empty := false
 	for {
 		s.space()
@@ -327,27 +348,27 @@ func (s *xmlTokenizer) startElement() (xml.Token, error) {
 		a.Value = s.values.get(data)
 		attrs = append(attrs, a)
 	}
-	s.attrs = attrs
 	if empty {
 		s.needClose = true
 		s.toClose = name
 	}
+	if len(attrs) == 0 {
+		return s.bare.get(name, bareStartElement), nil
+	}
 	return xml.StartElement{Name: name, Attr: s.carve(attrs)}, nil
 }
 
-// carve returns a copy of attrs cut from s.slab, so that start tags share
-// allocations without sharing memory: each slice is capped at its length,
-// and is never nil (encoding/xml's start tags without attributes carry an
-// empty slice).
+// carve cuts attrs, appended to s.slab[:0], from the slab, so that start
+// tags share allocations without sharing memory: each slice is capped at
+// its length, and is never nil (encoding/xml's start tags without
+// attributes carry an empty slice). When they did not fit, append moved
+// them to an array of their own, and the slab is left as it was.
 func (s *xmlTokenizer) carve(attrs []xml.Attr) []xml.Attr {
 	n := len(attrs)
-	if len(s.slab) < n || s.slab == nil {
-		s.slab = make([]xml.Attr, max(attrSlab, n))
+	if n <= len(s.slab) { // the slab's length is its capacity
+		s.slab = s.slab[n:]
 	}
-	a := s.slab[:n:n]
-	copy(a, attrs)
-	s.slab = s.slab[n:]
-	return a
+	return attrs[:n:n]
 }
 
 // procInst reads a processing instruction after its "<?", refusing what
@@ -940,6 +961,38 @@ func (t *internTable) get(b []byte) string {
 		*e = string(b)
 	}
 	return *e
+}
+
+// tokenCache keeps the tokens of recent names as xml.Token values. Putting
+// a token into an interface allocates a copy of it, and end tags and start
+// tags without attributes come back with every record; the copy can be
+// shared, because nothing can change it through the interface (a type
+// assertion copies it out, and an empty Attr slice has no room to append
+// into). A direct-mapped cache, as internTable.
+type tokenCache [64]struct {
+	name xml.Name
+	tok  xml.Token
+}
+
+func endElement(name xml.Name) xml.Token { return xml.EndElement{Name: name} }
+
+func bareStartElement(name xml.Name) xml.Token {
+	return xml.StartElement{Name: name, Attr: noAttrs}
+}
+
+// noAttrs is the Attr of start tags without attributes: empty and not nil,
+// as encoding/xml's.
+var noAttrs = []xml.Attr{}
+
+// get returns the token build makes of name, from the cache when it holds
+// it. Names are never empty.
+func (c *tokenCache) get(name xml.Name, build func(xml.Name) xml.Token) xml.Token {
+	l := name.Local
+	e := &c[(len(l)*7+int(l[0])*3+int(l[len(l)-1]))%len(c)]
+	if e.tok == nil || e.name != name {
+		e.name, e.tok = name, build(name)
+	}
+	return e.tok
 }
 
 // skipTo reads past everything before the next start tag "<name" of one
