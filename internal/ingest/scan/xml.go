@@ -49,7 +49,7 @@ type XMLGuard struct {
 	openSpace []string // their prefixes, as written, for matching end tags
 	mismatch  error    // sticky: the end tag that did not match, until Resync
 	off       int64    // where the last token returned starts
-	line      int      // its line, counted when asked for (see pos)
+	line      int      // its line, counted when asked for (see Pos)
 	lineKnown bool     //
 	err       error    // sticky: the refusal Token returned
 
@@ -148,7 +148,7 @@ func (g *XMLGuard) close(name xml.Name) error {
 		g.open, g.openSpace = g.open[:n-1], g.openSpace[:n-1]
 		return nil
 	}
-	// Sticky, as the decoder's own errors are, until Resync.
+	// Sticky, as the tokenizer's own errors are, until Resync.
 	g.mismatch = g.tz.syntaxError(msg)
 	return g.mismatch
 }
