@@ -201,8 +201,8 @@ func (d *hostDecoder) skip() error {
 
 // text consumes the rest of the element whose start tag was read last and
 // returns its own character data. The runs are gathered in a buffer that
-// lives as long as d, because the decoder reuses a CharData's bytes at the
-// next token.
+// lives as long as d, because a CharData's bytes are the guard's, valid
+// until the next token.
 func (d *hostDecoder) text() (string, error) {
 	d.textBuf = d.textBuf[:0]
 	for depth := 0; ; {

@@ -237,7 +237,7 @@ func (r *Reader) endRun() {
 }
 
 // endOfInput handles the end of a well-formed input. Nothing is pending:
-// the decoder reports the end only after the root closed, and endRun ran.
+// the guard reports the end only after the root closed, and endRun ran.
 func (r *Reader) endOfInput() {
 	if !r.sawRun {
 		r.err = fatalError(r.pos(), "no <nmaprun> element: this is not nmap XML output")

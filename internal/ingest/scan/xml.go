@@ -24,9 +24,9 @@ import (
 //     none), and refusing it says clearly why the file was rejected;
 //   - nesting at most maxDepth deep: encoding/xml keeps a stack entry per
 //     open element without a limit;
-//   - at most maxBytes per token, or per held record (see Hold):
-//     encoding/xml buffers a whole token (a start tag with its attributes, a
-//     run of text, a comment) before returning it.
+//   - at most maxBytes per token, or per held record (see Hold): a
+//     tokenizer holds a whole token (a start tag with its attributes, a run
+//     of text, a comment) before returning it.
 //
 // A refusal is an *portolan.InputError with Fatal set. Fatal turns every
 // other error of the token stream into the same form. After a syntax error
@@ -35,29 +35,27 @@ import (
 // one damaged byte loses one record, not the rest of the file. XMLGuard also
 // knows where each token starts, for the readers' record errors. It is not
 // safe for concurrent use.
+//
+// The tokens are encoding/xml's, the same values RawToken returns, but the
+// tokenizer is XMLGuard's own (xmlTokenizer): encoding/xml's, reading a byte
+// per call, was most of the time of every XML reader (issue 14).
 type XMLGuard struct {
 	source   string // the format, for Observation.Source and error prefixes
-	in       budgetReader
-	dec      *xml.Decoder
+	tz       xmlTokenizer
 	maxDepth int
 	maxBytes int64
 
 	open      []string // local names of the open elements, outermost first
 	openSpace []string // their prefixes, as written, for matching end tags
 	mismatch  error    // sticky: the end tag that did not match, until Resync
-	line      int      // where the last token returned starts
-	off       int64    //
+	off       int64    // where the last token returned starts
+	line      int      // its line, counted when asked for (see Pos)
+	lineKnown bool     //
 	err       error    // sticky: the refusal Token returned
 
 	held     string // the element Hold made one record, "" when none
 	heldLine int    // where it starts
 	heldOff  int64  //
-
-	// After Resync, dec reads a synthetic prefix (the start tags of the
-	// elements still open) and then the input from the record's start tag;
-	// these turn its positions into the input's.
-	lineDelta int   // input line = decoder line + lineDelta
-	offDelta  int64 // input offset = decoder offset + offDelta
 }
 
 // NewXMLGuard returns the guard of the XML document br holds, for the
@@ -70,43 +68,39 @@ func NewXMLGuard(source string, br *bufio.Reader, maxDepth, maxBytes int) *XMLGu
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxLineBytes
 	}
-	g := &XMLGuard{source: source, in: budgetReader{br: br}, maxDepth: maxDepth, maxBytes: int64(maxBytes)}
-	// budgetReader is an io.ByteReader, so encoding/xml reads from it byte
-	// by byte, without a buffer of its own: the budget is exact.
-	g.dec = xml.NewDecoder(&g.in)
-	return g
+	return &XMLGuard{source: source, tz: xmlTokenizer{br: br}, maxDepth: maxDepth, maxBytes: int64(maxBytes)}
 }
 
 // Token implements xml.TokenReader: it returns the next token of the
-// document, checked for well-formedness by encoding/xml (known entities,
-// syntax) and by g (matching tags), and for the limits by g. Element and
+// document, checked for well-formedness as encoding/xml's Token checks it
+// (known entities, syntax, matching tags), and for the limits. Element and
 // attribute names keep their prefixes as written (RawToken's names): a
 // reader matches local names, and a decoder made with xml.NewTokenDecoder
-// translates them. Its errors are the decoder's and
-// the underlying reader's, and *portolan.InputError refusals; Fatal turns
-// any of them into what the reader returns. After a refusal, Token returns
-// it again.
+// translates them. Byte slices in the token are valid until the next call.
+// Its errors are encoding/xml's (*xml.SyntaxError with the same message
+// and line), the underlying reader's, and *portolan.InputError refusals;
+// Fatal turns any of them into what the reader returns. After a refusal,
+// Token returns it again.
 func (g *XMLGuard) Token() (xml.Token, error) {
 	if g.err != nil {
 		return nil, g.err
 	}
-	g.line, g.off = g.decPos()
+	g.off, g.lineKnown = g.tz.offset(), false
 	if g.held == "" {
 		// Each token outside a held record gets a fresh budget.
-		g.in.setLimit(g.in.consumed() + g.maxBytes)
+		g.tz.setLimit(g.off + g.maxBytes)
 	}
 	if g.mismatch != nil {
 		return nil, g.mismatch
 	}
-	// RawToken rather than Token: Token's namespace translation and stack
-	// of open elements cost a fifth of the tokenising, and g keeps a stack
-	// anyway. Checking that end tags match is then g's job (see close).
-	tok, err := g.dec.RawToken()
+	// The tokenizer's are RawToken's tokens: no namespace translation, no
+	// stack of open elements, which g keeps anyway. Checking that end tags
+	// match, as Token does, is then g's job (see close).
+	tok, err := g.tz.next()
 	if err != nil {
 		if err == io.EOF && len(g.open) > 0 {
 			// Token's error for a document that ends inside an element.
-			line, _ := g.dec.InputPos()
-			return nil, &xml.SyntaxError{Msg: "unexpected EOF", Line: line}
+			return nil, g.tz.syntaxError("unexpected EOF")
 		}
 		return nil, err
 	}
@@ -154,15 +148,15 @@ func (g *XMLGuard) close(name xml.Name) error {
 		g.open, g.openSpace = g.open[:n-1], g.openSpace[:n-1]
 		return nil
 	}
-	line, _ := g.dec.InputPos()
-	// Sticky, as the decoder's own errors are, until Resync.
-	g.mismatch = &xml.SyntaxError{Msg: msg, Line: line}
+	// Sticky, as the tokenizer's own errors are, until Resync.
+	g.mismatch = g.tz.syntaxError(msg)
 	return g.mismatch
 }
 
 // refuse makes the sticky refusal of the token that starts at g's position.
 func (g *XMLGuard) refuse(reason string) error {
-	g.err = g.fatalAt(g.line, g.off, reason)
+	line, off := g.Pos()
+	g.err = g.fatalAt(line, off, reason)
 	return g.err
 }
 
@@ -177,15 +171,22 @@ func (g *XMLGuard) Open() []string { return g.open }
 
 // Pos returns where the last token Token returned starts: its 1-based line
 // and byte offset, for the errors of the record it opens.
-func (g *XMLGuard) Pos() (line int, offset int64) { return g.line, g.off }
+func (g *XMLGuard) Pos() (line int, offset int64) {
+	if !g.lineKnown {
+		// Counted now, not for every token: the tokenizer keeps the bytes
+		// of the last token until the next Token, and Resync counts first.
+		g.line, g.lineKnown = g.tz.lineAt(int(g.off-g.tz.base)), true
+	}
+	return g.line, g.off
+}
 
-// InputOffset returns the byte offset just after the last token returned.
-func (g *XMLGuard) InputOffset() int64 { return g.dec.InputOffset() + g.offDelta }
+// InputOffset returns the byte offset just after the last token returned,
+// or where reading stopped at an error.
+func (g *XMLGuard) InputOffset() int64 { return g.tz.offset() }
 
-// decPos returns the decoder's position in the input's terms.
-func (g *XMLGuard) decPos() (line int, off int64) {
-	line, _ = g.dec.InputPos()
-	return line + g.lineDelta, g.dec.InputOffset() + g.offDelta
+// curPos returns the line and offset where reading stopped.
+func (g *XMLGuard) curPos() (line int, off int64) {
+	return g.tz.lineAt(g.tz.pos), g.tz.offset()
 }
 
 // Hold makes the element whose start tag Token returned last one record for
@@ -197,8 +198,8 @@ func (g *XMLGuard) Hold() {
 	if len(g.open) > 0 {
 		g.held = g.open[len(g.open)-1]
 	}
-	g.heldLine, g.heldOff = g.line, g.off
-	g.in.setLimit(g.off + g.maxBytes)
+	g.heldLine, g.heldOff = g.Pos()
+	g.tz.setLimit(g.off + g.maxBytes)
 }
 
 // Release ends Hold: the tokens that follow get a budget each again.
@@ -209,11 +210,11 @@ func (g *XMLGuard) Release() { g.held = "" }
 // which the records before are intact.
 func (g *XMLGuard) Truncated(err error) bool {
 	var se *xml.SyntaxError
-	return g.in.err == nil && errors.As(err, &se) && se.Msg == "unexpected EOF"
+	return g.tz.rerr == nil && errors.As(err, &se) && se.Msg == "unexpected EOF"
 }
 
-// errTooLarge is what budgetReader returns past its limit, stopping
-// encoding/xml; Fatal says which token or record it was.
+// errTooLarge is the tokenizer's error past its budget; Fatal says which
+// token or record it was.
 var errTooLarge = errors.New("XML token too large")
 
 // Fatal returns the error that ends the input for err, an error Token
@@ -230,16 +231,17 @@ func (g *XMLGuard) Fatal(err error) error {
 	case errors.Is(err, errTooLarge) && g.held != "":
 		return g.fatalAt(g.heldLine, g.heldOff, fmt.Sprintf("the <%s> element starting here is larger than %s", portolan.CleanText(g.held, 64), size(g.maxBytes)))
 	case errors.Is(err, errTooLarge):
-		return g.fatalAt(g.line, g.off, "an XML token starting here is larger than "+size(g.maxBytes))
-	case g.in.err != nil:
-		return fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.consumed(), g.in.err)
+		line, off := g.Pos()
+		return g.fatalAt(line, off, "an XML token starting here is larger than "+size(g.maxBytes))
+	case g.tz.rerr != nil:
+		return fmt.Errorf("%s: read at byte %d: %w", g.source, g.tz.offset(), g.tz.rerr)
 	case errors.As(err, &se):
-		// se.Line is where the decoder stopped, so the offset is too.
-		return g.fatalAt(se.Line+g.lineDelta, g.InputOffset(), "XML syntax error: "+se.Msg)
+		// se.Line is where the tokenizer stopped, so the offset is too.
+		return g.fatalAt(se.Line, g.InputOffset(), "XML syntax error: "+se.Msg)
 	default:
 		// Errors encoding/xml raises without a position, such as a declared
 		// encoding other than UTF-8, which scanners never write.
-		line, off := g.decPos()
+		line, off := g.curPos()
 		return g.fatalAt(line, off, err.Error())
 	}
 }
@@ -251,10 +253,10 @@ func (g *XMLGuard) Fatal(err error) error {
 // file has nothing after to resynchronise to), and read errors stay Fatal.
 func (g *XMLGuard) Recoverable(err error) *portolan.InputError {
 	var se *xml.SyntaxError
-	if g.err != nil || g.in.err != nil || errors.Is(err, errTooLarge) || !errors.As(err, &se) || se.Msg == "unexpected EOF" {
+	if g.err != nil || g.tz.rerr != nil || errors.Is(err, errTooLarge) || !errors.As(err, &se) || se.Msg == "unexpected EOF" {
 		return nil
 	}
-	return &portolan.InputError{Source: g.source, Line: se.Line + g.lineDelta, Offset: g.InputOffset(), Reason: "XML syntax error: " + se.Msg}
+	return &portolan.InputError{Source: g.source, Line: se.Line, Offset: g.InputOffset(), Reason: "XML syntax error: " + se.Msg}
 }
 
 // Resync goes on after a Recoverable error: it skips the input to the next
@@ -270,40 +272,20 @@ func (g *XMLGuard) Resync(depth int, names ...string) (found string, err error) 
 	if depth < 1 || len(g.open) < depth-1 {
 		return "", nil
 	}
-	keep := g.open[:depth-1]
-	start, ok := g.in.skipTo(names)
-	if g.in.err != nil {
-		return "", fmt.Errorf("%s: read at byte %d: %w", g.source, g.in.consumed(), g.in.err)
+	g.Pos() // count the last token's line while its bytes are at hand
+	found, ok := g.tz.skipTo(names)
+	if g.tz.rerr != nil {
+		return "", fmt.Errorf("%s: read at byte %d: %w", g.source, g.tz.offset(), g.tz.rerr)
 	}
 	if !ok {
 		return "", nil
 	}
-	// The new decoder reads the ancestors' start tags, then the record's
-	// start tag and the rest of the input: to it the document is whole.
-	var prefix []byte
-	for _, name := range keep {
-		prefix = append(prefix, '<')
-		prefix = append(prefix, name...)
-		prefix = append(prefix, '>')
-	}
-	g.lineDelta = g.in.lineCount() // the record starts on line lines+1, the decoder's line 1
-	g.offDelta = g.in.consumed() - int64(len(start)) - int64(len(prefix))
-	g.dec = xml.NewDecoder(&resumeReader{head: append(prefix, start...), in: &g.in})
-	g.in.setLimit(g.in.consumed() + g.maxBytes)
-	for range keep {
-		if _, err := g.dec.RawToken(); err != nil { // the synthetic start tags, well-formed
-			return "", g.Fatal(err)
-		}
-	}
-	g.open = append(g.open[:0], keep...)
-	// The synthetic start tags have no prefix, so neither may the end tags
-	// that close the ancestors: nmap and masscan write none.
-	g.openSpace = g.openSpace[:0]
-	for range keep {
-		g.openSpace = append(g.openSpace, "")
-	}
+	// The tokenizer goes on from the record's start tag, with the
+	// ancestors still open around it.
+	g.open, g.openSpace = g.open[:depth-1], g.openSpace[:depth-1]
+	g.tz.setLimit(g.tz.offset() + g.maxBytes)
 	g.mismatch = nil
-	return string(start[1 : len(start)-1]), nil
+	return found, nil
 }
 
 // size says n bytes the way a person reads a limit: "16 MiB", "1000 bytes".
@@ -312,220 +294,4 @@ func size(n int64) string {
 		return fmt.Sprintf("%d MiB", n>>20)
 	}
 	return fmt.Sprintf("%d bytes", n)
-}
-
-// budgetReader is an XMLGuard's byte source. It counts the bytes consumed,
-// refuses to go past limit, which the guard moves forward before each token
-// or record, and records the underlying reader's errors so that they can be
-// told apart from XML errors.
-//
-// encoding/xml calls ReadByte once per byte of input, which makes it the
-// hot path of every XML reader: the bytes come from a chunk of budgetReader's
-// own, not through bufio.Reader.ReadByte (a second call per byte), and one
-// comparison with end checks both the chunk and the budget. Newlines are
-// counted a chunk at a time, when Resync needs them.
-type budgetReader struct {
-	br      *bufio.Reader
-	buf     []byte // the chunk read last; buf[pos:] is not consumed yet
-	pos     int    //
-	end     int    // ReadByte may serve buf[pos:end] without more checks
-	base    int64  // the input offset of buf[0]
-	limit   int64  // the offset consumption may not pass
-	lines   int    // newlines consumed, up to buf[counted]
-	counted int    //
-	err     error  // the underlying reader's last error other than io.EOF
-}
-
-// budgetChunk is how much budgetReader asks br for at once.
-const budgetChunk = 64 << 10
-
-// consumed returns how many bytes of the input were consumed.
-func (b *budgetReader) consumed() int64 { return b.base + int64(b.pos) }
-
-// setLimit lets consumption go up to limit, and no further.
-func (b *budgetReader) setLimit(limit int64) {
-	b.limit = limit
-	b.clampEnd()
-}
-
-func (b *budgetReader) clampEnd() {
-	b.end = len(b.buf)
-	if room := b.limit - b.base; room < int64(b.end) {
-		b.end = int(max(room, 0))
-	}
-}
-
-// lineCount returns the number of newlines consumed.
-func (b *budgetReader) lineCount() int {
-	b.lines += bytes.Count(b.buf[b.counted:b.pos], []byte{'\n'})
-	b.counted = b.pos
-	return b.lines
-}
-
-// ReadByte implements io.ByteReader, which encoding/xml uses when present.
-func (b *budgetReader) ReadByte() (byte, error) {
-	if b.pos < b.end {
-		c := b.buf[b.pos]
-		b.pos++
-		return c, nil
-	}
-	if b.consumed() >= b.limit {
-		return 0, errTooLarge
-	}
-	return b.next()
-}
-
-// next returns the next byte of the input, outside the budget, which is
-// the caller's business.
-func (b *budgetReader) next() (byte, error) {
-	if b.pos >= len(b.buf) {
-		if err := b.fill(); err != nil {
-			return 0, err
-		}
-	}
-	c := b.buf[b.pos]
-	b.pos++
-	return c, nil
-}
-
-// fill replaces the consumed chunk with the next one, or returns why it
-// cannot: io.EOF, or the underlying reader's error, which it records.
-func (b *budgetReader) fill() error {
-	b.lineCount()
-	b.base += int64(len(b.buf))
-	b.buf, b.pos, b.counted = b.buf[:0], 0, 0
-	defer b.clampEnd()
-	if b.buf == nil {
-		b.buf = make([]byte, 0, budgetChunk)
-	}
-	// bufio.Reader.Read returns (0, nil) only when the reader under it
-	// does; give up after as many tries as bufio itself makes.
-	for range 100 {
-		n, err := b.br.Read(b.buf[:cap(b.buf)])
-		b.buf = b.buf[:n]
-		if n > 0 {
-			// An error that came with data comes again on the next read,
-			// as it would have through bufio.Reader.ReadByte.
-			return nil
-		}
-		if err != nil {
-			if err != io.EOF {
-				b.err = err
-			}
-			return err
-		}
-	}
-	b.err = io.ErrNoProgress
-	return b.err
-}
-
-// Read implements io.Reader, which xml.NewDecoder's signature asks for,
-// under the same budget.
-func (b *budgetReader) Read(p []byte) (int, error) {
-	room := b.limit - b.consumed()
-	if room <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(p)) > room {
-		p = p[:room]
-	}
-	if b.pos >= len(b.buf) {
-		if err := b.fill(); err != nil {
-			return 0, err
-		}
-	}
-	n := copy(p, b.buf[b.pos:])
-	b.pos += n
-	return n, nil
-}
-
-// skipTo reads past everything before the next start tag "<name" of one
-// of names (the name followed by a space, '/' or '>'), without a budget:
-// nothing is kept but the tag's first bytes, which it returns. ok is false
-// at the end of the input or on a read error (b.err).
-func (b *budgetReader) skipTo(names []string) (start []byte, ok bool) {
-	var tag []byte // "<" and the name read so far, nil outside a tag
-	for {
-		c, err := b.next()
-		if err != nil {
-			return nil, false // fill recorded a read error
-		}
-		switch {
-		case c == '<':
-			tag = append(tag[:0], c)
-		case c == '!' && len(tag) == 1:
-			// A comment may mention a start tag: skip it whole.
-			if !b.skipComment() {
-				return nil, false
-			}
-			tag = nil
-		case tag == nil:
-			// text between tags, skipped
-		case isNameByte(c) && len(tag) <= maxResyncName:
-			tag = append(tag, c)
-		default:
-			if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '/' || c == '>' {
-				for _, name := range names {
-					if string(tag[1:]) == name {
-						return append(tag, c), true
-					}
-				}
-			}
-			tag = nil
-		}
-	}
-}
-
-// skipComment reads past a comment whose "<!" was read: "--" and
-// everything to the next "-->". Other declarations ("<!DOCTYPE") are
-// skipped by the caller as text. It reports false at the end of the input.
-func (b *budgetReader) skipComment() bool {
-	var last [2]byte // the two bytes before c
-	for i := 0; ; i++ {
-		c, err := b.next()
-		if err != nil {
-			return false // fill recorded a read error
-		}
-		if i < 2 && c != '-' {
-			return true // not a comment
-		}
-		if i >= 4 && c == '>' && last == [2]byte{'-', '-'} {
-			return true
-		}
-		last[0], last[1] = last[1], c
-	}
-}
-
-// maxResyncName bounds the element names skipTo compares.
-const maxResyncName = 64
-
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == ':' || c == '.'
-}
-
-// resumeReader is what the decoder reads after Resync: head (the synthetic
-// start tags and the bytes skipTo consumed), then the guarded input.
-type resumeReader struct {
-	head []byte
-	in   *budgetReader
-}
-
-// ReadByte implements io.ByteReader.
-func (r *resumeReader) ReadByte() (byte, error) {
-	if len(r.head) > 0 {
-		c := r.head[0]
-		r.head = r.head[1:]
-		return c, nil
-	}
-	return r.in.ReadByte()
-}
-
-// Read implements io.Reader.
-func (r *resumeReader) Read(p []byte) (int, error) {
-	if len(r.head) > 0 {
-		n := copy(p, r.head)
-		r.head = r.head[n:]
-		return n, nil
-	}
-	return r.in.Read(p)
 }
