@@ -136,6 +136,7 @@ const (
 	categoryCache         = "Cache"
 	categoryMessageBroker = "Message Broker"
 	categoryServer        = "Server"
+	categoryIndustrial    = "Industrial Control"
 )
 
 // moduleComponents are the components a module's version fields name,
@@ -208,9 +209,41 @@ func moduleComponents(protocol string, res *result) []portolan.Component {
 			out = append(out, portolan.OperatingSystemsIn(res.NativeOS)...)
 		}
 	case "fox":
+		// Fox is the protocol of Tridium's Niagara Framework; a "Station"
+		// is a running Niagara station, whose version app_version is.
+		if strings.EqualFold(res.FoxAppName, "Station") {
+			product("Niagara Framework", res.FoxAppVersion, categoryIndustrial)
+		}
 		out = append(out, portolan.OperatingSystemsIn(res.FoxOSName)...)
+	case "bacnet":
+		// A BACnet device names its vendor and model; the model, with
+		// its vendor, is the product, at its firmware revision.
+		if res.ModelName != "" {
+			product(deviceName(res.VendorName, res.ModelName), res.FirmwareRev, categoryIndustrial)
+		}
+	case "modbus":
+		if res.MEIProductCode != "" {
+			product(deviceName(res.MEIVendor, res.MEIProductCode), strings.TrimLeft(res.MEIRevision, "vV"), categoryIndustrial)
+		}
+	case "siemens":
+		// module_type names the S7 CPU ("CPU 315-2 PN/DP"); firmware
+		// is "V3.2.6".
+		if res.S7ModuleType != "" {
+			product("Siemens SIMATIC S7 "+strings.TrimSpace(res.S7ModuleType), strings.TrimLeft(res.S7Firmware, "vV"), categoryIndustrial)
+		}
 	}
 	return out
+}
+
+// deviceName is an industrial device's product name: its model, after its
+// vendor when the device names one and the model does not already start
+// with it.
+func deviceName(vendor, model string) string {
+	vendor, model = strings.TrimSpace(vendor), strings.TrimSpace(model)
+	if vendor == "" || len(model) >= len(vendor) && strings.EqualFold(model[:len(vendor)], vendor) {
+		return model
+	}
+	return vendor + " " + model
 }
 
 // infoField returns a "key:value" line of redis's INFO answer.

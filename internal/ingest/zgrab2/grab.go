@@ -68,6 +68,18 @@ type result struct {
 	NativeOS         string // "native_os": smb's SMBv1 session setup, "Windows Server 2016 Standard 14393"
 	NativeLanMan     string // "ntlm": smb's SMBv1 session setup NativeLanMan, "Samba 4.17.12-Debian" (not NTLM)
 	FoxOSName        string // "os_name": fox
+	FoxAppName       string // "app_name": fox, the Niagara application, "Station"
+	FoxAppVersion    string // "app_version": fox, "3.8.311"
+	// The device identification of the industrial modules: what their
+	// protocols let a device say of itself.
+	VendorName     string // "vendor_name": bacnet, "Johnson Controls, Inc."
+	ModelName      string // "model_name": bacnet, "NAE55"
+	FirmwareRev    string // "firmware_revision": bacnet, "10.0"
+	MEIVendor      string // "mei_response.objects.vendor": modbus, "Schneider Electric"
+	MEIProductCode string // "mei_response.objects.product_code": modbus, "BMX P34 2020"
+	MEIRevision    string // "mei_response.objects.revision": modbus, "v2.6"
+	S7ModuleType   string // "module_type": siemens, "CPU 315-2 PN/DP"
+	S7Firmware     string // "firmware": siemens, "V3.2.6"
 }
 
 // httpResponse is the http module's result.response.
@@ -234,6 +246,22 @@ func decodeResult(d *scan.Decoder) *result {
 			r.NativeLanMan = strOrSkip(d)
 		case "os_name":
 			r.FoxOSName = strOrSkip(d)
+		case "app_name":
+			r.FoxAppName = strOrSkip(d)
+		case "app_version":
+			r.FoxAppVersion = strOrSkip(d)
+		case "vendor_name":
+			r.VendorName = strOrSkip(d)
+		case "model_name":
+			r.ModelName = strOrSkip(d)
+		case "firmware_revision":
+			r.FirmwareRev = strOrSkip(d)
+		case "mei_response":
+			r.MEIVendor, r.MEIProductCode, r.MEIRevision = decodeMEI(d)
+		case "module_type":
+			r.S7ModuleType = strOrSkip(d)
+		case "firmware":
+			r.S7Firmware = strOrSkip(d)
 		default:
 			d.Skip()
 		}
@@ -288,6 +316,39 @@ func decodeTwo(d *scan.Decoder, a, b string) (string, string) {
 		}
 	}
 	return va, vb
+}
+
+// decodeMEI returns the vendor, product code and revision of modbus's
+// mei_response ({"objects": {"vendor": …, "product_code": …, "revision":
+// …}, …}), the basic device identification of Modbus function 43/14.
+func decodeMEI(d *scan.Decoder) (vendor, product, revision string) {
+	if !isObject(d) {
+		return "", "", ""
+	}
+	d.Object()
+	for d.Next() {
+		if string(d.Key()) != "objects" {
+			d.Skip()
+			continue
+		}
+		if !isObject(d) { // skipped
+			continue
+		}
+		d.Object()
+		for d.Next() {
+			switch string(d.Key()) {
+			case "vendor":
+				vendor = strOrSkip(d)
+			case "product_code":
+				product = strOrSkip(d)
+			case "revision":
+				revision = strOrSkip(d)
+			default:
+				d.Skip()
+			}
+		}
+	}
+	return vendor, product, revision
 }
 
 func decodeResponse(d *scan.Decoder) *httpResponse {

@@ -38,9 +38,14 @@
 //     mongodb build_info.version, ipp cups_version, oracle
 //     handshake.nsn_version, smb's SMBv1 LAN manager field "ntlm" (Samba
 //     and its version; Samba's native_os "Windows 6.1" is a stand-in and
-//     is then ignored) or else native_os, and fox os_name (operating
-//     systems). Versions go through portolan.SplitVersion.
-//   - Everything else (mqtt, ntp, jarm, modbus, bacnet, dnp3, siemens, and
+//     is then ignored) or else native_os, fox app_name "Station" and
+//     app_version (Niagara Framework) and os_name (operating systems), and
+//     the device identification of the industrial modules as Industrial
+//     Control components: bacnet vendor_name, model_name and
+//     firmware_revision, modbus mei_response objects (vendor,
+//     product_code, revision), siemens module_type and firmware. Versions
+//     go through portolan.SplitVersion.
+//   - Everything else (mqtt, ntp, jarm, dnp3, and
 //     modules this reader has never heard of) gives status, scan protocol,
 //     and certificate or banner when it has one; a key of a known shape
 //     holding a value of another type is skipped, never an error.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -451,11 +452,11 @@ func TestModulesRecognised(t *testing.T) {
 			445:   {windows},
 			123:   nil,
 			631:   {c("CUPS", "2.4", "Server")},
-			502:   nil,
-			47808: nil,
+			502:   {c("Schneider Electric BMX P34 2020", "2.6", "Industrial Control")},
+			47808: {c("Johnson Controls, Inc. NAE55", "10.0", "Industrial Control")},
 			20000: nil,
-			1911:  {windows},
-			102:   nil,
+			1911:  {c("Niagara Framework", "3.8.311", "Industrial Control"), windows},
+			102:   {c("Siemens SIMATIC S7 CPU 315-2 PN/DP", "3.2.6", "Industrial Control")},
 			3389:  nil,
 			2525:  nil,
 			6380:  nil,
@@ -478,6 +479,43 @@ func TestModulesRecognised(t *testing.T) {
 				if diff := cmp.Diff(w, r.Recognize(o)); diff != "" {
 					t.Errorf("port %d (-want +got):\n%s", o.Port, diff)
 				}
+			}
+		})
+	}
+}
+
+// TestIndustrialIdentification reads the device identification of the
+// industrial modules in the shapes zgrab2's result types allow, malformed
+// ones included: a value of another type is skipped, never an error, and
+// names no component.
+func TestIndustrialIdentification(t *testing.T) {
+	c := func(name, version string) []portolan.Component {
+		return []portolan.Component{{Name: name, Version: version, Category: "Industrial Control"}}
+	}
+	for _, tc := range []struct {
+		name, module, result string
+		want                 []portolan.Component
+	}{
+		{"modbus vendor and product", "modbus", `{"mei_response":{"objects":{"vendor":"Schneider Electric","product_code":"BMX P34 2020","revision":"V2.6"}}}`, c("Schneider Electric BMX P34 2020", "2.6")},
+		{"modbus product naming its vendor", "modbus", `{"mei_response":{"objects":{"vendor":"Schneider","product_code":"Schneider M221","revision":"1.6"}}}`, c("Schneider M221", "1.6")},
+		{"modbus without objects", "modbus", `{"mei_response":{"conformity_level":1}}`, nil},
+		{"modbus objects of another type", "modbus", `{"mei_response":{"objects":["vendor"]}}`, nil},
+		{"modbus mei_response of another type", "modbus", `{"mei_response":"x","function_code":43}`, nil},
+		{"bacnet without a model", "bacnet", `{"vendor_name":"Johnson Controls, Inc.","firmware_revision":"10.0"}`, nil},
+		{"bacnet model without vendor", "bacnet", `{"model_name":"NAE55","firmware_revision":"10.0"}`, c("NAE55", "10.0")},
+		{"siemens without a module type", "siemens", `{"is_s7":true,"module":"6ES7 315-2EH14-0AB0","firmware":"V3.2.6"}`, nil},
+		{"fox other than a station", "fox", `{"is_fox":true,"app_name":"Supervisor","app_version":"4.1"}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := map[string]int{"modbus": 502, "bacnet": 47808, "siemens": 102, "fox": 1911}[tc.module]
+			line := `{"ip":"192.0.2.10","data":{"` + tc.module + `":{"status":"success","protocol":"` + tc.module + `","port":` + strconv.Itoa(port) +
+				`,"result":` + tc.result + `,"timestamp":"2026-12-04T04:00:00Z"}}}`
+			obs := ingesttest.MustReadAll(t, zgrab2.NewReader(strings.NewReader(line+"\n"), zgrab2.Options{}))
+			if len(obs) != 1 {
+				t.Fatalf("%d observations, want 1", len(obs))
+			}
+			if diff := cmp.Diff(tc.want, obs[0].Components); diff != "" {
+				t.Errorf("components (-want +got):\n%s", diff)
 			}
 		})
 	}
