@@ -92,5 +92,5 @@ func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int)
 // HostPorts implements sqlfilter.Runner with the reads the store's own
 // lists use, so that a search's records and a host's ports are identical.
 func (r searchRunner) HostPorts(ctx context.Context, keys []merge.PortKey) ([]*portolan.HostPort, error) {
-	return sqlstore.HostPortsByKeys(ctx, readDialect{r.db}, keys)
+	return sqlstore.HostPortsByKeys(ctx, readDialect(r), keys)
 }

@@ -433,13 +433,3 @@ func (db *DB) PruneChanges(ctx context.Context, before time.Time) (portolan.Wate
 	}
 	return wm, db.storeError("commit prune", tx.Commit())
 }
-
-// sortedPortKeys returns the keys of m in key order.
-func sortedPortKeys[V any](m map[merge.PortKey]V) []merge.PortKey {
-	keys := make([]merge.PortKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, comparePortKeys)
-	return keys
-}

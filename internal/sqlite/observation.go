@@ -690,9 +690,8 @@ func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.P
 			return res, db.storeError("read log", err)
 		}
 		type entry struct {
-			seq  int64
-			obs  []*portolan.Observation
-			drop int
+			seq int64
+			obs []*portolan.Observation
 		}
 		var entries []entry
 		for rows.Next() {
