@@ -118,3 +118,47 @@ func TestExpiryOrderCanWalkAnIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestFillCertificateFields opens a store whose certificates lack what
+// migration 0002 added (validity, fields) and whose records lack their
+// certificate's expiry (migration 0007): the fill at open restores both,
+// so that searches by expiry find them.
+func TestFillCertificateFields(t *testing.T) {
+	ctx := context.Background()
+	u := newSchema(t, testURL(t))
+	db, err := postgres.Open(ctx, u, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &portolan.Observation{Host: "192.0.2.1", Port: 443, Status: portolan.StatusOpen, ScannedAt: storetest.Base,
+		Source: "nmap", Certificate: storetest.TestCertificates()[1]}
+	if err := o.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportObservations(ctx, []*portolan.Observation{o}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	mustExec(t, u, `UPDATE certificates SET not_before = NULL, not_after = NULL`)
+	mustExec(t, u, `UPDATE host_ports SET cert_not_after = NULL`)
+	mustExec(t, u, `DELETE FROM certificate_fields`)
+
+	db = mustOpen(t, u, nil)
+	certs, err := db.FilterSSLCertificates(ctx, portolan.SearchQuery{Count: true, Top: 10, Filter: &portolan.Compare{Op: portolan.OpEq,
+		Path: portolan.Path{Name: "subject/commonName", Kind: portolan.ValueString}, Value: portolan.Value{Kind: portolan.ValueString, Str: "svc1.example.test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if certs.Total != 1 || len(certs.Items) != 1 {
+		t.Fatalf("after the fill: %d certificates (%+v)", certs.Total, certs.Items)
+	}
+	expiry := certs.Items[0].ExpirationDateTime
+	ports, err := db.SearchHostPorts(ctx, portolan.SearchQuery{Count: true, Top: 10, Filter: &portolan.Compare{Op: portolan.OpEq,
+		Path: portolan.Path{Name: "mostRecentSslCertificate/expirationDateTime", Kind: portolan.ValueTime}, Value: portolan.Value{Kind: portolan.ValueTime, Time: expiry}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ports.Total != 1 || len(ports.Items) != 1 || ports.Items[0].Port != 443 {
+		t.Fatalf("hostPorts whose certificate expires at %v after the fill: %d (%+v)", expiry, ports.Total, ports.Items)
+	}
+}
