@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,6 +55,72 @@ func (c Component) Less(o Component) bool {
 		return c.Version < o.Version
 	}
 	return c.Category < o.Category
+}
+
+// linuxDistributions are the operating systems (OperatingSystemsIn names)
+// that are Linux: next to one of them, a bare "Linux" says nothing more.
+var linuxDistributions = map[string]bool{
+	"Debian": true, "Ubuntu": true, "CentOS": true, "Red Hat": true, "Fedora": true,
+	"Alpine": true, "SUSE": true, "openSUSE": true, "Raspbian": true, "Gentoo": true,
+	"AlmaLinux": true, "Rocky Linux": true, "Amazon Linux": true, "Photon OS": true,
+}
+
+// IsLinuxDistribution reports whether name is an operating system that is
+// Linux.
+func IsLinuxDistribution(name string) bool { return linuxDistributions[name] }
+
+// LinuxDistributions returns the names IsLinuxDistribution accepts, sorted:
+// the stores' SQL restates RedundantBeside with them.
+func LinuxDistributions() []string {
+	names := make([]string, 0, len(linuxDistributions))
+	for name := range linuxDistributions {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// RedundantBeside reports whether c says nothing that other, a component of
+// the same port, does not say better (intelligence.md §5 as Portolan reads
+// it: one product is one component): a versionless component beside a
+// versioned one of the same product (name and category), and a generic
+// Linux beside a Linux distribution. A port's components are its
+// observations' union without the redundant ones, whichever observation
+// named which: masscan's versionless "Redis" gives way to zgrab2's "Redis
+// 7.0.15" as nmap's "Linux" gives way to a "+deb12u1" package's Debian.
+// Removing them keeps merging order independent, because the component that
+// makes another redundant is itself never removed without a third that
+// makes both redundant.
+func (c Component) RedundantBeside(other Component) bool {
+	if c.Version == "" && other.Version != "" && c.Name == other.Name && c.Category == other.Category {
+		return true
+	}
+	return c.Name == "Linux" && c.Category == CategoryOperatingSystem &&
+		other.Category == CategoryOperatingSystem && linuxDistributions[other.Name]
+}
+
+// DropRedundant deletes from set, the components of one port, those that
+// another of them makes redundant (RedundantBeside).
+func DropRedundant[V any](set map[Component]V) {
+	candidate := false
+	for c := range set {
+		candidate = candidate || c.Version == "" || c.Name == "Linux"
+	}
+	if !candidate {
+		return // the common case: every component versioned, no Linux
+	}
+	var redundant []Component
+	for c := range set {
+		for other := range set {
+			if c.RedundantBeside(other) {
+				redundant = append(redundant, c)
+				break
+			}
+		}
+	}
+	for _, c := range redundant {
+		delete(set, c)
+	}
 }
 
 // Normalize validates o and brings it to canonical form in place: the host

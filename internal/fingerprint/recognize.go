@@ -240,7 +240,7 @@ func tidy(cs []portolan.Component) []portolan.Component {
 	cs = slices.Compact(cs)
 	distro := false
 	for _, c := range cs {
-		distro = distro || c.Category == portolan.CategoryOperatingSystem && linuxDistributions[c.Name]
+		distro = distro || c.Category == portolan.CategoryOperatingSystem && portolan.IsLinuxDistribution(c.Name)
 	}
 	out := cs[:0]
 	for i, c := range cs {
@@ -271,7 +271,7 @@ func isTidy(t *aliasTable, cs []portolan.Component) bool {
 			return false
 		}
 		if c.Category == portolan.CategoryOperatingSystem {
-			distro = distro || linuxDistributions[c.Name]
+			distro = distro || portolan.IsLinuxDistribution(c.Name)
 			linux = linux || c.Name == "Linux"
 		}
 	}
@@ -288,15 +288,6 @@ func versionedFollows(rest []portolan.Component, c portolan.Component) bool {
 		}
 	}
 	return false
-}
-
-// linuxDistributions are the operating systems (portolan.OperatingSystemsIn
-// names) that are Linux: next to one of them, a bare "Linux" says nothing
-// more.
-var linuxDistributions = map[string]bool{
-	"Debian": true, "Ubuntu": true, "CentOS": true, "Red Hat": true, "Fedora": true,
-	"Alpine": true, "SUSE": true, "openSUSE": true, "Raspbian": true, "Gentoo": true,
-	"AlmaLinux": true, "Rocky Linux": true, "Amazon Linux": true, "Photon OS": true,
 }
 
 // scannerOnly returns the scanner's components canonical, sorted and

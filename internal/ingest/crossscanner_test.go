@@ -25,10 +25,6 @@ var crossScannerSets = []struct {
 	// want is, per port, every component the port must list, by
 	// "name version" ("name" without a version), and nothing else.
 	want map[int][]string
-	// gaps are the ports where a product is known to be listed twice, and
-	// why; want lists what they show today, so that a fix fails the test
-	// until the gap is removed from here.
-	gaps map[int]string
 }{
 	{
 		name: "lab 2026-11-27: nginx, python http.server, openssl s_server, OpenSSH",
@@ -58,16 +54,14 @@ var crossScannerSets = []struct {
 			"masscan/testdata/masscan_ns_6379_18081_18443_oB.bin",
 		},
 		want: map[int][]string{
-			3306:  {"Debian", "MariaDB 10.11.19"},
-			5432:  {"PostgreSQL"},
-			6379:  {"Linux", "Redis", "Redis 7.0.15"}, // Redis's INFO names the kernel
-			18081: {"SimpleHTTP 0.6"},                 // nmap's -sV only: "Python 3.11.7" is its extra information, not a product
+			3306: {"Debian", "MariaDB 10.11.19"},
+			5432: {"PostgreSQL"},
+			// Redis's INFO names the kernel; masscan's observation holds
+			// the protected-mode refusal, which names Redis without a
+			// version, and nmap's and zgrab2's versioned one replaces it.
+			6379:  {"Linux", "Redis 7.0.15"},
+			18081: {"SimpleHTTP 0.6"}, // nmap's -sV only: "Python 3.11.7" is its extra information, not a product
 			18443: {"OpenSSL"},
-		},
-		gaps: map[int]string{
-			6379: "masscan's observation holds Redis's protected-mode refusal, which names Redis without a version; the " +
-				"versioned component of nmap and zgrab2 replaces a versionless one only within one observation " +
-				"(fingerprint's tidy), while a port's components are the union over its observations",
 		},
 	},
 	{
@@ -131,10 +125,7 @@ func TestOneComponentPerProductAcrossScanners(t *testing.T) {
 				}
 				slices.Sort(got)
 				for name, n := range byName {
-					switch {
-					case n > 1 && set.gaps[hp.Port] != "":
-						t.Logf("known gap: port %d lists %s %d times: %q: %s", hp.Port, name, n, got, set.gaps[hp.Port])
-					case n > 1:
+					if n > 1 {
 						t.Errorf("port %d lists %s %d times: %q", hp.Port, name, n, got)
 					}
 				}

@@ -18,8 +18,8 @@ import (
 
 // TestRebuildAppliesCanonicalNames is the upgrade path of the README: a
 // store written before the alias table (here: with the scanner's names
-// only) holds nmap's "SimpleHTTPServer" and the generic Linux next to
-// Debian; reopened with the current rules, `portolan rebuild` replays the
+// only) holds nmap's "SimpleHTTPServer" and "OpenSSL s_server -www
+// httpd"; reopened with the current rules, `portolan rebuild` replays the
 // observation log through them and the store holds the canonical names.
 func TestRebuildAppliesCanonicalNames(t *testing.T) {
 	ctx := context.Background()
@@ -44,7 +44,7 @@ func TestRebuildAppliesCanonicalNames(t *testing.T) {
 	}
 	ingestFile(t, &ingest.Ingester{Store: old}, filepath.Join("testdata", "nmap_sV_scripts_5ports.xml"))
 	before := names(old)
-	if !slices.Contains(before, "SimpleHTTPServer 0.6") || !slices.Contains(before, "Linux ") {
+	if !slices.Contains(before, "SimpleHTTPServer 0.6") || !slices.Contains(before, "OpenSSL s_server -www httpd ") {
 		t.Fatalf("the old store should hold nmap's names: %v", before)
 	}
 	old.Close()
@@ -58,7 +58,8 @@ func TestRebuildAppliesCanonicalNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := names(db)
-	if slices.Contains(after, "SimpleHTTPServer 0.6") || slices.Contains(after, "Linux ") || !slices.Contains(after, "SimpleHTTP 0.6") {
+	if slices.Contains(after, "SimpleHTTPServer 0.6") || slices.Contains(after, "OpenSSL s_server -www httpd ") ||
+		slices.Contains(after, "Linux ") || !slices.Contains(after, "SimpleHTTP 0.6") || !slices.Contains(after, "OpenSSL ") {
 		t.Errorf("after rebuild: %v", after)
 	}
 	// A fresh store ingesting the same file agrees with the rebuilt one.

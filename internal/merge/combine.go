@@ -9,7 +9,9 @@ import "portolan"
 // their upserts (internal/sqlite/observation.go upsertHostPorts and
 // upsertBanners, internal/postgres/observation.go mergePorts and
 // mergeBanners): min and max of the spans, union of the instant sets, and
-// StatusWins and CertificateWins for the candidates.
+// StatusWins and CertificateWins for the candidates, and the union of the
+// components without those another makes redundant
+// (portolan.Component.RedundantBeside; the stores' dropRedundantComponents).
 func (p *PortDelta) Merge(o *PortDelta) {
 	p.Open.Union(o.Open)
 	if len(o.OpenInstants) > 0 && p.OpenInstants == nil {
@@ -42,6 +44,7 @@ func (p *PortDelta) Merge(o *PortDelta) {
 		}
 	}
 	p.Components = mergeSpans(p.Components, o.Components)
+	portolan.DropRedundant(p.Components)
 	p.Certificates = mergeSpans(p.Certificates, o.Certificates)
 }
 

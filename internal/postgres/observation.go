@@ -16,6 +16,7 @@ import (
 	"portolan"
 	"portolan/internal/merge"
 	"portolan/internal/obslog"
+	"portolan/internal/sqlstore"
 )
 
 // pending is a batch prepared for import outside the transaction, so that
@@ -419,15 +420,6 @@ const (
 	WHERE excluded.times_observed > 0 OR excluded.first_seen < b.first_seen OR excluded.last_seen > b.last_seen
 	RETURNING host, port, protocol, xmax = 0`
 
-	mergePortComponents = `INSERT INTO port_components AS pc (host, port, protocol, name, version, category, first_seen, last_seen)
-	SELECT host, port, protocol, name, version, category, first_seen, last_seen FROM pg_temp.stage_port_components
-	ORDER BY host, port, protocol, name, version, category
-	ON CONFLICT (host, port, protocol, name, version, category) DO UPDATE SET
-		first_seen = LEAST(pc.first_seen, excluded.first_seen),
-		last_seen = GREATEST(pc.last_seen, excluded.last_seen)
-	WHERE excluded.first_seen < pc.first_seen OR excluded.last_seen > pc.last_seen
-	RETURNING host, port, protocol, xmax = 0`
-
 	mergeHostCertificates = `INSERT INTO host_certificates AS hc (host, sha1, port, first_seen, last_seen)
 	SELECT host, sha1, port, first_seen, last_seen FROM pg_temp.stage_host_certificates ORDER BY host, sha1, port
 	ON CONFLICT (host, sha1, port) DO UPDATE SET
@@ -454,6 +446,26 @@ const (
 		last_seen = GREATEST(c.last_seen, excluded.last_seen)
 	WHERE excluded.first_seen < c.first_seen OR excluded.last_seen > c.last_seen
 	RETURNING sha1, xmax = 0`
+)
+
+var (
+	// A staged component that a stored one makes redundant is not
+	// inserted, and dropRedundantComponents then deletes the stored ones
+	// that the staged make redundant: a port lists one product once,
+	// whichever batch named which (portolan.Component.RedundantBeside).
+	mergePortComponents = `INSERT INTO port_components AS pc (host, port, protocol, name, version, category, first_seen, last_seen)
+	SELECT host, port, protocol, name, version, category, first_seen, last_seen FROM pg_temp.stage_port_components s
+	WHERE NOT ` + sqlstore.RedundantComponent("s") + `
+	ORDER BY host, port, protocol, name, version, category
+	ON CONFLICT (host, port, protocol, name, version, category) DO UPDATE SET
+		first_seen = LEAST(pc.first_seen, excluded.first_seen),
+		last_seen = GREATEST(pc.last_seen, excluded.last_seen)
+	WHERE excluded.first_seen < pc.first_seen OR excluded.last_seen > pc.last_seen
+	RETURNING host, port, protocol, xmax = 0`
+
+	dropRedundantComponents = `DELETE FROM port_components v
+	USING (SELECT DISTINCT host, port, protocol FROM pg_temp.stage_port_components) k
+	WHERE v.host = k.host AND v.port = k.port AND v.protocol = k.protocol AND ` + sqlstore.RedundantComponent("v")
 )
 
 // nullTime is t, or NULL for the zero time.
@@ -639,6 +651,7 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64, t
 	}
 	queueTracked("stage_banners", mergeBanners, track.partScanner(portolan.ChangeBanners))
 	queueTracked("stage_port_components", mergePortComponents, track.partScanner(portolan.ChangeServices))
+	queue("stage_port_components", dropRedundantComponents)
 	queue("stage_host_certificates", mergeHostCertificates)
 	queue("stage_certificate_terms", mergeCertificateTerms)
 	queue("stage_certificate_fields", mergeCertificateFields)

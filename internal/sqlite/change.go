@@ -115,6 +115,8 @@ func portChange(k merge.PortKey, p *merge.PortDelta, before map[merge.PortKey]po
 	}
 	for c, sp := range p.Components {
 		switch oc, ok := comps[compRowKey{k, c}]; {
+		case !ok && redundantBesideStored(k, c, comps):
+			// dropRedundantComponents deletes it at once: no change.
 		case !ok:
 			kind |= portolan.ChangeServices
 		case sp.First.Unix() < oc.first || sp.Last.Unix() > oc.last:
@@ -194,6 +196,21 @@ func (w *writer) readBanners(keys []merge.PortKey) (map[bannerRowKey]spanRow, er
 		return err
 	})
 	return out, err
+}
+
+// redundantBesideStored reports whether a stored component of k makes c
+// redundant. Only a versionless component or a Linux can be, which keeps
+// the walk over the batch's stored components off the common path.
+func redundantBesideStored(k merge.PortKey, c portolan.Component, comps map[compRowKey]spanRow) bool {
+	if c.Version != "" && c.Name != "Linux" {
+		return false
+	}
+	for rk := range comps {
+		if rk.port == k && c.RedundantBeside(rk.comp) {
+			return true
+		}
+	}
+	return false
 }
 
 // readComponents returns the stored spans of the components of keys.

@@ -15,6 +15,7 @@ import (
 	"portolan"
 	"portolan/internal/merge"
 	"portolan/internal/obslog"
+	"portolan/internal/sqlstore"
 )
 
 // ImportObservations implements portolan.ObservationService: in one
@@ -452,6 +453,9 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	if err := w.applyHostComponents(hostComps); err != nil {
 		return 0, 0, err
 	}
+	if err := w.dropRedundantComponents(d, keys); err != nil {
+		return 0, 0, err
+	}
 	if err := w.applyCertificates(d.Certificates, certSpans); err != nil {
 		return 0, 0, err
 	}
@@ -493,6 +497,60 @@ func (w *writer) applyHostComponents(hostComps map[string]map[portolan.Component
 	}
 	return w.execRows("upsert host components", "INSERT INTO host_components (host, name, version, category, id, first_seen, last_seen)",
 		"ON CONFLICT (host, name, version, category) "+upsertSpan, 7, args)
+}
+
+// redundantComponents deletes, on the ports in its VALUES list, the
+// components another component of the port makes redundant.
+// (SQLite's DELETE names the table, not an alias, in its subqueries.)
+var redundantComponents = "DELETE FROM port_components WHERE (host, port, protocol) IN (VALUES %s) AND " +
+	sqlstore.RedundantComponent("port_components") + " RETURNING host, name, version, category"
+
+// dropRedundantComponents deletes the components of the batch's ports that
+// another makes redundant (portolan.Component.RedundantBeside): merge.Delta
+// drops them within the batch, this across batches, so that a versioned
+// "Redis 7.0.15" replaces the versionless "Redis" stored before it, and a
+// versionless one arriving after it is dropped. The host components those
+// rows fed are computed again from the ports that still list them.
+func (w *writer) dropRedundantComponents(d *merge.Delta, keys []merge.PortKey) error {
+	var args []any
+	for _, k := range keys {
+		if len(d.Ports[k].Components) > 0 {
+			args = append(args, k.Host, k.Port, string(k.Protocol))
+		}
+	}
+	type hostComponent struct {
+		host string
+		portolan.Component
+	}
+	var dropped []hostComponent
+	err := w.queryRows("drop redundant components", func(n int) string {
+		return fmt.Sprintf(redundantComponents, placeholders(n, 3))
+	}, 3, args, func(rows *sql.Rows) error {
+		var hc hostComponent
+		err := rows.Scan(&hc.host, &hc.Name, &hc.Version, &hc.Category)
+		dropped = append(dropped, hc)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(dropped, func(a, b hostComponent) int {
+		return cmp.Or(strings.Compare(a.host, b.host), compareComponents(a.Component, b.Component))
+	})
+	for _, hc := range slices.Compact(dropped) {
+		c := hc.Component
+		if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM host_components WHERE host = ? AND name = ? AND version = ? AND category = ?",
+			hc.host, c.Name, c.Version, c.Category); err != nil {
+			return w.db.storeError("drop redundant components", err)
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO host_components (host, name, version, category, id, first_seen, last_seen)
+			SELECT host, name, version, category, ?, min(first_seen), max(last_seen) FROM port_components
+			WHERE host = ? AND name = ? AND version = ? AND category = ? GROUP BY host, name, version, category`,
+			portolan.HostComponentID(hc.host, c), hc.host, c.Name, c.Version, c.Category); err != nil {
+			return w.db.storeError("drop redundant components", err)
+		}
+	}
+	return nil
 }
 
 // applyCertificates stores the certificates and indexes the new ones for

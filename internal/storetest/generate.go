@@ -92,6 +92,7 @@ var (
 		{Name: "nginx", Category: "Server"},
 		{Name: "OpenSSH", Version: "9.2p1", Category: "Remote Access"},
 		{Name: "Debian", Category: "Operating System"},
+		{Name: "Linux", Category: "Operating System"},
 		{Name: "Postfix", Category: "Mail Server"},
 	}
 	sources   = []string{"nmap", "masscan", "native", "zgrab2"}

@@ -5,6 +5,8 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +29,7 @@ func RunRules(t *testing.T, open OpenFunc) {
 		{"BannerGrouping", testBannerRule},
 		{"IsRecent", testIsRecentRule},
 		{"Aliases", testAliasRule},
+		{"RedundantComponents", testRedundantComponentRule},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -245,6 +248,53 @@ func testIsRecentRule(t *testing.T, open OpenFunc) {
 		if got := page.Total == 2; got != want { // the port and its copy at +10000
 			t.Errorf("$filter isRecent of %s: %d ports; merge.IsRecent says recent=%v", name, page.Total, want)
 		}
+	}
+}
+
+// testRedundantComponentRule checks that a port lists one product once
+// when separate batches name it with and without a version, or name Linux
+// and a distribution (portolan.Component.RedundantBeside), in either order,
+// and that the host's components follow its ports.
+func testRedundantComponentRule(t *testing.T, open OpenFunc) {
+	ctx := context.Background()
+	s := mustOpen(t, open)
+	later := Base.Add(time.Hour)
+	redis := ruleObservation(t, 6379, portolan.StatusOpen, Base, Base, "masscan")
+	redis.Components = []portolan.Component{{Name: "Redis", Category: "Database"}, {Name: "Linux", Category: portolan.CategoryOperatingSystem}}
+	versioned := ruleObservation(t, 6379, portolan.StatusOpen, later, later, "zgrab2")
+	versioned.Components = []portolan.Component{{Name: "Redis", Version: "7.0.15", Category: "Database"}, {Name: "Debian", Category: portolan.CategoryOperatingSystem}}
+	// Another port keeps its versionless Redis: the rule is per port.
+	earlier := Base.Add(-time.Hour)
+	other := ruleObservation(t, 6380, portolan.StatusOpen, earlier, earlier, "masscan")
+	other.Components = []portolan.Component{{Name: "Redis", Category: "Database"}}
+	mustImport(t, s, []*portolan.Observation{other})
+	importInBothOrders(t, s, []ruleCase{{port: 6379, a: redis, b: versioned}})
+	want := "[Debian Redis 7.0.15]"
+	for i, hp := range storedPorts(t, s, 6379) {
+		var got []string
+		for _, sv := range hp.Services {
+			got = append(got, strings.TrimSpace(sv.Component.Name+" "+sv.Component.Version))
+			if sv.Component.Name == "Redis" && !sv.FirstSeenDateTime.Equal(later) {
+				t.Errorf("order %d: Redis 7.0.15 first seen %v, want %v (the versionless sighting is not its)", i, sv.FirstSeenDateTime, later)
+			}
+		}
+		slices.Sort(got)
+		if fmt.Sprint(got) != want {
+			t.Errorf("order %d: services %q, want %s", i, got, want)
+		}
+	}
+	comps, _, err := s.FindHostComponents(ctx, "203.0.113.77", portolan.ListFilter{})
+	must(t, err)
+	var got []string
+	for _, c := range comps {
+		got = append(got, strings.TrimSpace(c.Name+" "+c.Version))
+		if c.Name == "Redis" && c.Version == "" && !c.LastSeenDateTime.Equal(earlier) {
+			t.Errorf("host component Redis last seen %v, want %v (port 6380's; 6379's versionless sighting is dropped)", c.LastSeenDateTime, earlier)
+		}
+	}
+	slices.Sort(got)
+	if fmt.Sprint(got) != "[Debian Redis Redis 7.0.15]" {
+		t.Errorf("host components %q, want [Debian Redis Redis 7.0.15] (Linux gone; versionless Redis from 6380 only)", got)
 	}
 }
 

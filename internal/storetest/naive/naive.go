@@ -299,6 +299,11 @@ func (s *Store) hostPort(k key) *portolan.HostPort {
 			services[c].add(o.SeenAt)
 		}
 	}
+	for c := range services {
+		if redundant(c, services) {
+			delete(services, c)
+		}
+	}
 	for c, w := range services {
 		// isRecent (§5): at or after the newest banner's lastSeen; without
 		// banners, within 48 hours before the port's lastScan.
@@ -546,15 +551,42 @@ func listByID[T any](all []T, f portolan.ListFilter, id func(T) string) ([]T, in
 	return pageOf(all, f.Offset, f.Limit), total
 }
 
+// redundant reports whether another component of a port's set makes c
+// redundant (one product is one component: a versioned one over a
+// versionless one of the same name and category, a Linux distribution over
+// a generic Linux).
+func redundant[V any](c portolan.Component, set map[portolan.Component]V) bool {
+	for other := range set {
+		if c.RedundantBeside(other) {
+			return true
+		}
+	}
+	return false
+}
+
 // hostComponents returns the hostComponents of one host id (§5): one per
-// component, first/last seen over the open observations of all its ports.
+// component its ports list, first/last seen over the open observations of
+// all its ports.
 func (s *Store) hostComponents(host string) []*portolan.HostComponent {
 	spans := map[portolan.Component]*window{}
+	onPort := map[key]map[portolan.Component]bool{}
 	for _, o := range s.log {
 		if o.Host != host || !isOpen(o) {
 			continue
 		}
+		k := keyOf(o)
+		if onPort[k] == nil {
+			// Only what the port lists counts: not a component the port
+			// drops as redundant.
+			onPort[k] = map[portolan.Component]bool{}
+			for _, sv := range s.hostPort(k).Services {
+				onPort[k][sv.Component] = true
+			}
+		}
 		for _, c := range s.componentsOf(o) {
+			if !onPort[k][c] {
+				continue
+			}
 			if spans[c] == nil {
 				spans[c] = &window{}
 			}
