@@ -99,10 +99,28 @@ type SSLCertificateService interface {
 	FindHostSSLCertificateByID(ctx context.Context, id string) (*HostSSLCertificate, error)
 }
 
-// CertificateDigest returns the lowercase hex SHA-1 of a DER certificate.
+// CertificateDigest returns the lowercase hex SHA-1 of a DER certificate,
+// or the SHA-1 a certificate description gives (IsDescribedCertificate).
 func CertificateDigest(der []byte) string {
+	if IsDescribedCertificate(der) {
+		if d, err := decodeDescription(der); err == nil {
+			return d.SHA1
+		}
+	}
 	sum := sha1.Sum(der)
 	return hex.EncodeToString(sum[:])
+}
+
+// fingerprintOf returns a lowercase hex digest with colons between bytes.
+func fingerprintOf(digest string) string {
+	fingerprint := make([]byte, 0, len(digest)*3/2)
+	for i := 0; i+1 < len(digest); i += 2 {
+		if i > 0 {
+			fingerprint = append(fingerprint, ':')
+		}
+		fingerprint = append(fingerprint, digest[i:i+2]...)
+	}
+	return string(fingerprint)
 }
 
 // DecodeCertificate accepts a certificate as PEM or DER and returns the DER
@@ -128,23 +146,21 @@ var (
 // ParseCertificate reads the fields of an sslCertificate from DER with
 // crypto/x509. First/last seen are left zero: they come from observations.
 // A DER that crypto/x509 refuses is an EINVALID error with its reason.
+// A certificate described rather than given (IsDescribedCertificate) is
+// read from its description.
 func ParseCertificate(der []byte) (*SSLCertificate, error) {
+	if IsDescribedCertificate(der) {
+		return parseDescription(der)
+	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, WrapError(EINVALID, err, "certificate is malformed: %s", err)
 	}
 	digest := CertificateDigest(der)
-	fingerprint := make([]byte, 0, 59)
-	for i := 0; i < len(digest); i += 2 {
-		if i > 0 {
-			fingerprint = append(fingerprint, ':')
-		}
-		fingerprint = append(fingerprint, digest[i:i+2]...)
-	}
 	c := &SSLCertificate{
 		ID:                 SSLCertificateID(digest),
 		SHA1:               digest,
-		Fingerprint:        string(fingerprint),
+		Fingerprint:        fingerprintOf(digest),
 		IssueDateTime:      cert.NotBefore.UTC(),
 		ExpirationDateTime: cert.NotAfter.UTC(),
 		Issuer:             entityOf(cert.Issuer),

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"portolan"
 	"portolan/internal/ingest"
@@ -62,6 +63,23 @@ var crossScannerSets = []struct {
 			6379:  {"Linux", "Redis 7.0.15"},
 			18081: {"SimpleHTTP 0.6"}, // nmap's -sV only: "Python 3.11.7" is its extra information, not a product
 			18443: {"OpenSSL"},
+		},
+	},
+	{
+		// Real httpx v1.7.1 and naabu v2.3.5 output (a session later:
+		// the module proxy then served them), with nmap of the same
+		// services in one network namespace.
+		name: "2026-12-04 (httpx, naabu): Redis, python http.server, nginx, openssl s_server",
+		files: []string{
+			"nmap/testdata/nmap_sV_httpx_naabu_lab.xml", "nmap/testdata/nmap_sV_httpx_naabu_lab.gnmap",
+			"httpx/testdata/httpx_lab_2026-12-04.jsonl", "naabu/testdata/naabu_lab_2026-12-04.jsonl",
+		},
+		want: map[int][]string{
+			6379:  {"Redis 7.0.15"},
+			18081: {"Python 3.11.7", "SimpleHTTP 0.6"}, // httpx's wappalyzer names both
+			18082: {"nginx 1.22.1"},                    // httpx's "Nginx", nmap's "nginx"
+			18443: {"OpenSSL"},
+			18444: {"nginx 1.22.1"},
 		},
 	},
 	{
@@ -139,5 +157,45 @@ func TestOneComponentPerProductAcrossScanners(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDescribedCertificateGivesWayToDER ingests httpx's capture, which
+// describes the lab's certificate without its DER, and nmap's, whose
+// ssl-cert script gives the DER, in both orders: either way the store
+// serves the certificate the DER says (with the IP name httpx leaves out),
+// and both ports point at it.
+func TestDescribedCertificateGivesWayToDER(t *testing.T) {
+	ctx := context.Background()
+	const leaf = "4a34bd0eaed5c0d734c35f55ddb6c3420e3a2e10"
+	files := []string{"httpx/testdata/httpx_lab_2026-12-04.jsonl", "nmap/testdata/nmap_sV_httpx_naabu_lab.xml"}
+	var served []string
+	for _, order := range [][]string{files, {files[1], files[0]}} {
+		db := openStore(t)
+		in := &ingest.Ingester{Store: db}
+		for _, f := range order {
+			ingestFile(t, in, f)
+		}
+		c, err := db.FindSSLCertificateByID(ctx, portolan.SSLCertificateID(leaf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(c.Subject.AlternateNames) != "[portolan-lab.test 127.0.0.1]" {
+			t.Errorf("order %v: alternate names %v, want the DER's", order, c.Subject.AlternateNames)
+		}
+		for _, port := range []int{18443, 18444} {
+			hp, err := db.FindHostPortByID(ctx, portolan.HostPortID("127.0.0.1", portolan.TCP, port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hp.MostRecentSSLCertificateID != c.ID {
+				t.Errorf("order %v: port %d's certificate %q, want %q", order, port, hp.MostRecentSSLCertificateID, c.ID)
+			}
+		}
+		c.FirstSeenDateTime, c.LastSeenDateTime = time.Time{}, time.Time{}
+		served = append(served, fmt.Sprintf("%+v", *c))
+	}
+	if served[0] != served[1] {
+		t.Errorf("the order of the files changed the certificate:\n%s\n%s", served[0], served[1])
 	}
 }

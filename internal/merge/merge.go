@@ -26,6 +26,7 @@
 package merge
 
 import (
+	"bytes"
 	"time"
 
 	"portolan"
@@ -66,11 +67,29 @@ type Delta struct {
 	Certificates map[string]*Certificate
 }
 
-// Certificate is a parsed certificate with its DER.
+// Certificate is a parsed certificate with its DER, or with its
+// description when no observation of the batch gave the DER.
 type Certificate struct {
 	DER    []byte
 	Parsed *portolan.SSLCertificate
 }
+
+// CertificateReplaces reports whether a certificate's bytes replace the
+// bytes held for the same SHA-1: its DER replaces a description of it
+// (portolan.CertificateDescription, what httpx writes), and of two
+// descriptions the one whose encoding sorts last is kept, so that the
+// result does not depend on the order of the observations. The stores
+// restate it (internal/sqlite/observation.go applyCertificates,
+// internal/postgres/observation.go mergeCertificates).
+func CertificateReplaces(next, held []byte) bool {
+	if !portolan.IsDescribedCertificate(held) {
+		return false
+	}
+	return !portolan.IsDescribedCertificate(next) || bytes.Compare(next, held) > 0
+}
+
+// Described reports whether c holds a description rather than a DER.
+func (c *Certificate) Described() bool { return portolan.IsDescribedCertificate(c.DER) }
 
 // Expiry is the expirationDateTime of the certificate whose SHA-1 is sha,
 // zero when d holds none. The stores keep it next to a record's
@@ -197,7 +216,7 @@ func (d *Delta) Add(o *portolan.Observation, recognize portolan.Recognizer) {
 	if len(o.Certificate) > 0 {
 		sha := portolan.CertificateDigest(o.Certificate)
 		cert := d.Certificates[sha]
-		if cert == nil {
+		if cert == nil || CertificateReplaces(o.Certificate, cert.DER) {
 			parsed, err := portolan.ParseCertificate(o.Certificate)
 			if err != nil {
 				return

@@ -566,14 +566,31 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64, t
 			shas = append(shas, sha)
 		}
 		known := map[string]bool{}
+		described := map[string][]byte{} // the stored bytes that are a description
 		var sha string
-		if _, err := pgx.ForEachRow(mustQuery(ctx, tx, `SELECT sha1 FROM certificates WHERE sha1 = ANY($1)`, shas), []any{&sha}, func() error {
+		var held []byte
+		if _, err := pgx.ForEachRow(mustQuery(ctx, tx, `SELECT sha1, CASE WHEN get_byte(der, 0) = 123 THEN der END
+			FROM certificates WHERE sha1 = ANY($1)`, shas), []any{&sha, &held}, func() error {
 			known[sha] = true
+			if held != nil {
+				described[sha] = held
+			}
 			return nil
 		}); err != nil {
 			return 0, 0, err
 		}
 		for sha, c := range d.Certificates {
+			// Its DER (or a later description) replaces a stored
+			// description: merge.CertificateReplaces.
+			if known[sha] && merge.CertificateReplaces(c.DER, described[sha]) {
+				if err := replaceDescription(ctx, tx, sha, described[sha], c); err != nil {
+					return 0, 0, err
+				}
+				if track != nil {
+					track.certs[sha] |= portolan.ChangeCounters
+				}
+				known[sha] = false // index it below
+			}
 			if known[sha] {
 				continue
 			}
@@ -675,6 +692,28 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64, t
 		return 0, 0, err
 	}
 	return created, updated, nil
+}
+
+// replaceDescription puts c, a certificate's DER or a description that
+// sorts after the stored one, in place of the stored description held, and
+// drops what was indexed of the description; the caller stages c's terms
+// and fields. The update is conditional, so that of two importers
+// replacing one description at once, the result is the rule's.
+func replaceDescription(ctx context.Context, tx pgx.Tx, sha string, held []byte, c *merge.Certificate) error {
+	if old, err := portolan.ParseCertificate(held); err == nil {
+		for _, t := range portolan.CertificateSearchTerms(old) {
+			if _, err := tx.Exec(ctx, `DELETE FROM certificate_terms WHERE field = $1 AND value = $2 AND sha1 = $3`, t.Field, t.Value, sha); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM certificate_fields WHERE sha1 = $1`, sha); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE certificates SET der = $2, not_before = $3, not_after = $4
+		WHERE sha1 = $1 AND get_byte(der, 0) = 123 AND ($5 OR der < $2)`,
+		sha, c.DER, c.Parsed.IssueDateTime, c.Parsed.ExpirationDateTime, !c.Described())
+	return err
 }
 
 // rebuildChunk is how many logged observations a rebuild reads per query

@@ -562,26 +562,37 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 	shas := sortedStrings(spans)
 	known := map[string]bool{}
 	knownSpans := map[string][2]int64{}
+	described := map[string][]byte{} // the stored bytes that are a description
 	err := w.queryRows("look up certificates", func(n int) string {
-		return "SELECT sha1, first_seen, last_seen FROM certificates WHERE sha1 IN (" + inList(n) + ")"
+		return "SELECT sha1, first_seen, last_seen, CASE WHEN substr(der, 1, 1) = x'7b' THEN der END FROM certificates WHERE sha1 IN (" + inList(n) + ")"
 	}, 1, anys(shas), func(rows *sql.Rows) error {
 		var sha string
 		var span [2]int64
-		err := rows.Scan(&sha, &span[0], &span[1])
+		var held []byte
+		err := rows.Scan(&sha, &span[0], &span[1], &held)
 		known[sha] = true
 		knownSpans[sha] = span
+		if held != nil {
+			described[sha] = held
+		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	var rows, terms, fields []any
+	var replaced []string
 	for _, sha := range shas {
 		c, sp := certs[sha], spans[sha]
 		rows = append(rows, sha, c.Parsed.ID, c.DER, sp.First.Unix(), sp.Last.Unix(), c.Parsed.IssueDateTime.Unix(), c.Parsed.ExpirationDateTime.Unix())
 		// A certificate never changes, so its search terms and fields
-		// are written once, when it is new to the store.
-		if !known[sha] {
+		// are written once, when it is new to the store, or when its
+		// DER replaces its description (merge.CertificateReplaces).
+		replaces := known[sha] && merge.CertificateReplaces(c.DER, described[sha])
+		if replaces {
+			replaced = append(replaced, sha)
+		}
+		if !known[sha] || replaces {
 			for _, t := range portolan.CertificateSearchTerms(c.Parsed) {
 				terms = append(terms, t.Field, t.Value, sha)
 			}
@@ -593,6 +604,25 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 	if err := w.execRows("upsert certificates", "INSERT INTO certificates (sha1, id, der, first_seen, last_seen, not_before, not_after)", "ON CONFLICT (sha1) "+upsertSpan, 7, rows); err != nil {
 		return err
 	}
+	for _, sha := range replaced {
+		// The description's terms go by their keys (the terms' index
+		// begins with the field), its fields by the certificate's.
+		c := certs[sha]
+		if old, err := portolan.ParseCertificate(described[sha]); err == nil {
+			for _, t := range portolan.CertificateSearchTerms(old) {
+				if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM certificate_terms WHERE field = ? AND value = ? AND sha1 = ?", t.Field, t.Value, sha); err != nil {
+					return w.db.storeError("replace a certificate's description", err)
+				}
+			}
+		}
+		if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM certificate_fields WHERE sha1 = ?", sha); err != nil {
+			return w.db.storeError("replace a certificate's description", err)
+		}
+		if _, err := w.tx.ExecContext(w.ctx, "UPDATE certificates SET der = ?, not_before = ?, not_after = ? WHERE sha1 = ?",
+			c.DER, c.Parsed.IssueDateTime.Unix(), c.Parsed.ExpirationDateTime.Unix(), sha); err != nil {
+			return w.db.storeError("replace a certificate's description", err)
+		}
+	}
 	if w.track != nil {
 		// A certificate's span is the union of what was stored and what
 		// this import saw, as the upsert computed it.
@@ -602,7 +632,7 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 			switch {
 			case !ok:
 				w.track.certs[sha] |= portolan.ChangeCreated
-			case sp.First.Unix() < old[0] || sp.Last.Unix() > old[1]:
+			case slices.Contains(replaced, sha), sp.First.Unix() < old[0] || sp.Last.Unix() > old[1]:
 				w.track.certs[sha] |= portolan.ChangeCounters
 			}
 		}

@@ -23,8 +23,14 @@ const maxParsedCertificates = 10000
 // Parse returns a copy of the certificate of der (whose SHA-1 is sha), which
 // the caller may fill (first/last seen).
 func (c *CertificateCache) Parse(sha string, der []byte) (*portolan.SSLCertificate, error) {
+	// A description (short) is its own key: the DER that replaces it, or a
+	// later description, is then another entry, never a stale one.
+	key := sha
+	if portolan.IsDescribedCertificate(der) {
+		key = string(der)
+	}
 	c.mu.Lock()
-	p := c.m[sha]
+	p := c.m[key]
 	c.mu.Unlock()
 	if p == nil {
 		var err error
@@ -35,7 +41,7 @@ func (c *CertificateCache) Parse(sha string, der []byte) (*portolan.SSLCertifica
 		if c.m == nil || len(c.m) >= maxParsedCertificates {
 			c.m = make(map[string]*portolan.SSLCertificate)
 		}
-		c.m[sha] = p
+		c.m[key] = p
 		c.mu.Unlock()
 	}
 	out := *p

@@ -28,6 +28,28 @@ var (
 	certs     [][]byte
 )
 
+// DescribeCertificate returns the encoded portolan.CertificateDescription
+// of der as httpx would write it: with or without its subject's names.
+func DescribeCertificate(der []byte, names bool) []byte {
+	c, err := portolan.ParseCertificate(der)
+	if err != nil {
+		panic(err)
+	}
+	d := portolan.CertificateDescription{
+		SHA1: c.SHA1, SerialNumber: c.SerialNumber, NotBefore: c.IssueDateTime, NotAfter: c.ExpirationDateTime,
+		IssuerCommonName: c.Issuer.CommonName, IssuerOrganization: c.Issuer.OrganizationName,
+	}
+	if names {
+		d.SubjectCommonName, d.SubjectOrganization = c.Subject.CommonName, c.Subject.OrganizationName
+		d.SubjectAlternateNames = c.Subject.AlternateNames
+	}
+	b, err := d.Encode()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 // TestCertificates returns a few self-signed DER certificates (made once per
 // process), with subjects, SANs and serial numbers that differ.
 func TestCertificates() [][]byte {
@@ -239,6 +261,15 @@ func (g *generator) decorate(o *portolan.Observation) *portolan.Observation {
 			i = rng.IntN(len(certs))
 		}
 		o.Certificate = certs[i]
+		// Some scanners (httpx) describe a certificate rather than give
+		// its DER; the DER replaces the description, and of two
+		// descriptions one is kept, whichever order they come in.
+		switch rng.IntN(6) {
+		case 0:
+			o.Certificate = DescribeCertificate(certs[i], true)
+		case 1:
+			o.Certificate = DescribeCertificate(certs[i], false)
+		}
 	}
 	if portolan.HostKindOf(o.Host) == portolan.KindIPAddress && rng.IntN(4) == 0 {
 		for i := 1 + rng.IntN(2); i > 0; i-- {

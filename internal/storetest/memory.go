@@ -93,7 +93,7 @@ func (s *MemoryStore) apply(d *merge.Delta) (created, updated int) {
 	s.hosts = mergeSpans(s.hosts, d.Hosts)
 	s.aliases = mergeSpans(s.aliases, d.Aliases)
 	for sha, c := range d.Certificates {
-		if s.certs[sha] == nil {
+		if held := s.certs[sha]; held == nil || merge.CertificateReplaces(c.DER, held.DER) {
 			s.certs[sha] = c
 		}
 	}

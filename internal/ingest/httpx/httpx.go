@@ -21,10 +21,14 @@
 //     "name:version"), named as wappalyzer names it; the stores' alias
 //     table brings it to the canonical name, so "Nginx" from httpx and
 //     "nginx" from a banner are one component;
-//   - the certificate: "tls"."certificate", the leaf in PEM, which httpx
-//     writes when it grabbed the TLS data with the certificate (-tls-grab
-//     with tlsx's certificate output); the other TLS fields describe it and
-//     are not needed;
+//   - the certificate: "tls"."certificate", the leaf in PEM, where tlsx
+//     wrote it; httpx itself (-tls-grab, v1.7.1) never does, and writes
+//     only the leaf's digests and some of its fields, which become a
+//     portolan.CertificateDescription: "fingerprint_hash"."sha1",
+//     "serial" (hex), "not_before", "not_after", "subject_cn",
+//     "subject_org", "subject_an" (the DNS names), "issuer_cn" and
+//     "issuer_org" (the certificate's DER, when another scanner gives it,
+//     replaces the description in the store);
 //   - a line with "failed": true says the probe failed: a refused
 //     connection is a closed port, a timeout a filtered one; other failures
 //     (a TLS or HTTP error on an open port, a DNS failure) say nothing sure
@@ -79,6 +83,7 @@ type result struct {
 	RawHeader  string   // "raw_header": the response head (-irh)
 	Tech       []string // "tech": wappalyzer's "name:version" detections
 	Cert       string   // "tls"."certificate": the leaf in PEM
+	TLS        tlsFacts // the rest of "tls": the leaf described
 	Failed     bool     // "failed"
 	Error      string   // "error": why the probe failed
 }
@@ -158,7 +163,16 @@ func stringArray(d *scan.Decoder) []string {
 	return out
 }
 
-// readTLS reads the certificate of tlsx's response object.
+// tlsFacts are the members of tlsx's response that describe the leaf
+// (clients.CertificateResponse).
+type tlsFacts struct {
+	SHA1, Serial, NotBefore, NotAfter string
+	SubjectCN, IssuerCN               string
+	SubjectOrg, IssuerOrg, SubjectAN  []string
+}
+
+// readTLS reads the certificate of tlsx's response object, or what it
+// says of it.
 func readTLS(d *scan.Decoder, res *result) {
 	if d.Null() {
 		return
@@ -166,13 +180,79 @@ func readTLS(d *scan.Decoder, res *result) {
 	if !d.Object() {
 		return
 	}
+	f := &res.TLS
 	for d.Next() {
-		if string(d.Key()) == "certificate" {
+		switch string(d.Key()) {
+		case "certificate":
 			res.Cert = d.Str()
-		} else {
+		case "fingerprint_hash":
+			if d.Null() || !d.Object() {
+				break
+			}
+			for d.Next() {
+				if string(d.Key()) == "sha1" {
+					f.SHA1 = d.Str()
+				} else {
+					d.Skip()
+				}
+			}
+		case "serial":
+			f.Serial = d.Str()
+		case "not_before":
+			f.NotBefore = d.Str()
+		case "not_after":
+			f.NotAfter = d.Str()
+		case "subject_cn":
+			f.SubjectCN = d.Str()
+		case "issuer_cn":
+			f.IssuerCN = d.Str()
+		case "subject_org":
+			f.SubjectOrg = stringArray(d)
+		case "issuer_org":
+			f.IssuerOrg = stringArray(d)
+		case "subject_an":
+			f.SubjectAN = stringArray(d)
+		default:
 			d.Skip()
 		}
 	}
+}
+
+// describe returns the encoded description of the leaf that f describes,
+// nil when f names no certificate (no SHA-1), or why it cannot be used.
+func (f *tlsFacts) describe() ([]byte, string) {
+	if f.SHA1 == "" {
+		return nil, ""
+	}
+	d := portolan.CertificateDescription{
+		SHA1:                  f.SHA1,
+		IssuerCommonName:      f.IssuerCN,
+		IssuerOrganization:    strings.Join(f.IssuerOrg, ", "),
+		SubjectCommonName:     f.SubjectCN,
+		SubjectOrganization:   strings.Join(f.SubjectOrg, ", "),
+		SubjectAlternateNames: f.SubjectAN,
+	}
+	if f.Serial != "" {
+		if d.SerialNumber = portolan.SerialFromHex(f.Serial); d.SerialNumber == "" {
+			return nil, "tls.serial " + quote(f.Serial) + " is not hexadecimal"
+		}
+	}
+	for _, v := range []struct {
+		text string
+		into *time.Time
+		name string
+	}{{f.NotBefore, &d.NotBefore, "not_before"}, {f.NotAfter, &d.NotAfter, "not_after"}} {
+		t, err := time.Parse(time.RFC3339Nano, v.text)
+		if err != nil {
+			return nil, "tls." + v.name + " " + quote(v.text) + " is not RFC 3339"
+		}
+		*v.into = t
+	}
+	b, err := d.Encode()
+	if err != nil {
+		return nil, "tls: " + portolan.ErrorMessage(err)
+	}
+	return b, ""
 }
 
 // adapt turns a line into an observation; nil and no reason for a failed
@@ -267,6 +347,12 @@ func adapt(res *result) (*portolan.Observation, string) {
 			return nil, "tls.certificate is not a PEM certificate"
 		}
 		o.Certificate = block.Bytes
+	} else {
+		described, reason := res.TLS.describe()
+		if reason != "" {
+			return nil, reason
+		}
+		o.Certificate = described
 	}
 	return o, ""
 }

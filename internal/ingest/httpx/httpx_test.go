@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"portolan"
 	"portolan/internal/ingest/httpx"
@@ -24,6 +25,54 @@ func TestGolden(t *testing.T) {
 	}
 	obs := ingesttest.MustReadAll(t, httpx.NewReader(bytes.NewReader(data), httpx.Options{}))
 	ingesttest.Golden(t, "httpx_built_from_result_type", obs)
+}
+
+// capture is httpx v1.7.1's own output against this machine's services
+// (testdata/README.md).
+const capture = "httpx_lab_2026-12-04.jsonl"
+
+func TestCaptureGolden(t *testing.T) {
+	data := ingesttest.ReadTestdata(t, capture)
+	if !httpx.Sniff(ingesttest.Head(data)) {
+		t.Error("Sniff does not recognise the capture")
+	}
+	obs := ingesttest.MustReadAll(t, httpx.NewReader(bytes.NewReader(data), httpx.Options{}))
+	ingesttest.Golden(t, "httpx_lab_2026-12-04", obs)
+}
+
+// TestCaptureFacts pins what the real capture holds: httpx writes no
+// certificate DER, and its TLS fields become a description of the leaf
+// that nginx and openssl s_server presented, under the leaf's SHA-1.
+func TestCaptureFacts(t *testing.T) {
+	obs := ingesttest.MustReadAll(t, httpx.NewReader(bytes.NewReader(ingesttest.ReadTestdata(t, capture)), httpx.Options{}))
+	byPort := map[int]*portolan.Observation{}
+	for _, o := range obs {
+		byPort[o.Port] = o
+	}
+	if len(obs) != 5 {
+		t.Fatalf("%d observations, want 5", len(obs))
+	}
+	const leaf = "4a34bd0eaed5c0d734c35f55ddb6c3420e3a2e10" // openssl x509 -fingerprint -sha1 of the lab's cert.pem
+	for _, port := range []int{18443, 18444} {
+		o := byPort[port]
+		if !portolan.IsDescribedCertificate(o.Certificate) || portolan.CertificateDigest(o.Certificate) != leaf {
+			t.Fatalf("%d: certificate %q, want a description of %s", port, o.Certificate, leaf)
+		}
+		c, err := portolan.ParseCertificate(o.Certificate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Subject.CommonName != "portolan-lab.test" || c.SerialNumber != "200563388636312600885183926927793142627108509496" ||
+			c.ExpirationDateTime.Format(time.RFC3339) != "2036-12-01T16:59:01Z" || fmt.Sprint(c.Subject.AlternateNames) != "[portolan-lab.test]" {
+			t.Errorf("%d: %+v", port, c)
+		}
+	}
+	if o := byPort[18082]; o.Banner != "Server: nginx/1.22.1" || fmt.Sprint(o.Components) != "[{Nginx 1.22.1 }]" || o.Certificate != nil {
+		t.Errorf("18082: %+v", o)
+	}
+	if o := byPort[18099]; o.Status != portolan.StatusClosed {
+		t.Errorf("18099: %+v", o)
+	}
 }
 
 // TestSampleFacts pins what the sample is known to hold, apart from the
@@ -46,12 +95,21 @@ func TestSampleFacts(t *testing.T) {
 	if o := byPort[18443]; o.ScanProtocol != "https" || hexSHA1(o.Certificate) != ingesttest.LabCertSHA1 {
 		t.Errorf("18443: certificate %s, want the lab certificate", hexSHA1(o.Certificate))
 	}
-	if o := byPort[18444]; o.Host != "127.0.0.1" || len(o.Hostnames) != 1 || o.Hostnames[0] != "lab.example.test" || o.Certificate != nil {
+	// 18444's tls has the leaf's fields but not its PEM: a description.
+	if o := byPort[18444]; o.Host != "127.0.0.1" || len(o.Hostnames) != 1 || o.Hostnames[0] != "lab.example.test" ||
+		portolan.CertificateDigest(o.Certificate) != ingesttest.LabCertSHA1 || !portolan.IsDescribedCertificate(o.Certificate) {
 		t.Errorf("18444: %+v", o)
 	}
 	if o := byPort[18099]; o.Status != portolan.StatusClosed || o.ScanProtocol != "" {
 		t.Errorf("18099: %+v", o)
 	}
+}
+
+// tlsLine is an https line whose tls member has the given fingerprint_hash
+// members, serial and not_after.
+func tlsLine(hashes, serial, notAfter string) string {
+	return `{"timestamp":"2026-12-04T04:10:00Z","url":"https://192.0.2.1","tls":{"fingerprint_hash":{` + hashes +
+		`},"serial":` + serial + `,"not_before":"2026-12-04T16:59:01Z","not_after":` + notAfter + `}}`
 }
 
 func hexSHA1(b []byte) string {
@@ -95,6 +153,11 @@ func TestBadInput(t *testing.T) {
 		{Name: "a timeout is filtered, a DNS error nothing", Input: `{"timestamp":"2026-12-04T04:10:00Z","url":"http://192.0.2.1:7","failed":true,"error":"context deadline exceeded"}` + "\n" +
 			`{"timestamp":"2026-12-04T04:10:00Z","url":"http://nowhere.example:8","failed":true,"error":"no address found for host"}` + "\n", Ports: []int{7}},
 		{Name: "not an object", Input: "[1]\n" + line("9") + "\n", Ports: []int{9}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: "object"}}},
+		{Name: "a TLS description that cannot describe", Input: tlsLine(`"sha1":"abc"`, `"23:21"`, `"2036-12-01T16:59:01Z"`) + "\n" +
+			tlsLine(`"sha1":"4a34bd0eaed5c0d734c35f55ddb6c3420e3a2e10"`, `"zz"`, `"2036-12-01T16:59:01Z"`) + "\n" +
+			tlsLine(`"sha1":"4a34bd0eaed5c0d734c35f55ddb6c3420e3a2e10"`, `"23:21"`, `"someday"`) + "\n" +
+			tlsLine(`"md5":"a7"`, `"23:21"`, `"2036-12-01T16:59:01Z"`) + "\n" + line("10") + "\n",
+			Ports: []int{443, 10}, Bad: []ingesttest.BadRecord{{Line: 1, Reason: "40 hex digits"}, {Line: 2, Reason: "hexadecimal"}, {Line: 3, Reason: "RFC 3339"}}},
 	}, nil)
 }
 

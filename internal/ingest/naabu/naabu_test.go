@@ -15,6 +15,28 @@ import (
 
 func newReader(r io.Reader, o naabu.Options) *naabu.Reader { return naabu.NewReader(r, o) }
 
+// TestCaptureGolden reads naabu v2.3.5's own -json output (a connect scan
+// of this machine's services, testdata/README.md): one open observation per
+// port, without a service.
+func TestCaptureGolden(t *testing.T) {
+	data := ingesttest.ReadTestdata(t, "naabu_lab_2026-12-04.jsonl")
+	if !naabu.Sniff(ingesttest.Head(data)) {
+		t.Error("Sniff does not recognise the capture")
+	}
+	obs := ingesttest.MustReadAll(t, naabu.NewReader(bytes.NewReader(data), naabu.Options{}))
+	var ports []int
+	for _, o := range obs {
+		if o.Status != "open" || o.Host != "127.0.0.1" || o.Source != naabu.Source {
+			t.Errorf("%+v", o)
+		}
+		ports = append(ports, o.Port)
+	}
+	if fmt.Sprint(ports) != "[6379 18444 18082 18443 18081]" {
+		t.Errorf("ports %v, want naabu's order of the five open ones (18099 refused: naabu writes nothing)", ports)
+	}
+	ingesttest.Golden(t, "naabu_lab_2026-12-04", obs)
+}
+
 func TestGolden(t *testing.T) {
 	const file = "naabu_built_from_result_type.jsonl"
 	data := ingesttest.ReadTestdata(t, file)

@@ -162,8 +162,14 @@ func (s *Store) certificateOf(o *portolan.Observation) string {
 		// test crypto/x509 rather than the records. Results are kept by
 		// DER only to save time.
 		if parsed, err := portolan.ParseCertificate(o.Certificate); err == nil {
-			sum := sha1.Sum(o.Certificate)
-			c = parsedCertificate{hex.EncodeToString(sum[:]), parsed}
+			sha := ""
+			if portolan.IsDescribedCertificate(o.Certificate) {
+				sha = parsed.SHA1 // a description says whose it is
+			} else {
+				sum := sha1.Sum(o.Certificate)
+				sha = hex.EncodeToString(sum[:])
+			}
+			c = parsedCertificate{sha, parsed}
 		}
 		s.certs[string(o.Certificate)] = c
 	}
@@ -638,14 +644,19 @@ func (s *Store) FindHostComponentByID(ctx context.Context, id string) (*portolan
 // when none did.
 func (s *Store) certificate(sha string) *portolan.SSLCertificate {
 	var out *portolan.SSLCertificate
+	var held []byte
 	var w window
 	for _, o := range s.log {
 		if !isOpen(o) {
 			continue
 		}
 		if s.certificateOf(o) == sha {
-			if out == nil {
+			// Its fields are the DER's when any observation gave it, else
+			// those of the description whose encoding sorts last.
+			if out == nil || portolan.IsDescribedCertificate(held) &&
+				(!portolan.IsDescribedCertificate(o.Certificate) || string(o.Certificate) > string(held)) {
 				out = s.parsedCertificate(o)
+				held = o.Certificate
 			}
 			w.add(o.SeenAt)
 		}
