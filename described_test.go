@@ -20,7 +20,7 @@ import (
 
 // describedTestCertificate returns a DER certificate and its description as
 // httpx writes it (tlsx's fields: no IP names, no address fields).
-func describedTestCertificate(t *testing.T) ([]byte, portolan.CertificateDescription) {
+func describedTestCertificate(t testing.TB) ([]byte, portolan.CertificateDescription) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -128,4 +128,31 @@ func TestDescribedCertificateRefusals(t *testing.T) {
 	if got := portolan.SerialFromHex("not hex"); got != "" {
 		t.Errorf("SerialFromHex(not hex) = %q, want empty", got)
 	}
+}
+
+// FuzzParseCertificate holds the certificate parser, DER or description,
+// to its contract: an EINVALID error or a certificate whose SHA-1 is the
+// digest CertificateDigest gives, never a panic.
+func FuzzParseCertificate(f *testing.F) {
+	der, d := describedTestCertificate(f)
+	enc, err := d.Encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(enc)
+	f.Add(der)
+	f.Add([]byte(`{"describedCertificate":{"sha1":"` + strings.Repeat("a", 40) + `","serialNumber":"1","notBefore":"2026-01-01T00:00:00Z","notAfter":"2027-01-01T00:00:00Z"}}`))
+	f.Add([]byte(`{"describedCertificate":`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := portolan.ParseCertificate(b)
+		if err != nil {
+			if portolan.ErrorCode(err) != portolan.EINVALID {
+				t.Fatalf("error %v is not EINVALID", err)
+			}
+			return
+		}
+		if got := portolan.CertificateDigest(b); got != c.SHA1 || c.ID != portolan.SSLCertificateID(got) {
+			t.Fatalf("digest %s, parsed sha1 %s, id %s", got, c.SHA1, c.ID)
+		}
+	})
 }

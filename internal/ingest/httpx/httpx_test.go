@@ -167,6 +167,7 @@ func TestReadError(t *testing.T) {
 
 func FuzzRead(f *testing.F) {
 	f.Add(ingesttest.ReadTestdata(f, sample))
+	f.Add(ingesttest.ReadTestdata(f, capture))
 	f.Add([]byte(`{"timestamp":"2026-12-04T04:10:00Z","url":"http://[::1]:x","tech":["a:b:c",":"],"tls":null,"a":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		httpx.Sniff(data)
