@@ -52,6 +52,7 @@ type benchOptions struct {
 	// ingest
 	ingestHosts, ingestRescans int
 	bigFactor                  int
+	fixtureCacheMB             int
 	bigFile                    string
 	format                     string
 	store                      string
@@ -97,6 +98,7 @@ func runBench(ctx context.Context, env *cli.Env, section string, args []string) 
 	fs.BoolVar(&o.noInstall, "no-install", false, "do not apt-get install wrk or nginx when they are missing")
 	fs.IntVar(&o.ingestHosts, "ingest-hosts", 20000, "ingest: hosts of the generated file (about 2.9 ports each)")
 	fs.IntVar(&o.ingestRescans, "ingest-rescans", 5, "ingest: scans of every host")
+	fs.IntVar(&o.fixtureCacheMB, "fixture-cache-mb", 256, "serve, search, ingest's filled store: the writer page cache (MiB) of the untimed ingests that build the stores a measurement reads; a 10m scale check builds faster with a few GiB")
 	fs.IntVar(&o.bigFactor, "big", 10, "ingest: the memory check ingests a file this many times bigger (0: skip)")
 	fs.StringVar(&o.bigFile, "big-file", "", "ingest: use this file for the memory check instead (e.g. 1 GB from 'portolan-bench gen --size 1GB')")
 	fs.StringVar(&o.format, "format", gen.FormatNative, "ingest: format of the generated file: "+strings.Join(gen.Formats, ", "))
@@ -190,7 +192,7 @@ Flags:
 	if o.nmapHosts < 0 || o.nmapPorts < 1 || o.nmapPorts > gen.MaxPortsPerHost {
 		return fmt.Errorf("bench: --nmap-hosts must be at least 0 and --nmap-ports 1 to %d: %w", gen.MaxPortsPerHost, cli.ErrUsage)
 	}
-	if o.ingestHosts < 1 || o.ingestRescans < 1 || o.serveHosts < 0 || o.serveRescans < 1 || o.bigFactor < 0 || o.duration < time.Second {
+	if o.ingestHosts < 1 || o.ingestRescans < 1 || o.serveHosts < 0 || o.serveRescans < 1 || o.bigFactor < 0 || o.fixtureCacheMB < 1 || o.duration < time.Second {
 		return fmt.Errorf("bench: sizes must be positive and --duration at least 1s: %w", cli.ErrUsage)
 	}
 	var command []string
@@ -396,9 +398,10 @@ var (
 )
 
 // fixtureCacheMB is the writer page cache of `portolan ingest` when it
-// builds a store that a measurement then reads: building is not what is
-// measured, and a large cache builds large stores faster.
-const fixtureCacheMB = "256"
+// builds a store that a measurement then reads (--fixture-cache-mb):
+// building is not what is measured, and a large cache builds large stores
+// faster.
+func (b *bench) fixtureCacheMB() string { return strconv.Itoa(b.o.fixtureCacheMB) }
 
 // ingestFile runs `portolan ingest` on file, in --format, with storeArgs.
 func (b *bench) ingestFile(ctx context.Context, file string, storeArgs ...string) (ingestFigures, error) {
@@ -476,7 +479,7 @@ func (b *bench) ingestIntoFilled(ctx context.Context, file string) (ingestFigure
 	data := filepath.Join(b.dir, "filled-data")
 	defer os.RemoveAll(data)
 	b.logf("building a store of about %s hostPorts to ingest into (not timed)", formatCount(b.o.filledHostPorts))
-	built, err := b.ingestAs(ctx, fill, gen.FormatNative, "--store=", "--data", data, "--cache-mb", fixtureCacheMB)
+	built, err := b.ingestAs(ctx, fill, gen.FormatNative, "--store=", "--data", data, "--cache-mb", b.fixtureCacheMB())
 	os.Remove(fill)
 	if err != nil {
 		return ingestFigures{}, 0, err
@@ -605,7 +608,7 @@ func (b *bench) ingest(ctx context.Context) (*table, error) {
 		t.notes = append(t.notes, "Plain COPY: `portolan-bench copy-baseline`, a child process, reads the same file with the same pipeline, then COPYs its observations as rows of one unindexed table ("+plainTable+", the columns of plain_observations in internal/postgres's BenchmarkIngest), 5,000 rows per COPY, in the --store database, and drops it; only the COPY is timed. 1/N is the ratio as a fraction (the goal is 1/3 or better).")
 	}
 	if b.o.filledHostPorts > 0 {
-		t.notes = append(t.notes, "Already holding: a store built first from another generated world (another seed, one scan per host, with `ingest --cache-mb 256`, not timed), then the same file ingested into it with the defaults, as into the empty store (--filled-hostports; 0 skips).")
+		t.notes = append(t.notes, "Already holding: a store built first from another generated world (another seed, one scan per host, with `ingest --cache-mb "+b.fixtureCacheMB()+"` (--fixture-cache-mb), not timed), then the same file ingested into it with the defaults, as into the empty store (--filled-hostports; 0 skips).")
 	}
 	if b.o.nmapHosts > 0 {
 		t.notes = append(t.notes, fmt.Sprintf("The nmap rows (--nmap-hosts, --nmap-ports; --nmap-hosts 0 skips them): `portolan-bench gen --format nmap --hosts %d --ports-per-host %d --rescans 1` writes every host with %d ports open, a banner where the service sends one, a certificate on every TLS port (ssl-cert's PEM). Ports/s is observations (one per port) over the wall time of `portolan ingest`. The reader's baseline is encoding/xml's Decoder.Token() over the same bytes in the harness process, with nothing done with the tokens: MB/s of the file (10^6 bytes) for each; parse-only's includes its process start.", b.o.nmapHosts, b.o.nmapPorts, b.o.nmapPorts))
@@ -810,7 +813,7 @@ func (b *bench) scaleTable(ctx context.Context, nginxP50 time.Duration) (*table,
 			return nil, err
 		}
 		b.logf("ingesting a store of about %s hostPorts", name)
-		loaded, err := b.ingestFile(ctx, file, "--store=", "--data", data, "--cache-mb", fixtureCacheMB)
+		loaded, err := b.ingestFile(ctx, file, "--store=", "--data", data, "--cache-mb", b.fixtureCacheMB())
 		if err != nil {
 			return nil, err
 		}
@@ -852,7 +855,7 @@ func (b *bench) scaleTable(ctx context.Context, nginxP50 time.Duration) (*table,
 		"Repeated requests are answered from the response cache while the store is unchanged; the last column sends Cache-Control: no-cache, so each request reads the store.",
 		"One scan per host; the requested host is the same 20-port host in every store. The first row's baseline is nginx serving the serve table's full body at 1 connection (that store has more scans, so the body is a little larger); the others' baseline is the first row.",
 		"The ratios of the rows after the first are to the first row (the goal at 10,000,000 hostPorts against 10,000 is at most 1.5×); the no-cache ratio compares reads from the store.",
-		"Larger stores: --scale 10k,100k,1m,10m. Each store is generated to a file, ingested by `portolan ingest --cache-mb 256` (a fixture: a larger writer cache builds large stores faster) and deleted before the next, so memory stays that of one ingest; 10 million hostPorts are about 10.5 million observations, to ingest at the rate of a full store, not the empty one of the ingest table (about 45 minutes on a 2-core machine), and about 3 GB of NDJSON plus about 10 GB of store on disk.")
+		"Larger stores: --scale 10k,100k,1m,10m. Each store is generated to a file, ingested by `portolan ingest --cache-mb "+b.fixtureCacheMB()+"` (a fixture, --fixture-cache-mb: a larger writer cache builds large stores faster) and deleted before the next, so memory stays that of one ingest; 10 million hostPorts are about 10.5 million observations, to ingest at the rate of a full store, not the empty one of the ingest table (about 45 minutes on a 2-core machine), and about 3 GB of NDJSON plus about 10 GB of store on disk.")
 	return t, nil
 }
 

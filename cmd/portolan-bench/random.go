@@ -207,7 +207,7 @@ func (b *bench) randomTable(ctx context.Context) (*table, error) {
 		return nil, err
 	}
 	b.logf("ingesting a store of about %s hostPorts", formatCount(target))
-	loaded, err := b.ingestFile(ctx, file, "--store=", "--data", data, "--cache-mb", fixtureCacheMB)
+	loaded, err := b.ingestFile(ctx, file, "--store=", "--data", data, "--cache-mb", b.fixtureCacheMB())
 	if err != nil {
 		return nil, err
 	}

@@ -283,7 +283,7 @@ func (b *bench) searchData(ctx context.Context, cfg gen.Config, target int) (str
 	}
 	defer os.Remove(file)
 	b.logf("ingesting a store of about %s hostPorts into the embedded store", formatCount(target))
-	loaded, err := b.ingestAs(ctx, file, gen.FormatNative, "--store=", "--data", data, "--cache-mb", fixtureCacheMB)
+	loaded, err := b.ingestAs(ctx, file, gen.FormatNative, "--store=", "--data", data, "--cache-mb", b.fixtureCacheMB())
 	if err != nil {
 		return "", "", err
 	}
