@@ -583,13 +583,16 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64, t
 			// Its DER (or a later description) replaces a stored
 			// description: merge.CertificateReplaces.
 			if known[sha] && merge.CertificateReplaces(c.DER, described[sha]) {
-				if err := replaceDescription(ctx, tx, sha, described[sha], c); err != nil {
+				replaced, err := replaceDescription(ctx, tx, sha, described[sha], c)
+				if err != nil {
 					return 0, 0, err
 				}
-				if track != nil {
-					track.certs[sha] |= portolan.ChangeCounters
+				if replaced {
+					if track != nil {
+						track.certs[sha] |= portolan.ChangeCounters
+					}
+					known[sha] = false // index it below
 				}
-				known[sha] = false // index it below
 			}
 			if known[sha] {
 				continue
@@ -696,24 +699,39 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64, t
 
 // replaceDescription puts c, a certificate's DER or a description that
 // sorts after the stored one, in place of the stored description held, and
-// drops what was indexed of the description; the caller stages c's terms
-// and fields. The update is conditional, so that of two importers
-// replacing one description at once, the result is the rule's.
-func replaceDescription(ctx context.Context, tx pgx.Tx, sha string, held []byte, c *merge.Certificate) error {
+// drops what was indexed of the description; the caller then indexes c.
+// The update is conditional and comes first: when another importer has
+// replaced the description since it was read, the rule is applied again
+// to what it stored, and false is returned when c no longer wins, so that
+// what is stored and indexed is always the rule's.
+func replaceDescription(ctx context.Context, tx pgx.Tx, sha string, held []byte, c *merge.Certificate) (bool, error) {
+	for {
+		tag, err := tx.Exec(ctx, `UPDATE certificates SET der = $2, not_before = $3, not_after = $4
+			WHERE sha1 = $1 AND der = $5`, sha, c.DER, c.Parsed.IssueDateTime, c.Parsed.ExpirationDateTime, held)
+		if err != nil {
+			return false, err
+		}
+		if tag.RowsAffected() > 0 {
+			break
+		}
+		// Another importer replaced it first: read what it stored (the
+		// row lock waits for its commit) and try again if c still wins.
+		if err := tx.QueryRow(ctx, `SELECT der FROM certificates WHERE sha1 = $1 FOR UPDATE`, sha).Scan(&held); err != nil {
+			return false, err
+		}
+		if !merge.CertificateReplaces(c.DER, held) {
+			return false, nil
+		}
+	}
 	if old, err := portolan.ParseCertificate(held); err == nil {
 		for _, t := range portolan.CertificateSearchTerms(old) {
 			if _, err := tx.Exec(ctx, `DELETE FROM certificate_terms WHERE field = $1 AND value = $2 AND sha1 = $3`, t.Field, t.Value, sha); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM certificate_fields WHERE sha1 = $1`, sha); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `UPDATE certificates SET der = $2, not_before = $3, not_after = $4
-		WHERE sha1 = $1 AND get_byte(der, 0) = 123 AND ($5 OR der < $2)`,
-		sha, c.DER, c.Parsed.IssueDateTime, c.Parsed.ExpirationDateTime, !c.Described())
-	return err
+	_, err := tx.Exec(ctx, `DELETE FROM certificate_fields WHERE sha1 = $1`, sha)
+	return err == nil, err
 }
 
 // rebuildChunk is how many logged observations a rebuild reads per query
