@@ -54,9 +54,11 @@ func (d CertificateDescription) Encode() ([]byte, error) {
 	d.IssuerOrganization = CleanText(d.IssuerOrganization, 1024)
 	d.SubjectCommonName = CleanText(d.SubjectCommonName, 1024)
 	d.SubjectOrganization = CleanText(d.SubjectOrganization, 1024)
+	names := make([]string, len(d.SubjectAlternateNames)) // the caller's slice stays as it was
 	for i, n := range d.SubjectAlternateNames {
-		d.SubjectAlternateNames[i] = CleanText(n, 1024)
+		names[i] = CleanText(n, 1024)
 	}
+	d.SubjectAlternateNames = names
 	body, err := json.Marshal(d)
 	if err != nil {
 		return nil, Errorf(EINTERNAL, "encode certificate description: %v", err)
