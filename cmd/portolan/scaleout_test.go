@@ -25,6 +25,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"portolan"
 	"portolan/internal/bus/bustest"
 	"portolan/internal/gen"
 	"portolan/internal/postgres"
@@ -102,6 +103,9 @@ func pgCount(t *testing.T, store, query string) int {
 	return n
 }
 
+// pgDump dumps the records of hosts. While workers still merge, an item
+// may go between being listed and being read (a versionless component
+// replaced by a versioned one): that dump is nil, not settled yet.
 func pgDump(t *testing.T, store string, hosts []string) []byte {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), store, postgres.Options{Recognizer: recognizer()})
@@ -110,7 +114,7 @@ func pgDump(t *testing.T, store string, hosts []string) []byte {
 	}
 	defer db.Close()
 	b, err := storetest.Dump(context.Background(), db, hosts)
-	if err != nil {
+	if err != nil && portolan.ErrorCode(err) != portolan.ENOTFOUND {
 		t.Fatal(err)
 	}
 	return b
