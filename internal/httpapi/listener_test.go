@@ -5,10 +5,13 @@ package httpapi_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -74,5 +77,103 @@ func TestListenerErrors(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz: %d", resp.StatusCode)
+	}
+}
+
+// countingListener counts the writes its connections receive.
+type countingListener struct {
+	net.Listener
+	mu     sync.Mutex
+	writes int
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	return &countingConn{Conn: c, l: l}, err
+}
+
+func (l *countingListener) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writes
+}
+
+type countingConn struct {
+	net.Conn
+	l *countingListener
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.l.mu.Lock()
+	c.l.writes++
+	c.l.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// TestListenerOneWritePerResponse checks that a response longer than
+// net/http's 4 KiB connection buffer reaches the connection in one write
+// (net/http alone makes two), and that every response, whatever its size
+// and however the handler writes it, arrives whole and at once on a
+// kept-alive connection, those whose end falls on the buffer's included.
+func TestListenerOneWritePerResponse(t *testing.T) {
+	s := newServer(t, newFixture())
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingListener{Listener: inner}
+	body := strings.Repeat("0123456789abcdef", 16<<10)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		piece, _ := strconv.Atoi(r.URL.Query().Get("piece"))
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		for b := body[:n]; len(b) > 0; {
+			k := len(b)
+			if piece > 0 {
+				k = min(k, piece)
+			}
+			w.Write([]byte(b[:k]))
+			b = b[k:]
+		}
+	})}
+	go srv.Serve(s.Listener(counted))
+	t.Cleanup(func() { srv.Close() })
+
+	conn, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	get := func(n, piece int) (time.Duration, int) {
+		t.Helper()
+		before := counted.count()
+		start := time.Now()
+		fmt.Fprintf(conn, "GET /?n=%d&piece=%d HTTP/1.1\r\nHost: x\r\n\r\n", n, piece)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(got) != body[:n] {
+			t.Fatalf("n=%d piece=%d: %d bytes, %v", n, piece, len(got), err)
+		}
+		return time.Since(start), counted.count() - before
+	}
+	for _, n := range []int{25 << 10, 100 << 10} {
+		if _, writes := get(n, 0); writes != 1 {
+			t.Errorf("a %d-byte body written at once took %d writes, want 1", n, writes)
+		}
+	}
+	// Every size around one and two buffers' worth (the headers take
+	// about 100 bytes), written at once and in pieces: whole, and never
+	// held back past holdFor (1 ms; 500 ms leaves room for a slow machine).
+	for n := 3900; n <= 8300; n += 7 {
+		for _, piece := range []int{0, 1000} {
+			if took, _ := get(n, piece); took > 500*time.Millisecond {
+				t.Errorf("n=%d piece=%d took %v", n, piece, took)
+			}
+		}
 	}
 }
