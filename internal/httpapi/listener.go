@@ -25,9 +25,10 @@ import (
 // bytes, and replaces it. A request line that alone passes the header limit
 // is a URL too long, 414.
 
-// Listener returns ln with net/http's own error answers rewritten. Serve
-// the Server on it (TLS included: wrap the TLS listener, so that the
-// rewriting sees plain text).
+// Listener returns ln with net/http's own error answers rewritten and each
+// response sent in one write (errorConn.Write). Serve the Server on it
+// (TLS included: wrap the TLS listener, so that the rewriting sees plain
+// text).
 func (s *Server) Listener(ln net.Listener) net.Listener {
 	return &errorListener{Listener: ln, s: s}
 }
