@@ -5,10 +5,12 @@ package merge
 import "portolan"
 
 // Merge folds o into p. It is commutative and associative, which is what
-// makes ingest order irrelevant. The stores restate it column by column in
-// their upserts (internal/sqlite/observation.go upsertHostPorts and
-// upsertBanners, internal/postgres/observation.go mergePorts and
-// mergeBanners): min and max of the spans, union of the instant sets, and
+// makes ingest order irrelevant. The embedded store merges a hostPort's row
+// with the same rules in Go (internal/sqlite/observation.go mergePortRow);
+// the stores restate the rest column by column in their upserts
+// (internal/sqlite/observation.go upsertBanners,
+// internal/postgres/observation.go mergePorts and mergeBanners): min and
+// max of the spans, union of the instant sets, and
 // StatusWins and CertificateWins for the candidates, and the union of the
 // components without those another makes redundant
 // (portolan.Component.RedundantBeside; the stores' dropRedundantComponents).

@@ -12,11 +12,11 @@ import (
 // its observation with the greatest scannedAt; on a tie, open beats
 // filtered beats closed. This file is its one home. A store keeps the
 // candidate as (status_at, status_rank) columns and must pick the same
-// candidate in SQL when two deltas meet in an upsert; the SQL that mirrors
-// StatusWins is the status_rank expression of upsertHostPorts in
-// internal/sqlite/observation.go and of mergePorts in
-// internal/postgres/observation.go, and storetest.RunRules proves that they
-// agree with it. $filter and $orderby on status read the stored rank
+// candidate when two deltas meet: the embedded store calls StatusWins
+// (mergePortRow in internal/sqlite/observation.go); PostgreSQL mirrors it
+// in SQL, in the status_rank expression of mergePorts in
+// internal/postgres/observation.go, and storetest.RunRules proves that it
+// agrees. $filter and $orderby on status read the stored rank
 // (statusRanks and the "status" column of internal/sqlfilter/hostport.go).
 
 // StatusRank orders statuses for the tie rule: open 3, filtered 2,

@@ -80,7 +80,10 @@ func (db *DB) currentGeneration(ctx context.Context) (uint64, error) {
 }
 
 // changed records that this DB committed a change.
-func (db *DB) changed() { db.cache.generation.Add(1) }
+func (db *DB) changed() {
+	db.cache.generation.Add(1)
+	db.checkpoints.written(context.Background())
+}
 
 func pageKey(f portolan.HostPortFilter) string {
 	var b strings.Builder

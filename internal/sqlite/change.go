@@ -23,14 +23,17 @@ import (
 // stored values, not of rules: whatever the merge decided, a field that
 // moved is a change of the item that shows it.
 
-// portRow is what a hostPort's change is judged on, as stored.
+// portRow is a host_ports row as stored: what a hostPort's change is judged
+// on, and what the writer merges into (mergePortRow).
 type portRow struct {
 	first, last    sql.NullInt64
 	lastScan       int64
 	statusAt, rank int64
 	certSeen       sql.NullInt64
 	cert           sql.NullString
+	notAfter       sql.NullInt64
 	instants       []byte
+	count          int64 // times_observed, the instants' count (set by mergePortRow only)
 }
 
 // spanRow is a banner's or component's stored span (and a banner's
@@ -81,8 +84,8 @@ func addsInstant(stored []byte, set map[int64]struct{}) bool {
 
 // portChange is how merging p into the stored rows changes the hostPort of
 // k, decided before the upserts with the merge's own rules (merge.StatusWins,
-// merge.CertificateWins, min, max and union), which the upserts restate:
-// storetest.RunChanges holds the result to the records' difference.
+// merge.CertificateWins, min, max and union), which mergePortRow and the
+// upserts apply: storetest.RunChanges holds the result to the records' difference.
 func portChange(k merge.PortKey, p *merge.PortDelta, before map[merge.PortKey]portRow,
 	banners map[bannerRowKey]spanRow, comps map[compRowKey]spanRow) portolan.ChangeKind {
 	old, existed := before[k]

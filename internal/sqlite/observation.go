@@ -264,6 +264,14 @@ func nullTime(t time.Time) any {
 	return t.Unix()
 }
 
+// unixSeconds is t as stored, NULL for the zero time (as nullTime).
+func unixSeconds(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.Unix(), Valid: true}
+}
+
 // nullString is s, or NULL when empty.
 func nullString(s string) any {
 	if s == "" {
@@ -272,32 +280,84 @@ func nullString(s string) any {
 	return s
 }
 
+// mergePortRow merges p into the stored row old (stored reports whether
+// there is one) with the rules of internal/merge: the open span's min and
+// max, the union of the instants (timesObserved counts them), the greatest
+// scan, merge.StatusWins for the status and merge.CertificateWins for the
+// most recent certificate, whose expiry (expiry) goes with it. Times are
+// compared as stored, in whole seconds.
+func mergePortRow(old portRow, stored bool, p *merge.PortDelta, expiry time.Time) (portRow, error) {
+	row := old
+	if !stored {
+		row = portRow{lastScan: p.LastScan.Unix(), statusAt: p.StatusAt.Unix(), rank: int64(p.StatusRank)}
+	}
+	if f := unixSeconds(p.Open.First); f.Valid && (!row.first.Valid || f.Int64 < row.first.Int64) {
+		row.first = f
+	}
+	if l := unixSeconds(p.Open.Last); l.Valid && (!row.last.Valid || l.Int64 > row.last.Int64) {
+		row.last = l
+	}
+	row.lastScan = max(row.lastScan, p.LastScan.Unix())
+	if at := p.StatusAt.Unix(); merge.StatusWins(time.Unix(at, 0), p.StatusRank, time.Unix(row.statusAt, 0), int(row.rank)) {
+		row.statusAt, row.rank = at, int64(p.StatusRank)
+	}
+	if merge.CertificateWins(time.Unix(p.CertSeen.Unix(), 0), p.CertSHA1, time.Unix(row.certSeen.Int64, 0), row.cert.String) {
+		row.certSeen = unixSeconds(p.CertSeen)
+		row.cert = sql.NullString{String: p.CertSHA1, Valid: true}
+		row.notAfter = unixSeconds(expiry)
+	}
+	var err error
+	if len(p.OpenInstants) > 0 {
+		if row.instants, err = mergeInstants(old.instants, instantsFromSet(p.OpenInstants)); err != nil {
+			return row, err
+		}
+	}
+	count, _, _, err := instantsHeader(row.instants)
+	row.count = int64(count)
+	return row, err
+}
+
+// sameIndexed reports whether row and old agree on every column an index
+// of host_ports holds (first_seen, cert_sha1, cert_not_after; the key is
+// the same).
+func (row portRow) sameIndexed(old portRow) bool {
+	return row.first == old.first && row.cert == old.cert && row.notAfter == old.notAfter
+}
+
+// sameCounters reports whether row and old agree on the columns
+// updatePortCounters writes.
+func (row portRow) sameCounters(old portRow) bool {
+	return row.last == old.last && row.lastScan == old.lastScan && row.statusAt == old.statusAt && row.rank == old.rank &&
+		row.certSeen == old.certSeen && bytes.Equal(row.instants, old.instants)
+}
+
 // The upserts. In an upsert's SET, bare column names are the stored values
 // and excluded.* the new ones; SQLite's two-argument min and max return
 // NULL when an argument is NULL, hence the coalesce where a side may be
 // NULL. Every expression is a min, a max, a set union or a lexicographic
 // max, so applying deltas in any order gives the same rows.
 //
-// Two of them restate a rule of internal/merge in SQL, because the stored
-// candidate is only known inside the upsert: status_rank is
-// merge.StatusWins and cert_seen/cert_sha1 are merge.CertificateWins
-// (storetest.RunRules checks that they agree).
+// A hostPort is not merged in SQL: the writer has read every stored row of
+// its keys before writing them (for its counts and the change record), so
+// it merges in Go with the rules of internal/merge (mergePortRow) and
+// stores the result. Which statement stores it depends on what moved: most
+// merges (a rescan) change only columns no index holds, and
+// updatePortCounters then leaves host_ports' five indexes alone, where a
+// SET naming every column would delete and insert each index entry again.
 const (
-	upsertHostPorts = `ON CONFLICT (host, port, protocol) DO UPDATE SET
-		first_seen = coalesce(min(first_seen, excluded.first_seen), first_seen, excluded.first_seen),
-		last_seen = coalesce(max(last_seen, excluded.last_seen), last_seen, excluded.last_seen),
-		last_scan = max(last_scan, excluded.last_scan),
-		instants = portolan_instants_merge(instants, excluded.instants),
-		times_observed = portolan_instants_count(portolan_instants_merge(instants, excluded.instants)),
-		status_at = max(status_at, excluded.status_at),
-		status_rank = CASE WHEN excluded.status_at > status_at OR (excluded.status_at = status_at AND excluded.status_rank > status_rank)
-			THEN excluded.status_rank ELSE status_rank END,
-		cert_seen = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
-			THEN excluded.cert_seen ELSE cert_seen END,
-		cert_not_after = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
-			THEN excluded.cert_not_after ELSE cert_not_after END,
-		cert_sha1 = CASE WHEN excluded.cert_sha1 IS NOT NULL AND (cert_sha1 IS NULL OR excluded.cert_seen > cert_seen OR (excluded.cert_seen = cert_seen AND excluded.cert_sha1 > cert_sha1))
-			THEN excluded.cert_sha1 ELSE cert_sha1 END`
+	// storePort inserts a hostPort or replaces every column of it.
+	storePort = `ON CONFLICT (host, port, protocol) DO UPDATE SET
+		first_seen = excluded.first_seen, last_seen = excluded.last_seen, last_scan = excluded.last_scan,
+		instants = excluded.instants, times_observed = excluded.times_observed,
+		status_at = excluded.status_at, status_rank = excluded.status_rank,
+		cert_seen = excluded.cert_seen, cert_sha1 = excluded.cert_sha1, cert_not_after = excluded.cert_not_after`
+	// updatePortCounters replaces the columns of a stored hostPort that no
+	// index holds; its rows always conflict (the writer read them in this
+	// transaction, which holds the write lock).
+	updatePortCounters = `ON CONFLICT (host, port, protocol) DO UPDATE SET
+		last_seen = excluded.last_seen, last_scan = excluded.last_scan,
+		instants = excluded.instants, times_observed = excluded.times_observed,
+		status_at = excluded.status_at, status_rank = excluded.status_rank, cert_seen = excluded.cert_seen`
 	upsertBanners = `ON CONFLICT (host, port, protocol, digest) DO UPDATE SET
 		first_seen = min(first_seen, excluded.first_seen),
 		last_seen = max(last_seen, excluded.last_seen),
@@ -327,10 +387,10 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	existed := make(map[merge.PortKey]bool)
 	before := make(map[merge.PortKey]portRow)
 	err = w.queryRows("look up records", func(n int) string {
-		return "SELECT host, port, protocol, first_seen, last_seen, last_scan, status_at, status_rank, cert_seen, cert_sha1, instants FROM host_ports WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
+		return "SELECT host, port, protocol, first_seen, last_seen, last_scan, status_at, status_rank, cert_seen, cert_sha1, cert_not_after, instants FROM host_ports WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
 	}, 3, portArgs(keys), func(rows *sql.Rows) error {
 		var r portRow
-		k, err := scanPortKey(rows, &r.first, &r.last, &r.lastScan, &r.statusAt, &r.rank, &r.certSeen, &r.cert, &r.instants)
+		k, err := scanPortKey(rows, &r.first, &r.last, &r.lastScan, &r.statusAt, &r.rank, &r.certSeen, &r.cert, &r.notAfter, &r.instants)
 		if err != nil {
 			return err
 		}
@@ -387,7 +447,8 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 
 	// Rows go to their statements as they are produced, bulkRows at a
 	// time, so that a batch's arguments are never all in memory at once.
-	ports := w.bulk("upsert hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1, cert_not_after)", upsertHostPorts, 13)
+	ports := w.bulk("store hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1, cert_not_after)", storePort, 13)
+	portCounters := w.bulk("update hostPorts", "INSERT INTO host_ports (host, port, protocol, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen)", updatePortCounters, 10)
 	banners := w.bulk("upsert banners", "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed)", upsertBanners, 10)
 	comps := w.bulk("upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 8)
 	hostCerts := w.bulk("upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 5)
@@ -412,8 +473,18 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 			}
 		}
 		proto := string(k.Protocol)
-		ports.add(k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last), p.LastScan.Unix(),
-			instantsFromSet(p.OpenInstants), len(p.OpenInstants), p.StatusAt.Unix(), p.StatusRank, nullTime(p.CertSeen), nullString(p.CertSHA1), nullTime(d.Expiry(p.CertSHA1)))
+		old, stored := before[k]
+		row, err := mergePortRow(old, stored, p, d.Expiry(p.CertSHA1))
+		if err != nil {
+			return 0, 0, fmt.Errorf("sqlite: merge hostPort %s: %w", k.ID(), err)
+		}
+		switch {
+		case !stored || !row.sameIndexed(old):
+			ports.add(k.Host, k.Port, proto, row.first, row.last, row.lastScan, row.instants, row.count,
+				row.statusAt, row.rank, row.certSeen, row.cert, row.notAfter)
+		case !row.sameCounters(old):
+			portCounters.add(k.Host, k.Port, proto, row.last, row.lastScan, row.instants, row.count, row.statusAt, row.rank, row.certSeen)
+		}
 		for _, bk := range sortedKeys(p.Banners, compareBannerKeys) {
 			bd := p.Banners[bk]
 			banners.add(k.Host, k.Port, proto, bk.Digest(), bk.Text, bk.ScanProtocol,
@@ -441,11 +512,11 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 			certSpans[sha].Union(*sp)
 		}
 		// The bulk statements keep their first error; stop at it.
-		if err := cmp.Or(ports.err, banners.err, comps.err, hostCerts.err); err != nil {
+		if err := cmp.Or(ports.err, portCounters.err, banners.err, comps.err, hostCerts.err); err != nil {
 			return 0, 0, err
 		}
 	}
-	for _, b := range []*bulkStatement{ports, banners, comps, hostCerts} {
+	for _, b := range []*bulkStatement{ports, portCounters, banners, comps, hostCerts} {
 		if err := b.flush(); err != nil {
 			return 0, 0, err
 		}
