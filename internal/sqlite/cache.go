@@ -82,7 +82,7 @@ func (db *DB) currentGeneration(ctx context.Context) (uint64, error) {
 // changed records that this DB committed a change.
 func (db *DB) changed() {
 	db.cache.generation.Add(1)
-	db.checkpoints.written(context.Background())
+	db.checkpoints.written()
 }
 
 func pageKey(f portolan.HostPortFilter) string {

@@ -9,7 +9,7 @@ import (
 )
 
 // TestConnectionSettings: the writer's page cache follows the options and
-// it checkpoints every 10,000 pages; the readers keep 64 MB each and map
+// it checkpoints at 10,000 pages (checkpoint.go); the readers keep 64 MB each and map
 // the database.
 func TestConnectionSettings(t *testing.T) {
 	ctx := context.Background()
@@ -34,10 +34,8 @@ func TestConnectionSettings(t *testing.T) {
 		if err := db.read.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&readerMmap); err != nil {
 			t.Fatal(err)
 		}
-		// The writer never checkpoints inside a commit: the checkpointer
-		// does, on its own connection (checkpoint.go).
-		if writerCache != tc.wantCache || checkpoint != 0 {
-			t.Errorf("%+v: writer cache_size %d, wal_autocheckpoint %d; want %d, 0", tc.opts, writerCache, checkpoint, tc.wantCache)
+		if writerCache != tc.wantCache || checkpoint != writerCheckpointPages {
+			t.Errorf("%+v: writer cache_size %d, wal_autocheckpoint %d; want %d, %d", tc.opts, writerCache, checkpoint, tc.wantCache, writerCheckpointPages)
 		}
 		if readerCache != -65536 || readerMmap < 1<<30 {
 			t.Errorf("reader cache_size %d, mmap_size %d; want -65536 and at least 1 GiB", readerCache, readerMmap)

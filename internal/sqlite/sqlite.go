@@ -169,12 +169,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	//
 	// The page caches differ: readers serve requests from many hosts and
 	// keep 64 MB each; the one writer gets DefaultWriterCacheMB (see
-	// there). The writer never checkpoints the WAL into the database
-	// itself: a connection of its own does, beside it (checkpoint.go).
+	// there). The WAL is copied into the database beside the writer, by a
+	// connection of its own, and by the writer only when an import writes
+	// more than 10,000 pages (checkpoint.go).
 	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas + "&_txlock=immediate"
 	cacheMB := cmp.Or(opts.WriterCacheMB, DefaultWriterCacheMB)
-	db.dsn = dsn + fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(%d)", cacheMB*1024, walKeep)
+	db.dsn = dsn + fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(%d)", cacheMB*1024, writerCheckpointPages)
 	if db.write, err = sql.Open("sqlite", db.dsn); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -187,7 +188,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.write.Close()
 		return nil, err
 	}
-	if db.checkpoints, err = startCheckpointer(dsn, path); err != nil {
+	if db.checkpoints, err = startCheckpointer(dsn); err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
