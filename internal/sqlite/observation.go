@@ -272,14 +272,6 @@ func unixSeconds(t time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: t.Unix(), Valid: true}
 }
 
-// nullString is s, or NULL when empty.
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // mergePortRow merges p into the stored row old (stored reports whether
 // there is one) with the rules of internal/merge: the open span's min and
 // max, the union of the instants (timesObserved counts them), the greatest
