@@ -125,7 +125,7 @@ func (d readDialect) Hosts(ctx context.Context, ids []string) ([]*portolan.Host,
 	return out, nil
 }
 
-// portKeys is the condition of PortKeys and PortParts: three array
+// portKeys is the condition of PortKeys: three array
 // parameters unnested into rows, so that the query text, and so its
 // prepared statement, is the same for every number of keys.
 const portKeys = `(host, port, protocol) IN (SELECT * FROM unnest(?::text[], ?::integer[], ?::text[]))`
@@ -141,10 +141,10 @@ func (readDialect) PortKeys(keys []merge.PortKey) (string, []any) {
 	return portKeys, []any{hosts, ports, protocols}
 }
 
-// PortParts implements sqlstore.Dialect with the page's exact keys: the
+// PageParts implements sqlstore.Dialect with the page's exact keys: the
 // primary keys of banners and port_components begin with them.
-func (d readDialect) PortParts(keys []merge.PortKey) (string, []any) {
-	return d.PortKeys(keys)
+func (readDialect) PageParts() string {
+	return "(host, port, protocol) IN (SELECT host, port, protocol FROM page)"
 }
 
 // HostComponents implements sqlstore.Dialect: this schema has no table of

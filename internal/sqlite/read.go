@@ -84,21 +84,11 @@ func (readDialect) PortKeys(keys []merge.PortKey) (string, []any) {
 	return "(host, port, protocol) IN (VALUES " + in.String() + ")", args
 }
 
-// PortParts implements sqlstore.Dialect with one range scan a table on the
+// PageParts implements sqlstore.Dialect with one range scan a table on the
 // (host, port) prefix of the tables' keys: the page's hosts (mostly one)
 // and the span of its ports, rather than a lookup a key.
-func (readDialect) PortParts(keys []merge.PortKey) (string, []any) {
-	seen := make(map[string]bool, 1)
-	var hosts []string
-	minPort, maxPort := 65536, -1
-	for _, k := range keys {
-		if !seen[k.Host] {
-			seen[k.Host] = true
-			hosts = append(hosts, k.Host)
-		}
-		minPort, maxPort = min(minPort, k.Port), max(maxPort, k.Port)
-	}
-	return "host IN (" + inList(len(hosts)) + ") AND port BETWEEN ? AND ?", append(anys(hosts), minPort, maxPort)
+func (readDialect) PageParts() string {
+	return "host IN (SELECT host FROM page) AND port BETWEEN (SELECT min(port) FROM page) AND (SELECT max(port) FROM page)"
 }
 
 // HostComponents implements sqlstore.Dialect from the host_components

@@ -41,10 +41,12 @@ type Dialect interface {
 	// PortKeys returns a condition that (host, port, protocol) is one of
 	// keys, and its arguments.
 	PortKeys(keys []merge.PortKey) (string, []any)
-	// PortParts returns a condition on banners and port_components that
-	// holds for every row of keys and may hold for others, which the
-	// reader skips: each database's cheapest way to read a page's parts.
-	PortParts(keys []merge.PortKey) (string, []any)
+	// PageParts returns a condition on banners and port_components that
+	// holds for every row of a key in the table page (the records being
+	// read, with host, port and protocol columns) and may hold for others,
+	// which the reader skips: each database's cheapest way to read a
+	// page's parts in the page's statement.
+	PageParts() string
 }
 
 // Instant scans a stored instant: Unix seconds (SQLite) or a timestamp
