@@ -13,8 +13,12 @@
 //     URL's port, else the scheme's (80, 443); the protocol is TCP;
 //   - "scheme" is the scan protocol; "timestamp" the instant, seen and
 //     scanned;
-//   - the banner: the response head when httpx was asked for it
-//     ("raw_header", -irh), else "Server: <webserver>", the form masscan's
+//   - the banner: the response head when httpx wrote it ("raw_header",
+//     with -irr; base64 with -irrb, decoded), else the response headers
+//     httpx was asked for ("header", -irh: an object of snake-cased names,
+//     written back as "Name: value" lines, Content-Type for content_type,
+//     in the object's order; httpx writes neither the status line nor the
+//     names as sent), else "Server: <webserver>", the form masscan's
 //     http.server banner takes, so the fingerprint rules over Server
 //     headers see it (httpx's "webserver" is that header's value);
 //   - components: each "tech" detection ("Nginx:1.22.1", wappalyzer's
@@ -40,6 +44,8 @@
 package httpx
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/pem"
 	"io"
 	"net/netip"
@@ -80,7 +86,8 @@ type result struct {
 	StatusCode *int     // "status_code"
 	Title      string   // "title"
 	WebServer  string   // "webserver": the Server header's value
-	RawHeader  string   // "raw_header": the response head (-irh)
+	RawHeader  string   // "raw_header": the response head (-irr; base64 with -irrb)
+	Header     []header // "header": the response headers (-irh)
 	Tech       []string // "tech": wappalyzer's "name:version" detections
 	Cert       string   // "tls"."certificate": the leaf in PEM
 	TLS        tlsFacts // the rest of "tls": the leaf described
@@ -122,6 +129,8 @@ func readLine(rs *scan.Records[*portolan.Observation], d *scan.Decoder) {
 				res.WebServer = d.Str()
 			case "raw_header":
 				res.RawHeader = d.Str()
+			case "header":
+				res.Header = readHeaders(d)
 			case "tech":
 				res.Tech = stringArray(d)
 			case "tls":
@@ -161,6 +170,69 @@ func stringArray(d *scan.Decoder) []string {
 		}
 	}
 	return out
+}
+
+// header is one member of httpx's "header" object: a response header's
+// name, lower-cased with "-" as "_", and its values joined with ", ".
+type header struct{ name, value string }
+
+// readHeaders reads the "header" object in its order. A value that is not
+// a string (an array of them is joined) is skipped: httpx writes strings.
+func readHeaders(d *scan.Decoder) []header {
+	if d.Null() || !d.Object() {
+		return nil
+	}
+	var out []header
+	for d.Next() {
+		name := string(d.Key())
+		switch d.Peek() {
+		case '"':
+			out = append(out, header{name, d.Str()})
+		case '[':
+			out = append(out, header{name, strings.Join(stringArray(d), ", ")})
+		default:
+			d.Skip()
+		}
+	}
+	return out
+}
+
+// headerLines writes headers back as response header lines: content_type
+// becomes Content-Type (httpx lost the case as sent; this is the usual one).
+func headerLines(headers []header) string {
+	var b strings.Builder
+	for _, h := range headers {
+		if h.name == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		for i, part := range strings.Split(h.name, "_") {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			if part != "" {
+				b.WriteString(strings.ToUpper(part[:1]))
+				b.WriteString(part[1:])
+			}
+		}
+		b.WriteString(": ")
+		b.WriteString(h.value)
+	}
+	return b.String()
+}
+
+// responseHead returns raw_header as text: -irrb writes it in base64,
+// which decodes to a head starting "HTTP/"; anything else is kept as read.
+func responseHead(raw string) string {
+	if strings.HasPrefix(raw, "HTTP/") {
+		return raw
+	}
+	if b, err := base64.StdEncoding.DecodeString(raw); err == nil && bytes.HasPrefix(b, []byte("HTTP/")) {
+		return string(b)
+	}
+	return raw
 }
 
 // tlsFacts are the members of tlsx's response that describe the leaf
@@ -331,7 +403,9 @@ func adapt(res *result) (*portolan.Observation, string) {
 	o.ScanProtocol = scheme
 	switch {
 	case res.RawHeader != "":
-		o.Banner = res.RawHeader
+		o.Banner = responseHead(res.RawHeader)
+	case len(res.Header) > 0:
+		o.Banner = headerLines(res.Header)
 	case res.WebServer != "":
 		o.Banner = "Server: " + res.WebServer
 	}

@@ -5,9 +5,12 @@ package httpx_test
 import (
 	"bytes"
 	"crypto/sha1"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,8 +70,16 @@ func TestCaptureFacts(t *testing.T) {
 			t.Errorf("%d: %+v", port, c)
 		}
 	}
-	if o := byPort[18082]; o.Banner != "Server: nginx/1.22.1" || fmt.Sprint(o.Components) != "[{Nginx 1.22.1 }]" || o.Certificate != nil {
-		t.Errorf("18082: %+v", o)
+	// -irh wrote the headers as an object: they come back as header
+	// lines, in its (alphabetical) order, which the fingerprint rules and
+	// the volatile-header normalisation read as they read nmap's.
+	nginxHead := "Accept-Ranges: bytes\r\nContent-Length: 70\r\nContent-Type: text/html\r\nDate: Fri, 04 Dec 2026 16:59:07 GMT\r\n" +
+		"Etag: \"6b12f155-46\"\r\nLast-Modified: Fri, 04 Dec 2026 16:59:01 GMT\r\nServer: nginx/1.22.1"
+	if o := byPort[18082]; o.Banner != nginxHead || fmt.Sprint(o.Components) != "[{Nginx 1.22.1 }]" || o.Certificate != nil {
+		t.Errorf("18082: %q %+v", o.Banner, o)
+	}
+	if o := byPort[18443]; o.Banner != "Content-Type: text/html" {
+		t.Errorf("18443 (openssl s_server sends no Server header): banner %q", o.Banner)
 	}
 	if o := byPort[18099]; o.Status != portolan.StatusClosed {
 		t.Errorf("18099: %+v", o)
@@ -102,6 +113,33 @@ func TestSampleFacts(t *testing.T) {
 	}
 	if o := byPort[18099]; o.Status != portolan.StatusClosed || o.ScanProtocol != "" {
 		t.Errorf("18099: %+v", o)
+	}
+}
+
+// TestResponseHeadForms reads the three ways httpx writes what a port
+// answered: raw_header as text (-irr) or base64 (-irrb), the header object
+// (-irh), or only webserver; the first present wins, in that order.
+func TestResponseHeadForms(t *testing.T) {
+	const head = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nX-Powered-By: PHP/8.2.1\r\n\r\n"
+	line := func(members string) string {
+		return `{"timestamp":"2026-12-04T04:10:00Z","url":"http://192.0.2.1:8080","port":"8080","scheme":"http","webserver":"nginx/1.22.1",` + members + `}` + "\n"
+	}
+	for _, tc := range []struct{ name, members, want string }{
+		{"raw", `"raw_header":` + strconv.Quote(head) + `,"header":{"server":"ignored"}`, head},
+		{"raw base64", `"raw_header":"` + base64.StdEncoding.EncodeToString([]byte(head)) + `"`, head},
+		{"raw, not base64", `"raw_header":"Server: x"`, "Server: x"},
+		{"header object", `"header":{"server":"nginx/1.22.1","x_powered_by":"PHP/8.2.1","set_cookie":["a=1","b=2"],"odd":7,"":"nameless"}`,
+			"Server: nginx/1.22.1\r\nX-Powered-By: PHP/8.2.1\r\nSet-Cookie: a=1, b=2"},
+		{"empty header object", `"header":{}`, "Server: nginx/1.22.1"},
+		{"null header", `"header":null`, "Server: nginx/1.22.1"},
+		{"webserver only", `"title":"x"`, "Server: nginx/1.22.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := ingesttest.MustReadAll(t, httpx.NewReader(strings.NewReader(line(tc.members)), httpx.Options{}))
+			if len(obs) != 1 || obs[0].Banner != tc.want {
+				t.Fatalf("got %d observations, banner %q; want %q", len(obs), obs[0].Banner, tc.want)
+			}
+		})
 	}
 }
 
