@@ -9,6 +9,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha1"
 	"errors"
@@ -212,6 +213,26 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// gzipMagic starts every gzip member (RFC 1952).
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// gzipErrors says that an error came from decompressing, and what a cut
+// file looks like: gzip's own errors are a bare "unexpected EOF" or
+// "flate: corrupt input".
+type gzipErrors struct{ r io.Reader }
+
+func (g gzipErrors) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		err = fmt.Errorf("gzip: the compressed data ends early (a cut or unfinished file): %w", err)
+	default:
+		err = fmt.Errorf("gzip: %w", err)
+	}
+	return n, err
+}
+
 // positioner is implemented by readers that can tell where the record they
 // returned last started, so that a record rejected after reading (by
 // normalisation) is reported with its position.
@@ -229,6 +250,22 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	head, err := br.Peek(sniffBytes)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return sum, fmt.Errorf("%s: %w", name, err)
+	}
+	// A gzip-compressed input (shodan download writes .json.gz, and scans
+	// are often kept compressed) is read through gzip, whatever it holds:
+	// the format is detected from the decompressed bytes. Progress still
+	// counts the bytes of the file.
+	if bytes.HasPrefix(head, gzipMagic) {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return sum, fmt.Errorf("%s: %w", name, err)
+		}
+		defer gz.Close()
+		br = bufio.NewReaderSize(gzipErrors{gz}, 256<<10)
+		head, err = br.Peek(sniffBytes)
+		if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+			return sum, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	if blank(br, head) {
 		// Not an unknown format: nothing to read (a scan that found

@@ -4,9 +4,11 @@ package ingest_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"portolan"
 	"portolan/internal/fingerprint"
+	"portolan/internal/gen"
 	"portolan/internal/ingest"
 	"portolan/internal/sqlite"
 	"portolan/internal/storetest"
@@ -256,4 +259,81 @@ func mustOpenFile(t *testing.T, path string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// gzipped returns data compressed as gzip writes it.
+func gzipped(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestGzipInputIsReadThrough reads gzip-compressed captures (as shodan
+// download writes its .json.gz) like the plain files: same format, same
+// observations per host and port.
+func TestGzipInputIsReadThrough(t *testing.T) {
+	for _, name := range []string{"nmap_sV_scripts_5ports.xml", "lab.ndjson"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		plain, plainSum, err := ingest.DryRun(ctx, name, bytes.NewReader(data), ingest.Options{}, nil)
+		if err != nil || plainSum.Observations == 0 {
+			t.Fatalf("%s: %+v, %v", name, plainSum, err)
+		}
+		packed, packedSum, err := ingest.DryRun(ctx, name+".gz", bytes.NewReader(gzipped(t, data)), ingest.Options{}, nil)
+		if err != nil {
+			t.Fatalf("%s.gz: %v", name, err)
+		}
+		if packedSum.Format != plainSum.Format || packedSum.Observations != plainSum.Observations || packedSum.Rejected != plainSum.Rejected {
+			t.Errorf("%s.gz read as %+v, the plain file as %+v", name, packedSum, plainSum)
+		}
+		if !maps.Equal(plain, packed) {
+			t.Errorf("%s.gz: observations %v, plain %v", name, packed, plain)
+		}
+	}
+	// Two members one after the other (cat a.gz b.gz) are one input.
+	a, _ := os.ReadFile("testdata/lab.ndjson")
+	_, one, _ := ingest.DryRun(context.Background(), "lab.ndjson", bytes.NewReader(a), ingest.Options{}, nil)
+	two := append(gzipped(t, a), gzipped(t, a)...)
+	_, sum, err := ingest.DryRun(context.Background(), "two.gz", bytes.NewReader(two), ingest.Options{}, nil)
+	if err != nil || one.Observations == 0 || sum.Observations != 2*one.Observations {
+		t.Errorf("two members: %+v, %v; one: %+v", sum, err, one)
+	}
+}
+
+// TestTruncatedGzipKeepsWhatCameBefore cuts a compressed file in the
+// middle: the error names the file, and the observations decompressed
+// before the cut are stored.
+func TestTruncatedGzipKeepsWhatCameBefore(t *testing.T) {
+	var plain bytes.Buffer
+	if _, err := gen.WriteAll(&plain, gen.New(gen.Config{Seed: 3, Hosts: 3000}), "native"); err != nil {
+		t.Fatal(err)
+	}
+	packed := gzipped(t, plain.Bytes())
+	db := openStore(t)
+	in := &ingest.Ingester{Store: db}
+	sum, err := in.Ingest(context.Background(), "cut.ndjson.gz", bytes.NewReader(packed[:len(packed)/2]), ingest.Options{BatchSize: 500})
+	if err == nil || !strings.Contains(err.Error(), "cut.ndjson.gz") || !strings.Contains(err.Error(), "gzip: the compressed data ends early") {
+		t.Fatalf("a cut gzip file: error %v, want one naming the file and saying it is cut", err)
+	}
+	total := bytes.Count(plain.Bytes(), []byte("\n"))
+	if sum.Observations == 0 || sum.Observations >= total {
+		t.Errorf("%d of %d observations read before the cut", sum.Observations, total)
+	}
+	if sum.Created == 0 {
+		t.Errorf("nothing stored before the cut: %+v", sum)
+	}
+	// Not gzip after its first two bytes: a clear error, nothing read.
+	if _, err := in.Ingest(context.Background(), "bad.gz", bytes.NewReader([]byte{0x1f, 0x8b, 0, 0, 0}), ingest.Options{}); err == nil || !strings.Contains(err.Error(), "bad.gz") {
+		t.Errorf("a broken gzip header: %v", err)
+	}
 }
