@@ -223,14 +223,20 @@ type gzipErrors struct{ r io.Reader }
 
 func (g gzipErrors) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
+	return n, gzipError(err)
+}
+
+func gzipError(err error) error {
 	switch {
 	case err == nil || err == io.EOF:
+		return err
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		err = fmt.Errorf("gzip: the compressed data ends early (a cut or unfinished file): %w", err)
+		return fmt.Errorf("gzip: the compressed data ends early (a cut or unfinished file): %w", err)
+	case strings.HasPrefix(err.Error(), "gzip: "):
+		return err
 	default:
-		err = fmt.Errorf("gzip: %w", err)
+		return fmt.Errorf("gzip: %w", err)
 	}
-	return n, err
 }
 
 // positioner is implemented by readers that can tell where the record they
@@ -258,7 +264,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	if bytes.HasPrefix(head, gzipMagic) {
 		gz, err := gzip.NewReader(br)
 		if err != nil {
-			return sum, fmt.Errorf("%s: %w", name, err)
+			return sum, fmt.Errorf("%s: %w", name, gzipError(err))
 		}
 		defer gz.Close()
 		br = bufio.NewReaderSize(gzipErrors{gz}, 256<<10)

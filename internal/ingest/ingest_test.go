@@ -333,7 +333,10 @@ func TestTruncatedGzipKeepsWhatCameBefore(t *testing.T) {
 		t.Errorf("nothing stored before the cut: %+v", sum)
 	}
 	// Not gzip after its first two bytes: a clear error, nothing read.
-	if _, err := in.Ingest(context.Background(), "bad.gz", bytes.NewReader([]byte{0x1f, 0x8b, 0, 0, 0}), ingest.Options{}); err == nil || !strings.Contains(err.Error(), "bad.gz") {
+	if _, err := in.Ingest(context.Background(), "bad.gz", bytes.NewReader([]byte{0x1f, 0x8b, 0, 0, 0}), ingest.Options{}); err == nil || !strings.Contains(err.Error(), "bad.gz: gzip: ") {
 		t.Errorf("a broken gzip header: %v", err)
+	}
+	if _, err := in.Ingest(context.Background(), "short.gz", bytes.NewReader(packed[:6]), ingest.Options{}); err == nil || !strings.Contains(err.Error(), "short.gz: gzip: the compressed data ends early") {
+		t.Errorf("a cut gzip header: %v", err)
 	}
 }

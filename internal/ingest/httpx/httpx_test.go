@@ -136,8 +136,11 @@ func TestResponseHeadForms(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obs := ingesttest.MustReadAll(t, httpx.NewReader(strings.NewReader(line(tc.members)), httpx.Options{}))
-			if len(obs) != 1 || obs[0].Banner != tc.want {
-				t.Fatalf("got %d observations, banner %q; want %q", len(obs), obs[0].Banner, tc.want)
+			if len(obs) != 1 {
+				t.Fatalf("got %d observations, want 1", len(obs))
+			}
+			if obs[0].Banner != tc.want {
+				t.Errorf("banner %q, want %q", obs[0].Banner, tc.want)
 			}
 		})
 	}
