@@ -24,15 +24,47 @@ import (
 // SQLite's PRAGMA data_version, which a connection sees change when any
 // other connection commits; it is asked at most every versionCheckInterval,
 // so another process's import shows within that interval.
+//
+// The cache is bounded by pages and by an estimate of their size in memory
+// (pageBytes), as the server's response cache is by bytes: 4,096 pages of a
+// thousand records with their banners could otherwise hold gigabytes.
 const (
 	versionCheckInterval = 100 * time.Millisecond
 	maxCachedPages       = 4096
+	maxCachedPageBytes   = 32 << 20 // one page larger than this is not kept
+	maxCachedTotalBytes  = 64 << 20
 )
 
 type cachedPage struct {
 	generation uint64
 	ports      []*portolan.HostPort
 	total      int
+	bytes      int // pageBytes of ports
+}
+
+// Fixed costs of pageBytes: a record with its id and slices, a banner, a
+// service, as Go lays them out (64-bit), rounded up.
+const (
+	recordBytes  = 400
+	bannerBytes  = 120
+	serviceBytes = 160
+)
+
+// pageBytes estimates the memory a page of records holds: the structs and
+// the strings they own. Strings shared between records (a host id) are
+// counted each time; the estimate errs high.
+func pageBytes(ports []*portolan.HostPort) int {
+	n := 0
+	for _, hp := range ports {
+		n += recordBytes + len(hp.ID) + len(hp.Host) + len(hp.MostRecentSSLCertificateID)
+		for _, b := range hp.Banners {
+			n += bannerBytes + len(b.Banner) + len(b.ScanProtocol)
+		}
+		for _, c := range hp.Services {
+			n += serviceBytes + len(c.ComponentID) + len(c.Component.Name) + len(c.Component.Version) + len(c.Component.Category)
+		}
+	}
+	return n
 }
 
 type readCache struct {
@@ -45,6 +77,7 @@ type readCache struct {
 
 	mu    sync.Mutex
 	pages map[string]cachedPage
+	bytes int // the sum of the pages' bytes
 }
 
 // currentGeneration returns the generation of the data, asking SQLite
@@ -114,14 +147,23 @@ func (c *readCache) get(key string, generation uint64) (cachedPage, bool) {
 }
 
 func (c *readCache) put(key string, p cachedPage) {
+	p.bytes = pageBytes(p.ports)
+	if p.bytes > maxCachedPageBytes {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pages == nil || len(c.pages) >= maxCachedPages {
+	if c.pages == nil || len(c.pages) >= maxCachedPages || c.bytes+p.bytes > maxCachedTotalBytes {
 		// Dropping everything is cheaper than tracking use, and a full
 		// cache of one generation refills from the most asked pages.
 		c.pages = make(map[string]cachedPage)
+		c.bytes = 0
+	}
+	if old, ok := c.pages[key]; ok {
+		c.bytes -= old.bytes
 	}
 	c.pages[key] = p
+	c.bytes += p.bytes
 }
 
 func (c *readCache) close() {
