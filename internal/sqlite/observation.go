@@ -254,17 +254,9 @@ func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Obs
 	return fresh, nil
 }
 
-// nullTime is a Unix time, or NULL for the zero time: a port seen only
-// closed has no first/last seen, and the upserts' coalesce keeps NULL apart
-// from every time.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.Unix()
-}
-
-// unixSeconds is t as stored, NULL for the zero time (as nullTime).
+// unixSeconds is t as stored, a Unix time, or NULL for the zero time: a
+// port seen only closed has no first/last seen, and the upserts' coalesce
+// keeps NULL apart from every time.
 func unixSeconds(t time.Time) sql.NullInt64 {
 	if t.IsZero() {
 		return sql.NullInt64{}
@@ -527,11 +519,11 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	var hosts, aliases []any
 	for _, id := range sortedStrings(d.Hosts) {
 		sp := d.Hosts[id]
-		hosts = append(hosts, id, nullTime(sp.First), nullTime(sp.Last))
+		hosts = append(hosts, id, unixSeconds(sp.First), unixSeconds(sp.Last))
 	}
 	for _, a := range sortedKeys(d.Aliases, compareAliases) {
 		sp := d.Aliases[a]
-		aliases = append(aliases, a.Name, a.Address, nullTime(sp.First), nullTime(sp.Last))
+		aliases = append(aliases, a.Name, a.Address, unixSeconds(sp.First), unixSeconds(sp.Last))
 	}
 	if err := w.execRows("upsert hosts", "INSERT INTO hosts (id, first_seen, last_seen)", "ON CONFLICT "+upsertNullableSpan, 3, hosts); err != nil {
 		return 0, 0, err
