@@ -142,9 +142,10 @@ func (readDialect) PortKeys(keys []merge.PortKey) (string, []any) {
 }
 
 // PageParts implements sqlstore.Dialect with the page's exact keys: the
-// primary keys of banners and port_components begin with them.
-func (readDialect) PageParts() string {
-	return "(host, port, protocol) IN (SELECT host, port, protocol FROM page)"
+// primary keys of banners and port_components begin with them, whether
+// the page is of one host or many.
+func (readDialect) PageParts(string) (string, []any) {
+	return "(host, port, protocol) IN (SELECT host, port, protocol FROM page)", nil
 }
 
 // HostComponents implements sqlstore.Dialect: this schema has no table of

@@ -85,10 +85,17 @@ func (readDialect) PortKeys(keys []merge.PortKey) (string, []any) {
 }
 
 // PageParts implements sqlstore.Dialect with one range scan a table on the
-// (host, port) prefix of the tables' keys: the page's hosts (mostly one)
-// and the span of its ports, rather than a lookup a key.
-func (readDialect) PageParts() string {
-	return "host IN (SELECT host FROM page) AND port BETWEEN (SELECT min(port) FROM page) AND (SELECT max(port) FROM page)"
+// (host, port) prefix of the tables' keys: the page's hosts and the span
+// of its ports, rather than a lookup a key. A page of one known host names
+// it: "host IN (SELECT host FROM page)" builds a temporary index of the
+// page's hosts for each table, which made reading a random host's ports a
+// fifth slower.
+func (readDialect) PageParts(host string) (string, []any) {
+	const ports = " AND port BETWEEN (SELECT min(port) FROM page) AND (SELECT max(port) FROM page)"
+	if host != "" {
+		return "host = ?" + ports, []any{host}
+	}
+	return "host IN (SELECT host FROM page)" + ports, nil
 }
 
 // HostComponents implements sqlstore.Dialect from the host_components

@@ -49,7 +49,13 @@ func FindHostPorts(ctx context.Context, d Dialect, f portolan.HostPortFilter) ([
 		args = append(args, f.After.Port, string(f.After.Protocol), f.After.Host)
 	}
 	q, args := d.Page(hostPortSelect+where+" ORDER BY port, protocol, host", args, f.Limit, f.Offset)
-	ports, err := readHostPorts(ctx, d, q, args)
+	// Every record of the page is of the one address asked for, or of
+	// any of a name's addresses.
+	one := ""
+	if len(members) == 1 {
+		one = members[0]
+	}
+	ports, err := readHostPorts(ctx, d, one, q, args)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -66,7 +72,7 @@ func FindHostPorts(ctx context.Context, d Dialect, f portolan.HostPortFilter) ([
 // that is not canonical, or names no record, is merge.HostPortNotFound.
 func HostPortByID(ctx context.Context, d Dialect, id string) (*portolan.HostPort, error) {
 	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
-		ports, err := readHostPorts(ctx, d, hostPortSelect+"host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
+		ports, err := readHostPorts(ctx, d, host, hostPortSelect+"host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
 			[]any{host, port, string(protocol)})
 		if err != nil {
 			return nil, err
@@ -82,16 +88,16 @@ func HostPortByID(ctx context.Context, d Dialect, id string) (*portolan.HostPort
 // search or a delta page selected, which applied the record rule itself.
 func HostPortsByKeys(ctx context.Context, d Dialect, keys []merge.PortKey) ([]*portolan.HostPort, error) {
 	cond, args := d.PortKeys(keys)
-	return readHostPorts(ctx, d, hostPortSelect+cond, args)
+	return readHostPorts(ctx, d, "", hostPortSelect+cond, args)
 }
 
 // recordsWithParts returns the statement that reads a page of records and
 // their banners and services at once: the page (q, selecting
 // hostPortSelect's columns) is materialised as the table page and its rows
 // come first (kind 0), then the banners (kind 1) and services (kind 2) that
-// the dialect's PageParts condition selects from it. Columns a kind has
-// not are NULL, 0 or empty. It is one concatenation: the statement is
-// built for every page.
+// the dialect's PageParts condition (parts) selects from it, its
+// arguments given once for each. Columns a kind has not are NULL, 0 or
+// empty. It is one concatenation: the statement is built for every page.
 //
 // One statement is one read transaction and one trip through the driver
 // where three were (on PostgreSQL one round trip): hosts drawn at random
@@ -132,8 +138,9 @@ type portService struct {
 // readHostPorts runs q (selecting hostPortSelect's columns) with the
 // banners and services of its records (recordsWithParts), and returns the
 // records in key order (port, protocol, host), the order pages are cut in.
-// An empty page is an empty list, never nil, as the reference store has it.
-func readHostPorts(ctx context.Context, d Dialect, q string, args []any) ([]*portolan.HostPort, error) {
+// host is the one host of every record q selects, or "" (PageParts). An
+// empty page is an empty list, never nil, as the reference store has it.
+func readHostPorts(ctx context.Context, d Dialect, host, q string, args []any) ([]*portolan.HostPort, error) {
 	out := []*portolan.HostPort{}
 	byKey := map[merge.PortKey]*portolan.HostPort{}
 	var banners []portBanner
@@ -146,7 +153,11 @@ func readHostPorts(ctx context.Context, d Dialect, q string, args []any) ([]*por
 		a                 sql.NullString
 	)
 	dest := []any{&kind, &k.Host, &k.Port, &proto, &first, &last, &scan, &times, &rank, &a, &b, &c}
-	err := d.Each(ctx, "find ports", recordsWithParts(q, d.PageParts()), args, dest, func() error {
+	parts, partArgs := d.PageParts(host)
+	if len(partArgs) > 0 {
+		args = append(append(slices.Clip(args), partArgs...), partArgs...)
+	}
+	err := d.Each(ctx, "find ports", recordsWithParts(q, parts), args, dest, func() error {
 		k.Protocol = portolan.Protocol(proto)
 		switch kind {
 		case recordRow:

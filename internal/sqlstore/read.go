@@ -45,8 +45,10 @@ type Dialect interface {
 	// holds for every row of a key in the table page (the records being
 	// read, with host, port and protocol columns) and may hold for others,
 	// which the reader skips: each database's cheapest way to read a
-	// page's parts in the page's statement.
-	PageParts() string
+	// page's parts in the page's statement. host is the one host of every
+	// record of the page when the caller knows it (a host's ports, a
+	// hostPort by id), or "" (a search's page); args are the condition's.
+	PageParts(host string) (cond string, args []any)
 }
 
 // Instant scans a stored instant: Unix seconds (SQLite) or a timestamp
