@@ -213,8 +213,8 @@ func adaptPort(p *nmapPort, host string, names []string) (*portolan.Observation,
 		Protocol:     proto,
 		Status:       status,
 		Source:       source,
-		ScanProtocol: scanProtocol(p.Service),
-		Banner:       banner(p.Scripts),
+		ScanProtocol: scanProtocol(p.Service, p.Scripts),
+		Banner:       banner(p.Scripts, p.Service),
 		Components:   components(p.Service),
 		Certificate:  cert,
 		Hostnames:    names,
@@ -238,9 +238,18 @@ func portStatus(state string) (portolan.HostPortStatus, bool) {
 }
 
 // scanProtocol is nmap's service name, written as nmap itself prints it:
-// "ssl/http" when it spoke TLS first. "unknown" is no answer at all.
-func scanProtocol(s *nmapService) string {
+// "ssl/http" when it spoke TLS first. "unknown" is no answer at all. A
+// name with a space is not a protocol's: nmap's mqtt-subscribe script puts
+// the broker's version there ("mosquitto version 2.0.11"), and the banner
+// keeps it.
+func scanProtocol(s *nmapService, scripts []nmapScript) string {
 	if s == nil || s.Name == "" || s.Name == "unknown" {
+		return ""
+	}
+	if strings.ContainsAny(s.Name, " \t") {
+		if script(scripts, "mqtt-subscribe") != nil {
+			return "mqtt"
+		}
 		return ""
 	}
 	if s.Tunnel == "ssl" {
@@ -251,9 +260,11 @@ func scanProtocol(s *nmapService) string {
 
 // banner is the service's own text: the banner script's output; else the
 // response head http-headers printed; else, from http-server-header, a
-// "Server:" line, so that the fingerprint rules over banners see the header.
-// It is kept raw: normalising banners is the merge engine's job.
-func banner(scripts []nmapScript) string {
+// "Server:" line, so that the fingerprint rules over banners see the header;
+// else what a service -sV could not name answered its probes
+// (fingerprintBanner). It is kept raw: normalising banners is the merge
+// engine's job.
+func banner(scripts []nmapScript, service *nmapService) string {
 	if s := script(scripts, "banner"); s != nil && s.Output != "" {
 		return s.Output
 	}
@@ -266,6 +277,15 @@ func banner(scripts []nmapScript) string {
 		if v := serverHeader(s); v != "" {
 			return "Server: " + v
 		}
+	}
+	// mqtt-subscribe prints the broker's $SYS topics, which name its
+	// software and version ("$SYS/broker/version: mosquitto version
+	// 2.0.11"): what the broker itself publishes to a client.
+	if s := script(scripts, "mqtt-subscribe"); s != nil && !scriptFailed(s) && strings.TrimSpace(s.Output) != "" {
+		return s.Output
+	}
+	if service != nil {
+		return fingerprintBanner(service.Fingerprint)
 	}
 	return ""
 }

@@ -127,6 +127,10 @@ func TestScanProtocol(t *testing.T) {
 		{`<service name="unknown" method="table" conf="3"/>`, ""},
 		{`<service name="unknown" tunnel="ssl" method="probed" conf="3"/>`, ""},
 		{``, ""},
+		// nmap 7.93's mqtt-subscribe names the service after the broker's
+		// version (testdata/nmap_sV_sC_brokers.xml).
+		{`<service name="mosquitto version 2.0.11" method="probed" conf="10"/><script id="mqtt-subscribe" output="&#xa;  Topics and their most recent payloads: &#xa;"/>`, "mqtt"},
+		{`<service name="some product 1.0" method="probed" conf="10"/>`, ""},
 	}
 	for _, c := range cases {
 		if got := onePort(t, c.service).ScanProtocol; got != c.want {
@@ -152,12 +156,43 @@ func TestBanner(t *testing.T) {
 		{"a failed script is not the service talking", `<script id="http-headers" output="ERROR: Script execution failed (use -d to debug)"/>` + serverHeader, "Server: nginx/1.22.1"},
 		{"the banner is kept raw", `<script id="banner" output="SSH-2.0-Go\x0D\x0A  "/>`, `SSH-2.0-Go\x0D\x0A  `},
 		{"no banner", title, ""},
+		{"mqtt-subscribe: the broker's topics", `<script id="mqtt-subscribe" output="&#xa;  Topics and their most recent payloads: &#xa;    $SYS/broker/version: mosquitto version 2.0.11&#xa;"/>`,
+			"\n  Topics and their most recent payloads: \n    $SYS/broker/version: mosquitto version 2.0.11\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := onePort(t, `<service name="http" method="probed" conf="10"/>`+c.scripts)
 			if o.Banner != c.want {
 				t.Errorf("banner %q, want %q", o.Banner, c.want)
+			}
+		})
+	}
+}
+
+// TestFingerprintBanner reads the banner of a service -sV could not name
+// from its fingerprint (<service servicefp>), after every script.
+func TestFingerprintBanner(t *testing.T) {
+	const nats = `SF-Port4222-TCP:V=7.93%I=7%D=12/4%Time=6B134CB9%P=x86_64-pc-linux-gnu%r(NULL,2E,"INFO\x20{\"server_id\":\"N1\",\"version\":\"2\.9\.10\"}\x20\r\n")%r(GenericLines,A,"-ERR\x20x\r\n");`
+	cases := []struct {
+		name, inner, want string
+	}{
+		{"the NULL probe's answer, unescaped", `<service name="vrml-multi-use" servicefp='` + nats + `' method="table" conf="3"/>`,
+			"INFO {\"server_id\":\"N1\",\"version\":\"2.9.10\"} \r\n"},
+		{"a script's banner comes first", `<service name="x" servicefp='` + nats + `' method="table" conf="3"/><script id="banner" output="hello"/>`, "hello"},
+		{"a binary greeting is written \\xHH", `<service name="telnet" servicefp='SF-Port23-TCP:V=7.93%I=7%r(NULL,6,"\xff\xfb%\xff\xfd\0")%r(GetRequest,1,"x");' method="probed" conf="10"/>`,
+			`\xff\xfb%\xff\xfd\x00`},
+		{"an HTTP answer to GetRequest gives its head", `<service name="http" servicefp='SF-Port8000-TCP:V=7.93%I=7%r(GetRequest,2D,"HTTP/1\.0\x20200\x20OK\r\nServer:\x20lab/1\.0\r\n\r\n&lt;html&gt;")%r(HTTPOptions,1,"x");' method="probed" conf="10"/>`,
+			"HTTP/1.0 200 OK\r\nServer: lab/1.0"},
+		{"an answer to GetRequest that is not HTTP is no banner", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(GetRequest,3,"abc");' method="probed" conf="10"/>`, ""},
+		{"normal output's wrapped lines", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(NULL,B,"hello\x20&#xa;SF:world");' method="probed" conf="10"/>`, "hello world"},
+		{"an answer cut short is no banner", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(NULL,10,"hello' method="probed" conf="10"/>`, ""},
+		{"a bad escape is no banner", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(NULL,2,"\xZZ");' method="probed" conf="10"/>`, ""},
+		{"UTF-8 stays as it is", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(NULL,6,"caf\xc3\xa9\r\n");' method="probed" conf="10"/>`, "café\r\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := onePort(t, c.inner).Banner; got != c.want {
+				t.Errorf("banner %q, want %q", got, c.want)
 			}
 		})
 	}

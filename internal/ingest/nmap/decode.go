@@ -129,6 +129,8 @@ func (d *hostDecoder) service(start xml.StartElement, s *nmapService) error {
 			s.Method = a.Value
 		case "conf":
 			s.Conf = a.Value
+		case "servicefp":
+			s.Fingerprint = a.Value
 		}
 	}
 	return d.children(func(t xml.StartElement) error {

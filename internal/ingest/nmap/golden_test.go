@@ -5,6 +5,7 @@ package nmap_test
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"portolan"
+	"portolan/internal/fingerprint"
 	"portolan/internal/ingest/ingesttest"
 	"portolan/internal/ingest/nmap"
 )
@@ -113,5 +115,53 @@ func TestSampleFacts(t *testing.T) {
 	}
 	if diff := cmp.Diff(want18080, rescan[18080]); diff != "" {
 		t.Errorf("rescan 18080 (-want +got):\n%s", diff)
+	}
+}
+
+// TestBrokersCapture pins what the -sV -sC capture of the machine's message
+// brokers and databases gives once recognised: NATS, which nmap 7.93 cannot
+// name, by the INFO line of its fingerprint; Mosquitto by the $SYS topics
+// mqtt-subscribe printed (nmap puts "mosquitto version 2.0.11" where the
+// service name goes); the others by -sV's product and version.
+func TestBrokersCapture(t *testing.T) {
+	c := func(name, version, category string) portolan.Component {
+		return portolan.Component{Name: name, Version: version, Category: category}
+	}
+	want := map[int][]portolan.Component{
+		1883: {c("Mosquitto", "2.0.11", "Message Broker")},
+		3306: {c("Debian", "", "Operating System"), c("MariaDB", "10.11.19", "Database")},
+		4222: {c("NATS Server", "2.9.10", "Message Broker")},
+		5432: {c("PostgreSQL", "", "Database")},
+		5672: {c("RabbitMQ", "3.10.8", "Message Broker")},
+		6379: {c("Redis", "7.0.15", "Database")},
+	}
+	r := fingerprint.Default()
+	open := 0
+	for _, o := range readSample(t, "nmap_sV_sC_brokers.xml") {
+		if o.Status != portolan.StatusOpen {
+			continue
+		}
+		open++
+		got := r.Recognize(o)
+		slices.SortFunc(got, func(a, b portolan.Component) int { return strings.Compare(a.Name, b.Name) })
+		if len(got) == 0 {
+			got = nil
+		}
+		if diff := cmp.Diff(want[o.Port], got); diff != "" {
+			t.Errorf("port %d (-want +got):\n%s", o.Port, diff)
+		}
+		switch o.Port {
+		case 4222:
+			if !strings.HasPrefix(o.Banner, `INFO {"server_id":"NAG53HCB3IILCI5Q7SUIBNRTTVNNP6YZAHY7QSM7VGWRFVK3HLSEM32L",`) || !strings.HasSuffix(o.Banner, "} \r\n") {
+				t.Errorf("port 4222: banner %q, want the NULL probe's INFO line", o.Banner)
+			}
+		case 1883:
+			if o.ScanProtocol != "mqtt" || !strings.Contains(o.Banner, "$SYS/broker/version: mosquitto version 2.0.11\n") {
+				t.Errorf("port 1883: scanProtocol %q, banner %q", o.ScanProtocol, o.Banner)
+			}
+		}
+	}
+	if open != 7 {
+		t.Errorf("%d open ports, want 7 (25672, Erlang's distribution port, names nothing)", open)
 	}
 }

@@ -89,6 +89,9 @@ type nmapService struct {
 	Method    string   `xml:"method,attr"`    // probed, or table (a guess from the port number alone)
 	Conf      string   `xml:"conf,attr"`      // confidence, 0 to 10
 	CPEs      []string `xml:"cpe"`            // CPE 2.2 names: cpe:/a: applications, cpe:/o: operating systems
+	// Fingerprint is what the service answered nmap's probes, when -sV
+	// could not name it (servicefp.go).
+	Fingerprint string `xml:"servicefp,attr"`
 }
 
 // nmapScript mirrors <script> (ELEMENT script: (#PCDATA | table | elem)*;
