@@ -71,6 +71,11 @@ func TestIngestRefusesUnknownFormats(t *testing.T) {
 	if err == nil || !strings.Contains(errOut, "not a known format (known: auto, native, masscan, nmap, zgrab2, shodan, zmap") {
 		t.Errorf("err %v, stderr %s", err, errOut)
 	}
+	// nmap's normal output is named, with what to give instead.
+	_, errOut, err = run(t, nil, "ingest", "--data", filepath.Join(dir, "d"), "../../internal/ingest/nmap/testdata/nmap_sV_scripts_5ports.nmap")
+	if err == nil || !strings.Contains(errOut, "nmap_sV_scripts_5ports.nmap: not a known format: it is nmap's normal output (-oN), written for people; ingest the XML (-oX) or grepable (-oG) output") {
+		t.Errorf("nmap -oN: err %v, stderr %s", err, errOut)
+	}
 	_, errOut, err = run(t, nil, "ingest", "--data", filepath.Join(dir, "d"))
 	// One line naming what is missing, not the whole usage text.
 	if !errors.Is(err, cli.ErrUsage) || errOut != "" {

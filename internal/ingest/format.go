@@ -3,6 +3,7 @@
 package ingest
 
 import (
+	"bytes"
 	"bufio"
 	"io"
 	"time"
@@ -124,6 +125,21 @@ func formatByName(name string) (format, bool) {
 		}
 	}
 	return format{}, false
+}
+
+// notReadable names output Portolan does not read but a user may well have
+// at hand, and what to give instead, for the error of a file whose format
+// is unknown; "" when head is none of them.
+func notReadable(head []byte) string {
+	// nmap's normal output (-oN, or what it prints on a terminal) is for
+	// people: its tables drop what the other outputs keep (times per host,
+	// script structure), so it is pointed at them rather than parsed.
+	first, _, _ := bytes.Cut(head, []byte("\n"))
+	nmapHeader := bytes.HasPrefix(first, []byte("# Nmap ")) || bytes.HasPrefix(first, []byte("Starting Nmap "))
+	if nmapHeader && (bytes.Contains(head, []byte("\nNmap scan report for ")) || bytes.Contains(head, []byte("\nNmap done: "))) {
+		return "it is nmap's normal output (-oN), written for people; ingest the XML (-oX) or grepable (-oG) output of the scan instead (-oA writes all three)"
+	}
+	return ""
 }
 
 // Detect returns the name of the format head looks like, or "".

@@ -283,6 +283,9 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	forced := format != "" && format != "auto"
 	if !forced {
 		if format = Detect(head); format == "" {
+			if hint := notReadable(head); hint != "" {
+				return sum, portolan.Errorf(portolan.EINVALID, "%s: not a known format: %s", name, hint)
+			}
 			return sum, portolan.Errorf(portolan.EINVALID, "%s: not a known format (known: %s); pass --format to choose one", name, strings.Join(FormatNames(), ", "))
 		}
 	}
