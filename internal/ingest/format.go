@@ -3,8 +3,8 @@
 package ingest
 
 import (
-	"bytes"
 	"bufio"
+	"bytes"
 	"io"
 	"time"
 
