@@ -508,7 +508,7 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	if err := w.applyHostComponents(hostComps); err != nil {
 		return 0, 0, err
 	}
-	if err := w.dropRedundantComponents(d, keys); err != nil {
+	if err := w.dropRedundantComponents(componentsToRecheck(d, keys, before, oldComps, w.track != nil)); err != nil {
 		return 0, 0, err
 	}
 	if err := w.applyCertificates(d.Certificates, certSpans); err != nil {
@@ -554,25 +554,78 @@ func (w *writer) applyHostComponents(hostComps map[string]map[portolan.Component
 		"ON CONFLICT (host, name, version, category) "+upsertSpan, 7, args)
 }
 
+// componentsToRecheck returns the keys whose components may include one
+// another makes redundant once the batch's are stored. What a port held
+// before is free of them (this check runs after every import), so a port
+// needs it only when it receives a component it did not hold. When the
+// components stored before are known (known: an import, which read them
+// for its change record), a port is skipped when it was no row before and
+// the batch's components leave none redundant among themselves (the delta
+// does not drop them: several observations may name a product with and
+// without its version), or when it was a record already holding every
+// component the batch brings (a rescan). A rebuild rechecks every port
+// with components.
+func componentsToRecheck(d *merge.Delta, keys []merge.PortKey, before map[merge.PortKey]portRow, held map[compRowKey]spanRow, known bool) []merge.PortKey {
+	var out []merge.PortKey
+	for _, k := range keys {
+		comps := d.Ports[k].Components
+		if len(comps) == 0 {
+			continue
+		}
+		if known {
+			row, stored := before[k]
+			if !stored && !anyRedundant(comps) {
+				continue
+			}
+			// held has the components of the ports that were records
+			// (apply reads no others).
+			if stored && row.first.Valid && allHeld(k, comps, held) {
+				continue
+			}
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// anyRedundant reports whether a component of comps is redundant beside
+// another of them.
+func anyRedundant(comps map[portolan.Component]*portolan.Span) bool {
+	for c := range comps {
+		for other := range comps {
+			if c.RedundantBeside(other) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allHeld reports whether every component of comps is held on port k.
+func allHeld(k merge.PortKey, comps map[portolan.Component]*portolan.Span, held map[compRowKey]spanRow) bool {
+	for c := range comps {
+		if _, ok := held[compRowKey{k, c}]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // redundantComponents deletes, on the ports in its VALUES list, the
 // components another component of the port makes redundant.
 // (SQLite's DELETE names the table, not an alias, in its subqueries.)
 var redundantComponents = "DELETE FROM port_components WHERE (host, port, protocol) IN (VALUES %s) AND " +
 	sqlstore.RedundantComponent("port_components") + " RETURNING host, name, version, category"
 
-// dropRedundantComponents deletes the components of the batch's ports that
-// another makes redundant (portolan.Component.RedundantBeside): merge.Delta
-// drops them within the batch, this across batches, so that a versioned
-// "Redis 7.0.15" replaces the versionless "Redis" stored before it, and a
-// versionless one arriving after it is dropped. The host components those
-// rows fed are computed again from the ports that still list them.
-func (w *writer) dropRedundantComponents(d *merge.Delta, keys []merge.PortKey) error {
-	var args []any
-	for _, k := range keys {
-		if len(d.Ports[k].Components) > 0 {
-			args = append(args, k.Host, k.Port, string(k.Protocol))
-		}
-	}
+// dropRedundantComponents deletes, on the ports of keys
+// (componentsToRecheck), the components another makes redundant
+// (portolan.Component.RedundantBeside), within the batch and across
+// batches, so that a versioned "Redis 7.0.15" replaces the versionless
+// "Redis" stored before it, and a versionless one arriving after it is
+// dropped. The host components those rows fed are computed again from the
+// ports that still list them.
+func (w *writer) dropRedundantComponents(keys []merge.PortKey) error {
+	args := portArgs(keys)
 	type hostComponent struct {
 		host string
 		portolan.Component
