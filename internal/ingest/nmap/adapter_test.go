@@ -187,6 +187,7 @@ func TestFingerprintBanner(t *testing.T) {
 		{"normal output's wrapped lines", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(NULL,B,"hello\x20&#xa;SF:world");' method="probed" conf="10"/>`, "hello world"},
 		{"an answer cut short is no banner", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(NULL,10,"hello' method="probed" conf="10"/>`, ""},
 		{"a bad escape is no banner", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(NULL,2,"\xZZ");' method="probed" conf="10"/>`, ""},
+		{"a probe's name inside another answer is not its answer", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(GenericLines,9,"xr(NULL,1,")%r(NULL,2,"ok");' method="probed" conf="10"/>`, "ok"},
 		{"UTF-8 stays as it is", `<service name="x" servicefp='SF-Port9-TCP:V=7.93%I=7%r(NULL,6,"caf\xc3\xa9\r\n");' method="probed" conf="10"/>`, "café\r\n"},
 	}
 	for _, c := range cases {

@@ -48,19 +48,20 @@ func fingerprintBanner(fp string) string {
 // unescaped; ok is false when the probe is not there or its answer is not
 // well formed (cut short, say), which costs the banner and nothing else.
 func probeAnswer(fp, probe string) (answer []byte, ok bool) {
-	rest := fp
-	for {
-		i := strings.Index(rest, "r("+probe+",")
+	for from := 0; ; {
+		i := strings.Index(fp[from:], "r("+probe+",")
 		if i < 0 {
 			return nil, false
 		}
-		// A probe's name is preceded by the start of the line or a % (the
-		// field separator); anything else is inside another answer.
-		if i > 0 && rest[i-1] != '%' && rest[i-1] != ':' {
-			rest = rest[i+2:]
+		i += from
+		// A probe's answer follows the header's % (the field separator)
+		// or starts the fingerprint; anything else is inside another
+		// answer.
+		if i > 0 && fp[i-1] != '%' && fp[i-1] != ':' {
+			from = i + 2
 			continue
 		}
-		rest = rest[i+len("r(")+len(probe)+1:]
+		rest := fp[i+len("r(")+len(probe)+1:]
 		comma := strings.IndexByte(rest, ',')
 		if comma < 0 {
 			return nil, false
