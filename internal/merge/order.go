@@ -26,9 +26,8 @@ import (
 //
 // Every other list (hostComponents, sslCertificates, hostSslCertificates, a
 // certificate's related hosts) is in id order, bytewise: SortByID. The
-// stores restate it as "ORDER BY id" where they page in SQL (SQLite's
-// host_components, the certificates of internal/sqlstore, whose id column
-// holds the entity id) and as "ORDER BY host" for related hosts, whose id
+// stores restate it as "ORDER BY id" where they page in SQL (the
+// certificates of internal/sqlstore, whose id column holds the entity id) and as "ORDER BY host" for related hosts, whose id
 // is the host; where an id is computed after the read (base64 of a
 // hostComponent or hostSslCertificate key, whose order is not the key's)
 // they call SortByID.

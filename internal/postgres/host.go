@@ -4,8 +4,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -76,23 +74,7 @@ func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.Li
 	return sqlstore.FindHostComponents(ctx, readDialect{db}, host, f)
 }
 
-// FindHostComponentByID implements portolan.HostService. The id is base64
-// of "name$$version$$category$$host" and a host never contains '$', so the
-// host is what follows the last "$$": the lookup reads one host.
+// FindHostComponentByID implements portolan.HostService.
 func (db *DB) FindHostComponentByID(ctx context.Context, id string) (*portolan.HostComponent, error) {
-	if raw, err := base64.StdEncoding.DecodeString(id); err == nil {
-		s := string(raw)
-		if i := strings.LastIndex(s, "$$"); i >= 0 {
-			comps, err := db.hostComponents(ctx, []string{s[i+2:]})
-			if err != nil {
-				return nil, err
-			}
-			for _, c := range comps {
-				if c.ID == id {
-					return c, nil
-				}
-			}
-		}
-	}
-	return nil, merge.HostComponentNotFound(id)
+	return sqlstore.FindHostComponentByID(ctx, readDialect{db}, id)
 }

@@ -5,7 +5,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"strings"
 
 	"portolan"
 	"portolan/internal/merge"
@@ -36,51 +35,34 @@ func (db *DB) FindHostComponents(ctx context.Context, host string, f portolan.Li
 	return sqlstore.FindHostComponents(ctx, readDialect{db}, host, f)
 }
 
-// queryComponents reads the page f of the host_components rows satisfying
-// cond (whose arguments are args), in id order, and their total (-1 unless
-// f.Count).
-func (db *DB) queryComponents(ctx context.Context, cond string, args []any, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	where := []string{cond}
-	total := -1
-	if f.Count {
-		if err := db.queryRow(ctx, "SELECT count(*) FROM host_components WHERE "+cond, args...).Scan(&total); err != nil {
-			return nil, 0, db.storeError("count components", err)
-		}
-	}
-	// The total is of the whole list, so it is counted before the
-	// cursor narrows it.
-	if f.AfterID != "" {
-		where = append(where, "id > ?")
-		args = append(args, f.AfterID)
-	}
-	q, args := limitOffset("SELECT id, host, name, version, category, first_seen, last_seen FROM host_components WHERE "+strings.Join(where, " AND ")+" ORDER BY id", args, f.Limit, f.Offset)
-	rows, err := db.query(ctx, q, args...)
+// hostComponents aggregates the components of hosts from their ports'
+// (a host's components are the union of its ports'), in id order.
+func (db *DB) hostComponents(ctx context.Context, hosts []string) ([]*portolan.HostComponent, error) {
+	rows, err := db.query(ctx, `SELECT host, name, version, category, min(first_seen), max(last_seen)
+		FROM port_components WHERE host IN (`+inList(len(hosts))+`) GROUP BY host, name, version, category`, anys(hosts)...)
 	if err != nil {
-		return nil, 0, db.storeError("find components", err)
+		return nil, db.storeError("find components", err)
 	}
 	defer rows.Close()
 	var out []*portolan.HostComponent
 	for rows.Next() {
 		c := &portolan.HostComponent{}
 		var first, last sql.NullInt64
-		if err := rows.Scan(&c.ID, &c.Host, &c.Name, &c.Version, &c.Category, &first, &last); err != nil {
-			return nil, 0, db.storeError("read component", err)
+		if err := rows.Scan(&c.Host, &c.Name, &c.Version, &c.Category, &first, &last); err != nil {
+			return nil, db.storeError("read component", err)
 		}
+		c.ID = portolan.HostComponentID(c.Host, c.Component)
 		c.FirstSeenDateTime, c.LastSeenDateTime = unixTime(first), unixTime(last)
 		out = append(out, c)
 	}
-	return out, total, db.storeError("read components", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, db.storeError("read components", err)
+	}
+	merge.SortByID(out, func(c *portolan.HostComponent) string { return c.ID })
+	return out, nil
 }
 
-// FindHostComponentByID implements portolan.HostService. The entity id is
-// stored with the row, under a unique index, so the lookup is one read.
+// FindHostComponentByID implements portolan.HostService.
 func (db *DB) FindHostComponentByID(ctx context.Context, id string) (*portolan.HostComponent, error) {
-	comps, _, err := db.queryComponents(ctx, "id = ?", []any{id}, portolan.ListFilter{})
-	if err != nil {
-		return nil, err
-	}
-	if len(comps) == 0 {
-		return nil, merge.HostComponentNotFound(id)
-	}
-	return comps[0], nil
+	return sqlstore.FindHostComponentByID(ctx, readDialect{db}, id)
 }

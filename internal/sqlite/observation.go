@@ -436,9 +436,9 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	banners := w.bulk("upsert banners", "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed)", upsertBanners, 10)
 	comps := w.bulk("upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 8)
 	hostCerts := w.bulk("upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 5)
-	// A host's components and a certificate's span are unions over the
-	// ports of the batch, gathered here and upserted once each after them.
-	hostComps := map[string]map[portolan.Component]*portolan.Span{}
+	// A certificate's span is the union over the ports of the batch,
+	// gathered here and upserted once after them. (A host's components
+	// are not stored: reads aggregate its ports'.)
 	certSpans := map[string]*portolan.Span{}
 	for _, k := range keys {
 		p := d.Ports[k]
@@ -477,15 +477,6 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		for _, c := range sortedKeys(p.Components, compareComponents) {
 			sp := p.Components[c]
 			comps.add(k.Host, k.Port, proto, c.Name, c.Version, c.Category, sp.First.Unix(), sp.Last.Unix())
-			hc := hostComps[k.Host]
-			if hc == nil {
-				hc = map[portolan.Component]*portolan.Span{}
-				hostComps[k.Host] = hc
-			}
-			if hc[c] == nil {
-				hc[c] = &portolan.Span{}
-			}
-			hc[c].Union(*sp)
 		}
 		for _, sha := range sortedStrings(p.Certificates) {
 			sp := p.Certificates[sha]
@@ -504,9 +495,6 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		if err := b.flush(); err != nil {
 			return 0, 0, err
 		}
-	}
-	if err := w.applyHostComponents(hostComps); err != nil {
-		return 0, 0, err
 	}
 	if err := w.dropRedundantComponents(componentsToRecheck(d, keys, before, oldComps, w.track != nil)); err != nil {
 		return 0, 0, err
@@ -535,23 +523,6 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		hostChanges(w.track, d, hostIDs, oldHosts)
 	}
 	return created, updated, nil
-}
-
-// applyHostComponents upserts the components of each host, the union of
-// its ports' spans: SQLite keeps them in host_components, with their
-// entity id, so that a host's components are an indexed range read in id
-// order (host.go) rather than an aggregate over port_components.
-func (w *writer) applyHostComponents(hostComps map[string]map[portolan.Component]*portolan.Span) error {
-	var args []any
-	for _, host := range sortedStrings(hostComps) {
-		comps := hostComps[host]
-		for _, c := range sortedKeys(comps, compareComponents) {
-			sp := comps[c]
-			args = append(args, host, c.Name, c.Version, c.Category, portolan.HostComponentID(host, c), sp.First.Unix(), sp.Last.Unix())
-		}
-	}
-	return w.execRows("upsert host components", "INSERT INTO host_components (host, name, version, category, id, first_seen, last_seen)",
-		"ON CONFLICT (host, name, version, category) "+upsertSpan, 7, args)
 }
 
 // componentsToRecheck returns the keys whose components may include one
@@ -615,48 +586,27 @@ func allHeld(k merge.PortKey, comps map[portolan.Component]*portolan.Span, held 
 // components another component of the port makes redundant.
 // (SQLite's DELETE names the table, not an alias, in its subqueries.)
 var redundantComponents = "DELETE FROM port_components WHERE (host, port, protocol) IN (VALUES %s) AND " +
-	sqlstore.RedundantComponent("port_components") + " RETURNING host, name, version, category"
+	sqlstore.RedundantComponent("port_components")
 
 // dropRedundantComponents deletes, on the ports of keys
 // (componentsToRecheck), the components another makes redundant
 // (portolan.Component.RedundantBeside), within the batch and across
 // batches, so that a versioned "Redis 7.0.15" replaces the versionless
 // "Redis" stored before it, and a versionless one arriving after it is
-// dropped. The host components those rows fed are computed again from the
-// ports that still list them.
+// dropped. A host's components, aggregated from its ports' when read,
+// follow.
 func (w *writer) dropRedundantComponents(keys []merge.PortKey) error {
 	args := portArgs(keys)
-	type hostComponent struct {
-		host string
-		portolan.Component
-	}
-	var dropped []hostComponent
-	err := w.queryRows("drop redundant components", func(n int) string {
-		return fmt.Sprintf(redundantComponents, placeholders(n, 3))
-	}, 3, args, func(rows *sql.Rows) error {
-		var hc hostComponent
-		err := rows.Scan(&hc.host, &hc.Name, &hc.Version, &hc.Category)
-		dropped = append(dropped, hc)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(dropped, func(a, b hostComponent) int {
-		return cmp.Or(strings.Compare(a.host, b.host), compareComponents(a.Component, b.Component))
-	})
-	for _, hc := range slices.Compact(dropped) {
-		c := hc.Component
-		if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM host_components WHERE host = ? AND name = ? AND version = ? AND category = ?",
-			hc.host, c.Name, c.Version, c.Category); err != nil {
+	for len(args) > 0 {
+		n := min(len(args)/3, bulkRows)
+		st, err := w.stmt(fmt.Sprintf(redundantComponents, placeholders(n, 3)))
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(w.ctx, args[:n*3]...); err != nil {
 			return w.db.storeError("drop redundant components", err)
 		}
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO host_components (host, name, version, category, id, first_seen, last_seen)
-			SELECT host, name, version, category, ?, min(first_seen), max(last_seen) FROM port_components
-			WHERE host = ? AND name = ? AND version = ? AND category = ? GROUP BY host, name, version, category`,
-			portolan.HostComponentID(hc.host, c), hc.host, c.Name, c.Version, c.Category); err != nil {
-			return w.db.storeError("drop redundant components", err)
-		}
+		args = args[n*3:]
 	}
 	return nil
 }
@@ -829,7 +779,7 @@ func (db *DB) rebuildInTx(ctx context.Context, tx *sql.Tx, progress func(int)) e
 	// The records are derived: the log and the identities stay, the rest
 	// is emptied and replayed.
 	for _, table := range []string{"host_ports", "banners", "port_components",
-		"host_components", "hosts", "host_aliases", "certificates", "certificate_terms", "certificate_fields", "host_certificates"} {
+		"hosts", "host_aliases", "certificates", "certificate_terms", "certificate_fields", "host_certificates"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 			return db.storeError("empty "+table, err)
 		}

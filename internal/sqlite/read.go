@@ -98,8 +98,14 @@ func (readDialect) PageParts(host string) (string, []any) {
 	return "host IN (SELECT host FROM page)" + ports, nil
 }
 
-// HostComponents implements sqlstore.Dialect from the host_components
-// table, paged in SQL.
+// HostComponents implements sqlstore.Dialect: a host's components are
+// aggregated whole from its ports' (migration 0008) and the page is cut in
+// memory.
 func (d readDialect) HostComponents(ctx context.Context, hosts []string, f portolan.ListFilter) ([]*portolan.HostComponent, int, error) {
-	return d.db.queryComponents(ctx, "host IN ("+inList(len(hosts))+")", anys(hosts), f)
+	all, err := d.db.hostComponents(ctx, hosts)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, total := sqlstore.PageByID(all, f, func(c *portolan.HostComponent) string { return c.ID })
+	return items, total, nil
 }

@@ -4,9 +4,11 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"portolan"
 	"portolan/internal/gen"
@@ -75,4 +77,34 @@ func BenchmarkFindHostPorts(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkFindHostComponents measures hosts/{id}/components of a host with
+// 5,000 open ports, each running two of twelve products: the components
+// are aggregated from the 10,000 rows of its ports' (migration 0008).
+func BenchmarkFindHostComponents(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "read.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var batch []*portolan.Observation
+	for p := 1; p <= 5000; p++ {
+		batch = append(batch, &portolan.Observation{Host: "198.51.100.7", Port: p, Protocol: portolan.TCP, Status: portolan.StatusOpen,
+			Source: "bench", ScannedAt: at, SeenAt: at, Components: []portolan.Component{
+				{Name: "nginx", Version: fmt.Sprintf("1.%d.0", p%6), Category: "Web Server"},
+				{Name: "OpenSSL", Version: fmt.Sprintf("3.0.%d", p%6), Category: "Framework"}}})
+	}
+	if _, err := db.ImportObservations(ctx, batch); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		comps, _, err := db.FindHostComponents(ctx, "198.51.100.7", portolan.ListFilter{Limit: 100})
+		if err != nil || len(comps) != 12 {
+			b.Fatalf("%d components, %v", len(comps), err)
+		}
+	}
 }

@@ -4,6 +4,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -31,20 +32,34 @@ func TestChanges(t *testing.T) { storetest.RunChanges(t, openTest) }
 
 // TestRefusalIsConflict: a record the database will not hold is ECONFLICT,
 // the code ingest isolates, and the refused batch leaves nothing behind.
-// Two components whose ids collide ("a$" with "b", "a" with "$b"), which
-// Normalize refuses, are given straight to the store: before readers
-// refused them, this was the raw UNIQUE failure that cost a whole batch.
+// The schema refuses nothing a normalised observation can hold, so the
+// refusal is a trigger the test adds (RAISE(ABORT) fails as a constraint
+// does).
 func TestRefusalIsConflict(t *testing.T) {
-	s := openTest(t, nil)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON port_components WHEN NEW.name = 'Refused'
+		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	o := &portolan.Observation{Host: "192.0.2.7", Port: 80, Protocol: portolan.TCP, Status: portolan.StatusOpen, Source: "native",
-		ScannedAt: at, SeenAt: at, Components: []portolan.Component{{Name: "a$", Version: "b"}, {Name: "a", Version: "$b"}}}
-	_, err := s.ImportObservations(context.Background(), []*portolan.Observation{o})
+		ScannedAt: at, SeenAt: at, Components: []portolan.Component{{Name: "Refused", Version: "1"}}}
+	_, err = s.ImportObservations(ctx, []*portolan.Observation{o})
 	if code := portolan.ErrorCode(err); code != portolan.ECONFLICT {
-		t.Fatalf("colliding component ids: %v (code %q), want ECONFLICT", err, code)
+		t.Fatalf("refused component: %v (code %q), want ECONFLICT", err, code)
 	}
-	if _, err := s.FindHostPortByID(context.Background(), portolan.HostPortID("192.0.2.7", portolan.TCP, 80)); portolan.ErrorCode(err) != portolan.ENOTFOUND {
+	if _, err := s.FindHostPortByID(ctx, portolan.HostPortID("192.0.2.7", portolan.TCP, 80)); portolan.ErrorCode(err) != portolan.ENOTFOUND {
 		t.Errorf("the refused batch left a record: %v", err)
 	}
 }
