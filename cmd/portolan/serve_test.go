@@ -122,8 +122,22 @@ func e2eIngestedDataDir(t *testing.T) (dir, token string) {
 type e2eGoldenPort struct {
 	ID                       string `json:"id"`
 	Port                     int    `json:"port"`
+	Protocol                 string `json:"protocol"`
 	Status                   string `json:"status"`
+	FirstSeenDateTime        string `json:"firstSeenDateTime"`
+	LastSeenDateTime         string `json:"lastSeenDateTime"`
+	LastScanDateTime         string `json:"lastScanDateTime"`
+	TimesObserved            int    `json:"timesObserved"`
 	MostRecentSslCertificate string `json:"mostRecentSslCertificate"`
+	Banners                  []struct {
+		Banner string `json:"banner"`
+	} `json:"banners"`
+	Services []struct {
+		Component struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"component"`
+	} `json:"services"`
 }
 
 // e2eGoldenHost returns the ports of host (in the documented list order: by
