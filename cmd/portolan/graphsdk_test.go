@@ -44,9 +44,15 @@ type e2eGraphSDKSummary struct {
 		IsAddress bool   `json:"isIpAddress"`
 		FirstSeen string `json:"firstSeen"`
 	} `json:"host"`
-	Components   []string `json:"components"`
-	ComponentGet string   `json:"componentGet"`
-	Certificates []struct {
+	Hostname struct {
+		ID         string `json:"id"`
+		IsHostname bool   `json:"isHostname"`
+		Ports      int    `json:"ports"`
+	} `json:"hostname"`
+	HostCertificates []string `json:"hostCertificates"`
+	Components       []string `json:"components"`
+	ComponentGet     string   `json:"componentGet"`
+	Certificates     []struct {
 		ID          string `json:"id"`
 		Sha1        string `json:"sha1"`
 		Subject     string `json:"subject"`
@@ -148,6 +154,28 @@ func TestGraphGoSDK(t *testing.T) {
 	}
 	if !sum.Host.IsAddress || sum.Host.ODataType != "#microsoft.graph.security.ipAddress" || sum.Host.FirstSeen == "" {
 		t.Errorf("hosts/127.0.0.1 decoded as %+v, want an IpAddress with its first seen", sum.Host)
+	}
+	if !sum.Hostname.IsHostname || sum.Hostname.ID != "localhost" || sum.Hostname.Ports != len(want) {
+		t.Errorf("hosts/localhost decoded as %+v, want a Hostname whose ports are the %d of its address", sum.Hostname, len(want))
+	}
+	// hosts/{id}/sslCertificates: each certificate with the ports it was
+	// seen on (in these captures, the ports that presented it last).
+	onPorts := map[string]string{}
+	var shas []string
+	for _, p := range want {
+		if sha := sha1[p.MostRecentSslCertificate]; sha != "" {
+			if _, ok := onPorts[sha]; !ok {
+				shas = append(shas, sha)
+			}
+			onPorts[sha] += fmt.Sprintf(" %d", p.Port)
+		}
+	}
+	var wantHSC []string
+	for _, sha := range shas {
+		wantHSC = append(wantHSC, sha+" on"+onPorts[sha])
+	}
+	if len(wantHSC) == 0 || strings.Join(sum.HostCertificates, "\n") != strings.Join(wantHSC, "\n") {
+		t.Errorf("hosts/127.0.0.1/sslCertificates: %q, want %q", sum.HostCertificates, wantHSC)
 	}
 	if len(sum.Components) == 0 || sum.ComponentGet == "" || !slices.ContainsFunc(sum.Components, func(c string) bool { return strings.HasPrefix(c, sum.ComponentGet+" (") }) {
 		t.Errorf("components %q, one read by id %q", sum.Components, sum.ComponentGet)

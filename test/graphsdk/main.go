@@ -53,9 +53,15 @@ type summary struct {
 		FirstSeen string `json:"firstSeen"`
 		LastSeen  string `json:"lastSeen"`
 	} `json:"host"`
-	Components   []string `json:"components"`
-	ComponentGet string   `json:"componentGet"`
-	Certificates []struct {
+	Hostname struct {
+		ID         string `json:"id"`
+		IsHostname bool   `json:"isHostname"`
+		Ports      int    `json:"ports"`
+	} `json:"hostname"`
+	HostCertificates []string `json:"hostCertificates"`
+	Components       []string `json:"components"`
+	ComponentGet     string   `json:"componentGet"`
+	Certificates     []struct {
 		ID          string `json:"id"`
 		Sha1        string `json:"sha1"`
 		Subject     string `json:"subject"`
@@ -217,6 +223,40 @@ func run() error {
 	_, sum.Host.IsAddress = h.(msec.IpAddressable)
 	sum.Host.ODataType = str(h.GetOdataType())
 	sum.Host.FirstSeen, sum.Host.LastSeen = when(h.GetFirstSeenDateTime()), when(h.GetLastSeenDateTime())
+
+	// A name: a hostname, whose ports are its addresses'.
+	named, err := ti.Hosts().ByHostId("localhost").Get(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("hosts/localhost: %w", describe(err))
+	}
+	_, sum.Hostname.IsHostname = named.(msec.Hostnameable)
+	sum.Hostname.ID = str(named.GetId())
+	namedPorts, err := ti.Hosts().ByHostId("localhost").Ports().Get(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("hosts/localhost/ports: %w", describe(err))
+	}
+	sum.Hostname.Ports = len(namedPorts.GetValue())
+
+	// The certificates the host presented, each with its ports, and one
+	// read again by its id.
+	hscs, err := ti.Hosts().ByHostId(hostID).SslCertificates().Get(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("hosts/%s/sslCertificates: %w", hostID, describe(err))
+	}
+	for _, hsc := range hscs.GetValue() {
+		line := str(hsc.GetSslCertificate().GetSha1()) + " on"
+		for _, p := range hsc.GetPorts() {
+			line += fmt.Sprintf(" %d", i32(p.GetPort()))
+		}
+		again, err := ti.HostSslCertificates().ByHostSslCertificateId(str(hsc.GetId())).Get(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("hostSslCertificates/%s: %w", str(hsc.GetId()), describe(err))
+		}
+		if str(again.GetId()) != str(hsc.GetId()) || len(again.GetPorts()) != len(hsc.GetPorts()) {
+			return fmt.Errorf("hostSslCertificates/%s read by id differs from the host's list", str(hsc.GetId()))
+		}
+		sum.HostCertificates = append(sum.HostCertificates, line)
+	}
 
 	// Its components, and one of them by id.
 	comps, err := ti.Hosts().ByHostId(hostID).Components().Get(ctx, nil)
