@@ -77,6 +77,7 @@ type e2eGraphSDKSummary struct {
 		Status int    `json:"status"`
 		Code   string `json:"code"`
 	} `json:"notFound"`
+	Count    int `json:"count"`
 	Requests int `json:"requests"`
 }
 
@@ -207,6 +208,9 @@ func TestGraphGoSDK(t *testing.T) {
 	}
 	if sum.Search.Count != len(wantOpen) || fmt.Sprint(sum.Search.Ports) != fmt.Sprint(wantOpen) {
 		t.Errorf("hostPorts?$filter=…&$orderby=port desc&$count=true: count %d, ports %v; want %v", sum.Search.Count, sum.Search.Ports, wantOpen)
+	}
+	if sum.Count != len(want) {
+		t.Errorf("hosts/127.0.0.1/ports/$count: %d, want %d", sum.Count, len(want))
 	}
 	if sum.NotFound.Status != 404 || sum.NotFound.Code != "ResourceNotFound" {
 		t.Errorf("unknown host: %+v, want 404 ResourceNotFound", sum.NotFound)

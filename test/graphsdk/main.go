@@ -87,6 +87,7 @@ type summary struct {
 		Status int    `json:"status"`
 		Code   string `json:"code"`
 	} `json:"notFound"`
+	Count    int32 `json:"count"`
 	Requests int64 `json:"requests"`
 }
 
@@ -365,6 +366,15 @@ func run() error {
 	}
 	for _, hp := range found.GetValue() {
 		sum.Search.Ports = append(sum.Search.Ports, i32(hp.GetPort()))
+	}
+
+	// The number of the host's ports alone ($count, text/plain).
+	n, err := ti.Hosts().ByHostId(hostID).Ports().Count().Get(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("hosts/%s/ports/$count: %w", hostID, describe(err))
+	}
+	if n != nil {
+		sum.Count = *n
 	}
 
 	// An address never observed: Graph's error, typed.
