@@ -582,33 +582,17 @@ func allHeld(k merge.PortKey, comps map[portolan.Component]*portolan.Span, held 
 	return true
 }
 
-// redundantComponents deletes, on the ports in its VALUES list, the
-// components another component of the port makes redundant.
-// (SQLite's DELETE names the table, not an alias, in its subqueries.)
-var redundantComponents = "DELETE FROM port_components WHERE (host, port, protocol) IN (VALUES %s) AND " +
-	sqlstore.RedundantComponent("port_components")
-
 // dropRedundantComponents deletes, on the ports of keys
 // (componentsToRecheck), the components another makes redundant
 // (portolan.Component.RedundantBeside), within the batch and across
 // batches, so that a versioned "Redis 7.0.15" replaces the versionless
 // "Redis" stored before it, and a versionless one arriving after it is
 // dropped. A host's components, aggregated from its ports' when read,
-// follow.
+// follow. (SQLite's DELETE names the table, not an alias, in its
+// subqueries.)
 func (w *writer) dropRedundantComponents(keys []merge.PortKey) error {
-	args := portArgs(keys)
-	for len(args) > 0 {
-		n := min(len(args)/3, bulkRows)
-		st, err := w.stmt(fmt.Sprintf(redundantComponents, placeholders(n, 3)))
-		if err != nil {
-			return err
-		}
-		if _, err := st.ExecContext(w.ctx, args[:n*3]...); err != nil {
-			return w.db.storeError("drop redundant components", err)
-		}
-		args = args[n*3:]
-	}
-	return nil
+	return w.execRows("drop redundant components", "DELETE FROM port_components WHERE (host, port, protocol) IN (",
+		") AND "+sqlstore.RedundantComponent("port_components"), 3, portArgs(keys))
 }
 
 // applyCertificates stores the certificates and indexes the new ones for
