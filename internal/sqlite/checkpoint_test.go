@@ -59,19 +59,17 @@ func TestCheckpointerCopiesTheWAL(t *testing.T) {
 }
 
 // TestWriterBoundsTheWAL: with no copies beside it (a checkpointer that
-// falls behind), the writer's own checkpoints keep the WAL file near its
-// threshold (writerCheckpointPages, here 2,000 pages, so that a few imports
-// cross it).
+// falls behind), the writer's own checkpoints keep the WAL file near
+// writerCheckpointPages.
 func TestWriterBoundsTheWAL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "b.db")
-	const pages = 2000
-	db, err := Open(context.Background(), path, Options{checkpointPages: pages})
+	db, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	db.checkpoints.stopCopying()
-	const threshold = pages * 4096
+	const threshold = writerCheckpointPages * 4096
 	var biggest int64
 	for i := range 16 {
 		importGenerated(t, db, uint64(10+i), 1000)
