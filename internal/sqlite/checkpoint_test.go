@@ -59,17 +59,19 @@ func TestCheckpointerCopiesTheWAL(t *testing.T) {
 }
 
 // TestWriterBoundsTheWAL: with no copies beside it (a checkpointer that
-// falls behind), the writer's own checkpoints keep the WAL file near
-// writerCheckpointPages.
+// falls behind), the writer's own checkpoints keep the WAL file near its
+// threshold (writerCheckpointPages, here 2,000 pages, so that a few imports
+// cross it).
 func TestWriterBoundsTheWAL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "b.db")
-	db, err := Open(context.Background(), path, Options{})
+	const pages = 2000
+	db, err := Open(context.Background(), path, Options{checkpointPages: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	db.checkpoints.stopCopying()
-	const threshold = writerCheckpointPages * 4096
+	const threshold = pages * 4096
 	var biggest int64
 	for i := range 16 {
 		importGenerated(t, db, uint64(10+i), 1000)

@@ -128,6 +128,10 @@ type Options struct {
 	// WriterCacheMB is the page cache of the writer connection in MB
 	// (0: DefaultWriterCacheMB).
 	WriterCacheMB int
+
+	// checkpointPages is the writer's wal_autocheckpoint (0:
+	// writerCheckpointPages); tests make it small.
+	checkpointPages int
 }
 
 // DefaultWriterCacheMB is the writer's page cache unless Options says
@@ -170,12 +174,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// The page caches differ: readers serve requests from many hosts and
 	// keep 64 MB each; the one writer gets DefaultWriterCacheMB (see
 	// there). The WAL is copied into the database beside the writer, by a
-	// connection of its own, and by the writer only when an import writes
-	// more than 10,000 pages (checkpoint.go).
+	// connection of its own, and by the writer only when the WAL holds
+	// more than writerCheckpointPages (checkpoint.go).
 	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas + "&_txlock=immediate"
 	cacheMB := cmp.Or(opts.WriterCacheMB, DefaultWriterCacheMB)
-	db.dsn = dsn + fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(%d)", cacheMB*1024, writerCheckpointPages)
+	db.dsn = dsn + fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(%d)", cacheMB*1024, cmp.Or(opts.checkpointPages, writerCheckpointPages))
 	if db.write, err = sql.Open("sqlite", db.dsn); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
