@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"portolan"
+	"portolan/internal/sqlite"
+)
+
+// TestHostComponentsMigration opens a store as the binaries before
+// migration 0008 left it (a table of host components beside the ports'),
+// and lists the same components after it, from the ports, with the table
+// gone.
+func TestHostComponentsMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var batch []*portolan.Observation
+	for _, c := range []struct {
+		port    int
+		name    string
+		version string
+	}{{80, "nginx", "1.22.1"}, {443, "nginx", "1.22.1"}, {22, "OpenSSH", "9.2p1"}} {
+		batch = append(batch, &portolan.Observation{Host: "192.0.2.8", Port: c.port, Protocol: portolan.TCP, Status: portolan.StatusOpen,
+			Source: "native", ScannedAt: at, SeenAt: at, Components: []portolan.Component{{Name: c.name, Version: c.version}}})
+	}
+	if _, err := db.ImportObservations(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	want, n, err := db.FindHostComponents(ctx, "192.0.2.8", portolan.ListFilter{Limit: 100, Count: true})
+	if err != nil || n != 2 || len(want) != 2 {
+		t.Fatalf("before: %d components (count %d), %v; want 2", len(want), n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE host_components (host TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, category TEXT NOT NULL,
+			id TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+			PRIMARY KEY (host, name, version, category)) WITHOUT ROWID`,
+		`CREATE UNIQUE INDEX host_components_id ON host_components (id)`,
+		`INSERT INTO host_components SELECT host, name, version, category, 'stale-' || name, min(first_seen), max(last_seen)
+			FROM port_components GROUP BY host, name, version, category`,
+		`DELETE FROM schema_migrations WHERE version = 8`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, n, err := db.FindHostComponents(ctx, "192.0.2.8", portolan.ListFilter{Limit: 100, Count: true})
+	if err != nil || n != 2 {
+		t.Fatalf("after: count %d, %v; want 2", n, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("components after the migration (-before +after):\n%s", diff)
+	}
+	one, err := db.FindHostComponentByID(ctx, want[0].ID)
+	if err != nil || one.ID != want[0].ID {
+		t.Errorf("component %s by id after the migration: %+v, %v", want[0].ID, one, err)
+	}
+
+	raw, err = sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var tables int
+	if err := raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name IN ('host_components', 'host_components_id')`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("host_components left behind: %d objects, %v", tables, err)
+	}
+}
