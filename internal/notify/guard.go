@@ -3,6 +3,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -243,13 +244,14 @@ func (g *Guard) client(timeout time.Duration) *http.Client {
 }
 
 // post sends body to u after checking u again; it returns the response
-// status, with the body drained.
+// status, with the body drained. body is not copied: the transport may
+// still read it after post returns, so callers never reuse it.
 func (g *Guard) post(ctx context.Context, c *http.Client, u *url.URL, contentType string, body []byte, read int64) (int, http.Header, []byte, error) {
 	if _, err := g.check(ctx, u.Hostname(), u.Scheme == "http"); err != nil {
 		return 0, nil, nil, err
 	}
 	ctx = context.WithValue(ctx, plainHTTPKey{}, u.Scheme == "http")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}
