@@ -122,6 +122,7 @@ type searchRunner struct{ db *DB }
 
 // Count implements sqlfilter.Runner.
 func (r searchRunner) Count(ctx context.Context, q string, args []any) (int, error) {
+	q, args = positional(q, args)
 	var n int
 	if err := r.db.read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, r.db.storeError("count", err)
@@ -133,6 +134,7 @@ func (r searchRunner) Count(ctx context.Context, q string, args []any) (int, err
 // the driver gives it (int64, float64, string, []byte or nil), since the
 // columns vary with the query; sqlfilter converts them (Dialect.FromTime).
 func (r searchRunner) Rows(ctx context.Context, q string, args []any, width int) ([][]any, error) {
+	q, args = positional(q, args)
 	rows, err := r.db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, r.db.storeError("search", err)
