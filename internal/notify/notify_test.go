@@ -45,21 +45,7 @@ type receiver struct {
 }
 
 // notification is one entry of a payload's value, as received.
-type notification struct {
-	SubscriptionID                 string `json:"subscriptionId"`
-	SubscriptionExpirationDateTime string `json:"subscriptionExpirationDateTime"`
-	ChangeType                     string `json:"changeType"`
-	Resource                       string `json:"resource"`
-	ResourceData                   struct {
-		Type    string   `json:"@odata.type"`
-		ODataID string   `json:"@odata.id"`
-		ID      string   `json:"id"`
-		Changes []string `json:"changes"`
-	} `json:"resourceData"`
-	ClientState    *string `json:"clientState"`
-	TenantID       *string `json:"tenantId"`
-	LifecycleEvent string  `json:"lifecycleEvent"`
-}
+type notification = notify.Received
 
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()

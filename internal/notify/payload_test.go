@@ -12,6 +12,24 @@ import (
 	"portolan"
 )
 
+// Received is one entry of a payload's value, as a receiver decodes it
+// (here and in the package's external tests).
+type Received struct {
+	SubscriptionID                 string `json:"subscriptionId"`
+	SubscriptionExpirationDateTime string `json:"subscriptionExpirationDateTime"`
+	ChangeType                     string `json:"changeType"`
+	Resource                       string `json:"resource"`
+	ResourceData                   struct {
+		Type    string   `json:"@odata.type"`
+		ODataID string   `json:"@odata.id"`
+		ID      string   `json:"id"`
+		Changes []string `json:"changes"`
+	} `json:"resourceData"`
+	ClientState    *string `json:"clientState"`
+	TenantID       *string `json:"tenantId"`
+	LifecycleEvent string  `json:"lifecycleEvent"`
+}
+
 // checkJSONString holds appendJSONString to encoding/json: the output is
 // one valid JSON string that decodes to what encoding/json makes of s
 // (bytes that are not UTF-8 become U+FFFD), with U+2028 and U+2029
@@ -71,22 +89,7 @@ func TestAppendPayload(t *testing.T) {
 		{change: updated, names: updatedNames, id: portolan.HostPortID("2001:db8::1", portolan.UDP, 53)},
 		{change: updated, names: updatedNames, id: "odd'id\"\\"},
 	}
-	var body struct {
-		Value []struct {
-			SubscriptionID string  `json:"subscriptionId"`
-			Expiration     string  `json:"subscriptionExpirationDateTime"`
-			ChangeType     string  `json:"changeType"`
-			Resource       string  `json:"resource"`
-			ClientState    *string `json:"clientState"`
-			TenantID       *string `json:"tenantId"`
-			ResourceData   struct {
-				Type    string   `json:"@odata.type"`
-				ODataID string   `json:"@odata.id"`
-				ID      string   `json:"id"`
-				Changes []string `json:"changes"`
-			} `json:"resourceData"`
-		} `json:"value"`
-	}
+	var body struct{ Value []Received }
 	out := appendPayload(nil, s, batch)
 	if err := json.Unmarshal(out, &body); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -97,7 +100,7 @@ func TestAppendPayload(t *testing.T) {
 	for i, got := range body.Value {
 		n := batch[i]
 		resource := portolan.SubscriptionResourceHostPorts + "('" + n.id + "')"
-		if got.SubscriptionID != s.ID || got.Expiration != "2026-12-05T03:30:00.123Z" || got.ChangeType != n.change.String() ||
+		if got.SubscriptionID != s.ID || got.SubscriptionExpirationDateTime != "2026-12-05T03:30:00.123Z" || got.ChangeType != n.change.String() ||
 			got.Resource != resource || got.ResourceData.ODataID != resource || got.ResourceData.ID != n.id ||
 			got.ResourceData.Type != "#microsoft.graph.security.hostPort" || !slices.Equal(got.ResourceData.Changes, n.names) ||
 			got.ClientState == nil || *got.ClientState != s.ClientState || got.TenantID != nil {
