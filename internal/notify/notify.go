@@ -608,7 +608,7 @@ func hostOf(raw string) string {
 // appendPayload writes the notification body of §5. What is the same for
 // every notification of the batch (the subscription's id, expiry, client
 // state and tenant) is written once and copied, and nothing is allocated
-// but b's growth: with a thousand subscriptions, each receiving every
+// per notification: with a thousand subscriptions, each receiving every
 // change, building the bodies was a third of the dispatcher's CPU.
 func appendPayload(b []byte, s *portolan.Subscription, batch []notification) []byte {
 	head := make([]byte, 0, 128)
