@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
@@ -43,10 +44,18 @@ type verifiedCache struct {
 	entries map[[sha256.Size]byte]verifiedEntry
 }
 
+// tokenDigest is the SHA-256 of token, the key of its entry. Sum256 only
+// reads its argument and keeps nothing of it, so it reads the string's own
+// bytes: converting a token of a kilobyte or so to a slice would copy it
+// on every request.
+func tokenDigest(token string) [sha256.Size]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+}
+
 // get returns a copy of the principal of a token verified before and still
 // valid at now with a key keys still trusts, or nil.
 func (c *verifiedCache) get(ctx context.Context, keys KeySet, token string, now time.Time) *portolan.Principal {
-	h := sha256.Sum256([]byte(token))
+	h := tokenDigest(token)
 	c.mu.Lock()
 	e, ok := c.entries[h]
 	c.mu.Unlock()
@@ -75,7 +84,7 @@ func (c *verifiedCache) put(ctx context.Context, keys KeySet, token string, p *p
 	if err != nil {
 		return
 	}
-	h := sha256.Sum256([]byte(token))
+	h := tokenDigest(token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil || len(c.entries) >= maxVerifiedEntries {

@@ -5,6 +5,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 )
@@ -28,6 +29,9 @@ type cachedResponse struct {
 	contentType []string
 	body        []byte
 	etag        string
+	// tagAndLength are the ETag and Content-Length header values
+	// (tagHeaders), made once for every response served from the entry.
+	tagAndLength []string
 }
 
 type responseCache struct {
@@ -36,10 +40,12 @@ type responseCache struct {
 	bytes   int
 }
 
-func (c *responseCache) get(key string, generation uint64) (cachedResponse, bool) {
+// get takes the key as bytes: the map is indexed with them without making
+// a string of each request's URL.
+func (c *responseCache) get(key []byte, generation uint64) (cachedResponse, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
+	e, ok := c.entries[string(key)]
 	return e, ok && e.generation == generation
 }
 
@@ -94,14 +100,15 @@ func (s *Server) cacheResponses(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := string(s.appendBaseURL(make([]byte, 0, 128), r)) + r.URL.RequestURI()
+		var buf [256]byte
+		key := appendRequestURI(s.appendBaseURL(buf[:0], r), r.URL)
 		e, ok := s.responses.get(key, generation)
 		s.observer.CacheLookup(ok && !fresh)
 		if ok && !fresh {
-			s.writeTagged(w, r, e.contentType, e.body, e.etag)
+			s.writeTagged(w, r, e.contentType, e.body, e.etag, e.tagAndLength)
 			return
 		}
-		slot := &cacheSlot{key: key, generation: generation}
+		slot := &cacheSlot{key: string(key), generation: generation}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), cacheSlotKey{}, slot)))
 	})
 }
@@ -113,5 +120,24 @@ func (s *Server) keepResponse(r *http.Request, contentType []string, body []byte
 	if slot == nil {
 		return
 	}
-	s.responses.put(slot.key, cachedResponse{generation: slot.generation, contentType: contentType, body: append([]byte(nil), body...), etag: etag})
+	s.responses.put(slot.key, cachedResponse{generation: slot.generation, contentType: contentType, body: append([]byte(nil), body...), etag: etag,
+		tagAndLength: tagHeaders(etag, len(body))})
+}
+
+// appendRequestURI appends u's RequestURI (the escaped path and the query)
+// to b without the string RequestURI builds.
+func appendRequestURI(b []byte, u *url.URL) []byte {
+	if u.Opaque != "" {
+		return append(b, u.RequestURI()...)
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	b = append(b, path...)
+	if u.ForceQuery || u.RawQuery != "" {
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
+	}
+	return b
 }

@@ -318,7 +318,7 @@ func (s *Server) writeDelta(w http.ResponseWriter, r *http.Request, rt route, co
 		w.Header().Set("Preference-Applied", "odata.maxpagesize="+strconv.Itoa(size))
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.writeTagged(w, r, headerJSON, b, etag(b))
+	s.writeTagged(w, r, headerJSON, b, etag(b), nil)
 	return nil
 }
 

@@ -48,9 +48,10 @@ func checkRequest(r *http.Request) error {
 	if path == "*" {
 		return nil // OPTIONS *: answered by the routes
 	}
-	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	for i, seg := range segs {
-		if seg == "" && i < len(segs)-1 {
+	for rest, more := strings.TrimPrefix(path, "/"), true; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		if seg == "" && more {
 			return portolan.Errorf(portolan.EINVALID, "The path '%s' has an empty segment ('//').", clipText(path))
 		}
 		if dec, err := url.PathUnescape(seg); err == nil && (dec == "." || dec == "..") {
@@ -70,25 +71,27 @@ func negotiate(r *http.Request, contentType []string) ([]string, bool, error) {
 	if len(accept) == 0 {
 		return contentType, false, nil
 	}
-	var want []string // the media ranges that fit, most specific first
+	want := acceptText // the media ranges that fit, most specific first
 	switch contentType[0] {
 	case contentTypeJSON:
-		want = []string{"application/json", "application/*", "*/*"}
+		want = acceptJSON
 	case headerXML[0]:
-		want = []string{"application/xml", "text/xml", "application/*", "text/*", "*/*"}
-	default: // text/plain ($count); SDKs that send application/json everywhere are served too
-		want = []string{"text/plain", "text/*", "application/json", "*/*"}
+		want = acceptXML
 	}
 	bestQ, none := -1.0, false
 	for _, header := range accept {
-		for _, item := range strings.Split(header, ",") {
+		for items, more := header, true; more; {
+			var item string
+			item, items, more = strings.Cut(items, ",")
 			media, params, _ := strings.Cut(item, ";")
 			media = strings.ToLower(strings.TrimSpace(media))
 			if media == "" {
 				continue
 			}
 			q, metaNone := 1.0, false
-			for _, p := range strings.Split(params, ";") {
+			for params, more := params, true; more; {
+				var p string
+				p, params, more = strings.Cut(params, ";")
 				k, v, _ := strings.Cut(p, "=")
 				switch strings.ToLower(strings.TrimSpace(k)) {
 				case "q":
@@ -116,6 +119,16 @@ func negotiate(r *http.Request, contentType []string) ([]string, bool, error) {
 	}
 	return contentType, false, nil
 }
+
+// The media ranges an Accept header may name for each representation, most
+// specific first.
+var (
+	acceptJSON = []string{"application/json", "application/*", "*/*"}
+	acceptXML  = []string{"application/xml", "text/xml", "application/*", "text/*", "*/*"}
+	// text/plain ($count); SDKs that send application/json everywhere are
+	// served too.
+	acceptText = []string{"text/plain", "text/*", "application/json", "*/*"}
+)
 
 // mediaType is a Content-Type without its parameters.
 func mediaType(ct string) string {

@@ -65,6 +65,10 @@ type errorConn struct {
 	held  []byte      // a full buffer of net/http's, waiting for the rest of its response
 	timer *time.Timer // sends held after holdFor
 	werr  error       // the first write error: the connection is broken
+	// vec and bufs are the writev of held and the rest, kept here so
+	// that sending them allocates nothing.
+	vec  [2][]byte
+	bufs net.Buffers
 }
 
 // Read implements net.Conn.
@@ -104,13 +108,16 @@ const holdFor = time.Millisecond
 // one (a writev on TCP), which halves the system calls and segments of
 // every response over 4 KiB — the serving profile's largest entry.
 func (c *errorConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	head, lineEnd := c.head, c.lineEnd
-	c.head, c.lineEnd = nil, false // the next request starts
-	c.mu.Unlock()
 	if !bytes.HasPrefix(p, plainErrorStart) || !bytes.Contains(p, plainErrorHeaders) {
+		c.mu.Lock()
+		c.head, c.lineEnd = c.head[:0], false // the next request starts, in the same buffer
+		c.mu.Unlock()
 		return c.coalesce(p)
 	}
+	c.mu.Lock()
+	head, lineEnd := c.head, c.lineEnd
+	c.head, c.lineEnd = nil, false // head is read below: the next request's bytes go to a buffer of their own
+	c.mu.Unlock()
 	if err := c.flushHeld(); err != nil {
 		return 0, err
 	}
@@ -204,12 +211,16 @@ func (c *errorConn) coalesce(p []byte) (int, error) {
 	held := c.held
 	c.held = c.held[:0]
 	var err error
-	if _, ok := c.Conn.(*net.TCPConn); ok {
-		bufs := net.Buffers{held, p}
-		_, err = bufs.WriteTo(c.Conn) // one writev
+	if tcp, ok := c.Conn.(*net.TCPConn); ok {
+		c.vec = [2][]byte{held, p}
+		c.bufs = c.vec[:]
+		_, err = c.bufs.WriteTo(tcp) // one writev
+		c.vec = [2][]byte{}          // p is net/http's buffer: keep no reference
 	} else {
-		// TLS: one record rather than two.
-		_, err = c.Conn.Write(append(held, p...))
+		// TLS: one record rather than two; the grown buffer is kept.
+		c.held = append(held, p...)
+		_, err = c.Conn.Write(c.held)
+		c.held = c.held[:0]
 	}
 	if err != nil {
 		c.werr = err

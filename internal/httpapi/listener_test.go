@@ -80,6 +80,58 @@ func TestListenerErrors(t *testing.T) {
 	}
 }
 
+// TestListenerErrorAfterResponse refuses the second request of a kept-alive
+// connection: the answer must be told from that request's own bytes, which
+// the connection reads into the buffer the first one used.
+func TestListenerErrorAfterResponse(t *testing.T) {
+	s := newServer(t, newFixture())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(s.Listener(ln))
+	t.Cleanup(func() { srv.Close() })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	// A first request longer than the second, so that stale bytes would
+	// show in the second's target.
+	first := "GET /healthz?" + strings.Repeat("x", 300) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, first); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("first request: %d", resp.StatusCode)
+	}
+	if _, err := io.WriteString(conn, "GET /beta/%zz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	if want := "The request target '/beta/%zz' is not correctly percent-encoded"; resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(env.Error.Message, want) {
+		t.Errorf("%d %+v, want 400 %q", resp.StatusCode, env.Error, want)
+	}
+}
+
 // countingListener counts the writes its connections receive.
 type countingListener struct {
 	net.Listener

@@ -39,11 +39,20 @@ const gzipMinSize = 1024
 func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, contentType []string, body []byte) {
 	tag := etag(body)
 	s.keepResponse(r, contentType, body, tag)
-	s.writeTagged(w, r, contentType, body, tag)
+	s.writeTagged(w, r, contentType, body, tag, nil)
+}
+
+// tagHeaders returns the ETag and Content-Length header values of a body
+// with tag and length n, in one slice: writeTagged sets each header to a
+// part of it.
+func tagHeaders(tag string, n int) []string {
+	return []string{tag, strconv.Itoa(n)}
 }
 
 // writeTagged is writeBody for a body whose ETag is known (a cached one).
-func (s *Server) writeTagged(w http.ResponseWriter, r *http.Request, contentType []string, body []byte, tag string) {
+// tagAndLength, when not nil, is tagHeaders(tag, len(body)), made once for
+// a cached body.
+func (s *Server) writeTagged(w http.ResponseWriter, r *http.Request, contentType []string, body []byte, tag string, tagAndLength []string) {
 	contentType, none, err := negotiate(r, contentType)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -84,10 +93,16 @@ func (s *Server) writeTagged(w http.ResponseWriter, r *http.Request, contentType
 		_ = zb.zw.Close()
 		h["Content-Encoding"] = headerGzip
 		body = zb.buf.Bytes()
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	} else {
-		h["Etag"] = []string{tag}
+		if tagAndLength == nil {
+			tagAndLength = tagHeaders(tag, len(body))
+		}
+		// Full slice expressions: whoever appends to a header's values
+		// gets a copy rather than writing over the next header's.
+		h["Etag"] = tagAndLength[0:1:1]
+		h["Content-Length"] = tagAndLength[1:2:2]
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)

@@ -241,16 +241,29 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// requestFrame is what ServeHTTP keeps for a request, allocated in one
+// piece: its state, the writer that records its status, and the values of
+// its two id headers.
+type requestFrame struct {
+	state  requestState
+	writer statusWriter
+	ids    [2]string
+}
+
 // ServeHTTP is the outermost middleware: request ids, panic recovery and the
 // one log line per request, around the routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	st := &requestState{id: newUUID()}
-	st.clientID = clientRequestID(r.Header.Get("client-request-id"), st.id)
+	f := &requestFrame{}
+	st := &f.state
+	st.id = newUUID()
+	st.clientID = clientRequestID(r.Header.Get("Client-Request-Id"), st.id) // canonical: Get then allocates nothing
+	f.ids = [2]string{st.id, st.clientID}
 	h := w.Header()
-	h["Request-Id"] = []string{st.id}
-	h["Client-Request-Id"] = []string{st.clientID}
-	sw := &statusWriter{ResponseWriter: w}
+	h["Request-Id"] = f.ids[0:1:1]
+	h["Client-Request-Id"] = f.ids[1:2:2]
+	sw := &f.writer
+	sw.ResponseWriter = w
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	defer func() {
 		if v := recover(); v != nil {
