@@ -283,10 +283,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if _, nop := s.observer.(nopObserver); !nop {
 			s.observer.Request(routeLabel(r.URL.EscapedPath()), sw.status, time.Since(start))
 		}
-		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request-id", st.id), slog.String("method", r.Method),
-			slog.String("path", loggedPath(r.URL.Path)), slog.Int("status", sw.status),
-			slog.Duration("duration", time.Since(start)), slog.String("subject", st.subject))
+		// The record goes to the handler directly, without the caller's
+		// program counter that Logger.LogAttrs looks up on every call:
+		// the source of this line is always this line.
+		if h := s.logger.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+			now := time.Now()
+			rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
+			rec.AddAttrs(slog.String("request-id", st.id), slog.String("method", r.Method),
+				slog.String("path", loggedPath(r.URL.Path)), slog.Int("status", sw.status),
+				slog.Duration("duration", now.Sub(start)), slog.String("subject", st.subject))
+			_ = h.Handle(r.Context(), rec)
+		}
 	}()
 	s.edge(sw, r)
 }
