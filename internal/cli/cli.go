@@ -35,6 +35,9 @@ type Env struct {
 	// runtime/debug.SetMemoryLimit); nil where the process is not the
 	// command's own (tests run commands in-process).
 	SetMemoryLimit func(bytes int64)
+	// StartHeapFloor keeps the Go heap's goal at bytes or more
+	// (KeepHeapFloor); nil where the process is not the command's own.
+	StartHeapFloor func(bytes uint64) (stop func())
 }
 
 // OSEnv is the process's own environment.
@@ -43,6 +46,7 @@ func OSEnv() *Env {
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
 		Interactive:    isTerminal(os.Stderr),
 		SetMemoryLimit: func(n int64) { debug.SetMemoryLimit(n) },
+		StartHeapFloor: startHeapFloor,
 	}
 }
 
