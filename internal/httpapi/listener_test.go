@@ -16,9 +16,10 @@ import (
 	"time"
 )
 
-// TestListenerErrors sends what net/http refuses before any handler runs
-// and checks that the answer is Graph's envelope with a request-id.
-func TestListenerErrors(t *testing.T) {
+// serveListener serves a test server through its Listener on a loopback
+// port, with header fields limited to 4 KiB, and returns the address.
+func serveListener(t *testing.T) string {
+	t.Helper()
 	s := newServer(t, newFixture())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -27,6 +28,13 @@ func TestListenerErrors(t *testing.T) {
 	srv := &http.Server{Handler: s, MaxHeaderBytes: 4 << 10, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(s.Listener(ln))
 	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// TestListenerErrors sends what net/http refuses before any handler runs
+// and checks that the answer is Graph's envelope with a request-id.
+func TestListenerErrors(t *testing.T) {
+	addr := serveListener(t)
 
 	cases := []struct {
 		name, request string
@@ -41,7 +49,7 @@ func TestListenerErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", ln.Addr().String())
+			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +78,7 @@ func TestListenerErrors(t *testing.T) {
 		})
 	}
 	// Ordinary answers pass through untouched.
-	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,15 +92,7 @@ func TestListenerErrors(t *testing.T) {
 // connection: the answer must be told from that request's own bytes, which
 // the connection reads into the buffer the first one used.
 func TestListenerErrorAfterResponse(t *testing.T) {
-	s := newServer(t, newFixture())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(s.Listener(ln))
-	t.Cleanup(func() { srv.Close() })
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", serveListener(t))
 	if err != nil {
 		t.Fatal(err)
 	}
