@@ -128,7 +128,7 @@ func runServe(ctx context.Context, env *cli.Env, args []string) error {
 // serveHeapFloor is the least heap serve lets grow before collecting
 // garbage (cli.Env.KeepHeapFloor): between requests serve holds a few MiB,
 // and with Go's default rule it collected 30 times a second under load.
-// At 32 MiB it collects a few times a second, for about 35 MB more
+// At 32 MiB it collects a few times a second, for about 26 MB more
 // resident memory (A/B in README's Performance section).
 const serveHeapFloor = 32 << 20
 

@@ -5,6 +5,8 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -48,4 +50,48 @@ func TestResponsesAreCachedWhileTheGenerationHolds(t *testing.T) {
 	wantError(t, s.get(t, "http://other.example/beta/security/threatIntelligence/"+target), http.StatusServiceUnavailable, "serviceNotAvailable", "")
 	generation.Add(1)
 	wantError(t, s.get(t, target), http.StatusServiceUnavailable, "serviceNotAvailable", "")
+}
+
+// TestCachedResponseInEveryRepresentation serves one cached page as it is,
+// with odata.metadata=none and gzipped: each representation carries its
+// own ETag and the Content-Length of its own bytes, though the cache keeps
+// the header values of the first.
+func TestCachedResponseInEveryRepresentation(t *testing.T) {
+	fx := newFixture()
+	s := newServer(t, fx, func(c *httpapi.Config) {
+		c.Generation = func(context.Context) (uint64, error) { return 1, nil }
+	})
+	target := "hosts/85.13.139.18/ports"
+	first := s.get(t, target)
+	wantStatus(t, first, http.StatusOK)
+	fx.mu.Lock()
+	fx.fail = portolan.Errorf(portolan.EUNAVAILABLE, "The database is unavailable; try again.")
+	fx.mu.Unlock()
+	tags := map[string]string{}
+	for _, c := range []struct{ name, header, value string }{
+		{"as cached", "", ""},
+		{"odata.metadata=none", "Accept", "application/json;odata.metadata=none"},
+		{"gzip", "Accept-Encoding", "gzip"},
+	} {
+		var w *httptest.ResponseRecorder
+		if c.header == "" {
+			w = s.get(t, target)
+		} else {
+			w = s.get(t, target, c.header, c.value)
+		}
+		wantStatus(t, w, http.StatusOK)
+		if got, want := w.Header().Get("Content-Length"), strconv.Itoa(w.Body.Len()); got != want {
+			t.Errorf("%s: Content-Length %s for %s bytes", c.name, got, want)
+		}
+		tag := w.Header().Get("Etag")
+		for other, t2 := range tags {
+			if t2 == tag {
+				t.Errorf("%s and %s share the ETag %s", c.name, other, tag)
+			}
+		}
+		tags[c.name] = tag
+	}
+	if tags["as cached"] != first.Header().Get("Etag") {
+		t.Errorf("the cached page's ETag %s, first served as %s", tags["as cached"], first.Header().Get("Etag"))
+	}
 }

@@ -217,10 +217,9 @@ func (c *errorConn) coalesce(p []byte) (int, error) {
 		_, err = c.bufs.WriteTo(tcp) // one writev
 		c.vec = [2][]byte{}          // p is net/http's buffer: keep no reference
 	} else {
-		// TLS: one record rather than two; the grown buffer is kept.
-		c.held = append(held, p...)
-		_, err = c.Conn.Write(c.held)
-		c.held = c.held[:0]
+		// TLS: one record rather than two. The buffer append grows is
+		// not kept: a large page would stay in every idle connection.
+		_, err = c.Conn.Write(append(held, p...))
 	}
 	if err != nil {
 		c.werr = err

@@ -62,7 +62,7 @@ func (s *Server) writeTagged(w http.ResponseWriter, r *http.Request, contentType
 		// Another representation, with its own tag; the cache keeps the
 		// minimal one.
 		body = stripControl(body)
-		tag = etag(body)
+		tag, tagAndLength = etag(body), nil
 	}
 	h := w.Header()
 	h["Content-Type"] = contentType
