@@ -14,24 +14,29 @@ import (
 	"portolan/internal/httpapi"
 )
 
+// cachedThenStoreFails serves target once from a server with a response
+// cache at generation's generations, then makes its store fail, so that
+// only the cache can answer; it returns the server and the first answer.
+func cachedThenStoreFails(t *testing.T, target string, generation func(context.Context) (uint64, error)) (*testServer, *httptest.ResponseRecorder) {
+	t.Helper()
+	fx := newFixture()
+	s := newServer(t, fx, func(c *httpapi.Config) { c.Generation = generation })
+	first := s.get(t, target)
+	wantStatus(t, first, http.StatusOK)
+	fx.mu.Lock()
+	fx.fail = portolan.Errorf(portolan.EUNAVAILABLE, "The database is unavailable; try again.")
+	fx.mu.Unlock()
+	return s, first
+}
+
 // TestResponsesAreCachedWhileTheGenerationHolds checks the response cache:
 // a repeated request is answered without the store while the generation is
 // the same, with its token still checked and its ETag still honoured; a new
 // generation, another host name or another query goes to the store again.
 func TestResponsesAreCachedWhileTheGenerationHolds(t *testing.T) {
-	fx := newFixture()
 	var generation atomic.Uint64
-	s := newServer(t, fx, func(c *httpapi.Config) {
-		c.Generation = func(context.Context) (uint64, error) { return generation.Load(), nil }
-	})
 	target := "hosts/85.13.139.18/ports?$select=id,port"
-	first := s.get(t, target)
-	wantStatus(t, first, http.StatusOK)
-
-	// From now on the store fails: only the cache can answer.
-	fx.mu.Lock()
-	fx.fail = portolan.Errorf(portolan.EUNAVAILABLE, "The database is unavailable; try again.")
-	fx.mu.Unlock()
+	s, first := cachedThenStoreFails(t, target, func(context.Context) (uint64, error) { return generation.Load(), nil })
 	again := s.get(t, target)
 	wantStatus(t, again, http.StatusOK)
 	if again.Body.String() != first.Body.String() || again.Header().Get("Etag") != first.Header().Get("Etag") {
@@ -57,16 +62,8 @@ func TestResponsesAreCachedWhileTheGenerationHolds(t *testing.T) {
 // own ETag and the Content-Length of its own bytes, though the cache keeps
 // the header values of the first.
 func TestCachedResponseInEveryRepresentation(t *testing.T) {
-	fx := newFixture()
-	s := newServer(t, fx, func(c *httpapi.Config) {
-		c.Generation = func(context.Context) (uint64, error) { return 1, nil }
-	})
 	target := "hosts/85.13.139.18/ports"
-	first := s.get(t, target)
-	wantStatus(t, first, http.StatusOK)
-	fx.mu.Lock()
-	fx.fail = portolan.Errorf(portolan.EUNAVAILABLE, "The database is unavailable; try again.")
-	fx.mu.Unlock()
+	s, first := cachedThenStoreFails(t, target, func(context.Context) (uint64, error) { return 1, nil })
 	tags := map[string]string{}
 	for _, c := range []struct{ name, header, value string }{
 		{"as cached", "", ""},
