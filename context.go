@@ -76,3 +76,20 @@ type TokenVerifier interface {
 type PermissionVerifier interface {
 	VerifyTokenFor(ctx context.Context, token, permission string) (*Principal, error)
 }
+
+const freshReadContextKey contextKey = principalContextKey + 1
+
+// NewContextFreshRead returns ctx asking the store to answer from its
+// records, past any cache of its own: the caller sent "Cache-Control:
+// no-cache". A store's caches are kept consistent with what it committed
+// itself, but may learn of another process's commits a moment later.
+func NewContextFreshRead(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshReadContextKey, true)
+}
+
+// FreshReadFromContext reports whether ctx asks for a fresh read
+// (NewContextFreshRead).
+func FreshReadFromContext(ctx context.Context) bool {
+	fresh, _ := ctx.Value(freshReadContextKey).(bool)
+	return fresh
+}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"portolan"
 )
 
 // Successful API responses are cached, keyed by their absolute URL, while
@@ -78,22 +80,24 @@ type cacheSlot struct {
 type cacheSlotKey struct{}
 
 // cacheResponses serves cached responses of GET and HEAD requests and marks
-// the others so that writeBody keeps them. Without Config.Generation it is
-// a no-op.
+// the others so that writeBody keeps them. Without Config.Generation it
+// caches nothing and only passes a request's "no-cache" on to the store.
 func (s *Server) cacheResponses(next http.Handler) http.Handler {
-	if s.generation == nil {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// "Cache-Control: no-cache" asks for a fresh answer (RFC 9111
+		// 5.2.1.4): the store is asked, past its own caches too
+		// (portolan.NewContextFreshRead), and the answer replaces the
+		// cached one.
+		fresh := strings.Contains(strings.ToLower(r.Header.Get("Cache-Control")), "no-cache") ||
+			strings.Contains(strings.ToLower(r.Header.Get("Pragma")), "no-cache")
+		if fresh {
+			r = r.WithContext(portolan.NewContextFreshRead(r.Context()))
+		}
 		// Subscriptions differ by caller, and the key has no caller.
-		if r.Method != http.MethodGet && r.Method != http.MethodHead || isSubscriptionPath(r.URL.EscapedPath()) {
+		if s.generation == nil || r.Method != http.MethodGet && r.Method != http.MethodHead || isSubscriptionPath(r.URL.EscapedPath()) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		// "Cache-Control: no-cache" asks for a fresh answer (RFC 9111
-		// 5.2.1.4): the store is asked, and the answer replaces the cached one.
-		fresh := strings.Contains(strings.ToLower(r.Header.Get("Cache-Control")), "no-cache") ||
-			strings.Contains(strings.ToLower(r.Header.Get("Pragma")), "no-cache")
 		generation, err := s.generation(r.Context())
 		if err != nil {
 			// The store's own error will surface from the handler.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -90,5 +91,41 @@ func TestCachedResponseInEveryRepresentation(t *testing.T) {
 	}
 	if tags["as cached"] != first.Header().Get("Etag") {
 		t.Errorf("the cached page's ETag %s, first served as %s", tags["as cached"], first.Header().Get("Etag"))
+	}
+}
+
+// freshRecorder records whether each read of a host's ports asked the
+// store for a fresh answer.
+type freshRecorder struct {
+	portolan.HostPortService
+	fresh []bool
+}
+
+func (r *freshRecorder) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*portolan.HostPort, int, error) {
+	r.fresh = append(r.fresh, portolan.FreshReadFromContext(ctx))
+	return r.HostPortService.FindHostPorts(ctx, f)
+}
+
+// TestNoCacheAsksTheStoreForAFreshRead checks that "Cache-Control:
+// no-cache" (and HTTP/1.0's "Pragma: no-cache") reaches the store as a
+// fresh read, past the store's own caches, with and without a response
+// cache, and that other requests do not.
+func TestNoCacheAsksTheStoreForAFreshRead(t *testing.T) {
+	for _, withCache := range []bool{false, true} {
+		rec := &freshRecorder{}
+		s := newServer(t, newFixture(), func(c *httpapi.Config) {
+			rec.HostPortService = c.HostPorts
+			c.HostPorts = rec
+			if withCache {
+				c.Generation = func(context.Context) (uint64, error) { return 1, nil }
+			}
+		})
+		target := "hosts/85.13.139.18/ports"
+		wantStatus(t, s.get(t, target+"?$top=1", "Cache-Control", "max-age=0, No-Cache"), http.StatusOK)
+		wantStatus(t, s.get(t, target+"?$top=2", "Pragma", "no-cache"), http.StatusOK)
+		wantStatus(t, s.get(t, target+"?$top=3"), http.StatusOK)
+		if want := []bool{true, true, false}; !slices.Equal(rec.fresh, want) {
+			t.Errorf("response cache %v: fresh reads %v, want %v", withCache, rec.fresh, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"strconv"
@@ -71,7 +72,8 @@ type readCache struct {
 	generation atomic.Uint64
 
 	versionMu   sync.Mutex
-	versionConn *sql.Conn // the connection data_version is asked on
+	versionConn *sql.Conn     // the connection data_version is asked on
+	checkEvery  time.Duration // 0: versionCheckInterval (tests set it)
 	version     int64
 	checkedAt   atomic.Int64 // Unix nanoseconds of the last check
 
@@ -85,10 +87,11 @@ type readCache struct {
 func (db *DB) currentGeneration(ctx context.Context) (uint64, error) {
 	c := &db.cache
 	now := time.Now().UnixNano()
-	if now-c.checkedAt.Load() >= int64(versionCheckInterval) {
+	every := int64(cmp.Or(c.checkEvery, versionCheckInterval))
+	if now-c.checkedAt.Load() >= every {
 		c.versionMu.Lock()
 		defer c.versionMu.Unlock()
-		if now-c.checkedAt.Load() >= int64(versionCheckInterval) {
+		if now-c.checkedAt.Load() >= every {
 			if c.versionConn == nil {
 				conn, err := db.read.Conn(ctx)
 				if err != nil {

@@ -70,3 +70,47 @@ func TestCachedPagesFollowImports(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestFreshReadPassesTheCache checks that a read asking for a fresh answer
+// (a request's "Cache-Control: no-cache") sees another process's import
+// the cache has not yet learnt of, and that its answer replaces the cached
+// page.
+func TestFreshReadPassesTheCache(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fresh.db")
+	server, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	// The cache asks SQLite for other processes' commits only this often:
+	// within the test, never again after the first read.
+	server.SetVersionCheckInterval(time.Hour)
+	if _, err := server.ImportObservations(ctx, []*portolan.Observation{obs(t, 22)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := portCount(t, server); n != 1 {
+		t.Fatalf("%d ports, want 1", n)
+	}
+	other, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ImportObservations(ctx, []*portolan.Observation{obs(t, 443)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := portCount(t, server); n != 1 {
+		t.Fatalf("a cached read right after another process's import: %d ports, want the cached 1", n)
+	}
+	ports, _, err := server.FindHostPorts(portolan.NewContextFreshRead(ctx), portolan.HostPortFilter{Host: "192.0.2.50"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ports) != 2 {
+		t.Fatalf("a fresh read: %d ports, want 2", len(ports))
+	}
+	if n := portCount(t, server); n != 2 {
+		t.Fatalf("a cached read after the fresh one: %d ports, want its 2", n)
+	}
+}

@@ -63,14 +63,17 @@ func anys(ss []string) []any {
 // PRAGMA data_version tells it cheaply whether anything was committed; on
 // PostgreSQL that news comes as notifications (generation.go), which the
 // server uses to cache whole responses. The returned records are shared and
-// must not be modified.
+// must not be modified. A fresh read (portolan.FreshReadFromContext) is
+// answered from the tables, which another process's commit reaches at
+// once, where the cache learns of it within versionCheckInterval; its
+// answer replaces the cached page.
 func (db *DB) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*portolan.HostPort, int, error) {
 	generation, err := db.currentGeneration(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
 	key := pageKey(f)
-	if p, ok := db.cache.get(key, generation); ok {
+	if p, ok := db.cache.get(key, generation); ok && !portolan.FreshReadFromContext(ctx) {
 		return p.ports, p.total, nil
 	}
 	ports, total, err := sqlstore.FindHostPorts(ctx, readDialect{db}, f)
