@@ -76,7 +76,12 @@ func (db *DB) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 	if p, ok := db.cache.get(key, generation); ok && !portolan.FreshReadFromContext(ctx) {
 		return p.ports, p.total, nil
 	}
-	ports, total, err := sqlstore.FindHostPorts(ctx, readDialect{db}, f)
+	// The page is read to its end even when the request is cancelled: it
+	// is one host's ports, done in well under a millisecond, and the
+	// driver arms a cancellable statement with a goroutine, a channel and
+	// SQLite's progress handler, which cost a random host's request more
+	// than a cancelled page could save.
+	ports, total, err := sqlstore.FindHostPorts(context.WithoutCancel(ctx), readDialect{db}, f)
 	if err != nil {
 		return nil, 0, err
 	}

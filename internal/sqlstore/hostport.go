@@ -153,42 +153,45 @@ func readHostPorts(ctx context.Context, d Dialect, host, q string, args []any) (
 	byKey := map[merge.PortKey]*portolan.HostPort{}
 	var banners []portBanner
 	var services []portService
-	var (
+	// The row's columns are scanned into one value: one allocation where
+	// a variable each would escape on its own.
+	r := new(struct {
 		kind, times, rank int
 		k                 merge.PortKey
 		proto, b, c       string
 		first, last, scan Instant
 		a                 sql.NullString
-	)
-	dest := []any{&kind, &k.Host, &k.Port, &proto, &first, &last, &scan, &times, &rank, &a, &b, &c}
+		dest              [12]any
+	})
+	r.dest = [12]any{&r.kind, &r.k.Host, &r.k.Port, &r.proto, &r.first, &r.last, &r.scan, &r.times, &r.rank, &r.a, &r.b, &r.c}
 	parts, partArgs := d.PageParts(host)
 	if len(partArgs) > 0 {
 		args = append(append(slices.Clip(args), partArgs...), partArgs...)
 	}
-	err := d.Each(ctx, "find ports", recordsWithParts(q, parts), args, dest, func() error {
-		k.Protocol = portolan.Protocol(proto)
-		switch kind {
+	err := d.Each(ctx, "find ports", recordsWithParts(q, parts), args, r.dest[:], func() error {
+		r.k.Protocol = portolan.Protocol(r.proto)
+		switch r.kind {
 		case recordRow:
 			hp := &portolan.HostPort{
-				ID:   portolan.HostPortID(k.Host, k.Protocol, k.Port),
-				Host: k.Host, Port: k.Port, Protocol: k.Protocol,
-				FirstSeenDateTime: first.Time, LastSeenDateTime: last.Time, LastScanDateTime: scan.Time,
-				TimesObserved: times,
+				ID:   portolan.HostPortID(r.k.Host, r.k.Protocol, r.k.Port),
+				Host: r.k.Host, Port: r.k.Port, Protocol: r.k.Protocol,
+				FirstSeenDateTime: r.first.Time, LastSeenDateTime: r.last.Time, LastScanDateTime: r.scan.Time,
+				TimesObserved: r.times,
 				// The rank, not the name, is stored: it is what the
 				// status rule compares (merge.StatusOfRank).
-				Status: merge.StatusOfRank(rank),
+				Status: merge.StatusOfRank(r.rank),
 			}
-			if a.Valid {
-				hp.MostRecentSSLCertificateID = portolan.SSLCertificateID(a.String)
+			if r.a.Valid {
+				hp.MostRecentSSLCertificateID = portolan.SSLCertificateID(r.a.String)
 			}
 			out = append(out, hp)
-			byKey[k] = hp
+			byKey[r.k] = hp
 		case bannerRow:
-			banners = append(banners, portBanner{k, portolan.HostPortBanner{Banner: a.String, ScanProtocol: b, TimesObserved: times,
-				FirstSeenDateTime: first.Time, LastSeenDateTime: last.Time}})
+			banners = append(banners, portBanner{r.k, portolan.HostPortBanner{Banner: r.a.String, ScanProtocol: r.b, TimesObserved: r.times,
+				FirstSeenDateTime: r.first.Time, LastSeenDateTime: r.last.Time}})
 		case serviceRow:
-			services = append(services, portService{k, portolan.HostPortComponent{Component: portolan.Component{Name: a.String, Version: b, Category: c},
-				FirstSeenDateTime: first.Time, LastSeenDateTime: last.Time}})
+			services = append(services, portService{r.k, portolan.HostPortComponent{Component: portolan.Component{Name: r.a.String, Version: r.b, Category: r.c},
+				FirstSeenDateTime: r.first.Time, LastSeenDateTime: r.last.Time}})
 		}
 		return nil
 	})
