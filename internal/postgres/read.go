@@ -151,10 +151,17 @@ func (readDialect) PortKeys(keys []merge.PortKey) (string, []any) {
 	return portKeys, []any{hosts, ports, protocols}
 }
 
+// PartsColumn implements sqlstore.Dialect: this schema does not keep
+// which parts a port has, so every port may have both.
+func (readDialect) PartsColumn() string { return allParts }
+
+// allParts is sqlstore.AllParts in SQL.
+var allParts = strconv.Itoa(int(sqlstore.AllParts))
+
 // PageParts implements sqlstore.Dialect with the page's exact keys: the
 // primary keys of banners and port_components begin with them, whether
 // the page is of one host or many.
-func (readDialect) PageParts(string) (string, []any) {
+func (readDialect) PageParts(string, sqlstore.Part) (string, []any) {
 	return "(host, port, protocol) IN (SELECT host, port, protocol FROM page)", nil
 }
 

@@ -34,6 +34,7 @@ type portRow struct {
 	notAfter       sql.NullInt64
 	instants       []byte
 	count          int64 // times_observed, the instants' count (set by mergePortRow only)
+	parts          int64 // sqlstore.Part bits (portParts)
 }
 
 // spanRow is a banner's or component's stored span (and a banner's

@@ -5,6 +5,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -58,7 +59,10 @@ func TestHostComponentsMigration(t *testing.T) {
 		`CREATE UNIQUE INDEX host_components_id ON host_components (id)`,
 		`INSERT INTO host_components SELECT host, name, version, category, 'stale-' || name, min(first_seen), max(last_seen)
 			FROM port_components GROUP BY host, name, version, category`,
-		`DELETE FROM schema_migrations WHERE version = 8`,
+		// The migrations after 0008 are undone too, so that they apply
+		// again after it.
+		`ALTER TABLE host_ports DROP COLUMN parts`,
+		`DELETE FROM schema_migrations WHERE version >= 8`,
 	} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -91,5 +95,76 @@ func TestHostComponentsMigration(t *testing.T) {
 	var tables int
 	if err := raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name IN ('host_components', 'host_components_id')`).Scan(&tables); err != nil || tables != 0 {
 		t.Errorf("host_components left behind: %d objects, %v", tables, err)
+	}
+}
+
+// TestPortPartsMigration opens a store as the binaries before migration
+// 0009 left it (host_ports without parts), and reads the same records
+// after it: the migration marks the ports with banners and services.
+func TestPortPartsMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	batch := []*portolan.Observation{
+		{Host: "192.0.2.9", Port: 22, Banner: "SSH-2.0-OpenSSH_9.2p1 Debian-2", ScanProtocol: "ssh"},
+		{Host: "192.0.2.9", Port: 80, Components: []portolan.Component{{Name: "nginx", Version: "1.22.1"}}},
+		{Host: "192.0.2.9", Port: 443, Banner: "HTTP/1.1 200 OK", Components: []portolan.Component{{Name: "nginx"}}},
+		{Host: "192.0.2.9", Port: 8080},
+	}
+	for _, o := range batch {
+		o.Protocol, o.Status, o.Source, o.ScannedAt, o.SeenAt = portolan.TCP, portolan.StatusOpen, "native", at, at
+	}
+	if _, err := db.ImportObservations(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := db.FindHostPorts(ctx, portolan.HostPortFilter{Host: "192.0.2.9"})
+	if err != nil || len(want) != 4 {
+		t.Fatalf("before: %d ports, %v; want 4", len(want), err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{`ALTER TABLE host_ports DROP COLUMN parts`, `DELETE FROM schema_migrations WHERE version >= 9`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, _, err := db.FindHostPorts(ctx, portolan.HostPortFilter{Host: "192.0.2.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ports after the migration (-before +after):\n%s", diff)
+	}
+	parts := map[int]int{}
+	rows, err := raw.Query(`SELECT port, parts FROM host_ports WHERE host = '192.0.2.9'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var port, p int
+		if err := rows.Scan(&port, &p); err != nil {
+			t.Fatal(err)
+		}
+		parts[port] = p
+	}
+	if want := map[int]int{22: 1, 80: 2, 443: 3, 8080: 0}; !maps.Equal(parts, want) {
+		t.Errorf("parts after the migration: %v, want %v", parts, want)
 	}
 }

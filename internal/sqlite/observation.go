@@ -282,6 +282,7 @@ func mergePortRow(old portRow, stored bool, p *merge.PortDelta, expiry time.Time
 		row.last = l
 	}
 	row.lastScan = max(row.lastScan, p.LastScan.Unix())
+	row.parts |= portParts(p)
 	if at := p.StatusAt.Unix(); merge.StatusWins(time.Unix(at, 0), p.StatusRank, time.Unix(row.statusAt, 0), int(row.rank)) {
 		row.statusAt, row.rank = at, int64(p.StatusRank)
 	}
@@ -312,7 +313,24 @@ func (row portRow) sameIndexed(old portRow) bool {
 // updatePortCounters writes.
 func (row portRow) sameCounters(old portRow) bool {
 	return row.last == old.last && row.lastScan == old.lastScan && row.statusAt == old.statusAt && row.rank == old.rank &&
-		row.certSeen == old.certSeen && bytes.Equal(row.instants, old.instants)
+		row.certSeen == old.certSeen && row.parts == old.parts && bytes.Equal(row.instants, old.instants)
+}
+
+// portParts returns the parts p brings its port, the bits of
+// host_ports.parts (sqlstore.Part, migration 0009), which tell a read of
+// the port whether to look in banners and port_components. A bit once
+// set stays set (mergePortRow ORs them): a port never loses its banners
+// or, though a redundant component is dropped for a better one, its
+// services.
+func portParts(p *merge.PortDelta) int64 {
+	var parts int64
+	if len(p.Banners) > 0 {
+		parts |= int64(sqlstore.PartBanners)
+	}
+	if len(p.Components) > 0 {
+		parts |= int64(sqlstore.PartServices)
+	}
+	return parts
 }
 
 // The upserts. In an upsert's SET, bare column names are the stored values
@@ -334,14 +352,16 @@ const (
 		first_seen = excluded.first_seen, last_seen = excluded.last_seen, last_scan = excluded.last_scan,
 		instants = excluded.instants, times_observed = excluded.times_observed,
 		status_at = excluded.status_at, status_rank = excluded.status_rank,
-		cert_seen = excluded.cert_seen, cert_sha1 = excluded.cert_sha1, cert_not_after = excluded.cert_not_after`
+		cert_seen = excluded.cert_seen, cert_sha1 = excluded.cert_sha1, cert_not_after = excluded.cert_not_after,
+		parts = excluded.parts`
 	// updatePortCounters replaces the columns of a stored hostPort that no
 	// index holds; its rows always conflict (the writer read them in this
 	// transaction, which holds the write lock).
 	updatePortCounters = `ON CONFLICT (host, port, protocol) DO UPDATE SET
 		last_seen = excluded.last_seen, last_scan = excluded.last_scan,
 		instants = excluded.instants, times_observed = excluded.times_observed,
-		status_at = excluded.status_at, status_rank = excluded.status_rank, cert_seen = excluded.cert_seen`
+		status_at = excluded.status_at, status_rank = excluded.status_rank, cert_seen = excluded.cert_seen,
+		parts = excluded.parts`
 	upsertBanners = `ON CONFLICT (host, port, protocol, digest) DO UPDATE SET
 		first_seen = min(first_seen, excluded.first_seen),
 		last_seen = max(last_seen, excluded.last_seen),
@@ -371,10 +391,10 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	existed := make(map[merge.PortKey]bool)
 	before := make(map[merge.PortKey]portRow)
 	err = w.queryRows("look up records", func(n int) string {
-		return "SELECT host, port, protocol, first_seen, last_seen, last_scan, status_at, status_rank, cert_seen, cert_sha1, cert_not_after, instants FROM host_ports WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
+		return "SELECT host, port, protocol, first_seen, last_seen, last_scan, status_at, status_rank, cert_seen, cert_sha1, cert_not_after, instants, parts FROM host_ports WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
 	}, 3, portArgs(keys), func(rows *sql.Rows) error {
 		var r portRow
-		k, err := scanPortKey(rows, &r.first, &r.last, &r.lastScan, &r.statusAt, &r.rank, &r.certSeen, &r.cert, &r.notAfter, &r.instants)
+		k, err := scanPortKey(rows, &r.first, &r.last, &r.lastScan, &r.statusAt, &r.rank, &r.certSeen, &r.cert, &r.notAfter, &r.instants, &r.parts)
 		if err != nil {
 			return err
 		}
@@ -431,8 +451,8 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 
 	// Rows go to their statements as they are produced, bulkRows at a
 	// time, so that a batch's arguments are never all in memory at once.
-	ports := w.bulk("store hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1, cert_not_after)", storePort, 13)
-	portCounters := w.bulk("update hostPorts", "INSERT INTO host_ports (host, port, protocol, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen)", updatePortCounters, 10)
+	ports := w.bulk("store hostPorts", "INSERT INTO host_ports (host, port, protocol, first_seen, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, cert_sha1, cert_not_after, parts)", storePort, 14)
+	portCounters := w.bulk("update hostPorts", "INSERT INTO host_ports (host, port, protocol, last_seen, last_scan, instants, times_observed, status_at, status_rank, cert_seen, parts)", updatePortCounters, 11)
 	banners := w.bulk("upsert banners", "INSERT INTO banners (host, port, protocol, digest, banner, scan_protocol, first_seen, last_seen, instants, times_observed)", upsertBanners, 10)
 	comps := w.bulk("upsert port components", "INSERT INTO port_components (host, port, protocol, name, version, category, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 8)
 	hostCerts := w.bulk("upsert host certificates", "INSERT INTO host_certificates (host, sha1, port, first_seen, last_seen)", "ON CONFLICT "+upsertSpan, 5)
@@ -465,9 +485,9 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 		switch {
 		case !stored || !row.sameIndexed(old):
 			ports.add(k.Host, k.Port, proto, row.first, row.last, row.lastScan, row.instants, row.count,
-				row.statusAt, row.rank, row.certSeen, row.cert, row.notAfter)
+				row.statusAt, row.rank, row.certSeen, row.cert, row.notAfter, row.parts)
 		case !row.sameCounters(old):
-			portCounters.add(k.Host, k.Port, proto, row.last, row.lastScan, row.instants, row.count, row.statusAt, row.rank, row.certSeen)
+			portCounters.add(k.Host, k.Port, proto, row.last, row.lastScan, row.instants, row.count, row.statusAt, row.rank, row.certSeen, row.parts)
 		}
 		for _, bk := range sortedKeys(p.Banners, compareBannerKeys) {
 			bd := p.Banners[bk]

@@ -4,6 +4,7 @@ package sqlite
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"portolan"
@@ -84,18 +85,35 @@ func (readDialect) PortKeys(keys []merge.PortKey) (string, []any) {
 	return "(host, port, protocol) IN (VALUES " + in.String() + ")", args
 }
 
+// PartsColumn implements sqlstore.Dialect: host_ports.parts (migration
+// 0009).
+func (readDialect) PartsColumn() string { return "parts" }
+
 // PageParts implements sqlstore.Dialect with one range scan a table on the
 // (host, port) prefix of the tables' keys: the page's hosts and the span
-// of its ports, rather than a lookup a key. A page of one known host names
-// it: "host IN (SELECT host FROM page)" builds a temporary index of the
-// page's hosts for each table, which made reading a random host's ports a
-// fifth slower.
-func (readDialect) PageParts(host string) (string, []any) {
-	const ports = " AND port BETWEEN (SELECT min(port) FROM page) AND (SELECT max(port) FROM page)"
+// of its ports, rather than a lookup a key, over the ports that have the
+// part only. When none has, the span's bounds are NULL and SQLite does not
+// descend into the table at all: a host seen only by port sweeps is read
+// from host_ports alone. A page of one known host names it: "host IN
+// (SELECT host FROM page)" builds a temporary index of the page's hosts
+// for each table, which made reading a random host's ports a fifth slower.
+func (readDialect) PageParts(host string, part sqlstore.Part) (string, []any) {
+	ports := pageSpans[part]
 	if host != "" {
 		return "host = ?" + ports, []any{host}
 	}
-	return "host IN (SELECT host FROM page)" + ports, nil
+	return "host IN (SELECT host FROM page WHERE parts & " + strconv.Itoa(int(part)) + ")" + ports, nil
+}
+
+// pageSpans are PageParts' conditions on the ports of each part.
+var pageSpans = map[sqlstore.Part]string{
+	sqlstore.PartBanners:  pageSpan(sqlstore.PartBanners),
+	sqlstore.PartServices: pageSpan(sqlstore.PartServices),
+}
+
+func pageSpan(part sqlstore.Part) string {
+	with := "FROM page WHERE parts & " + strconv.Itoa(int(part))
+	return " AND port BETWEEN (SELECT min(port) " + with + ") AND (SELECT max(port) " + with + ")"
 }
 
 // HostComponents implements sqlstore.Dialect: a host's components are

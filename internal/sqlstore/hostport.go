@@ -14,13 +14,17 @@ import (
 	"portolan/internal/merge"
 )
 
-// hostPortSelect reads the columns of a hostPort record from host_ports,
-// which both schemas name alike. A row is a record only once an open
-// observation arrived (first_seen not NULL): rows of ports only ever seen
-// closed or filtered are kept, hidden, so that a later open observation
-// finds their scan figures and the order of ingestion does not matter.
-const hostPortSelect = `SELECT host, port, protocol, first_seen, last_seen, last_scan, times_observed, status_rank, cert_sha1
-	FROM host_ports WHERE `
+// selectHostPorts returns the statement that reads the columns of the
+// hostPort records of host_ports that where selects, which both schemas
+// name alike, and their parts (Dialect.PartsColumn), followed by tail. A
+// row is a record only once an open observation arrived (first_seen not
+// NULL): rows of ports only ever seen closed or filtered are kept, hidden,
+// so that a later open observation finds their scan figures and the order
+// of ingestion does not matter.
+func selectHostPorts(d Dialect, where, tail string) string {
+	return `SELECT host, port, protocol, first_seen, last_seen, last_scan, times_observed, status_rank, cert_sha1, ` +
+		d.PartsColumn() + ` AS parts FROM host_ports WHERE ` + where + tail
+}
 
 // FindHostPorts implements portolan.HostPortService.FindHostPorts over d,
 // with keyset paging on (port, protocol, host), the order of the table's
@@ -49,7 +53,7 @@ func FindHostPorts(ctx context.Context, d Dialect, f portolan.HostPortFilter) ([
 		where += " AND (port, protocol, host) > (?, ?, ?)"
 		args = append(args, f.After.Port, string(f.After.Protocol), f.After.Host)
 	}
-	q, args := d.Page(hostPortSelect+where+" ORDER BY port, protocol, host", args, f.Limit, f.Offset)
+	q, args := d.Page(selectHostPorts(d, where, " ORDER BY port, protocol, host"), args, f.Limit, f.Offset)
 	// Every record of the page is of the one address asked for, or of
 	// any of a name's addresses.
 	one := ""
@@ -73,7 +77,7 @@ func FindHostPorts(ctx context.Context, d Dialect, f portolan.HostPortFilter) ([
 // that is not canonical, or names no record, is merge.HostPortNotFound.
 func HostPortByID(ctx context.Context, d Dialect, id string) (*portolan.HostPort, error) {
 	if host, protocol, port, ok := portolan.ParseHostPortID(id); ok {
-		ports, err := readHostPorts(ctx, d, host, hostPortSelect+"host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL",
+		ports, err := readHostPorts(ctx, d, host, selectHostPorts(d, "host = ? AND port = ? AND protocol = ? AND first_seen IS NOT NULL", ""),
 			[]any{host, port, string(protocol)})
 		if err != nil {
 			return nil, err
@@ -96,16 +100,16 @@ func HostPortByID(ctx context.Context, d Dialect, id string) (*portolan.HostPort
 // million hostPorts, growing with the store) instead of by key.
 func HostPortsByKeys(ctx context.Context, d Dialect, keys []merge.PortKey) ([]*portolan.HostPort, error) {
 	cond, args := d.PortKeys(keys)
-	return readHostPorts(ctx, d, "", hostPortSelect+cond+" LIMIT "+strconv.Itoa(len(keys)), args)
+	return readHostPorts(ctx, d, "", selectHostPorts(d, cond, " LIMIT "+strconv.Itoa(len(keys))), args)
 }
 
 // recordsWithParts returns the statement that reads a page of records and
 // their banners and services at once: the page (q, selecting
-// hostPortSelect's columns) is materialised as the table page and its rows
+// selectHostPorts' columns) is materialised as the table page and its rows
 // come first (kind 0), then the banners (kind 1) and services (kind 2) that
-// the dialect's PageParts condition (parts) selects from it, its
-// arguments given once for each. Columns a kind has not are NULL, 0 or
-// empty. It is one concatenation: the statement is built for every page.
+// the dialect's PageParts conditions (banners, services) select from it.
+// Columns a kind has not are NULL, 0 or empty. It is one concatenation:
+// the statement is built for every page.
 //
 // One statement is one read transaction and one trip through the driver
 // where three were (on PostgreSQL one round trip): hosts drawn at random
@@ -115,13 +119,13 @@ func HostPortsByKeys(ctx context.Context, d Dialect, keys []merge.PortKey) ([]*p
 // each with a banner and a service, costs about a fifth more to read
 // (BenchmarkFindHostPorts in internal/sqlite), and is what the response
 // caches hold.
-func recordsWithParts(q, parts string) string {
+func recordsWithParts(q, banners, services string) string {
 	return `WITH page AS MATERIALIZED (` + q + `)
 SELECT 0, host, port, protocol, first_seen, last_seen, last_scan, times_observed, status_rank, cert_sha1, '', '' FROM page
 UNION ALL
-SELECT 1, host, port, protocol, first_seen, last_seen, NULL, times_observed, 0, banner, scan_protocol, '' FROM banners WHERE ` + parts + `
+SELECT 1, host, port, protocol, first_seen, last_seen, NULL, times_observed, 0, banner, scan_protocol, '' FROM banners WHERE ` + banners + `
 UNION ALL
-SELECT 2, host, port, protocol, first_seen, last_seen, NULL, 0, 0, name, version, category FROM port_components WHERE ` + parts
+SELECT 2, host, port, protocol, first_seen, last_seen, NULL, 0, 0, name, version, category FROM port_components WHERE ` + services
 }
 
 // The kinds of recordsWithParts' rows.
@@ -143,7 +147,7 @@ type portService struct {
 	service portolan.HostPortComponent
 }
 
-// readHostPorts runs q (selecting hostPortSelect's columns) with the
+// readHostPorts runs q (selecting selectHostPorts' columns) with the
 // banners and services of its records (recordsWithParts), and returns the
 // records in key order (port, protocol, host), the order pages are cut in.
 // host is the one host of every record q selects, or "" (PageParts). An
@@ -164,11 +168,12 @@ func readHostPorts(ctx context.Context, d Dialect, host, q string, args []any) (
 		dest              [12]any
 	})
 	r.dest = [12]any{&r.kind, &r.k.Host, &r.k.Port, &r.proto, &r.first, &r.last, &r.scan, &r.times, &r.rank, &r.a, &r.b, &r.c}
-	parts, partArgs := d.PageParts(host)
-	if len(partArgs) > 0 {
-		args = append(append(slices.Clip(args), partArgs...), partArgs...)
+	withBanners, bannerArgs := d.PageParts(host, PartBanners)
+	withServices, serviceArgs := d.PageParts(host, PartServices)
+	if len(bannerArgs)+len(serviceArgs) > 0 {
+		args = append(append(slices.Clip(args), bannerArgs...), serviceArgs...)
 	}
-	err := d.Each(ctx, "find ports", recordsWithParts(q, parts), args, r.dest[:], func() error {
+	err := d.Each(ctx, "find ports", recordsWithParts(q, withBanners, withServices), args, r.dest[:], func() error {
 		r.k.Protocol = portolan.Protocol(r.proto)
 		switch r.kind {
 		case recordRow:

@@ -41,15 +41,32 @@ type Dialect interface {
 	// PortKeys returns a condition that (host, port, protocol) is one of
 	// keys, and its arguments.
 	PortKeys(keys []merge.PortKey) (string, []any)
-	// PageParts returns a condition on banners and port_components that
-	// holds for every row of a key in the table page (the records being
-	// read, with host, port and protocol columns) and may hold for others,
-	// which the reader skips: each database's cheapest way to read a
-	// page's parts in the page's statement. host is the one host of every
-	// record of the page when the caller knows it (a host's ports, a
+	// PartsColumn is the SQL of a host_ports row's parts (Part bits): the
+	// column that says which parts a port has, or, in a schema without
+	// one, a constant naming them all.
+	PartsColumn() string
+	// PageParts returns a condition on banners (part PartBanners) or
+	// port_components (PartServices) that holds for every row of a key in
+	// the table page (the records being read, with host, port, protocol
+	// and parts columns) whose parts include part, and may hold for
+	// others, which the reader skips: each database's cheapest way to read
+	// a page's parts in the page's statement. host is the one host of
+	// every record of the page when the caller knows it (a host's ports, a
 	// hostPort by id), or "" (a search's page); args are the condition's.
-	PageParts(host string) (cond string, args []any)
+	PageParts(host string, part Part) (cond string, args []any)
 }
+
+// Part is a bit of a hostPort's parts: which of banners and
+// port_components hold rows of its key (SQLite's host_ports.parts,
+// migration 0009).
+type Part int
+
+// The parts.
+const (
+	PartBanners  Part = 1
+	PartServices Part = 2
+	AllParts          = PartBanners | PartServices
+)
 
 // Instant scans a stored instant: Unix seconds (SQLite) or a timestamp
 // (PostgreSQL), NULL as the zero time; always in UTC.
