@@ -280,7 +280,7 @@ func (b *bench) randomTable(ctx context.Context) (*table, error) {
 	}
 	t.notes = append(t.notes,
 		hostsNote+", by both servers: the same wrk Lua script picks a host per request from the same list with the same seeds; nginx has one file per host holding the body Portolan answered for it (fetched once before the runs), under /h/{address}.",
-		fmt.Sprintf("The store was generated (one scan per host) and ingested in %s; %s per run after a second of warm-up; Cache-Control: no-cache goes to both, so Portolan reads every response from the store, past its response cache.", built.Round(100*time.Millisecond), b.o.duration),
+		fmt.Sprintf("The store was generated (one scan per host) and ingested in %s; %s per run after a second of warm-up; Cache-Control: no-cache goes to both, so Portolan reads every response from the store's tables, past its response cache and its cache of pages of ports.", built.Round(100*time.Millisecond), b.o.duration),
 		"Ratios are Portolan ÷ nginx; --random-hostports sizes the store (0 skips the table).")
 	return t, nil
 }
