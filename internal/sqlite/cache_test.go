@@ -21,6 +21,14 @@ func obs(t *testing.T, port int) *portolan.Observation {
 	return o
 }
 
+// importPort imports an open observation of port of obs's host into db.
+func importPort(t *testing.T, db *sqlite.DB, port int) {
+	t.Helper()
+	if _, err := db.ImportObservations(context.Background(), []*portolan.Observation{obs(t, port)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func portCount(t *testing.T, db *sqlite.DB) int {
 	t.Helper()
 	ports, _, err := db.FindHostPorts(context.Background(), portolan.HostPortFilter{Host: "192.0.2.50"})
@@ -42,15 +50,11 @@ func TestCachedPagesFollowImports(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer server.Close()
-	if _, err := server.ImportObservations(ctx, []*portolan.Observation{obs(t, 22)}); err != nil {
-		t.Fatal(err)
-	}
+	importPort(t, server, 22)
 	if n := portCount(t, server); n != 1 {
 		t.Fatalf("%d ports", n)
 	}
-	if _, err := server.ImportObservations(ctx, []*portolan.Observation{obs(t, 80)}); err != nil {
-		t.Fatal(err)
-	}
+	importPort(t, server, 80)
 	if n := portCount(t, server); n != 2 {
 		t.Fatalf("after an import through the same DB: %d ports, want 2", n)
 	}
@@ -59,9 +63,7 @@ func TestCachedPagesFollowImports(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.ImportObservations(ctx, []*portolan.Observation{obs(t, 443)}); err != nil {
-		t.Fatal(err)
-	}
+	importPort(t, other, 443)
 	deadline := time.Now().Add(2 * time.Second)
 	for portCount(t, server) != 3 {
 		if time.Now().After(deadline) {
@@ -86,9 +88,7 @@ func TestFreshReadPassesTheCache(t *testing.T) {
 	// The cache asks SQLite for other processes' commits only this often:
 	// within the test, never again after the first read.
 	server.SetVersionCheckInterval(time.Hour)
-	if _, err := server.ImportObservations(ctx, []*portolan.Observation{obs(t, 22)}); err != nil {
-		t.Fatal(err)
-	}
+	importPort(t, server, 22)
 	if n := portCount(t, server); n != 1 {
 		t.Fatalf("%d ports, want 1", n)
 	}
@@ -97,9 +97,7 @@ func TestFreshReadPassesTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.ImportObservations(ctx, []*portolan.Observation{obs(t, 443)}); err != nil {
-		t.Fatal(err)
-	}
+	importPort(t, other, 443)
 	if n := portCount(t, server); n != 1 {
 		t.Fatalf("a cached read right after another process's import: %d ports, want the cached 1", n)
 	}
