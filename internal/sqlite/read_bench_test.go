@@ -4,7 +4,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -107,4 +110,59 @@ func BenchmarkFindHostComponents(b *testing.B) {
 			b.Fatalf("%d components, %v", len(comps), err)
 		}
 	}
+}
+
+// BenchmarkFindHostPortsOfAStore reads the ports of hosts drawn at random
+// from an existing store, as serve does for a request with
+// "Cache-Control: no-cache" (a cancellable context, a fresh read), where
+// BenchmarkFindHostPorts/random reads a store small enough for the CPU's
+// caches. PORTOLAN_BENCH_STORE names the store's file, such as one of a
+// million hostPorts built as the harness builds its random-host table
+// (portolan-bench gen --hosts 384548 --rescans 1, then portolan ingest);
+// it is opened as it is, migrations included. The hosts are 20,000 of
+// its hosts with records, about one in twenty, drawn at random.
+func BenchmarkFindHostPortsOfAStore(b *testing.B) {
+	path := os.Getenv("PORTOLAN_BENCH_STORE")
+	if path == "" {
+		b.Skip("PORTOLAN_BENCH_STORE names no store")
+	}
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var hosts []string
+	rows, err := raw.Query(`SELECT host FROM (SELECT DISTINCT host FROM host_ports WHERE first_seen IS NOT NULL)
+		WHERE abs(random()) % 20 = 0 LIMIT 20000`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			b.Fatal(err)
+		}
+		hosts = append(hosts, h)
+	}
+	if err := errors.Join(rows.Err(), raw.Close()); err != nil || len(hosts) == 0 {
+		b.Fatalf("%d hosts, %v", len(hosts), err)
+	}
+	b.ReportAllocs()
+	var next atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ctx, cancel := context.WithCancel(portolan.NewContextFreshRead(ctx))
+			host := hosts[int(next.Add(7919)%uint64(len(hosts)))]
+			ports, _, err := db.FindHostPorts(ctx, portolan.HostPortFilter{Host: host, Limit: 101})
+			cancel()
+			if err != nil || len(ports) == 0 {
+				b.Fatalf("%s: %d ports, %v", host, len(ports), err)
+			}
+		}
+	})
 }
