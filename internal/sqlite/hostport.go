@@ -73,8 +73,10 @@ func (db *DB) FindHostPorts(ctx context.Context, f portolan.HostPortFilter) ([]*
 		return nil, 0, err
 	}
 	key := pageKey(f)
-	if p, ok := db.cache.get(key, generation); ok && !portolan.FreshReadFromContext(ctx) {
-		return p.ports, p.total, nil
+	if !portolan.FreshReadFromContext(ctx) {
+		if p, ok := db.cache.get(key, generation); ok {
+			return p.ports, p.total, nil
+		}
 	}
 	// The page is read to its end even when the request is cancelled: it
 	// is one host's ports, done in well under a millisecond, and the

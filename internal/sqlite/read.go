@@ -98,22 +98,26 @@ func (readDialect) PartsColumn() string { return "parts" }
 // (SELECT host FROM page)" builds a temporary index of the page's hosts
 // for each table, which made reading a random host's ports a fifth slower.
 func (readDialect) PageParts(host string, part sqlstore.Part) (string, []any) {
-	ports := pageSpans[part]
+	c := pageParts[part]
 	if host != "" {
-		return "host = ?" + ports, []any{host}
+		return c.ofHost, []any{host}
 	}
-	return "host IN (SELECT host FROM page WHERE parts & " + strconv.Itoa(int(part)) + ")" + ports, nil
+	return c.ofPage, nil
 }
 
-// pageSpans are PageParts' conditions on the ports of each part.
-var pageSpans = map[sqlstore.Part]string{
-	sqlstore.PartBanners:  pageSpan(sqlstore.PartBanners),
-	sqlstore.PartServices: pageSpan(sqlstore.PartServices),
+// partCondition is PageParts' condition for a part, built once: for a page
+// of one named host and for a page of many.
+type partCondition struct{ ofHost, ofPage string }
+
+var pageParts = map[sqlstore.Part]partCondition{
+	sqlstore.PartBanners:  partConditions(sqlstore.PartBanners),
+	sqlstore.PartServices: partConditions(sqlstore.PartServices),
 }
 
-func pageSpan(part sqlstore.Part) string {
+func partConditions(part sqlstore.Part) partCondition {
 	with := "FROM page WHERE parts & " + strconv.Itoa(int(part))
-	return " AND port BETWEEN (SELECT min(port) " + with + ") AND (SELECT max(port) " + with + ")"
+	ports := " AND port BETWEEN (SELECT min(port) " + with + ") AND (SELECT max(port) " + with + ")"
+	return partCondition{ofHost: "host = ?" + ports, ofPage: "host IN (SELECT host " + with + ")" + ports}
 }
 
 // HostComponents implements sqlstore.Dialect: a host's components are
