@@ -16,6 +16,22 @@ import (
 	"portolan/internal/sqlite"
 )
 
+// execRaw runs statements on the database file at path, outside the store:
+// how a test puts a store back in the shape an earlier binary left it.
+func execRaw(t *testing.T, path string, statements ...string) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range statements {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 // TestHostComponentsMigration opens a store as the binaries before
 // migration 0008 left it (a table of host components beside the ports'),
 // and lists the same components after it, from the ports, with the table
@@ -48,11 +64,7 @@ func TestHostComponentsMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	execRaw(t, path,
 		`CREATE TABLE host_components (host TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, category TEXT NOT NULL,
 			id TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
 			PRIMARY KEY (host, name, version, category)) WITHOUT ROWID`,
@@ -63,12 +75,7 @@ func TestHostComponentsMigration(t *testing.T) {
 		// again after it.
 		`ALTER TABLE host_ports DROP COLUMN parts`,
 		`DELETE FROM schema_migrations WHERE version >= 8`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	raw.Close()
+	)
 
 	db, err = sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
@@ -87,7 +94,7 @@ func TestHostComponentsMigration(t *testing.T) {
 		t.Errorf("component %s by id after the migration: %+v, %v", want[0].ID, one, err)
 	}
 
-	raw, err = sql.Open("sqlite", path)
+	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,16 +136,7 @@ func TestPortPartsMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	for _, q := range []string{`ALTER TABLE host_ports DROP COLUMN parts`, `DELETE FROM schema_migrations WHERE version >= 9`} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	execRaw(t, path, `ALTER TABLE host_ports DROP COLUMN parts`, `DELETE FROM schema_migrations WHERE version >= 9`)
 	db, err = sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +149,11 @@ func TestPortPartsMigration(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ports after the migration (-before +after):\n%s", diff)
 	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 	parts := map[int]int{}
 	rows, err := raw.Query(`SELECT port, parts FROM host_ports WHERE host = '192.0.2.9'`)
 	if err != nil {
