@@ -3,6 +3,7 @@
 package sqlite
 
 import (
+	"context"
 	"time"
 
 	"portolan/internal/sqlfilter"
@@ -19,3 +20,12 @@ func (db *DB) SetVersionCheckInterval(d time.Duration) { db.cache.checkEvery = d
 // Dialect and Tables are the store's search SQL, for tests of its plans.
 func Dialect() *sqlfilter.Dialect { return dialect }
 func Tables() sqlfilter.Tables    { return tables }
+
+// DirectEach runs q on the direct read connections (direct.go), its error
+// normalised as the store's reads have it.
+func (db *DB) DirectEach(ctx context.Context, q string, args, dest []any, fn func() error) error {
+	return db.storeError("direct read", db.direct.each(ctx, q, args, dest, fn))
+}
+
+// DirectOpen is how many direct read connections are open.
+func (db *DB) DirectOpen() int { return int(db.direct.open.Load()) }

@@ -20,24 +20,10 @@ type readDialect struct{ db *DB }
 
 var _ sqlstore.Dialect = readDialect{}
 
-// Each implements sqlstore.Dialect through the read statement cache.
+// Each implements sqlstore.Dialect on the direct read connections
+// (direct.go).
 func (d readDialect) Each(ctx context.Context, what, q string, args []any, dest []any, fn func() error) error {
-	rows, err := d.db.query(ctx, q, args...)
-	if err != nil {
-		return d.db.storeError(what, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return d.db.storeError(what, err)
-		}
-		if fn != nil {
-			if err := fn(); err != nil {
-				return d.db.storeError(what, err)
-			}
-		}
-	}
-	return d.db.storeError(what, rows.Err())
+	return d.db.storeError(what, d.db.direct.each(ctx, q, args, dest, fn))
 }
 
 // AnyOf implements sqlstore.Dialect: "column IN (?, …)", one argument a

@@ -50,6 +50,9 @@ type DB struct {
 	readStmts sync.Map // string -> *sql.Stmt
 	nStmts    atomic.Int32
 
+	// direct runs readDialect.Each, past database/sql (direct.go).
+	direct *directReads
+
 	cache readCache
 	// checkpoints copies the WAL into the database beside the writer.
 	checkpoints *checkpointer
@@ -208,8 +211,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	db.read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
-	db.read.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)*2))
+	readers := max(4, runtime.GOMAXPROCS(0)*2)
+	db.read.SetMaxOpenConns(readers)
+	db.read.SetMaxIdleConns(readers)
+	db.direct = newDirectReads(path, readers)
 	return db, nil
 }
 
@@ -217,6 +222,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 func (db *DB) Close() error {
 	var errs []error
 	db.cache.close()
+	if db.direct != nil {
+		db.direct.close()
+	}
 	db.readStmts.Range(func(_, st any) bool {
 		st.(*sql.Stmt).Close()
 		return true
@@ -283,9 +291,8 @@ func (db *DB) storeError(what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
+	if code, ok := sqliteCode(err); ok {
+		switch code & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return portolan.WrapError(portolan.EUNAVAILABLE, fmt.Errorf("sqlite: %s: %w", what, err), "The database is busy; try again.")
 		case sqlite3.SQLITE_FULL:
@@ -293,10 +300,24 @@ func (db *DB) storeError(what string, err error) error {
 		case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG:
 			// A record the database will not hold: ingest isolates it and
 			// stores the rest of its batch.
-			return portolan.WrapError(portolan.ECONFLICT, fmt.Errorf("sqlite: %s: %w", what, err), "The database refused a value (%s).", sqlite.ErrorCodeString[se.Code()])
+			return portolan.WrapError(portolan.ECONFLICT, fmt.Errorf("sqlite: %s: %w", what, err), "The database refused a value (%s).", sqlite.ErrorCodeString[code])
 		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
 			return portolan.WrapError(portolan.EINTERNAL, fmt.Errorf("sqlite: %s: %w", what, err), "Cannot write %s: check its permissions.", db.path)
 		}
 	}
 	return fmt.Errorf("sqlite: %s: %w", what, err)
+}
+
+// sqliteCode returns the SQLite result code err carries: the driver's
+// (*sqlite.Error) or that of a direct read (*directError).
+func sqliteCode(err error) (int, bool) {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code(), true
+	}
+	var de *directError
+	if errors.As(err, &de) {
+		return de.code, true
+	}
+	return 0, false
 }
