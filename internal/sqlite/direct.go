@@ -50,13 +50,24 @@ type directReads struct {
 
 	// closeMu orders returning a connection against closing the pool,
 	// so that a connection in use when the store closes is closed when
-	// it comes back rather than left idle.
+	// it comes back rather than left idle; closed ends the waits for one.
 	closeMu sync.Mutex
-	closed  atomic.Bool
+	closed  chan struct{}
 }
 
 func newDirectReads(path string, max int) *directReads {
-	return &directReads{path: path, max: int32(max), idle: make(chan *directConn, max)}
+	return &directReads{path: path, max: int32(max), idle: make(chan *directConn, max), closed: make(chan struct{})}
+}
+
+var errStoreClosed = errors.New("the store is closed")
+
+func (p *directReads) isClosed() bool {
+	select {
+	case <-p.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 // get returns an idle connection, opens one while fewer than max are
@@ -67,8 +78,8 @@ func (p *directReads) get(ctx context.Context) (*directConn, error) {
 		return c, nil
 	default:
 	}
-	if p.closed.Load() {
-		return nil, errors.New("the store is closed")
+	if p.isClosed() {
+		return nil, errStoreClosed
 	}
 	if p.open.Add(1) <= p.max {
 		c, err := openDirect(p.path)
@@ -84,13 +95,15 @@ func (p *directReads) get(ctx context.Context) (*directConn, error) {
 		return c, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-p.closed:
+		return nil, errStoreClosed
 	}
 }
 
 func (p *directReads) put(c *directConn) {
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
-	if p.closed.Load() {
+	if p.isClosed() {
 		p.discard(c)
 		return
 	}
@@ -105,7 +118,9 @@ func (p *directReads) discard(c *directConn) {
 func (p *directReads) close() {
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
-	p.closed.Store(true)
+	if !p.isClosed() {
+		close(p.closed)
+	}
 	for {
 		select {
 		case c := <-p.idle:
@@ -119,7 +134,7 @@ func (p *directReads) close() {
 // each runs q with args, scans every row into dest and calls fn after
 // each (sqlstore.Dialect.Each). A context that can be cancelled
 // interrupts the statement when it is.
-func (p *directReads) each(ctx context.Context, q string, args []any, dest []any, fn func() error) (err error) {
+func (p *directReads) each(ctx context.Context, q string, args []any, dest []any, fn func() error) error {
 	c, err := p.get(ctx)
 	if err != nil {
 		return err
