@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,9 +135,9 @@ func TestDirectReadsStopWhenTheContextEnds(t *testing.T) {
 	}
 	for i := range 3 {
 		ctx, cancel := context.WithCancel(context.Background())
-		err := db.DirectEach(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) SELECT count(*) FROM n`, nil, []any{&n}, nil)
+		err := db.DirectEach(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) SELECT count(*) FROM n`, nil, []any{&n}, nil)
 		cancel()
-		if err != nil || n != 100000 {
+		if err != nil || n != 10000 {
 			t.Fatalf("read %d after the interrupt: %d, %v", i, n, err)
 		}
 	}
@@ -185,6 +186,54 @@ func TestDirectReadsClose(t *testing.T) {
 	}
 	if open := db.DirectOpen(); open != 0 {
 		t.Errorf("%d connections open after a read after Close", open)
+	}
+}
+
+// A read waiting for a connection, all of them in use, ends when the store
+// closes instead of waiting for ever.
+func TestDirectReadsWaitEndsOnClose(t *testing.T) {
+	db, _ := openDirectStore(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	var holding sync.WaitGroup
+	var held sync.WaitGroup
+	for range db.DirectMax() {
+		holding.Add(1)
+		held.Add(1)
+		go func() {
+			defer held.Done()
+			var n int
+			db.DirectEach(ctx, "SELECT 1", nil, []any{&n}, func() error {
+				holding.Done()
+				<-release
+				return nil
+			})
+		}()
+	}
+	holding.Wait()
+	waited := make(chan error, 1)
+	go func() {
+		var n int
+		waited <- db.DirectEach(ctx, "SELECT 1", nil, []any{&n}, nil)
+	}()
+	select {
+	case err := <-waited:
+		t.Fatalf("a read with every connection in use did not wait: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	db.Close()
+	select {
+	case err := <-waited:
+		if err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("the waiting read ended with %v, want the store closed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting read still waits after Close")
+	}
+	close(release)
+	held.Wait()
+	if open := db.DirectOpen(); open != 0 {
+		t.Errorf("%d connections open after the reads in progress ended", open)
 	}
 }
 

@@ -27,5 +27,7 @@ func (db *DB) DirectEach(ctx context.Context, q string, args, dest []any, fn fun
 	return db.storeError("direct read", db.direct.each(ctx, q, args, dest, fn))
 }
 
-// DirectOpen is how many direct read connections are open.
+// DirectOpen is how many direct read connections are open, of at most
+// DirectMax.
 func (db *DB) DirectOpen() int { return int(db.direct.open.Load()) }
+func (db *DB) DirectMax() int  { return int(db.direct.max) }
