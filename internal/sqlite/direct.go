@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -395,8 +394,10 @@ func (c *directConn) bind(stmt uintptr, args []any) error {
 	return nil
 }
 
-// scan reads the row stmt is on into dest, a pointer a column, converting
-// as database/sql's Scan does for the types the shared reads use.
+// scan reads the row stmt is on into dest, a pointer a column, as
+// database/sql's Scan does for the destinations the shared reads use
+// (int, int64, bool, string, []byte, float64, sqlstore.Instant without
+// boxing, any sql.Scanner); another is an error naming it.
 func (c *directConn) scan(stmt uintptr, dest []any) error {
 	for i, d := range dest {
 		col := int32(i)
@@ -424,22 +425,13 @@ func (c *directConn) scan(stmt uintptr, dest []any) error {
 
 func scanNull(dest any) error {
 	switch d := dest.(type) {
-	case *sqlstore.Instant:
-		return d.Scan(nil)
-	case *sql.NullString:
-		*d = sql.NullString{}
-	case *sql.NullInt64:
-		*d = sql.NullInt64{}
 	case *[]byte:
 		*d = nil
-	case *any:
-		*d = nil
+		return nil
 	case sql.Scanner:
 		return d.Scan(nil)
-	default:
-		return fmt.Errorf("cannot store NULL in a %T", dest)
 	}
-	return nil
+	return fmt.Errorf("cannot store NULL in a %T", dest)
 }
 
 func scanInt(dest any, v int64) error {
@@ -448,8 +440,6 @@ func scanInt(dest any, v int64) error {
 		*d = int(v)
 	case *int64:
 		*d = v
-	case *float64:
-		*d = float64(v)
 	case *bool:
 		if v != 0 && v != 1 {
 			return fmt.Errorf("cannot store %d in a *bool", v)
@@ -457,12 +447,6 @@ func scanInt(dest any, v int64) error {
 		*d = v == 1
 	case *sqlstore.Instant:
 		d.ScanUnix(v)
-	case *sql.NullInt64:
-		*d = sql.NullInt64{Int64: v, Valid: true}
-	case *string:
-		*d = strconv.FormatInt(v, 10)
-	case *sql.NullString:
-		*d = sql.NullString{String: strconv.FormatInt(v, 10), Valid: true}
 	default:
 		return scanValue(dest, v)
 	}
@@ -501,8 +485,8 @@ func scanBlob(dest any, b []byte) error {
 	return nil
 }
 
-// scanValue stores v through a Scanner or into an any; other
-// destinations are the caller's mistake.
+// scanValue stores v through a Scanner, or a float into a *float64;
+// other destinations are the caller's mistake.
 func scanValue(dest, v any) error {
 	switch d := dest.(type) {
 	case *float64:
@@ -512,9 +496,6 @@ func scanValue(dest, v any) error {
 		}
 	case sql.Scanner:
 		return d.Scan(v)
-	case *any:
-		*d = v
-		return nil
 	}
 	return fmt.Errorf("cannot store a %T in a %T", v, dest)
 }
