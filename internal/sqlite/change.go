@@ -168,7 +168,7 @@ func hostChanges(t *tracker, d *merge.Delta, ids []string, before map[string][2]
 	}
 }
 
-func scanPortKey(rows *sql.Rows, dest ...any) (merge.PortKey, error) {
+func scanPortKey(rows rowScanner, dest ...any) (merge.PortKey, error) {
 	var k merge.PortKey
 	var proto string
 	if err := rows.Scan(append([]any{&k.Host, &k.Port, &proto}, dest...)...); err != nil {
@@ -192,7 +192,7 @@ func (w *writer) readBanners(keys []merge.PortKey) (map[bannerRowKey]spanRow, er
 	out := map[bannerRowKey]spanRow{}
 	err := w.queryRows("look up banners", func(n int) string {
 		return "SELECT host, port, protocol, digest, first_seen, last_seen, instants FROM banners WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
-	}, 3, portArgs(keys), func(rows *sql.Rows) error {
+	}, 3, portArgs(keys), func(rows rowScanner) error {
 		var digest []byte
 		var s spanRow
 		k, err := scanPortKey(rows, &digest, &s.first, &s.last, &s.instants)
@@ -222,7 +222,7 @@ func (w *writer) readComponents(keys []merge.PortKey) (map[compRowKey]spanRow, e
 	out := map[compRowKey]spanRow{}
 	err := w.queryRows("look up components", func(n int) string {
 		return "SELECT host, port, protocol, name, version, category, first_seen, last_seen FROM port_components WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
-	}, 3, portArgs(keys), func(rows *sql.Rows) error {
+	}, 3, portArgs(keys), func(rows rowScanner) error {
 		var c portolan.Component
 		var s spanRow
 		k, err := scanPortKey(rows, &c.Name, &c.Version, &c.Category, &s.first, &s.last)
@@ -244,7 +244,7 @@ func (w *writer) hostSpans(ids []string) (map[string][2]sql.NullInt64, error) {
 		in := strings.Join(ps, ", ")
 		return "SELECT id, min(first_seen), max(last_seen) FROM (SELECT id, first_seen, last_seen FROM hosts WHERE id IN (" + in +
 			") UNION ALL SELECT name, first_seen, last_seen FROM host_aliases WHERE name IN (" + in + ")) GROUP BY id"
-	}, 1, anys(ids), func(rows *sql.Rows) error {
+	}, 1, anys(ids), func(rows rowScanner) error {
 		var id string
 		var span [2]sql.NullInt64
 		err := rows.Scan(&id, &span[0], &span[1])

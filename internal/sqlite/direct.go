@@ -139,7 +139,7 @@ func (p *directReads) each(ctx context.Context, q string, args []any, dest []any
 		return err
 	}
 	defer p.put(c)
-	stmt, kept, err := c.prepare(q)
+	stmt, kept, err := c.prepare(q, true)
 	if err != nil {
 		return err
 	}
@@ -150,10 +150,24 @@ func (p *directReads) each(ctx context.Context, q string, args []any, dest []any
 	if n := int(sqlite3.Xsqlite3_column_count(c.tls, stmt)); n != len(dest) {
 		return fmt.Errorf("%d columns into %d destinations", n, len(dest))
 	}
+	return c.step(ctx, stmt, func() error {
+		if err := c.scan(stmt, dest); err != nil {
+			return err
+		}
+		if fn != nil {
+			return fn()
+		}
+		return nil
+	})
+}
+
+// step runs stmt to its end, calling onRow on each row. A context that
+// can be cancelled interrupts the statement when it is.
+func (c *directConn) step(ctx context.Context, stmt uintptr, onRow func() error) error {
 	if ctx.Done() != nil {
-		// The interrupt must not outlive the read: once stop fails, the
-		// function runs or has run, and the connection goes back to the
-		// pool only after it is done.
+		// The interrupt must not outlive the statement: once stop fails,
+		// the function runs or has run, and the connection is used again
+		// only after it is done.
 		interrupted := make(chan struct{})
 		stop := context.AfterFunc(ctx, func() {
 			defer close(interrupted)
@@ -170,13 +184,8 @@ func (p *directReads) each(ctx context.Context, q string, args []any, dest []any
 	for {
 		switch rc := sqlite3.Xsqlite3_step(c.tls, stmt); rc {
 		case sqlite3.SQLITE_ROW:
-			if err := c.scan(stmt, dest); err != nil {
+			if err := onRow(); err != nil {
 				return err
-			}
-			if fn != nil {
-				if err := fn(); err != nil {
-					return err
-				}
 			}
 		case sqlite3.SQLITE_DONE:
 			return nil
@@ -199,6 +208,8 @@ type directConn struct {
 	// (bind), argCap bytes of C memory.
 	args   uintptr
 	argCap int
+	// borrowed: db is the driver's connection, closed by the driver.
+	borrowed bool
 }
 
 // maxDirectStmts bounds the statements a connection keeps prepared (each
@@ -244,11 +255,14 @@ func openDirect(path string) (_ *directConn, err error) {
 }
 
 func (c *directConn) close() {
+	if c.tls == nil {
+		return
+	}
 	for _, stmt := range c.stmts {
 		sqlite3.Xsqlite3_finalize(c.tls, stmt)
 	}
 	c.stmts = nil
-	if c.db != 0 {
+	if c.db != 0 && !c.borrowed {
 		sqlite3.Xsqlite3_close_v2(c.tls, c.db)
 		c.db = 0
 	}
@@ -257,12 +271,13 @@ func (c *directConn) close() {
 		c.args, c.argCap = 0, 0
 	}
 	c.tls.Close()
+	c.tls = nil
 }
 
 // prepare returns q's statement and whether it is kept: prepared once
-// and kept while there is room (SQLite prepares it again by itself when
-// the schema changes).
-func (c *directConn) prepare(q string) (stmt uintptr, kept bool, err error) {
+// and, when keep is set, kept while there is room (SQLite prepares it
+// again by itself when the schema changes).
+func (c *directConn) prepare(q string, keep bool) (stmt uintptr, kept bool, err error) {
 	if stmt, ok := c.stmts[q]; ok {
 		return stmt, true, nil
 	}
@@ -274,7 +289,7 @@ func (c *directConn) prepare(q string) (stmt uintptr, kept bool, err error) {
 	out := c.tls.Alloc(pointerSize)
 	defer c.tls.Free(pointerSize)
 	var flags uint32
-	if len(c.stmts) < maxDirectStmts {
+	if keep && len(c.stmts) < maxDirectStmts {
 		flags = sqlite3.SQLITE_PREPARE_PERSISTENT
 	}
 	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, text, -1, flags, out, 0); rc != sqlite3.SQLITE_OK {
@@ -329,6 +344,8 @@ func (c *directConn) bind(stmt uintptr, args []any) error {
 		switch v := arg.(type) {
 		case string:
 			size += len(v) + 1
+		case sql.NullString:
+			size += len(v.String) + 1
 		case []byte:
 			size += len(v) + 1
 		}
@@ -362,6 +379,18 @@ func (c *directConn) bind(stmt uintptr, args []any) error {
 		switch v := arg.(type) {
 		case nil:
 			rc = sqlite3.Xsqlite3_bind_null(c.tls, stmt, param)
+		case sql.NullInt64:
+			if !v.Valid {
+				rc = sqlite3.Xsqlite3_bind_null(c.tls, stmt, param)
+				break
+			}
+			rc = sqlite3.Xsqlite3_bind_int64(c.tls, stmt, param, v.Int64)
+		case sql.NullString:
+			if !v.Valid {
+				rc = sqlite3.Xsqlite3_bind_null(c.tls, stmt, param)
+				break
+			}
+			rc = sqlite3.Xsqlite3_bind_text(c.tls, stmt, param, text(v.String), int32(len(v.String)), sqlite3.SQLITE_STATIC)
 		case string:
 			rc = sqlite3.Xsqlite3_bind_text(c.tls, stmt, param, text(v), int32(len(v)), sqlite3.SQLITE_STATIC)
 		case []byte:
@@ -425,6 +454,12 @@ func (c *directConn) scan(stmt uintptr, dest []any) error {
 
 func scanNull(dest any) error {
 	switch d := dest.(type) {
+	case *sql.NullInt64:
+		*d = sql.NullInt64{}
+		return nil
+	case *sql.NullString:
+		*d = sql.NullString{}
+		return nil
 	case *[]byte:
 		*d = nil
 		return nil
@@ -440,6 +475,8 @@ func scanInt(dest any, v int64) error {
 		*d = int(v)
 	case *int64:
 		*d = v
+	case *sql.NullInt64:
+		*d = sql.NullInt64{Int64: v, Valid: true}
 	case *bool:
 		if v != 0 && v != 1 {
 			return fmt.Errorf("cannot store %d in a *bool", v)

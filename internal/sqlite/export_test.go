@@ -4,6 +4,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"portolan/internal/sqlfilter"
@@ -31,3 +32,36 @@ func (db *DB) DirectEach(ctx context.Context, q string, args, dest []any, fn fun
 // DirectMax.
 func (db *DB) DirectOpen() int { return int(db.direct.open.Load()) }
 func (db *DB) DirectMax() int  { return int(db.direct.max) }
+
+// WriteDirect begins a write transaction as an import does and returns
+// it with the writer's direct statements on its connection (directwrite.go),
+// their errors normalised as the store's; end rolls back and returns the
+// connection.
+func (db *DB) WriteDirect(ctx context.Context) (tx *sql.Tx, exec func(q string, args ...any) error, query func(q string, args []any, dest ...any) (int, error), end func(), err error) {
+	conn, tx, c, err := db.beginWrite(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	exec = func(q string, args ...any) error { return db.storeError("direct write", c.exec(ctx, q, true, args)) }
+	query = func(q string, args []any, dest ...any) (int, error) {
+		n := 0
+		err := c.query(ctx, q, true, args, func(r rowScanner) error { n++; return r.Scan(dest...) })
+		return n, db.storeError("direct write", err)
+	}
+	return tx, exec, query, func() { tx.Rollback(); conn.Close() }, nil
+}
+
+// WriterStatements is how many statements the writer keeps prepared, and
+// the handle they belong to.
+func (db *DB) WriterStatements() (int, uintptr) {
+	if db.writeDirect == nil {
+		return 0, 0
+	}
+	return len(db.writeDirect.stmts), db.writeDirect.db
+}
+
+// DriverHandle is driverHandle, for its refusals.
+func DriverHandle(dc any) error {
+	_, err := driverHandle(dc)
+	return err
+}

@@ -23,13 +23,13 @@ import (
 // already there) and merges the new ones into the records.
 func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observation) (portolan.ImportResult, error) {
 	res := portolan.ImportResult{Observations: len(batch)}
-	tx, err := db.write.BeginTx(ctx, nil)
+	conn, tx, c, err := db.beginWrite(ctx)
 	if err != nil {
 		return res, db.storeError("begin import", err)
 	}
+	defer conn.Close()
 	defer tx.Rollback()
-	w := newWriter(ctx, db, tx)
-	defer w.close()
+	w := newWriter(ctx, db, tx, c)
 	// An import records what it changes, for delta queries (change.go).
 	w.track = newTracker()
 	// Observations already stored are dropped before the log, so that the
@@ -72,42 +72,24 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 // per-statement cost of SQLite dominates single-row upserts, so rows go
 // in groups of up to bulkRows, in key order (which keeps b-tree pages hot).
 type writer struct {
-	ctx   context.Context
-	db    *DB
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	ctx context.Context
+	db  *DB
+	tx  *sql.Tx
+	// c runs the writer's statements on the transaction's own connection
+	// through SQLite's C API (directwrite.go).
+	c *directConn
 	// track gathers what an import changes; nil in a rebuild, which
 	// records every item instead.
 	track *tracker
 }
 
-func newWriter(ctx context.Context, db *DB, tx *sql.Tx) *writer {
-	return &writer{ctx: ctx, db: db, tx: tx, stmts: map[string]*sql.Stmt{}}
-}
-
-func (w *writer) close() {
-	for _, st := range w.stmts {
-		st.Close()
-	}
+func newWriter(ctx context.Context, db *DB, tx *sql.Tx, c *directConn) *writer {
+	return &writer{ctx: ctx, db: db, tx: tx, c: c}
 }
 
 // bulkRows is the most rows one statement carries (SQLite allows 32766
 // parameters; the widest table has 12 columns).
 const bulkRows = 256
-
-// stmt returns the prepared statement for q, preparing it once per
-// transaction.
-func (w *writer) stmt(q string) (*sql.Stmt, error) {
-	if st := w.stmts[q]; st != nil {
-		return st, nil
-	}
-	st, err := w.tx.PrepareContext(w.ctx, q)
-	if err != nil {
-		return nil, w.db.storeError("prepare", err)
-	}
-	w.stmts[q] = st
-	return st, nil
-}
 
 // placeholders returns "(?, ?), (?, ?)" for rows rows of cols columns.
 func placeholders(rows, cols int) string {
@@ -120,11 +102,7 @@ func placeholders(rows, cols int) string {
 func (w *writer) execRows(what, head, tail string, cols int, args []any) error {
 	for len(args) > 0 {
 		n := min(len(args)/cols, bulkRows)
-		st, err := w.stmt(head + " VALUES " + placeholders(n, cols) + " " + tail)
-		if err != nil {
-			return err
-		}
-		if _, err := st.ExecContext(w.ctx, args[:n*cols]...); err != nil {
+		if err := w.c.exec(w.ctx, head+" VALUES "+placeholders(n, cols)+" "+tail, n == bulkRows, args[:n*cols]); err != nil {
 			return w.db.storeError(what, err)
 		}
 		args = args[n*cols:]
@@ -172,25 +150,10 @@ func (b *bulkStatement) flush() error {
 
 // queryRows runs a query built by build(n) for groups of up to bulkRows keys
 // of cols values each, calling scan for every row.
-func (w *writer) queryRows(what string, build func(n int) string, cols int, args []any, scan func(*sql.Rows) error) error {
+func (w *writer) queryRows(what string, build func(n int) string, cols int, args []any, scan func(rowScanner) error) error {
 	for len(args) > 0 {
 		n := min(len(args)/cols, bulkRows)
-		st, err := w.stmt(build(n))
-		if err != nil {
-			return err
-		}
-		rows, err := st.QueryContext(w.ctx, args[:n*cols]...)
-		if err != nil {
-			return w.db.storeError(what, err)
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return w.db.storeError(what, err)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := w.c.query(w.ctx, build(n), n == bulkRows, args[:n*cols], scan); err != nil {
 			return w.db.storeError(what, err)
 		}
 		args = args[n*cols:]
@@ -223,7 +186,7 @@ func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Obs
 	}
 	err := w.queryRows("look up identities", func(n int) string {
 		return "SELECT identity FROM observation_ids WHERE identity IN (" + inList(n) + ")"
-	}, 1, args, func(rows *sql.Rows) error {
+	}, 1, args, func(rows rowScanner) error {
 		var id []byte
 		if err := rows.Scan(&id); err != nil {
 			return err
@@ -392,7 +355,7 @@ func (w *writer) apply(d *merge.Delta) (created, updated int, err error) {
 	before := make(map[merge.PortKey]portRow)
 	err = w.queryRows("look up records", func(n int) string {
 		return "SELECT host, port, protocol, first_seen, last_seen, last_scan, status_at, status_rank, cert_seen, cert_sha1, cert_not_after, instants, parts FROM host_ports WHERE (host, port, protocol) IN (VALUES " + placeholders(n, 3) + ")"
-	}, 3, portArgs(keys), func(rows *sql.Rows) error {
+	}, 3, portArgs(keys), func(rows rowScanner) error {
 		var r portRow
 		k, err := scanPortKey(rows, &r.first, &r.last, &r.lastScan, &r.statusAt, &r.rank, &r.certSeen, &r.cert, &r.notAfter, &r.instants, &r.parts)
 		if err != nil {
@@ -627,7 +590,7 @@ func (w *writer) applyCertificates(certs map[string]*merge.Certificate, spans ma
 	described := map[string][]byte{} // the stored bytes that are a description
 	err := w.queryRows("look up certificates", func(n int) string {
 		return "SELECT sha1, first_seen, last_seen, CASE WHEN substr(der, 1, 1) = x'7b' THEN der END FROM certificates WHERE sha1 IN (" + inList(n) + ")"
-	}, 1, anys(shas), func(rows *sql.Rows) error {
+	}, 1, anys(shas), func(rows rowScanner) error {
 		var sha string
 		var span [2]int64
 		var held []byte
@@ -752,12 +715,13 @@ const rebuildChunk = 20000
 // empties the records and replays the log, in log order, through the current
 // rules. A crash mid-rebuild leaves the previous records.
 func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	conn, tx, c, err := db.beginWrite(ctx)
 	if err != nil {
 		return db.storeError("begin rebuild", err)
 	}
+	defer conn.Close()
 	defer tx.Rollback()
-	if err := db.rebuildInTx(ctx, tx, progress); err != nil {
+	if err := db.rebuildInTx(ctx, tx, c, progress); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -768,9 +732,8 @@ func (db *DB) Rebuild(ctx context.Context, progress func(int)) error {
 }
 
 // rebuildInTx empties the records and replays the log in tx.
-func (db *DB) rebuildInTx(ctx context.Context, tx *sql.Tx, progress func(int)) error {
-	w := newWriter(ctx, db, tx)
-	defer w.close()
+func (db *DB) rebuildInTx(ctx context.Context, tx *sql.Tx, c *directConn, progress func(int)) error {
+	w := newWriter(ctx, db, tx, c)
 	pos, err := w.nextPosition()
 	if err != nil {
 		return err
@@ -825,10 +788,11 @@ func (db *DB) rebuildInTx(ctx context.Context, tx *sql.Tx, progress func(int)) e
 // from what remains, as Rebuild does. With DryRun it only counts.
 func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.PruneResult, error) {
 	var res portolan.PruneResult
-	tx, err := db.write.BeginTx(ctx, nil)
+	conn, tx, c, err := db.beginWrite(ctx)
 	if err != nil {
 		return res, db.storeError("begin prune", err)
 	}
+	defer conn.Close()
 	defer tx.Rollback()
 	before := opts.Before.UTC()
 	var last int64
@@ -903,7 +867,7 @@ func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.P
 	if opts.DryRun || res.Removed == 0 {
 		return res, nil
 	}
-	if err := db.rebuildInTx(ctx, tx, opts.Progress); err != nil {
+	if err := db.rebuildInTx(ctx, tx, c, opts.Progress); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -52,6 +52,8 @@ type DB struct {
 
 	// direct runs readDialect.Each, past database/sql (direct.go).
 	direct *directReads
+	// writeDirect runs the writer's statements on its connection.
+	writeDirect *directConn
 
 	cache readCache
 	// checkpoints copies the WAL into the database beside the writer.
@@ -234,6 +236,9 @@ func (db *DB) Close() error {
 	}
 	if db.checkpoints != nil {
 		errs = append(errs, db.checkpoints.close())
+	}
+	if db.writeDirect != nil {
+		db.writeDirect.close()
 	}
 	if db.write != nil {
 		errs = append(errs, db.write.Close())
