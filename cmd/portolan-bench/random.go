@@ -214,6 +214,7 @@ func (b *bench) randomTable(ctx context.Context) (*table, error) {
 	os.Remove(file)
 	built := time.Since(start)
 	defer os.RemoveAll(data)
+	b.settle()
 	srv, token, err := b.serveData(ctx, data)
 	if err != nil {
 		return nil, err
