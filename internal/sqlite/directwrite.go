@@ -31,9 +31,12 @@ import (
 // makes every import fail with an error saying so, and
 // TestWriterStatementsShareTheTransaction, which runs on every build,
 // fails first. The handle is used only while database/sql has handed the
-// connection to the import (sql.Conn), so no other goroutine uses it
-// meanwhile. The connection keeps its mutex (the driver opens it
-// serialized), which the direct reads do without.
+// connection to the import (sql.Conn). The one other use meanwhile is
+// database/sql rolling the transaction back, from a goroutine of its own,
+// when the import's context ends: the connection's mutex (the driver opens
+// it serialized) orders that rollback with a statement in progress, which
+// the context's interrupt ends. The direct reads, alone on connections of
+// their own, do without that mutex.
 
 // beginWrite begins a write transaction and returns, beside it, the
 // writer's statements on its connection (kept on db across transactions,
