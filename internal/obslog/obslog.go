@@ -141,6 +141,18 @@ func Decode(blob []byte) ([]*portolan.Observation, error) {
 	return out, nil
 }
 
+// DecodeObservation returns the one observation AppendObservation wrote as
+// b, all of it: for files that frame observations one by one (ingest's
+// sorted runs).
+func DecodeObservation(b []byte) (*portolan.Observation, error) {
+	d := &logDecoder{b: b}
+	o := d.observation()
+	if d.err != nil || len(d.b) != 0 {
+		return nil, ErrCorrupt
+	}
+	return o, nil
+}
+
 // Encode returns the entry holding the given observations.
 func Encode(obs []*portolan.Observation) []byte {
 	b := make([]byte, 0, 64+len(obs)*128)

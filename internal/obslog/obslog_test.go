@@ -25,6 +25,25 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestObservationRoundTrip(t *testing.T) {
+	for _, o := range storetest.RandomObservations(rand.New(rand.NewPCG(6, 6)), 100) {
+		b := obslog.AppendObservation(nil, o)
+		got, err := obslog.DecodeObservation(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(o, got); diff != "" {
+			t.Fatalf("decoded observation differs (-want +got):\n%s", diff)
+		}
+		if _, err := obslog.DecodeObservation(b[:len(b)-1]); !errors.Is(err, obslog.ErrCorrupt) {
+			t.Fatalf("a cut observation: err %v, want ErrCorrupt", err)
+		}
+		if _, err := obslog.DecodeObservation(append(b, 0)); !errors.Is(err, obslog.ErrCorrupt) {
+			t.Fatalf("an observation with a byte more: err %v, want ErrCorrupt", err)
+		}
+	}
+}
+
 func TestCorruptEntriesAreErrors(t *testing.T) {
 	good := obslog.Encode([]*portolan.Observation{{Host: "192.0.2.1", Port: 1, Protocol: "tcp", Status: "open", Source: "x"}})
 	for name, b := range map[string][]byte{
@@ -46,6 +65,20 @@ func FuzzDecode(f *testing.F) {
 		if err == nil {
 			if _, err := obslog.Decode(obslog.Encode(obs)); err != nil {
 				t.Fatalf("re-encoding a decoded entry fails: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzDecodeObservation(f *testing.F) {
+	for _, o := range storetest.RandomObservations(rand.New(rand.NewPCG(2, 2)), 3) {
+		f.Add(obslog.AppendObservation(nil, o))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := obslog.DecodeObservation(b)
+		if err == nil {
+			if _, err := obslog.DecodeObservation(obslog.AppendObservation(nil, o)); err != nil {
+				t.Fatalf("re-encoding a decoded observation fails: %v", err)
 			}
 		}
 	})
