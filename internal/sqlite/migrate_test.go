@@ -74,6 +74,7 @@ func TestHostComponentsMigration(t *testing.T) {
 		// The migrations after 0008 are undone too, so that they apply
 		// again after it.
 		`ALTER TABLE host_ports DROP COLUMN parts`,
+		undoObservationKeys[0], undoObservationKeys[1],
 		`DELETE FROM schema_migrations WHERE version >= 8`,
 	)
 
@@ -136,7 +137,7 @@ func TestPortPartsMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	execRaw(t, path, `ALTER TABLE host_ports DROP COLUMN parts`, `DELETE FROM schema_migrations WHERE version >= 9`)
+	execRaw(t, path, `ALTER TABLE host_ports DROP COLUMN parts`, undoObservationKeys[0], undoObservationKeys[1], `DELETE FROM schema_migrations WHERE version >= 9`)
 	db, err = sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -169,5 +170,82 @@ func TestPortPartsMigration(t *testing.T) {
 	}
 	if want := map[int]int{22: 1, 80: 2, 443: 3, 8080: 0}; !maps.Equal(parts, want) {
 		t.Errorf("parts after the migration: %v, want %v", parts, want)
+	}
+}
+
+// undoObservationKeys puts a store's identities back where the binaries
+// before migration 0010 kept them.
+var undoObservationKeys = [2]string{
+	`INSERT INTO observation_ids SELECT identity FROM observation_keys`,
+	`DROP TABLE observation_keys`,
+}
+
+// TestObservationKeysMigration opens a store as the binaries before
+// migration 0010 left it (identities in observation_ids alone): what it
+// holds is still recognised when ingested again, new identities go to
+// observation_keys, and prune forgets both.
+func TestObservationKeysMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	scan := func(host string, ports ...int) []*portolan.Observation {
+		var batch []*portolan.Observation
+		for _, p := range ports {
+			batch = append(batch, &portolan.Observation{Host: host, Port: p, Protocol: portolan.TCP, Status: portolan.StatusOpen, Source: "native", ScannedAt: at, SeenAt: at})
+		}
+		return batch
+	}
+	before, after := scan("192.0.2.10", 22, 80, 443), scan("192.0.2.11", 25, 587)
+	if _, err := db.ImportObservations(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	execRaw(t, path, undoObservationKeys[0], undoObservationKeys[1], `DELETE FROM schema_migrations WHERE version >= 10`)
+
+	db, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	counts := func() (ids, keys int) {
+		t.Helper()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if err := raw.QueryRow(`SELECT (SELECT count(*) FROM observation_ids), (SELECT count(*) FROM observation_keys)`).Scan(&ids, &keys); err != nil {
+			t.Fatal(err)
+		}
+		return ids, keys
+	}
+	if ids, keys := counts(); ids != 3 || keys != 0 {
+		t.Fatalf("after the migration: %d identities in observation_ids, %d in observation_keys; want 3, 0", ids, keys)
+	}
+	res, err := db.ImportObservations(ctx, append(append([]*portolan.Observation{}, before...), after...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Duplicates != 3 || res.Created != 2 {
+		t.Errorf("the earlier scan again with a new one: %+v, want 3 duplicates and 2 records created", res)
+	}
+	if ids, keys := counts(); ids != 3 || keys != 2 {
+		t.Errorf("after an import: %d identities in observation_ids, %d in observation_keys; want 3, 2", ids, keys)
+	}
+	if res, err := db.ImportObservations(ctx, after); err != nil || res.Duplicates != 2 {
+		t.Errorf("the new scan again: %+v, %v; want 2 duplicates", res, err)
+	}
+	pruned, err := db.Prune(ctx, portolan.PruneOptions{Before: at.Add(time.Hour)})
+	if err != nil || pruned.Removed != 5 {
+		t.Fatalf("prune: %+v, %v; want 5 removed", pruned, err)
+	}
+	if ids, keys := counts(); ids != 0 || keys != 0 {
+		t.Errorf("after prune: %d identities in observation_ids, %d in observation_keys; want none", ids, keys)
 	}
 }

@@ -168,34 +168,50 @@ func (w *writer) queryRows(what string, build func(n int) string, cols int, args
 func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Observation, error) {
 	idOf := make([][16]byte, len(batch))
 	first := make(map[[16]byte]int, len(batch)) // identity -> index of its first occurrence
-	order := make([][16]byte, 0, len(batch))
+	order := make([]int, 0, len(batch))         // the first occurrences
 	for i, o := range batch {
 		id := o.Identity()
 		idOf[i] = id
 		if _, dup := first[id]; !dup {
 			first[id] = i
-			order = append(order, id)
+			order = append(order, i)
 		}
 	}
-	// In byte order, the lookups and the inserts walk the identity index
-	// forward.
-	slices.SortFunc(order, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
-	args := make([]any, len(order))
-	for i := range order {
-		args[i] = order[i][:]
+	// In key order, host then digest, the lookups and the inserts walk
+	// observation_keys forward (migration 0010).
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(strings.Compare(batch[a].Host, batch[b].Host), bytes.Compare(idOf[a][:], idOf[b][:]))
+	})
+	args := make([]any, 0, 2*len(order))
+	for _, i := range order {
+		args = append(args, batch[i].Host, idOf[i][:])
 	}
-	err := w.queryRows("look up identities", func(n int) string {
-		return "SELECT identity FROM observation_ids WHERE identity IN (" + inList(n) + ")"
-	}, 1, args, func(rows rowScanner) error {
+	stored := func(rows rowScanner) error {
 		var id []byte
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
 		delete(first, [16]byte(id))
 		return nil
-	})
+	}
+	err := w.queryRows("look up identities", func(n int) string {
+		return "SELECT identity FROM observation_keys WHERE (host, identity) IN (VALUES " + placeholders(n, 2) + ")"
+	}, 2, args, stored)
 	if err != nil {
 		return nil, err
+	}
+	if w.db.legacyIdentities {
+		var legacy []any
+		for _, i := range order {
+			if _, ok := first[idOf[i]]; ok {
+				legacy = append(legacy, idOf[i][:])
+			}
+		}
+		if err := w.queryRows("look up identities stored before 0010", func(n int) string {
+			return "SELECT identity FROM observation_ids WHERE identity IN (" + inList(n) + ")"
+		}, 1, legacy, stored); err != nil {
+			return nil, err
+		}
 	}
 	// What remains in first is new to the store; of a repeated identity
 	// only its first occurrence in the batch is kept.
@@ -206,12 +222,12 @@ func (w *writer) newObservations(batch []*portolan.Observation) ([]*portolan.Obs
 		}
 	}
 	args = args[:0]
-	for i := range order {
-		if _, ok := first[order[i]]; ok {
-			args = append(args, order[i][:])
+	for _, i := range order {
+		if _, ok := first[idOf[i]]; ok {
+			args = append(args, batch[i].Host, idOf[i][:])
 		}
 	}
-	if err := w.execRows("record identities", "INSERT INTO observation_ids (identity)", "", 1, args); err != nil {
+	if err := w.execRows("record identities", "INSERT INTO observation_keys (host, identity)", "", 2, args); err != nil {
 		return nil, err
 	}
 	return fresh, nil
@@ -842,8 +858,13 @@ func (db *DB) Prune(ctx context.Context, opts portolan.PruneOptions) (portolan.P
 					continue
 				}
 				id := o.Identity()
-				if _, err := tx.ExecContext(ctx, `DELETE FROM observation_ids WHERE identity = ?`, id[:]); err != nil {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM observation_keys WHERE host = ? AND identity = ?`, o.Host, id[:]); err != nil {
 					return res, db.storeError("forget identity", err)
+				}
+				if db.legacyIdentities {
+					if _, err := tx.ExecContext(ctx, `DELETE FROM observation_ids WHERE identity = ?`, id[:]); err != nil {
+						return res, db.storeError("forget identity", err)
+					}
 				}
 			}
 			res.Kept += len(keep)

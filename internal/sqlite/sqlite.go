@@ -54,6 +54,9 @@ type DB struct {
 	direct *directReads
 	// writeDirect runs the writer's statements on its connection.
 	writeDirect *directConn
+	// legacyIdentities: observation_ids holds identities stored before
+	// migration 0010, which imports look up too.
+	legacyIdentities bool
 
 	cache readCache
 	// checkpoints copies the WAL into the database beside the writer.
@@ -196,6 +199,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := db.fillCertificateFields(ctx); err != nil {
 		db.write.Close()
 		return nil, err
+	}
+	// Identities stored before migration 0010 stay in observation_ids.
+	// Nothing adds to it since, so a store that holds none now never will.
+	if err := db.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM observation_ids)`).Scan(&db.legacyIdentities); err != nil {
+		db.write.Close()
+		return nil, db.storeError("look for identities stored before 0010", err)
 	}
 	if db.checkpoints, err = startCheckpointer(dsn); err != nil {
 		db.write.Close()
