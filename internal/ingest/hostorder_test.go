@@ -175,9 +175,16 @@ func TestHostOrderWithoutRoomKeepsEverything(t *testing.T) {
 		"a file":            writeFile(t, "not-a-directory"),
 	} {
 		db := openStore(t)
-		sum, err := (&ingest.Ingester{Store: db}).Ingest(ctx, "scans.ndjson", bytes.NewReader(data), ingest.Options{Sort: true, SortDir: dir, BatchSize: 40})
+		var progress []int
+		in := &ingest.Ingester{Store: db, OnProgress: func(_ int64, n int) { progress = append(progress, n) }}
+		sum, err := in.Ingest(ctx, "scans.ndjson", bytes.NewReader(data), ingest.Options{Sort: true, SortDir: dir, BatchSize: 40})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		// Past the window that could not be sorted, progress follows
+		// the reading again, batch by batch.
+		if len(progress) < sum.Observations/40 || !slices.IsSorted(progress) || progress[len(progress)-1] != sum.Observations || progress[1] != 80 {
+			t.Errorf("%s: progress %v", name, progress)
 		}
 		if len(sum.Notes) != 1 || !strings.Contains(sum.Notes[0], "stored in input order from observation 40 on") || !strings.Contains(sum.Notes[0], "--sort-dir") {
 			t.Errorf("%s: notes %q", name, sum.Notes)

@@ -503,6 +503,7 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 			sum.Notes = append(sum.Notes, fmt.Sprintf("%s: stored in input order from observation %d on, which is slower: %v (--sort-dir chooses another directory)", name, read, addErr))
 			order.close()
 			order = nil
+			progressBytes, progressRead = func() int64 { return counter.n }, func() int { return read }
 		}
 	}
 	if order != nil && order.count > 0 {
