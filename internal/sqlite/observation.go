@@ -32,27 +32,33 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	w := newWriter(ctx, db, tx, c)
 	// An import records what it changes, for delta queries (change.go).
 	w.track = newTracker()
+	// The batch is folded in memory first, so that each record is written
+	// once an import however many observations it received, and encoded
+	// for the log. Neither needs the store: they run on another core while
+	// the identities are checked, over the whole batch, which is what is
+	// new unless the batch repeats what is stored (a file ingested again),
+	// when they are done again over what is new.
+	prepared := make(chan preparedBatch, 1)
+	go func() { prepared <- db.prepare(batch) }()
 	// Observations already stored are dropped before the log, so that the
 	// log holds each once and a rebuild replays what the imports merged.
 	fresh, err := w.newObservations(batch)
+	p := <-prepared
 	if err != nil {
 		return res, err
 	}
 	res.Duplicates = len(batch) - len(fresh)
+	if len(fresh) != len(batch) {
+		p = db.prepare(fresh)
+	}
 	// The log, which Rebuild and Prune replay, takes the batch as one
 	// row: appending stays one insert however large the batch.
 	if len(fresh) > 0 {
-		blob := obslog.Encode(fresh)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO observation_log (count, data, imported_at) VALUES (?, ?, ?)`, len(fresh), blob, time.Now().Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO observation_log (count, data, imported_at) VALUES (?, ?, ?)`, len(fresh), p.log, time.Now().Unix()); err != nil {
 			return res, db.storeError("append log", err)
 		}
 	}
-	// The batch is folded in memory first, so that each record is
-	// written once an import however many observations it received.
-	delta := merge.NewDelta()
-	for _, o := range fresh {
-		delta.Add(o, db.recognize)
-	}
+	delta := p.delta
 	if res.Created, res.Updated, err = w.apply(delta); err != nil {
 		return res, err
 	}
@@ -66,6 +72,20 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	// must find the new rows, or it would cache the old page under it.
 	db.changed()
 	return res, nil
+}
+
+// preparedBatch is what an import computes from its observations alone.
+type preparedBatch struct {
+	delta *merge.Delta
+	log   []byte // the observation log's entry
+}
+
+func (db *DB) prepare(obs []*portolan.Observation) preparedBatch {
+	delta := merge.NewDelta()
+	for _, o := range obs {
+		delta.Add(o, db.recognize)
+	}
+	return preparedBatch{delta: delta, log: obslog.Encode(obs)}
 }
 
 // writer applies one transaction's changes with multi-row statements: the
