@@ -72,8 +72,8 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	fs.IntVar(&stores.writerCacheMB, "cache-mb", sqlite.DefaultWriterCacheMB, "page cache of the embedded store's writer, in MB: more ingests faster into a store much\n"+
 		"larger than the cache, at twice its size in memory (64 made a 700 MB store take a file 1.4x faster)")
 	sortDir := fs.String("sort-dir", "", "`directory` of the sorted runs that put an input in host order before it is stored, which\n"+
-		"stores it several times faster; they take up to about the input's size, and are removed as\n"+
-		"they go (default: $TMPDIR, else /tmp)")
+		"stores it several times faster; they take up to about half the input's size, and are removed as\n"+
+		"they go (default: the embedded store's --data, else $TMPDIR or /tmp)")
 	noSort := fs.Bool("no-sort", false, "store each input in its own order, as it is read, without sorted runs (slower)")
 	dryRun := fs.Bool("dry-run", false, "print what the files would add (observations per host and port) without writing")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar, even on a terminal")
@@ -134,10 +134,6 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 		sum, err := remoteImport(ctx, env, remote.server, token, files, opener, opts, env.Interactive && !*noProgress, onReject)
 		return finishIngest(env, sum, err)
 	}
-	// Host order pays where the store is this process's: the import
-	// endpoint reads what --server sends, and the bus's workers gather
-	// their own batches.
-	opts.Sort, opts.SortDir = !*noSort, *sortDir
 	env.LimitMemory(ingestMemoryLimit)
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	store, err := stores.Open(ctx, logger)
@@ -145,6 +141,15 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	defer store.Close()
+	// Host order pays where the store is this process's: the import
+	// endpoint reads what --server sends, and the bus's workers gather
+	// their own batches. The runs go beside the embedded store, on the
+	// disk sized for it, rather than to a /tmp that may be memory (tmpfs,
+	// Debian's default since 13).
+	opts.Sort, opts.SortDir = !*noSort, *sortDir
+	if opts.SortDir == "" && stores.embedded() {
+		opts.SortDir = stores.DataDir()
+	}
 	in := &ingest.Ingester{Store: store, OnReject: onReject, OnRetry: func(err error, attempt int, wait time.Duration) {
 		fmt.Fprintf(env.Stderr, "portolan: %s; retrying the batch in %s (attempt %d)\n", userMessage(err), wait, attempt)
 	}}

@@ -165,6 +165,11 @@ func TestKilledIngestIsCompletedByIngestingAgain(t *testing.T) {
 	if err == nil {
 		t.Skip("the ingestion finished before it could be killed; nothing to test on this machine")
 	}
+	// The sorted runs were in the data directory, without names: the
+	// kill leaves none of them behind.
+	if runs, _ := filepath.Glob(filepath.Join(killed, "portolan-ingest-*")); len(runs) > 0 {
+		t.Errorf("the killed ingest left %q", runs)
+	}
 	out, err := exec.Command(bin, "ingest", "--data", killed, input).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ingest after the kill: %v\n%s", err, out)
@@ -175,6 +180,33 @@ func TestKilledIngestIsCompletedByIngestingAgain(t *testing.T) {
 	t.Logf("after the kill: %s", out)
 	if !bytes.Equal(dumpDir(t, clean, hosts), dumpDir(t, killed, hosts)) {
 		t.Fatal("records after a killed ingest and a second run differ from one clean run")
+	}
+}
+
+// TestIngestSortDirWithoutRoom: when the sorted runs cannot be written,
+// ingest says so and stores everything in the file's own order; --no-sort
+// stores the same records, without a word.
+func TestIngestSortDirWithoutRoom(t *testing.T) {
+	dir := t.TempDir()
+	input := filepath.Join(dir, "scan.ndjson")
+	hosts := writeGenerated(t, input, 2000)
+	sorted := filepath.Join(dir, "sorted")
+	if out, errOut, err := run(t, nil, "ingest", "--data", sorted, input); err != nil || strings.Contains(out+errOut, "input order") {
+		t.Fatalf("ingest: %v\n%s%s", err, out, errOut)
+	}
+	missing := filepath.Join(dir, "missing")
+	out, errOut, err := run(t, nil, "ingest", "--data", filepath.Join(dir, "fallback"), "--sort-dir", missing, input)
+	if err != nil || !strings.Contains(out+errOut, "stored in input order from observation 10000 on") || !strings.Contains(out+errOut, missing) {
+		t.Errorf("--sort-dir %s: %v\n%s%s", missing, err, out, errOut)
+	}
+	if out, errOut, err := run(t, nil, "ingest", "--data", filepath.Join(dir, "unsorted"), "--no-sort", input); err != nil || strings.Contains(out+errOut, "input order") {
+		t.Errorf("--no-sort: %v\n%s%s", err, out, errOut)
+	}
+	want := dumpDir(t, sorted, hosts)
+	for _, d := range []string{"fallback", "unsorted"} {
+		if !bytes.Equal(want, dumpDir(t, filepath.Join(dir, d), hosts)) {
+			t.Errorf("%s: records differ from those of a sorted ingest", d)
+		}
 	}
 }
 

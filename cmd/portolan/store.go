@@ -40,6 +40,10 @@ func addStoreFlags(fs *flag.FlagSet, env *cli.Env) *storeFlags {
 	return s
 }
 
+// embedded reports whether the store is the embedded one, in the data
+// directory.
+func (s *storeFlags) embedded() bool { return s.store == "" }
+
 // DataDir is the data directory.
 func (s *storeFlags) DataDir() string { return s.data }
 
