@@ -47,6 +47,10 @@ type Handler struct {
 	// Store receives the observations: the store itself, or a bus
 	// publisher that returns once they are durable on the stream.
 	Store portolan.ObservationService
+	// SortDir, when set, is where an import puts the sorted runs that
+	// store it in host order (ingest.Options.Sort); empty, each body is
+	// stored in its own order.
+	SortDir string
 	// MaxBytes bounds the request body (0: DefaultMaxBytes); beyond, 413.
 	MaxBytes int64
 	// MaxListedRejections bounds the rejections listed in the answer (0:
@@ -147,6 +151,7 @@ func (h *Handler) ServeImport(w http.ResponseWriter, r *http.Request) error {
 		}
 		sum.Rejections = append(sum.Rejections, rj)
 	}}
+	opts.Sort, opts.SortDir = h.SortDir != "", h.SortDir
 	start := time.Now()
 	res, err := in.Ingest(r.Context(), name, body, opts)
 	if h.OnImported != nil && res.Observations > 0 {
