@@ -71,7 +71,6 @@ func compareHostOrder(a, b *portolan.Observation) int {
 type hostOrder struct {
 	dir     string
 	runSize int
-	now     func() time.Time
 
 	buf   []sortedEntry
 	runs  []*runFile
@@ -85,7 +84,7 @@ func newHostOrder(dir string, runSize int) *hostOrder {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	return &hostOrder{dir: dir, runSize: runSize, now: time.Now, buf: make([]sortedEntry, 0, runSize)}
+	return &hostOrder{dir: dir, runSize: runSize, buf: make([]sortedEntry, 0, runSize)}
 }
 
 // add gathers one observation. An error means a run could not be written
@@ -93,7 +92,7 @@ func newHostOrder(dir string, runSize int) *hostOrder {
 // observations are all still there, for drain.
 func (h *hostOrder) add(o *portolan.Observation, at position) error {
 	if h.count == 0 {
-		h.began = h.now()
+		h.began = time.Now()
 	}
 	h.buf = append(h.buf, sortedEntry{o, at})
 	h.count++
@@ -105,7 +104,7 @@ func (h *hostOrder) add(o *portolan.Observation, at position) error {
 
 // full reports whether the window should go to the store now.
 func (h *hostOrder) full() bool {
-	return h.count > 0 && (len(h.runs) >= maxRuns || h.now().Sub(h.began) >= maxWindowAge)
+	return h.count > 0 && (len(h.runs) >= maxRuns || time.Since(h.began) >= maxWindowAge)
 }
 
 func (h *hostOrder) sortBuf() {
