@@ -32,17 +32,25 @@ func execRaw(t *testing.T, path string, statements ...string) {
 	}
 }
 
+// openStoreFile opens a new store in a file of its own, for a test to close,
+// put back in an earlier binary's shape, and open again.
+func openStoreFile(t *testing.T) (string, *sqlite.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, db
+}
+
 // TestHostComponentsMigration opens a store as the binaries before
 // migration 0008 left it (a table of host components beside the ports'),
 // and lists the same components after it, from the ports, with the table
 // gone.
 func TestHostComponentsMigration(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, db := openStoreFile(t)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var batch []*portolan.Observation
 	for _, c := range []struct {
@@ -111,11 +119,7 @@ func TestHostComponentsMigration(t *testing.T) {
 // after it: the migration marks the ports with banners and services.
 func TestPortPartsMigration(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, db := openStoreFile(t)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	batch := []*portolan.Observation{
 		{Host: "192.0.2.9", Port: 22, Banner: "SSH-2.0-OpenSSH_9.2p1 Debian-2", ScanProtocol: "ssh"},
@@ -186,11 +190,7 @@ var undoObservationKeys = [2]string{
 // observation_keys, and prune forgets both.
 func TestObservationKeysMigration(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, db := openStoreFile(t)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	scan := func(host string, ports ...int) []*portolan.Observation {
 		var batch []*portolan.Observation
@@ -208,7 +208,7 @@ func TestObservationKeysMigration(t *testing.T) {
 	}
 	execRaw(t, path, undoObservationKeys[0], undoObservationKeys[1], `DELETE FROM schema_migrations WHERE version >= 10`)
 
-	db, err = sqlite.Open(ctx, path, sqlite.Options{})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
