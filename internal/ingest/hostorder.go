@@ -32,8 +32,9 @@ import (
 // maxRuns × runSize observations (the whole input, unless it is large):
 // observations are gathered runSize at a time, each run sorted and written
 // to a file, and at the window's end the runs are merged, key by key, into
-// the batches the store receives. Memory stays one run, as it was one
-// batch; the disk holds one window, in the compact encoding of the
+// the batches the store receives. A full run is sorted and written on
+// another core while the next is gathered, so memory is two runs, where it
+// was one batch; the disk holds one window, in the compact encoding of the
 // observation log. A window also ends maxWindowAge after it began, so that
 // a slow stream (a scanner piped into ingest) reaches the store as it goes.
 
@@ -73,11 +74,15 @@ type hostOrder struct {
 	runSize int
 
 	buf   []sortedEntry
+	spare []sortedEntry // the other run's buffer, when it is not being written
 	runs  []*runFile
-	began time.Time // when the window's first observation came
-	count int       // observations in the window
-	w     *bufio.Writer
-	enc   []byte
+	// writing is the run being sorted and written, nil when none. Only
+	// one is, so that it alone uses w and enc.
+	writing chan writtenRun
+	began   time.Time // when the window's first observation came
+	count   int       // observations in the window
+	w       *bufio.Writer
+	enc     []byte
 }
 
 func newHostOrder(dir string, runSize int) *hostOrder {
@@ -104,48 +109,99 @@ func (h *hostOrder) add(o *portolan.Observation, at position) error {
 
 // full reports whether the window should go to the store now.
 func (h *hostOrder) full() bool {
-	return h.count > 0 && (len(h.runs) >= maxRuns || time.Since(h.began) >= maxWindowAge)
+	runs := len(h.runs)
+	if h.writing != nil {
+		runs++
+	}
+	return h.count > 0 && (runs >= maxRuns || time.Since(h.began) >= maxWindowAge)
 }
 
-func (h *hostOrder) sortBuf() {
-	slices.SortStableFunc(h.buf, func(a, b sortedEntry) int { return compareHostOrder(a.o, b.o) })
+func sortEntries(entries []sortedEntry) {
+	slices.SortStableFunc(entries, func(a, b sortedEntry) int { return compareHostOrder(a.o, b.o) })
 }
 
-// spill sorts the gathered run and writes it to a file of its own. On
-// failure the run stays gathered.
+// writtenRun is the outcome of writing a run: its file, or the error and
+// the entries that could not be written.
+type writtenRun struct {
+	run     *runFile
+	entries []sortedEntry
+	err     error
+}
+
+// spill starts writing the gathered run to a file of its own, on another
+// goroutine, and gathers the next in the other buffer. The file is created
+// here, so that a directory that cannot hold one fails at once; a write
+// that fails (a full disk) is returned by a later spill, wait or drain,
+// with the run gathered again.
 func (h *hostOrder) spill() error {
-	h.sortBuf()
+	if err := h.wait(); err != nil {
+		return err
+	}
 	r, err := newRunFile(h.dir)
 	if err != nil {
 		return err
 	}
+	entries := h.buf
+	if h.spare == nil {
+		h.spare = make([]sortedEntry, 0, h.runSize)
+	}
+	h.buf, h.spare = h.spare, nil
+	writing := make(chan writtenRun, 1)
+	h.writing = writing
+	go func() {
+		err := h.writeRun(r, entries)
+		if err != nil {
+			r.close()
+			r = nil
+		}
+		writing <- writtenRun{r, entries, err}
+	}()
+	return nil
+}
+
+// wait waits for the run being written, and keeps it among the window's
+// runs; if it could not be written, its entries are gathered again,
+// before those gathered since (they came first).
+func (h *hostOrder) wait() error {
+	if h.writing == nil {
+		return nil
+	}
+	done := <-h.writing
+	h.writing = nil
+	if done.err != nil {
+		h.buf = append(done.entries, h.buf...)
+		return done.err
+	}
+	h.runs = append(h.runs, done.run)
+	clear(done.entries)
+	h.spare = done.entries[:0]
+	return nil
+}
+
+// writeRun sorts entries and writes them to r, rewound to be read back.
+func (h *hostOrder) writeRun(r *runFile, entries []sortedEntry) error {
+	sortEntries(entries)
 	if h.w == nil {
 		h.w = bufio.NewWriterSize(r.f, 256<<10)
 	}
 	w := h.w
 	w.Reset(r.f)
 	var head [binary.MaxVarintLen64]byte
-	for _, e := range h.buf {
+	for _, e := range entries {
 		h.enc = appendRunEntry(h.enc[:0], e)
 		n := binary.PutUvarint(head[:], uint64(len(h.enc)))
 		w.Write(head[:n]) // an error sticks: the next Write returns it
 		if _, err := w.Write(h.enc); err != nil {
-			r.close()
 			return fmt.Errorf("writing a sorted run to %s: %w", h.dir, err)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		r.close()
 		return fmt.Errorf("writing a sorted run to %s: %w", h.dir, err)
 	}
 	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
-		r.close()
 		return fmt.Errorf("reading a sorted run back from %s: %w", h.dir, err)
 	}
 	r.r = bufio.NewReaderSize(r.f, runReadBuffer)
-	h.runs = append(h.runs, r)
-	clear(h.buf)
-	h.buf = h.buf[:0]
 	return nil
 }
 
@@ -162,9 +218,12 @@ func appendRunEntry(b []byte, e sortedEntry) []byte {
 // observations cannot be stored.
 func (h *hostOrder) drain(emit func(sortedEntry) error) error {
 	defer func() { h.count = 0 }()
+	// A run that could not be written is gathered again, and emitted with
+	// what could not be written below.
+	waitErr := h.wait()
 	if len(h.runs) == 0 {
 		// The window fits in memory: no file.
-		h.sortBuf()
+		sortEntries(h.buf)
 		for i, e := range h.buf {
 			h.buf[i] = sortedEntry{}
 			if err := emit(e); err != nil {
@@ -175,14 +234,12 @@ func (h *hostOrder) drain(emit func(sortedEntry) error) error {
 		h.buf = h.buf[:0]
 		return nil
 	}
-	if len(h.buf) > 0 {
-		if err := h.spill(); err != nil {
-			// What could not be written is emitted on its own, after the
-			// runs: nothing gathered is lost.
-			return h.mergeRuns(emit, true)
-		}
+	if len(h.buf) > 0 && waitErr == nil && h.spill() == nil {
+		h.wait() // on failure the run is gathered again
 	}
-	return h.mergeRuns(emit, false)
+	// What could not be written is emitted on its own, after the runs:
+	// nothing gathered is lost.
+	return h.mergeRuns(emit, len(h.buf) > 0)
 }
 
 // mergeRuns emits the runs' entries in host order, then (withBuf) the
@@ -217,7 +274,7 @@ func (h *hostOrder) mergeRuns(emit func(sortedEntry) error, withBuf bool) error 
 		}
 	}
 	if withBuf {
-		h.sortBuf()
+		sortEntries(h.buf)
 		for _, e := range h.buf {
 			if err := emit(e); err != nil {
 				return err
@@ -230,7 +287,10 @@ func (h *hostOrder) mergeRuns(emit func(sortedEntry) error, withBuf bool) error 
 }
 
 // close removes what the window still holds on disk.
-func (h *hostOrder) close() { h.closeRuns() }
+func (h *hostOrder) close() {
+	h.wait()
+	h.closeRuns()
+}
 
 func (h *hostOrder) closeRuns() {
 	for _, r := range h.runs {
@@ -251,8 +311,9 @@ type runFile struct {
 
 // newRunFile creates a run's file and removes its name at once where the
 // system allows it (the open file lives on), so that a process killed
-// mid-ingest leaves nothing behind.
-func newRunFile(dir string) (*runFile, error) {
+// mid-ingest leaves nothing behind. A variable for the tests, which give
+// runs a file whose writes fail.
+var newRunFile = func(dir string) (*runFile, error) {
 	f, err := os.CreateTemp(dir, "portolan-ingest-*.run")
 	if err != nil {
 		return nil, fmt.Errorf("creating a sorted run in %s: %w", dir, err)

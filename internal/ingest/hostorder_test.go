@@ -197,6 +197,38 @@ func TestHostOrderWithoutRoomKeepsEverything(t *testing.T) {
 	}
 }
 
+// TestHostOrderRunThatCannotBeWritten: a run whose writes fail (a full
+// disk) is written beside the reading, so its failure is seen a run later:
+// it is gathered again, and everything is stored, the rest in input order.
+func TestHostOrderRunThatCannotBeWritten(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	data, hosts := generatedScans(t)
+	ctx := context.Background()
+	want := openStore(t)
+	if _, err := (&ingest.Ingester{Store: want}).Ingest(ctx, "scans.ndjson", bytes.NewReader(data), ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer ingest.FailRunWrites()()
+	db := openStore(t)
+	sum, err := (&ingest.Ingester{Store: db}).Ingest(ctx, "scans.ndjson", bytes.NewReader(data), ingest.Options{Sort: true, BatchSize: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Notes) != 1 || !strings.Contains(sum.Notes[0], "stored in input order from observation 80 on") || !strings.Contains(sum.Notes[0], "no space left on device") {
+		t.Errorf("notes %q", sum.Notes)
+	}
+	if sum.Observations != len(bytes.Split(bytes.TrimSpace(data), []byte("\n"))) {
+		t.Errorf("%d observations stored of %d lines", sum.Observations, len(bytes.Split(bytes.TrimSpace(data), []byte("\n"))))
+	}
+	a, _ := storetest.Dump(ctx, want, hosts)
+	b, _ := storetest.Dump(ctx, db, hosts)
+	if !bytes.Equal(a, b) {
+		t.Error("records differ from a plain ingest")
+	}
+}
+
 func writeFile(t *testing.T, name string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)

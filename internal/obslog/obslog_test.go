@@ -5,7 +5,9 @@ package obslog_test
 import (
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -41,6 +43,26 @@ func TestObservationRoundTrip(t *testing.T) {
 		if _, err := obslog.DecodeObservation(append(b, 0)); !errors.Is(err, obslog.ErrCorrupt) {
 			t.Fatalf("an observation with a byte more: err %v, want ErrCorrupt", err)
 		}
+	}
+}
+
+// EncodedLen is exact, at the varints' boundaries too: Encode sizes its
+// entry with it, once.
+func TestEncodedLen(t *testing.T) {
+	obs := storetest.RandomObservations(rand.New(rand.NewPCG(7, 7)), 200)
+	long := strings.Repeat("x", 127)
+	obs = append(obs,
+		&portolan.Observation{},
+		&portolan.Observation{Host: long, Banner: long + "x", Port: 128, SeenAt: time.Unix(-64, 0), ScannedAt: time.Unix(63, 0)},
+		&portolan.Observation{Source: strings.Repeat("y", 16384), Port: 65535, SeenAt: time.Unix(1<<40, 0), ScannedAt: time.Unix(-1<<40, 0),
+			Components: []portolan.Component{{Name: long}}, Hostnames: []string{"a", long}, Certificate: []byte(long)})
+	for i, o := range obs {
+		if got, want := obslog.EncodedLen(o), len(obslog.AppendObservation(nil, o)); got != want {
+			t.Errorf("observation %d: EncodedLen %d, encoding %d bytes", i, got, want)
+		}
+	}
+	if b := obslog.Encode(obs); len(b) != cap(b) {
+		t.Errorf("Encode: %d bytes in a buffer of %d", len(b), cap(b))
 	}
 }
 
