@@ -44,7 +44,8 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	// log holds each once and a rebuild replays what the imports merged.
 	fresh, err := w.newObservations(batch)
 	if err != nil {
-		return res, err // the fold's goroutine ends on its own: folded has room
+		<-folded // it reads the caller's observations: it must not outlive the call
+		return res, err
 	}
 	res.Duplicates = len(batch) - len(fresh)
 	// The log, which Rebuild and Prune replay, takes the batch as one
@@ -54,6 +55,7 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	// nmap file's banners and certificates).
 	if len(fresh) > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO observation_log (count, data, imported_at) VALUES (?, ?, ?)`, len(fresh), obslog.Encode(fresh), time.Now().Unix()); err != nil {
+			<-folded
 			return res, db.storeError("append log", err)
 		}
 	}
