@@ -42,7 +42,9 @@ func AppendObservation(b []byte, o *portolan.Observation) []byte {
 		b = appendString(b, c.Version)
 		b = appendString(b, c.Category)
 	}
-	b = appendString(b, string(o.Certificate))
+	// The DER's bytes as they are: string(o.Certificate) would copy them.
+	b = binary.AppendUvarint(b, uint64(len(o.Certificate)))
+	b = append(b, o.Certificate...)
 	b = binary.AppendUvarint(b, uint64(len(o.Hostnames)))
 	for _, h := range o.Hostnames {
 		b = appendString(b, h)
@@ -58,7 +60,7 @@ func EncodedLen(o *portolan.Observation) int {
 	for _, c := range o.Components {
 		n += stringLen(c.Name) + stringLen(c.Version) + stringLen(c.Category)
 	}
-	n += stringLen(string(o.Certificate)) + uvarintLen(uint64(len(o.Hostnames)))
+	n += uvarintLen(uint64(len(o.Certificate))) + len(o.Certificate) + uvarintLen(uint64(len(o.Hostnames)))
 	for _, h := range o.Hostnames {
 		n += stringLen(h)
 	}
