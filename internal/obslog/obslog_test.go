@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
 
 	"portolan"
 	"portolan/internal/obslog"
@@ -24,6 +25,26 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(obs, got); diff != "" {
 		t.Fatalf("decoded observations differ (-want +got):\n%s", diff)
+	}
+}
+
+// A compressed entry decodes to the same observations as the plain one,
+// and is smaller when banners repeat, as a scan's do.
+func TestCompressedRoundTrip(t *testing.T) {
+	obs := storetest.RandomObservations(rand.New(rand.NewPCG(10, 10)), 300)
+	plain, packed := obslog.Encode(obs), obslog.EncodeCompressed(obs)
+	if packed[0] != obslog.Compressed || len(packed) >= len(plain) {
+		t.Fatalf("compressed entry: first byte %d, %d bytes against %d", packed[0], len(packed), len(plain))
+	}
+	got, err := obslog.Decode(packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(obs, got); diff != "" {
+		t.Fatalf("decoded observations differ (-want +got):\n%s", diff)
+	}
+	if got, err := obslog.Decode(obslog.EncodeCompressed(nil)); err != nil || len(got) != 0 {
+		t.Errorf("an empty compressed entry: %v, %v", got, err)
 	}
 }
 
@@ -67,12 +88,17 @@ func TestEncodedLen(t *testing.T) {
 }
 
 func TestCorruptEntriesAreErrors(t *testing.T) {
-	good := obslog.Encode([]*portolan.Observation{{Host: "192.0.2.1", Port: 1, Protocol: "tcp", Status: "open", Source: "x"}})
+	one := []*portolan.Observation{{Host: "192.0.2.1", Port: 1, Protocol: "tcp", Status: "open", Source: "x"}}
+	good, packed := obslog.Encode(one), obslog.EncodeCompressed(one)
 	for name, b := range map[string][]byte{
-		"empty":         nil,
-		"wrong version": append([]byte{9}, good[1:]...),
-		"truncated":     good[:len(good)-3],
-		"huge count":    {obslog.Version, 0xff, 0xff, 0xff, 0x7f},
+		"empty":                nil,
+		"wrong version":        append([]byte{9}, good[1:]...),
+		"truncated":            good[:len(good)-3],
+		"huge count":           {obslog.Version, 0xff, 0xff, 0xff, 0x7f},
+		"compressed, not zstd": append([]byte{obslog.Compressed}, good...),
+		"compressed, cut":      packed[:len(packed)-2],
+		"compressed twice":     append([]byte{obslog.Compressed}, zstdFrame(t, packed)...),
+		"compressed, empty":    {obslog.Compressed},
 	} {
 		if _, err := obslog.Decode(b); !errors.Is(err, obslog.ErrCorrupt) {
 			t.Errorf("%s: err %v, want ErrCorrupt", name, err)
@@ -80,13 +106,28 @@ func TestCorruptEntriesAreErrors(t *testing.T) {
 	}
 }
 
+// zstdFrame compresses b as a zstd frame of its own.
+func zstdFrame(t *testing.T, b []byte) []byte {
+	t.Helper()
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	return enc.EncodeAll(b, nil)
+}
+
 func FuzzDecode(f *testing.F) {
 	f.Add(obslog.Encode(storetest.RandomObservations(rand.New(rand.NewPCG(1, 1)), 3)))
+	f.Add(obslog.EncodeCompressed(storetest.RandomObservations(rand.New(rand.NewPCG(2, 2)), 3)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		obs, err := obslog.Decode(b)
 		if err == nil {
 			if _, err := obslog.Decode(obslog.Encode(obs)); err != nil {
 				t.Fatalf("re-encoding a decoded entry fails: %v", err)
+			}
+			if _, err := obslog.Decode(obslog.EncodeCompressed(obs)); err != nil {
+				t.Fatalf("re-encoding a decoded entry compressed fails: %v", err)
 			}
 		}
 	})
