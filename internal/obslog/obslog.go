@@ -236,8 +236,8 @@ func DecodeObservation(b []byte) (*portolan.Observation, error) {
 // Encode returns the entry holding the given observations.
 func Encode(obs []*portolan.Observation) []byte {
 	// Sized exactly: an entry of banners and certificates is megabytes, and
-	// growing it by appending copied it a dozen times (a tenth of an nmap
-	// file's ingest).
+	// growing it by appending copied it a dozen times (6% of the CPU of an
+	// nmap file's ingest).
 	size := 1 + uvarintLen(uint64(len(obs)))
 	for _, o := range obs {
 		size += EncodedLen(o)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -64,10 +65,8 @@ func TestLogEntriesOfBothEncodings(t *testing.T) {
 	if len(data) >= len(plain) {
 		t.Errorf("compressed entry of %d bytes, uncompressed %d", len(data), len(plain))
 	}
-	if _, err := raw.Exec(`UPDATE observation_log SET data = ? WHERE seq = ?`, plain, seq); err != nil {
-		t.Fatal(err)
-	}
 	raw.Close()
+	execRaw(t, path, fmt.Sprintf(`UPDATE observation_log SET data = x'%x' WHERE seq = %d`, plain, seq))
 
 	db, err = sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
