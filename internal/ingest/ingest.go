@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"portolan"
@@ -128,8 +129,16 @@ type Ingester struct {
 	// unavailable (0: DefaultRetryFor).
 	RetryFor time.Duration
 	// OnProgress is called after every batch with the bytes read and the
-	// observations read so far in the current input.
+	// observations read so far in the current input. The figures never go
+	// back, even when batches stored at once finish out of order.
 	OnProgress func(bytesRead int64, observations int)
+	// Concurrency is how many batches are stored at once (0: one). A store
+	// that runs transactions side by side (PostgreSQL, each on a
+	// connection of its own) works on one batch while it takes the next;
+	// the embedded store has one writer, and gains nothing from more than
+	// one. The records are the same whatever the number: the merge does
+	// not depend on the order of the observations.
+	Concurrency int
 
 	// dryRun is set by DryRun, whose store only counts: a message must not
 	// say that anything was stored.
@@ -321,10 +330,11 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 			in.OnReject(rj)
 		}
 	}
-	// Reading and normalising run here while the previous batch is being
-	// stored by a second goroutine: the two halves use two cores, and at
-	// most two batches are in memory (the channel is unbuffered: a full
-	// batch waits here until the store has finished the previous one).
+	// Reading and normalising run here while the previous batches are
+	// being stored by Concurrency other goroutines: the two halves use two
+	// cores, and at most Concurrency+1 batches are in memory (the channel
+	// is unbuffered: a full batch waits here until a storing goroutine is
+	// free).
 	type job struct {
 		batch []*portolan.Observation
 		at    []position
@@ -333,7 +343,12 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 	}
 	jobs := make(chan job)
 	storeFailed := make(chan error, 1)
+	// stored and the progress reported so far are the storing goroutines'
+	// shared figures.
+	var storedMu sync.Mutex
 	var stored portolan.ImportResult
+	var reportedBytes int64
+	var reportedRead int
 	// The records the store refused are reported by this goroutine, at the
 	// next flush, so that OnReject is only ever called from one goroutine.
 	var refusedMu sync.Mutex
@@ -353,21 +368,40 @@ func (in *Ingester) Ingest(ctx context.Context, name string, r io.Reader, opts O
 			reject(rj)
 		}
 	}
-	go func() {
-		defer close(storeFailed)
-		for j := range jobs {
-			res, err := in.importIsolating(ctx, j.batch, j.at, refuse)
-			if err != nil {
-				storeFailed <- &StoreError{Err: err}
-				for range jobs {
+	var storing sync.WaitGroup
+	var failed atomic.Bool
+	for range max(in.Concurrency, 1) {
+		storing.Go(func() {
+			for j := range jobs {
+				if failed.Load() {
+					// Another goroutine's batch failed: store
+					// nothing after it.
+					continue
 				}
-				return
+				res, err := in.importIsolating(ctx, j.batch, j.at, refuse)
+				if err != nil {
+					failed.Store(true)
+					// The first failure is the one reported; a second
+					// goroutine's (the same store down) is not news.
+					select {
+					case storeFailed <- &StoreError{Err: err}:
+					default:
+					}
+					continue
+				}
+				storedMu.Lock()
+				stored.Add(res)
+				if in.OnProgress != nil && (j.bytes > reportedBytes || j.read > reportedRead) {
+					reportedBytes, reportedRead = max(reportedBytes, j.bytes), max(reportedRead, j.read)
+					in.OnProgress(reportedBytes, reportedRead)
+				}
+				storedMu.Unlock()
 			}
-			stored.Add(res)
-			if in.OnProgress != nil {
-				in.OnProgress(j.bytes, j.read)
-			}
-		}
+		})
+	}
+	go func() {
+		storing.Wait()
+		close(storeFailed)
 	}()
 	var storeErr error
 	batch := make([]*portolan.Observation, 0, opts.BatchSize)
