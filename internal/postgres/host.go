@@ -14,11 +14,17 @@ import (
 )
 
 // hostSpans is the query of host entities: a name's first/last seen spans
-// its own observations and those of the addresses it aliases.
-const hostSpans = `SELECT id, min(first_seen), max(last_seen) FROM (
-		SELECT host AS id, first_seen, last_seen FROM hosts WHERE host = ANY($1)
-		UNION ALL SELECT host, first_seen, last_seen FROM host_aliases WHERE host = ANY($1)) s
-	GROUP BY id`
+// its own observations and those of the addresses it aliases. Each id is
+// looked up by key (LATERAL): an import reads its batch's hosts twice, and
+// with "host = ANY($1)" of its 700 ids the planner scanned all of hosts
+// and tested each row against the array, a read that grew with the store
+// (9.8 -> 5.7 ms at 20,000 hosts, 40 ms at 400,000 before; 13% of the
+// server's time ingesting the harness's file).
+const hostSpans = `SELECT k.id, s.first_seen, s.last_seen FROM unnest($1::text[]) AS k(id)
+	CROSS JOIN LATERAL (SELECT min(first_seen) AS first_seen, max(last_seen) AS last_seen FROM (
+		SELECT first_seen, last_seen FROM hosts WHERE host = k.id
+		UNION ALL SELECT first_seen, last_seen FROM host_aliases WHERE host = k.id) u
+		HAVING count(*) > 0) s`
 
 // findHosts returns the host entities of ids that were observed, by id.
 func (db *DB) findHosts(ctx context.Context, ids []string) (map[string]*portolan.Host, error) {
