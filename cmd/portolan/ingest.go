@@ -89,12 +89,12 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 	asnDB := fs.String("asn-db", env.Getenv("PORTOLAN_ASN_DB"), "a MaxMind-format autonomous-system `file`, as --geoip-db (env PORTOLAN_ASN_DB)")
 	fs.IntVar(&stores.writerCacheMB, "cache-mb", sqlite.DefaultWriterCacheMB, "page cache of the embedded store's writer, in MB: more ingests faster into a store much\n"+
 		"larger than the cache, at twice its size in memory (64 made a 700 MB store take a file 1.4x faster)")
-	sortDir := fs.String("sort-dir", "", "`directory` of the sorted runs that put an input in host order before it is stored, which\n"+
-		"stores it several times faster; they take up to about half the input's size, and are removed as\n"+
-		"they go (default: the embedded store's --data, else $TMPDIR or /tmp)")
+	sortDir := fs.String("sort-dir", "", "`directory` of the sorted runs that put an input in host order before it is stored (or\n"+
+		"published with --bus), which stores it several times faster; they take up to about half the\n"+
+		"input's size, and are removed as they go (default: the embedded store's --data, else $TMPDIR or /tmp)")
 	concurrency := fs.Int("concurrency", 0, "batches stored at once, each in a transaction of its own: PostgreSQL only, whose server\n"+
 		"then works on one while the next is read (default 2 with --store postgres://…; the embedded store has one writer)")
-	noSort := fs.Bool("no-sort", false, "store each input in its own order, as it is read, without sorted runs (slower)")
+	noSort := fs.Bool("no-sort", false, "store (or publish) each input in its own order, as it is read, without sorted runs (slower)")
 	dryRun := fs.Bool("dry-run", false, "print what the files would add (observations per host and port) without writing")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar, even on a terminal")
 	remote := addRemoteIngestFlags(fs, env)
@@ -149,6 +149,14 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	if remote.bus.url != "" {
+		// In host order, each message holds whole hosts (every scan of
+		// them in the file), and a worker's transaction, a message of
+		// each partition, writes each of their records once rather than
+		// once per scan: one worker merged the harness's 171,942
+		// observations in 10.2 s rather than 14.3. The runs go to
+		// --sort-dir or the system's temporary directory: a publisher
+		// needs no data directory.
+		opts.Sort, opts.SortDir = !*noSort, *sortDir
 		sum, err := publishFiles(ctx, env, &remote.bus, files, opener, opts, env.Interactive && !*noProgress, onReject)
 		return finishIngest(env, sum, err)
 	}
@@ -170,9 +178,9 @@ func runIngest(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	// Host order pays where the store is this process's: the import
-	// endpoint reads what --server sends, and the bus's workers gather
-	// their own batches. The runs go beside the embedded store, on the
+	// Host order pays where this process makes the batches: into its
+	// store, and onto the bus (above); the import endpoint reads what
+	// --server sends. The runs go beside the embedded store, on the
 	// disk sized for it, rather than to a /tmp that may be memory (tmpfs,
 	// Debian's default since 13).
 	opts.Sort, opts.SortDir = !*noSort, *sortDir
