@@ -153,7 +153,7 @@ func serve(ctx context.Context, env *cli.Env, cfg *serveConfig, ln net.Listener,
 		return err
 	}
 	defer store.Close()
-	closeScale, err := cfg.scale.open(ctx, store, cfg.store.DataDir(), logger)
+	closeScale, err := cfg.scale.open(ctx, store, cfg.store.DataDir(), !cfg.store.embedded(), logger)
 	if err != nil {
 		return err
 	}

@@ -30,10 +30,13 @@ type scaleConfig struct {
 	// what /readyz checks besides the store.
 	importTo portolan.ObservationService
 	readyBus func(context.Context) error
-	// sortDir is where an import into the store puts its sorted runs
-	// (ingest.Options.Sort); empty when imports go to the bus, whose
-	// workers gather their own batches.
+	// sortDir is where an import puts its sorted runs, into the store or
+	// onto the bus (ingest.Options.Sort); empty when the data directory
+	// cannot be made.
 	sortDir string
+	// importConcurrency is how many batches of an import are stored at
+	// once: as `ingest --store`, two into PostgreSQL, one elsewhere.
+	importConcurrency int
 	// importObserver, when set, counts the imports (serve's metrics).
 	importObserver importapi.Observer
 	// imports counts this server's own imports into the store, so that
@@ -56,14 +59,18 @@ func (c *scaleConfig) check() error {
 
 // open connects what the scale-out needs; the returned function releases it.
 // With --bus, imports are published (and /readyz checks the bus too).
-func (c *scaleConfig) open(ctx context.Context, store portolan.Store, dataDir string, logger *slog.Logger) (func(), error) {
+func (c *scaleConfig) open(ctx context.Context, store portolan.Store, dataDir string, postgres bool, logger *slog.Logger) (func(), error) {
 	c.importTo = store
+	// With PostgreSQL the data directory may hold nothing yet (an OIDC
+	// issuer signs the tokens); without it, bodies are stored in their
+	// own order. Host order pays on the bus too: a message then carries
+	// every scan of its hosts, which a worker writes once.
+	if os.MkdirAll(dataDir, 0o700) == nil {
+		c.sortDir = dataDir
+	}
 	if c.bus.url == "" {
-		// With PostgreSQL the data directory may hold nothing yet (an
-		// OIDC issuer signs the tokens); without it, bodies are stored
-		// in their own order.
-		if os.MkdirAll(dataDir, 0o700) == nil {
-			c.sortDir = dataDir
+		if postgres {
+			c.importConcurrency = defaultPostgresIngestConcurrency
 		}
 		return func() {}, nil
 	}
@@ -115,7 +122,7 @@ func (c *scaleConfig) ready(store portolan.Store) func(context.Context) error {
 // mount adds the import endpoint to the API server, behind the same
 // verifier, which must grant portolan.PermissionIngest.
 func (c *scaleConfig) mount(api *httpapi.Server, verifier portolan.TokenVerifier, logger *slog.Logger) {
-	h := &importapi.Handler{Verifier: verifier, Store: c.importTo, SortDir: c.sortDir, MaxBytes: c.maxImportBytes, Logger: logger,
+	h := &importapi.Handler{Verifier: verifier, Store: c.importTo, SortDir: c.sortDir, Concurrency: c.importConcurrency, MaxBytes: c.maxImportBytes, Logger: logger,
 		OnImported: func() { c.imports.Add(1) }, Observer: c.importObserver}
 	api.Mount(importapi.Path, func(w http.ResponseWriter, r *http.Request) error {
 		// serve's read and write timeouts are sized for queries; an

@@ -51,6 +51,9 @@ type Handler struct {
 	// store it in host order (ingest.Options.Sort); empty, each body is
 	// stored in its own order.
 	SortDir string
+	// Concurrency is how many batches of an import are stored at once
+	// (ingest.Ingester.Concurrency; 0: one).
+	Concurrency int
 	// MaxBytes bounds the request body (0: DefaultMaxBytes); beyond, 413.
 	MaxBytes int64
 	// MaxListedRejections bounds the rejections listed in the answer (0:
@@ -150,7 +153,7 @@ func (h *Handler) ServeImport(w http.ResponseWriter, r *http.Request) error {
 			rj.Offset = &off
 		}
 		sum.Rejections = append(sum.Rejections, rj)
-	}}
+	}, Concurrency: h.Concurrency}
 	opts.Sort, opts.SortDir = h.SortDir != "", h.SortDir
 	start := time.Now()
 	res, err := in.Ingest(r.Context(), name, body, opts)
