@@ -9,9 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"portolan/internal/bus/bustest"
 	"portolan/internal/gen"
 	"portolan/internal/obslog"
@@ -80,19 +77,8 @@ func TestIngestBusPublishesInHostOrder(t *testing.T) {
 func publishedHosts(t *testing.T, url, stream string) []string {
 	t.Helper()
 	ctx := context.Background()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, done := openStream(t, url, stream)
+	defer done()
 	info, err := s.Info(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -455,23 +455,31 @@ func waitOutput(t *testing.T, p *e2eProc, s string, timeout time.Duration) {
 // acknowledged, over its partition consumers.
 func ackPending(t *testing.T, url, stream string) int {
 	t.Helper()
+	st, done := openStream(t, url, stream)
+	defer done()
+	n := 0
+	for c := range st.ListConsumers(context.Background()).Info() {
+		n += c.NumAckPending
+	}
+	return n
+}
+
+// openStream connects to the NATS server at url and returns its stream
+// name; done closes the connection.
+func openStream(t *testing.T, url, name string) (st jetstream.Stream, done func()) {
+	t.Helper()
 	nc, err := natsgo.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
+		nc.Close()
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
+	if st, err = js.Stream(context.Background(), name); err != nil {
+		nc.Close()
 		t.Fatal(err)
 	}
-	n := 0
-	for c := range st.ListConsumers(ctx).Info() {
-		n += c.NumAckPending
-	}
-	return n
+	return st, nc.Close
 }
