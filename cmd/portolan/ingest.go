@@ -42,8 +42,10 @@ const ingestMemoryPerBatch = 16 << 20
 // once into PostgreSQL: the server merges one while the client reads,
 // sorts and folds the next, and two transactions use two of the server's
 // cores. On the 2-core machine of the README's figures, where client and
-// server share the cores, the harness's file went in 20-25% faster
-// (9.3-11.5 s -> 7.2-9.0 s); the worker's default is the same.
+// server share the cores, the harness's file went in about 25% faster
+// (alternating runs: 9.3, 10.5, 9.8 s -> 6.9, 7.3, 8.8 s; 7.0 s twice once
+// the heap limit grew with the batches); three at once were no faster
+// there. The worker's default is the same.
 const defaultPostgresIngestConcurrency = 2
 
 // maxIngestConcurrency bounds --concurrency: each batch stored at once is a
