@@ -129,3 +129,43 @@ func TestConcurrentStoringStopsAtTheFirstFailure(t *testing.T) {
 		t.Errorf("ingesting again skipped %d duplicates, want the 100 of the five committed batches", sum.Duplicates)
 	}
 }
+
+// unavailableFirst is unavailable for the first calls of every batch, as a
+// database restarting is for all the transactions in flight.
+type unavailableFirst struct {
+	portolan.Store
+	mu       sync.Mutex
+	failures int
+}
+
+func (s *unavailableFirst) ImportObservations(ctx context.Context, b []*portolan.Observation) (portolan.ImportResult, error) {
+	s.mu.Lock()
+	fail := s.failures > 0
+	if fail {
+		s.failures--
+	}
+	s.mu.Unlock()
+	if fail {
+		time.Sleep(time.Millisecond)
+		return portolan.ImportResult{}, portolan.Errorf(portolan.EUNAVAILABLE, "The database is unavailable; try again.")
+	}
+	return s.Store.ImportObservations(ctx, b)
+}
+
+// TestConcurrentRetriesAreReportedOneAtATime: batches stored at once that
+// meet an unavailable store are all retried, and OnRetry, which callers
+// write to a terminal with, is never called twice at once (-race checks
+// the unguarded slice).
+func TestConcurrentRetriesAreReportedOneAtATime(t *testing.T) {
+	input := randomInput(t, 200)
+	var waits []time.Duration
+	in := &ingest.Ingester{Store: &unavailableFirst{Store: openStore(t), failures: 6}, Concurrency: 3,
+		OnRetry: func(_ error, _ int, wait time.Duration) { waits = append(waits, wait) }}
+	sum, err := in.Ingest(context.Background(), "f", strings.NewReader(input), ingest.Options{BatchSize: 20})
+	if err != nil || sum.Observations != 200 || sum.Duplicates != 0 {
+		t.Fatalf("%v: %s", err, sum)
+	}
+	if len(waits) != 6 {
+		t.Errorf("%d retries reported, want the 6 unavailable answers", len(waits))
+	}
+}

@@ -123,7 +123,7 @@ type Ingester struct {
 	// (nil: ignored, still counted). It may keep the error.
 	OnReject func(*portolan.InputError)
 	// OnRetry is called before a batch is retried because the store was
-	// unavailable (nil: retried silently).
+	// unavailable (nil: retried silently), never twice at once.
 	OnRetry func(err error, attempt int, wait time.Duration)
 	// RetryFor bounds how long a batch is retried while the store is
 	// unavailable (0: DefaultRetryFor).
@@ -143,6 +143,9 @@ type Ingester struct {
 	// dryRun is set by DryRun, whose store only counts: a message must not
 	// say that anything was stored.
 	dryRun bool
+	// retrying keeps OnRetry to one call at a time when batches are
+	// stored at once (a store down fails them all together).
+	retrying sync.Mutex
 }
 
 // DefaultRetryFor is how long a batch is retried while the store is
@@ -165,7 +168,9 @@ func (in *Ingester) importWithRetry(ctx context.Context, batch []*portolan.Obser
 			return res, err
 		}
 		if in.OnRetry != nil {
+			in.retrying.Lock()
 			in.OnRetry(err, attempt, wait)
+			in.retrying.Unlock()
 		}
 		select {
 		case <-ctx.Done():
