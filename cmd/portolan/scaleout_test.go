@@ -25,7 +25,6 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"portolan"
 	"portolan/internal/bus/bustest"
 	"portolan/internal/gen"
 	"portolan/internal/postgres"
@@ -103,9 +102,11 @@ func pgCount(t *testing.T, store, query string) int {
 	return n
 }
 
-// pgDump dumps the records of hosts. While workers still merge, an item
-// may go between being listed and being read (a versionless component
-// replaced by a versioned one): that dump is nil, not settled yet.
+// pgDump dumps the records of hosts. While workers still merge, a dump is
+// no snapshot: an item may go between being listed and being read (a
+// versionless component replaced by a versioned one), or a host's ports
+// arrive between the read of the host and of its ports. That dump is nil,
+// not settled yet; the reason is logged, for a store that never settles.
 func pgDump(t *testing.T, store string, hosts []string) []byte {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), store, postgres.Options{Recognizer: recognizer()})
@@ -114,8 +115,9 @@ func pgDump(t *testing.T, store string, hosts []string) []byte {
 	}
 	defer db.Close()
 	b, err := storetest.Dump(context.Background(), db, hosts)
-	if err != nil && portolan.ErrorCode(err) != portolan.ENOTFOUND {
-		t.Fatal(err)
+	if err != nil {
+		t.Logf("dump not settled: %v", err)
+		return nil
 	}
 	return b
 }
