@@ -97,8 +97,14 @@ func TestConcurrentStoringKeepsEverything(t *testing.T) {
 		if calls == 0 || lastRead != 600 || lastBytes != int64(len(input)) {
 			t.Errorf("sort %v: progress ended at %d bytes, %d observations after %d calls; want %d, 600", sort, lastBytes, lastRead, calls, len(input))
 		}
-		a, _ := storetest.Dump(ctx, one, storetest.AllHosts())
-		b, _ := storetest.Dump(ctx, db, storetest.AllHosts())
+		a, err := storetest.Dump(ctx, one, storetest.AllHosts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := storetest.Dump(ctx, db, storetest.AllHosts())
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !bytes.Equal(a, b) {
 			t.Errorf("sort %v: records stored four batches at a time differ from those stored one at a time", sort)
 		}
@@ -130,8 +136,8 @@ func TestConcurrentStoringStopsAtTheFirstFailure(t *testing.T) {
 	}
 }
 
-// unavailableFirst is unavailable for the first calls of every batch, as a
-// database restarting is for all the transactions in flight.
+// unavailableFirst answers its first calls, whichever batches make them,
+// as a restarting database answers every transaction in flight.
 type unavailableFirst struct {
 	portolan.Store
 	mu       sync.Mutex
