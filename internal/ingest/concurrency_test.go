@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -173,5 +174,70 @@ func TestConcurrentRetriesAreReportedOneAtATime(t *testing.T) {
 	}
 	if len(waits) != 6 {
 		t.Errorf("%d retries reported, want the 6 unavailable answers", len(waits))
+	}
+}
+
+// batchRecorder keeps the hosts of every batch it is given.
+type batchRecorder struct {
+	portolan.Store
+	mu      sync.Mutex
+	batches [][]string
+}
+
+func (s *batchRecorder) ImportObservations(ctx context.Context, b []*portolan.Observation) (portolan.ImportResult, error) {
+	hosts := make([]string, len(b))
+	for i, o := range b {
+		hosts[i] = o.Host
+	}
+	s.mu.Lock()
+	s.batches = append(s.batches, hosts)
+	s.mu.Unlock()
+	return portolan.ImportResult{Observations: len(b)}, nil
+}
+
+// TestBatchesInHostOrderEndBetweenHosts: in host order, a full batch ends
+// where its last host does, so that batches stored side by side share no
+// host; a host larger than half a batch more is split at that bound. In
+// input order, batches are cut at their size.
+func TestBatchesInHostOrderEndBetweenHosts(t *testing.T) {
+	var lines []string
+	add := func(host string, ports int) {
+		for p := range ports {
+			lines = append(lines, fmt.Sprintf(`{"host":%q,"port":%d,"protocol":"tcp","status":"open","scannedAt":"2026-12-01T10:00:00Z","source":"masscan"}`, host, p+1))
+		}
+	}
+	for i := range 60 {
+		add(fmt.Sprintf("192.0.2.%d", i+1), 7) // small hosts, across every boundary of 20
+	}
+	add("198.51.100.1", 100) // one host of 100 ports: split at 30
+	input := strings.Join(lines, "\n")
+	for _, sort := range []bool{true, false} {
+		rec := &batchRecorder{}
+		sum, err := (&ingest.Ingester{Store: rec, Concurrency: 2}).Ingest(context.Background(), "f", strings.NewReader(input), ingest.Options{BatchSize: 20, Sort: sort})
+		if err != nil || sum.Observations != 520 {
+			t.Fatalf("sort %v: %v, %s", sort, err, sum)
+		}
+		total, shared := 0, 0
+		for i, b := range rec.batches {
+			total += len(b)
+			if sort && (len(b) > 30 || len(b) < 20 && i < len(rec.batches)-1) {
+				t.Errorf("host order: batch %d holds %d observations, want 20 to 30", i, len(b))
+			}
+			if !sort && len(b) != 20 {
+				t.Errorf("input order: batch %d holds %d observations, want 20", i, len(b))
+			}
+			if i > 0 && b[0] == rec.batches[i-1][len(rec.batches[i-1])-1] && b[0] != "198.51.100.1" {
+				shared++
+			}
+		}
+		if total != 520 {
+			t.Errorf("sort %v: %d observations in the batches, want 520", sort, total)
+		}
+		if sort && shared > 0 {
+			t.Errorf("host order: %d small hosts span two batches", shared)
+		}
+		if !sort && shared == 0 {
+			t.Errorf("input order: no host spans two batches; the test cannot tell the two apart")
+		}
 	}
 }
