@@ -356,15 +356,25 @@ func TestIngestScannedAt(t *testing.T) {
 }
 
 // TestIngestLimitsItsHeap: a local ingest gives the process its soft memory
-// limit (GOMEMLIMIT aside), a dry run does not.
+// limit (GOMEMLIMIT aside), a dry run does not. Into PostgreSQL, which
+// stores two batches at once by default, the limit has one batch more,
+// and one more again for each --concurrency above that.
 func TestIngestLimitsItsHeap(t *testing.T) {
-	for _, tc := range []struct {
+	type limitCase struct {
 		args []string
 		want int64
-	}{
+	}
+	cases := []limitCase{
 		{[]string{"ingest", "--data", filepath.Join(t.TempDir(), "d"), samples + "nmap_sV_scripts_5ports.xml"}, ingestMemoryLimit},
 		{[]string{"ingest", "--dry-run", samples + "nmap_sV_scripts_5ports.xml"}, 0},
-	} {
+	}
+	if base := os.Getenv("PORTOLAN_TEST_POSTGRES"); base != "" {
+		store := pgSchema(t, base, "limit")
+		cases = append(cases,
+			limitCase{[]string{"ingest", "--store", store, samples + "nmap_sV_scripts_5ports.xml"}, ingestMemoryLimit + ingestMemoryPerBatch},
+			limitCase{[]string{"ingest", "--store", store, "--concurrency", "4", samples + "nmap_sV_scripts_5ports.xml"}, ingestMemoryLimit + 3*ingestMemoryPerBatch})
+	}
+	for _, tc := range cases {
 		var limit int64
 		e := &cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard,
 			Getenv: func(string) string { return "" }, SetMemoryLimit: func(n int64) { limit = n }}
