@@ -297,7 +297,7 @@ func (w *writer) record(t *tracker, d *merge.Delta) error {
 	for _, e := range entries {
 		withPos = append(withPos, int(e.coll), pos, e.id, int(e.kinds), e.scanned)
 	}
-	return w.execRows("record changes", "INSERT INTO record_changes (collection, position, id, kinds, scanned_at)", "", 5, withPos)
+	return w.execRows("record changes", "INSERT OR FAIL INTO record_changes (collection, position, id, kinds, scanned_at)", "", 5, withPos)
 }
 
 // nextPosition hands out the transaction's position. The write lock,
