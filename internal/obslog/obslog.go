@@ -238,11 +238,20 @@ func Encode(obs []*portolan.Observation) []byte {
 	// Sized exactly: an entry of banners and certificates is megabytes, and
 	// growing it by appending copied it a dozen times (6% of the CPU of an
 	// nmap file's ingest).
+	return Append(make([]byte, 0, Size(obs)), obs)
+}
+
+// Size is the length of obs's entry, as Encode writes it.
+func Size(obs []*portolan.Observation) int {
 	size := 1 + uvarintLen(uint64(len(obs)))
 	for _, o := range obs {
 		size += EncodedLen(o)
 	}
-	b := make([]byte, 0, size)
+	return size
+}
+
+// Append appends obs's entry, as Encode writes it, to b.
+func Append(b []byte, obs []*portolan.Observation) []byte {
 	b = append(b, Version)
 	b = binary.AppendUvarint(b, uint64(len(obs)))
 	for _, o := range obs {

@@ -25,7 +25,7 @@ import (
 type pending struct {
 	obs        []*portolan.Observation
 	ids        [][16]byte
-	rows       [][]any // of stage_observations
+	log        copyRows // of stage_observations
 	recognized recognized
 
 	// all is the delta of the whole batch, built once, while the database
@@ -73,6 +73,13 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	res := portolan.ImportResult{Observations: len(batch)}
 	p := &pending{recognized: make(recognized)}
 	seen := make(map[[16]byte]struct{}, len(batch))
+	// Sized first: grown by appending, the log rows' buffer was copied as
+	// it doubled, twice the batch's bytes allocated again.
+	size := 0
+	for _, o := range batch {
+		size += logRowSize(o)
+	}
+	p.log.grow(size)
 	for _, o := range batch {
 		id := o.Identity()
 		if _, dup := seen[id]; dup {
@@ -82,7 +89,7 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 		seen[id] = struct{}{}
 		p.obs = append(p.obs, o)
 		p.ids = append(p.ids, id)
-		p.rows = append(p.rows, []any{o.Host, append([]byte(nil), id[:]...), obslog.Encode([]*portolan.Observation{o})})
+		p.log.logRow(o, id)
 		// merge.Delta.Add asks for the components of open observations only.
 		if o.Status == portolan.StatusOpen {
 			p.recognized[o] = db.recognize.Recognize(o)
@@ -137,7 +144,7 @@ func (db *DB) importTx(ctx context.Context, tx pgx.Tx, p *pending) (importOutcom
 	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
 		return out, err
 	}
-	if err := copyStage(ctx, tx, "stage_observations", p.rows); err != nil {
+	if err := copyIn(ctx, tx, "stage_observations", stagingColumns["stage_observations"], &p.log); err != nil {
 		return out, err
 	}
 	fresh := make(map[[16]byte]bool, len(p.obs))
@@ -300,15 +307,6 @@ func (db *DB) ensureStaging(ctx context.Context, conn *pgx.Conn) error {
 	}
 	db.staged.Store(conn, struct{}{})
 	return nil
-}
-
-// copyStage COPYs rows into a staging table (nothing for no rows).
-func copyStage(ctx context.Context, tx pgx.Tx, table string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", table}, stagingColumns[table], pgx.CopyFromRows(rows))
-	return err
 }
 
 // The merge statements. Each reads a staging table in key order (so that
@@ -481,27 +479,39 @@ SELECT host, port, protocol, inserted FROM merged`
 	WHERE v.host = k.host AND v.port = k.port AND v.protocol = k.protocol AND ` + sqlstore.RedundantComponent("v")
 )
 
-// nullTime is t, or NULL for the zero time.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
+// staged is a delta as rows of the staging tables, by table.
+type staged map[string]*copyRows
+
+// table returns the rows of the named table, adding it when absent.
+func (s staged) table(name string) *copyRows {
+	r := s[name]
+	if r == nil {
+		r = &copyRows{}
+		s[name] = r
 	}
-	return t
+	return r
 }
 
-// staged is a delta as rows of the staging tables.
-type staged map[string][][]any
-
-func (s staged) add(table string, row ...any) { s[table] = append(s[table], row) }
+// has reports whether the named table has rows.
+func (s staged) has(name string) bool { return s[name] != nil && s[name].rows > 0 }
 
 // stageDelta turns a delta into staging rows.
 func stageDelta(d *merge.Delta) staged {
 	s := staged{}
+	hosts := s.table("stage_hosts")
 	for host, sp := range d.Hosts {
-		s.add("stage_hosts", host, nullTime(sp.First), nullTime(sp.Last))
+		hosts.row(3)
+		hosts.text(host)
+		hosts.timestamptzOrNull(sp.First)
+		hosts.timestamptzOrNull(sp.Last)
 	}
+	aliases := s.table("stage_aliases")
 	for a, sp := range d.Aliases {
-		s.add("stage_aliases", a.Name, a.Address, nullTime(sp.First), nullTime(sp.Last))
+		aliases.row(4)
+		aliases.text(a.Name)
+		aliases.text(a.Address)
+		aliases.timestamptzOrNull(sp.First)
+		aliases.timestamptzOrNull(sp.Last)
 	}
 	// Certificates are staged per host and port, and over every host. The
 	// per-port table has no protocol (hostSslCertificate ports are
@@ -513,38 +523,77 @@ func stageDelta(d *merge.Delta) staged {
 	}
 	hostCerts := map[hostCert]*portolan.Span{}
 	certSpans := map[string]*portolan.Span{}
+	ports, portInstants := s.table("stage_ports"), s.table("stage_port_instants")
+	banners, bannerInstants := s.table("stage_banners"), s.table("stage_banner_instants")
+	components := s.table("stage_port_components")
+	// key begins a row of the table with a hostPort's key.
+	key := func(rows *copyRows, fields int, k merge.PortKey) {
+		rows.row(fields)
+		rows.text(k.Host)
+		rows.int4(k.Port)
+		rows.text(string(k.Protocol))
+	}
 	for k, p := range d.Ports {
-		proto := string(k.Protocol)
-		var certSHA any
-		if p.CertSHA1 != "" {
-			certSHA = p.CertSHA1
-		}
-		s.add("stage_ports", k.Host, k.Port, proto, nullTime(p.Open.First), nullTime(p.Open.Last),
-			p.LastScan, p.StatusAt, p.StatusRank, nullTime(p.CertSeen), certSHA, nullTime(d.Expiry(p.CertSHA1)))
+		key(ports, 11, k)
+		ports.timestamptzOrNull(p.Open.First)
+		ports.timestamptzOrNull(p.Open.Last)
+		ports.timestamptz(p.LastScan)
+		ports.timestamptz(p.StatusAt)
+		ports.int2(p.StatusRank)
+		ports.timestamptzOrNull(p.CertSeen)
+		ports.textOrNull(p.CertSHA1)
+		ports.timestamptzOrNull(d.Expiry(p.CertSHA1))
 		for t := range p.OpenInstants {
-			s.add("stage_port_instants", k.Host, k.Port, proto, time.Unix(t, 0).UTC())
+			key(portInstants, 4, k)
+			portInstants.unixSeconds(t)
 		}
 		for bk, bd := range p.Banners {
 			digest := bk.Digest()
-			s.add("stage_banners", k.Host, k.Port, proto, digest, bk.Text, bk.ScanProtocol, bd.Span.First, bd.Span.Last)
+			key(banners, 8, k)
+			banners.bytea(digest)
+			banners.text(bk.Text)
+			banners.text(bk.ScanProtocol)
+			banners.timestamptz(bd.Span.First)
+			banners.timestamptz(bd.Span.Last)
 			for t := range bd.Instants {
-				s.add("stage_banner_instants", k.Host, k.Port, proto, digest, time.Unix(t, 0).UTC())
+				key(bannerInstants, 5, k)
+				bannerInstants.bytea(digest)
+				bannerInstants.unixSeconds(t)
 			}
 		}
 		for c, sp := range p.Components {
-			s.add("stage_port_components", k.Host, k.Port, proto, c.Name, c.Version, c.Category, sp.First, sp.Last)
+			key(components, 8, k)
+			components.text(c.Name)
+			components.text(c.Version)
+			components.text(c.Category)
+			components.timestamptz(sp.First)
+			components.timestamptz(sp.Last)
 		}
 		for sha, sp := range p.Certificates {
 			widen(hostCerts, hostCert{k.Host, sha, k.Port}, *sp)
 			widen(certSpans, sha, *sp)
 		}
 	}
+	hostCertRows := s.table("stage_host_certificates")
 	for hk, sp := range hostCerts {
-		s.add("stage_host_certificates", hk.host, hk.sha1, hk.port, sp.First, sp.Last)
+		hostCertRows.row(5)
+		hostCertRows.text(hk.host)
+		hostCertRows.text(hk.sha1)
+		hostCertRows.int4(hk.port)
+		hostCertRows.timestamptz(sp.First)
+		hostCertRows.timestamptz(sp.Last)
 	}
+	certs := s.table("stage_certificates")
 	for sha, sp := range certSpans {
 		c := d.Certificates[sha]
-		s.add("stage_certificates", sha, c.Parsed.ID, c.DER, sp.First, sp.Last, c.Parsed.IssueDateTime, c.Parsed.ExpirationDateTime)
+		certs.row(7)
+		certs.text(sha)
+		certs.text(c.Parsed.ID)
+		certs.bytea(c.DER)
+		certs.timestamptz(sp.First)
+		certs.timestamptz(sp.Last)
+		certs.timestamptz(c.Parsed.IssueDateTime)
+		certs.timestamptz(c.Parsed.ExpirationDateTime)
 	}
 	return s
 }
@@ -610,29 +659,37 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64, t
 			if known[sha] {
 				continue
 			}
+			terms := s.table("stage_certificate_terms")
 			for _, t := range portolan.CertificateSearchTerms(c.Parsed) {
-				s.add("stage_certificate_terms", t.Field, t.Value, sha)
+				terms.row(3)
+				terms.text(t.Field)
+				terms.text(t.Value)
+				terms.text(sha)
 			}
+			fields := s.table("stage_certificate_fields")
 			for _, f := range portolan.CertificateFields(c.Parsed) {
-				s.add("stage_certificate_fields", sha, f.Path, f.Value)
+				fields.row(3)
+				fields.text(sha)
+				fields.text(f.Path)
+				fields.text(f.Value)
 			}
 		}
 	}
 	for _, t := range stagingTables {
-		if err := copyStage(ctx, tx, t.name, s[t.name]); err != nil {
+		if err := copyIn(ctx, tx, t.name, stagingColumns[t.name], s[t.name]); err != nil {
 			return 0, 0, err
 		}
 	}
 	b := &pgx.Batch{}
 	queue := func(table, sql string) {
-		if len(s[table]) > 0 {
+		if s.has(table) {
 			b.Queue(sql)
 		}
 	}
 	// Which of the rows a statement returns changed something, and how
 	// (the change record): nothing is read when the import is a rebuild.
 	queueTracked := func(table, sql string, scan func(pgx.Rows) error) {
-		if len(s[table]) == 0 {
+		if !s.has(table) {
 			return
 		}
 		if track == nil {
@@ -657,7 +714,7 @@ func (db *DB) apply(ctx context.Context, tx pgx.Tx, pr *prepared, batch int64, t
 	}
 	queue("stage_hosts", mergeHosts)
 	queue("stage_aliases", mergeAliases)
-	if len(s["stage_ports"]) > 0 {
+	if s.has("stage_ports") {
 		b.Queue(mergePorts, batch).Query(func(rows pgx.Rows) error {
 			defer rows.Close()
 			for rows.Next() {
