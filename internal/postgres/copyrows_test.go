@@ -17,8 +17,8 @@ import (
 // TestCopyRowsMatchPgx: the staging rows' own binary encoding gives the
 // rows pgx's COPY gives for the same values, edge values included (NULLs,
 // empty text and bytea, negative and extreme numbers, times before 2000
-// and with microseconds, the zero time, text beyond ASCII), and an
-// observation's log entry decodes to the observation.
+// and with microseconds, the zero time, text beyond ASCII), and a log
+// row takes the bytes foreseen and stores obslog.Encode's entry.
 func TestCopyRowsMatchPgx(t *testing.T) {
 	u := os.Getenv("PORTOLAN_TEST_POSTGRES")
 	if u == "" {
