@@ -31,6 +31,24 @@ func TestRuleConformance(t *testing.T) { storetest.RunRules(t, openTest) }
 
 func TestChanges(t *testing.T) { storetest.RunChanges(t, openTest) }
 
+// openWithRawConnection opens a store and a connection of its own to the
+// same file, through which a test adds what the schema does not hold.
+func openWithRawConnection(t *testing.T) (*sqlite.DB, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return s, raw
+}
+
 // TestRefusalIsConflict: a record the database will not hold is ECONFLICT,
 // the code ingest isolates, and the refused batch leaves nothing behind.
 // The schema refuses nothing a normalised observation can hold, so the
@@ -38,17 +56,7 @@ func TestChanges(t *testing.T) { storetest.RunChanges(t, openTest) }
 // does).
 func TestRefusalIsConflict(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
-	s, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	s, raw := openWithRawConnection(t)
 	if _, err := raw.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON port_components WHEN NEW.name = 'Refused'
 		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
 		t.Fatal(err)
@@ -56,7 +64,7 @@ func TestRefusalIsConflict(t *testing.T) {
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	o := &portolan.Observation{Host: "192.0.2.7", Port: 80, Protocol: portolan.TCP, Status: portolan.StatusOpen, Source: "native",
 		ScannedAt: at, SeenAt: at, Components: []portolan.Component{{Name: "Refused", Version: "1"}}}
-	_, err = s.ImportObservations(ctx, []*portolan.Observation{o})
+	_, err := s.ImportObservations(ctx, []*portolan.Observation{o})
 	if code := portolan.ErrorCode(err); code != portolan.ECONFLICT {
 		t.Fatalf("refused component: %v (code %q), want ECONFLICT", err, code)
 	}
@@ -73,17 +81,7 @@ func TestRefusalIsConflict(t *testing.T) {
 // before it (111 of them) are written.
 func TestFailureMidStatementLeavesNothingOfTheBatch(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "test.db")
-	s, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	s, raw := openWithRawConnection(t)
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	var batch []*portolan.Observation
 	for i := range 300 {
