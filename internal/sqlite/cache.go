@@ -116,9 +116,13 @@ func (db *DB) currentGeneration(ctx context.Context) (uint64, error) {
 }
 
 // changed records that this DB committed a change.
-func (db *DB) changed() {
+func (db *DB) changed() { db.changedWriting(-1) }
+
+// changedWriting is changed for a commit that wrote pages pages to the
+// WAL (-1: not known).
+func (db *DB) changedWriting(pages int) {
 	db.cache.generation.Add(1)
-	db.checkpoints.written()
+	db.checkpoints.written(pages)
 }
 
 func pageKey(f portolan.HostPortFilter) string {

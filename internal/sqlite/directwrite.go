@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"reflect"
 
@@ -109,6 +110,18 @@ func (r directRow) Scan(dest ...any) error {
 
 // exec runs q with args to its end; keep asks to keep its statement
 // prepared for the next time (prepare).
+// walPagesWritten returns how many pages the connection wrote to the WAL
+// since the last call (SQLite's SQLITE_DBSTATUS_CACHE_WRITE, reset), or -1
+// when SQLite does not say.
+func (c *directConn) walPagesWritten() int {
+	counts := c.tls.Alloc(8) // the current value and the high-water mark, int32 each
+	defer c.tls.Free(8)
+	if rc := sqlite3.Xsqlite3_db_status(c.tls, c.db, sqlite3.SQLITE_DBSTATUS_CACHE_WRITE, counts, counts+4, 1); rc != sqlite3.SQLITE_OK {
+		return -1
+	}
+	return int(int32(binary.NativeEndian.Uint32(libc.GoBytes(counts, 4))))
+}
+
 func (c *directConn) exec(ctx context.Context, q string, keep bool, args []any) error {
 	return c.query(ctx, q, keep, args, nil)
 }

@@ -77,7 +77,7 @@ func (db *DB) ImportObservations(ctx context.Context, batch []*portolan.Observat
 	}
 	// After the commit, not before: a reader that sees the new generation
 	// must find the new rows, or it would cache the old page under it.
-	db.changed()
+	db.changedWriting(c.walPagesWritten())
 	return res, nil
 }
 
