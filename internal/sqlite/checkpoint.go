@@ -18,9 +18,9 @@ import (
 // Here a connection of the checkpointer's own copies the WAL once the
 // commits since its last copy wrote checkpointAfterPages pages (after each
 // commit into a large store), on another core, while the writer goes on
-// with the next transaction: SQLite lets a PASSIVE checkpoint run beside a writer, and the
-// writer starts the WAL over from its beginning at its next commit once
-// every frame is copied. When the copies fall behind (an import into a
+// with the next transaction: SQLite lets a PASSIVE checkpoint run beside a
+// writer, and the writer starts the WAL over from its beginning at its
+// next commit once every frame is copied. When the copies fall behind (an import into a
 // large store rewrites pages all over the file, tens of thousands of them,
 // and the writer commits the next before the copy ends), the WAL grows
 // until it reaches the writer's own threshold, writerCheckpointPages, and
