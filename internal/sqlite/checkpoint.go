@@ -20,11 +20,12 @@ import (
 // commit into a large store), on another core, while the writer goes on
 // with the next transaction: SQLite lets a PASSIVE checkpoint run beside a
 // writer, and the writer starts the WAL over from its beginning at its
-// next commit once every frame is copied. When the copies fall behind (an import into a
-// large store rewrites pages all over the file, tens of thousands of them,
-// and the writer commits the next before the copy ends), the WAL grows
-// until it reaches the writer's own threshold, writerCheckpointPages, and
-// the writer copies what is left in its commit and starts the WAL over.
+// next commit once every frame is copied. When the copies fall behind
+// (an import into a large store rewrites pages all over the file, tens of
+// thousands of them, and the writer commits the next before the copy
+// ends), the WAL grows until it reaches the writer's own threshold,
+// writerCheckpointPages, and the writer copies what is left in its commit
+// and starts the WAL over.
 // Copying only beside the writer let the WAL grow without bound and made
 // building a store of a million hostPorts 1.7 times slower.
 type checkpointer struct {
