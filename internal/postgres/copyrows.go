@@ -128,8 +128,12 @@ func (c *copyRows) logRow(o *portolan.Observation, id [16]byte) {
 	c.row(3)
 	c.text(o.Host)
 	c.bytea(id[:])
-	c.length(obslog.Size(one[:]))
+	// The entry's length goes before it: written once the entry is, rather
+	// than measured first (the batch's buffer was sized by logRowSize).
+	at := len(c.buf)
+	c.length(0)
 	c.buf = obslog.Append(c.buf, one[:])
+	binary.BigEndian.PutUint32(c.buf[at:], uint32(len(c.buf)-at-4))
 }
 
 // logRowSize is the length of o's logRow.
